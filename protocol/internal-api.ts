@@ -1,0 +1,49 @@
+import type { Message } from './wire-types.js';
+
+/**
+ * What crosses between chatring's own processes (router ⇄ node, node ⇄ node, node ⇄ control
+ * plane). Public calls are forwarded unchanged to the owner's identical /v1 routes; these are
+ * the extra ones.
+ */
+
+/** Header on every forwarded request: the ring epoch the sender routed by. A node that has seen a
+ * newer epoch still serves (it checks ownership itself); an older node refuses with NOT_OWNER. */
+export const RING_EPOCH_HEADER = 'x-chatring-ring-epoch';
+
+/** A node writes the other participant's copy of a message through that user's owner. */
+export const DELIVER_PATH = '/internal/v1/deliver';
+
+export interface DeliverRequest {
+  /** The message as the coordinator proposes it: its id and the lowest acceptable sentAt. */
+  message: Message;
+}
+
+export interface DeliverResponse {
+  /** The copy as stored: on a retry, the original id and sentAt. */
+  message: Message;
+  duplicate: boolean;
+}
+
+export interface SlotAssignment {
+  slot: string;
+  nodeId: string;
+  weight: number;
+}
+
+export interface NodeInfo {
+  nodeId: string;
+  url: string;
+  /** Process id, for local operations (ringctl status shows it). */
+  pid?: number;
+}
+
+/** The ring every router and node routes by. `epoch` grows by one with every change. */
+export interface RingConfig {
+  epoch: number;
+  /** Number of virtual nodes per unit of weight that hashring places for each slot. */
+  virtualNodesPerWeight: number;
+  slots: SlotAssignment[];
+  /** Nodes not serving a slot, ready to be promoted. */
+  standbys: string[];
+  nodes: Record<string, NodeInfo>;
+}

@@ -1,0 +1,54 @@
+/** The JSON shapes of the public API v1 (DESIGN.md), shared by router, cache node and tests. */
+
+export interface SendMessageRequest {
+  senderId: string;
+  recipientId: string;
+  content: string;
+  clientMessageId: string;
+}
+
+export interface Message {
+  messageId: string;
+  conversationId: string;
+  senderId: string;
+  recipientId: string;
+  content: string;
+  clientMessageId: string;
+  /** Server time in epoch ms, strictly increasing within a conversation. */
+  sentAt: number;
+}
+
+export interface SendMessageResponse {
+  message: Message;
+  duplicate: boolean;
+}
+
+export interface ConversationSummary {
+  conversationId: string;
+  participants: [string, string];
+  snippet: string;
+  lastUpdatedTimestamp: number;
+  unreadCount: number;
+}
+
+export interface ConversationsResponse {
+  conversations: ConversationSummary[];
+  isDeltaUpdate: boolean;
+  cursor: string;
+}
+
+export interface MessagesResponse {
+  messages: Message[];
+  isDeltaUpdate: boolean;
+  cursor: string;
+}
+
+export interface MarkReadResponse {
+  unreadCount: 0;
+}
+
+/** How a list is asked for: exactly one of plain paging, a timestamp delta or a cursor delta. */
+export type ListQuery =
+  | { kind: 'page'; page: number; pageSize: number }
+  | { kind: 'since-timestamp'; page: number; pageSize: number; lastUpdatedTimestamp: number }
+  | { kind: 'since-cursor'; pageSize: number; afterVersion: number };

@@ -1,0 +1,4 @@
+/** store-adapter/: the MailboxStore interface and its implementations. */
+export * from './mailbox-store.js';
+export { EmbeddedStore, type EmbeddedStoreOptions } from './embedded-store.js';
+export { openStore, type StoreOptions } from './open-store.js';
