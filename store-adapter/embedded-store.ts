@@ -104,7 +104,7 @@ export class EmbeddedStore implements MailboxStore {
   readonly kind = 'embedded';
   readonly #database: Database.Database;
   readonly #statements;
-  readonly #commitTransaction: (commit: MailboxCommit) => void;
+  readonly #commitTransaction: Database.Transaction<(commit: MailboxCommit) => void>;
 
   constructor(options: EmbeddedStoreOptions) {
     mkdirSync(dirname(options.path), { recursive: true });
