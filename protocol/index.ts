@@ -6,3 +6,5 @@ export * from './conversation-id.js';
 export * from './cursor.js';
 export * from './validation.js';
 export * from './internal-api.js';
+export * from './ring-view.js';
+export * from './http-error-mapping.js';

@@ -1,0 +1,97 @@
+import { ChatringError, RingView, type RingConfig } from '../protocol/index.js';
+import type { OwnershipGuard } from './mailbox-service.js';
+
+export interface OwnershipOptions {
+  nodeId: string;
+  /** Lease length the control plane grants, in ms (updated from every renewal). */
+  leaseMs: number;
+  /**
+   * The node stops serving this long before its lease could lapse on the control plane, to absorb
+   * clock-rate drift and a request's own duration.
+   * @default leaseMs / 5
+   */
+  leaseSafetyMs: number;
+  /** Monotonic clock in ms (injected for tests). */
+  monotonicNow: () => number;
+}
+
+/**
+ * The node's view of what it may serve: the ring (which slots are its own) and its lease. A node
+ * serves a user only if the ring maps the user to one of its slots *and* its last lease renewal —
+ * timed from when the renewal was *sent*, so before the control plane granted it — is younger
+ * than leaseMs - leaseSafetyMs. A node paused past that (SIGSTOP) wakes up refusing everything
+ * until a renewal succeeds and shows it what it still owns.
+ */
+export class Ownership implements OwnershipGuard {
+  readonly #options: OwnershipOptions;
+  #ring: RingView | undefined;
+  #renewalSentAt = Number.NEGATIVE_INFINITY;
+  readonly #lapseListeners: (() => void)[] = [];
+  readonly #slotLostListeners: ((slots: string[], ring: RingView) => void)[] = [];
+
+  constructor(options: OwnershipOptions) {
+    this.#options = { ...options };
+  }
+
+  get ring(): RingView | undefined {
+    return this.#ring;
+  }
+
+  get epoch(): number {
+    return this.#ring?.epoch ?? 0;
+  }
+
+  /** Milliseconds of lease left for serving (negative when lapsed). */
+  leaseRemainingMs(): number {
+    const { leaseMs, leaseSafetyMs, monotonicNow } = this.#options;
+    return this.#renewalSentAt + leaseMs - leaseSafetyMs - monotonicNow();
+  }
+
+  ownedSlots(): string[] {
+    return this.#ring?.slotsOf(this.#options.nodeId) ?? [];
+  }
+
+  /**
+   * Records a successful renewal whose request left at `sentAt`, and the ring it returned. After a
+   * lapse, the ring may have moved this node's slots away and back unseen, so everything cached
+   * is suspect: listeners are told to drop it all.
+   */
+  renewed(sentAt: number, ring: RingConfig, leaseMs: number): void {
+    const lapsed = this.leaseRemainingMs() <= 0;
+    this.#options.leaseMs = leaseMs;
+    this.#options.leaseSafetyMs = Math.min(this.#options.leaseSafetyMs, leaseMs / 2);
+    this.#renewalSentAt = Math.max(this.#renewalSentAt, sentAt);
+    if (lapsed) for (const listener of this.#lapseListeners) listener();
+    this.updateRing(ring);
+  }
+
+  onLeaseRegained(listener: () => void): void {
+    this.#lapseListeners.push(listener);
+  }
+
+  /** Adopts a ring if it is newer; tells listeners about slots this node no longer holds. */
+  updateRing(config: RingConfig): void {
+    if (this.#ring !== undefined && config.epoch <= this.#ring.epoch) return;
+    const before = new Set(this.ownedSlots());
+    this.#ring = new RingView(config);
+    const now = new Set(this.ownedSlots());
+    const lost = [...before].filter((slot) => !now.has(slot));
+    if (lost.length > 0) for (const listener of this.#slotLostListeners) listener(lost, this.#ring);
+  }
+
+  onSlotsLost(listener: (slots: string[], ring: RingView) => void): void {
+    this.#slotLostListeners.push(listener);
+  }
+
+  assertServing(userId: string): void {
+    const ring = this.#ring;
+    if (ring === undefined) throw new ChatringError('OWNER_UNAVAILABLE', 'this node has not joined the ring yet');
+    const owner = ring.ownerIdOf(userId);
+    if (owner !== this.#options.nodeId) {
+      throw new ChatringError('NOT_OWNER', `user ${userId} belongs to ${owner ?? 'no node'} at epoch ${ring.epoch}`);
+    }
+    if (this.leaseRemainingMs() <= 0) {
+      throw new ChatringError('OWNER_UNAVAILABLE', `node ${this.#options.nodeId} cannot prove its lease is current`);
+    }
+  }
+}

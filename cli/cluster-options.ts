@@ -1,0 +1,41 @@
+import { resolve } from 'node:path';
+
+/**
+ * Options of `chatring start`, validated once and frozen. Each comes from its flag, else from the
+ * environment variable of the same name (CHATRING_PORT, or plain PORT), else its default.
+ */
+export interface LocalClusterOptions {
+  /** @default 8080 */
+  port: number;
+  /** @default ./.chatring-data */
+  dataDir: string;
+  /** @default 3 */
+  nodes: number;
+  /** Idle standbys ready to take a dead node's slot. @default 1 */
+  standbys: number;
+  /** @default 'embedded' */
+  store: 'embedded';
+}
+
+export const LOCAL_CLUSTER_LIMITS = Object.freeze({ nodesMax: 64, standbysMax: 16 });
+
+export function resolveClusterOptions(flags: Record<string, string | undefined>, env: NodeJS.ProcessEnv): Readonly<LocalClusterOptions> {
+  const pick = (name: string, envName: string, fallback: string) =>
+    flags[name] ?? env[`CHATRING_${envName}`] ?? env[envName] ?? fallback;
+  const store = pick('store', 'STORE', 'embedded');
+  if (store !== 'embedded') throw new Error(`--store: unknown store "${store}" (expected embedded)`);
+  return Object.freeze({
+    port: integerOption('--port', pick('port', 'PORT', '8080'), 0, 65_535),
+    dataDir: resolve(pick('dataDir', 'DATA_DIR', './.chatring-data')),
+    nodes: integerOption('--nodes', pick('nodes', 'NODES', '3'), 1, LOCAL_CLUSTER_LIMITS.nodesMax),
+    standbys: integerOption('--standbys', pick('standbys', 'STANDBYS', '1'), 0, LOCAL_CLUSTER_LIMITS.standbysMax),
+    store,
+  });
+}
+
+export function integerOption(name: string, text: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new Error(`${name} must be an integer from ${min} to ${max}, got "${text}"`);
+  }
+  return Number(text);
+}

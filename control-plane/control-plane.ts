@@ -1,0 +1,59 @@
+import type { NodeInfo, RingConfig } from '../protocol/index.js';
+
+/** What a node learns from renewing its lease. */
+export interface HeartbeatReply {
+  ring: RingConfig;
+  /** The lease the control plane granted, counted from when it received the heartbeat. */
+  leaseMs: number;
+}
+
+export interface NodeStatus extends NodeInfo {
+  state: 'serving' | 'standby' | 'dead';
+  slots: string[];
+  /** Time since the node's last heartbeat reached the control plane (undefined: never seen). */
+  leaseAgeMs?: number;
+}
+
+export interface ClusterStatus {
+  epoch: number;
+  backend: string;
+  leaseMs: number;
+  heartbeatIntervalMs: number;
+  slots: { slot: string; nodeId: string; weight: number }[];
+  standbys: string[];
+  nodes: NodeStatus[];
+}
+
+/**
+ * The control plane: the ring (versioned by an epoch; every change a compare-and-set on it), node
+ * leases, the standby pool, and failover. Backends: in-process (the single-host default) and Redis.
+ */
+export interface ControlPlane {
+  readonly backend: string;
+  currentRing(): Promise<RingConfig>;
+  /** Renews a node's lease (registering it as a standby when new) and returns the ring. */
+  heartbeat(node: NodeInfo): Promise<HeartbeatReply>;
+  /** Push: the listener runs with every new ring, in epoch order. Returns an unsubscribe. */
+  subscribe(listener: (ring: RingConfig) => void): () => void;
+  status(): Promise<ClusterStatus>;
+  close(): Promise<void>;
+}
+
+export interface ControlPlaneTimings {
+  /**
+   * How often nodes renew their lease.
+   * @default 500
+   */
+  heartbeatIntervalMs: number;
+  /**
+   * A node whose last renewal is older than this is dead; its slot goes to a standby. Detection
+   * takes at most leaseMs + heartbeatIntervalMs (one failure-detector tick).
+   * @default 3000
+   */
+  leaseMs: number;
+}
+
+export const DEFAULT_CONTROL_PLANE_TIMINGS: Readonly<ControlPlaneTimings> = Object.freeze({
+  heartbeatIntervalMs: 500,
+  leaseMs: 3_000,
+});

@@ -1,0 +1,137 @@
+import { readFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { NodeInfo, RingConfig } from '../protocol/index.js';
+import {
+  DEFAULT_CONTROL_PLANE_TIMINGS,
+  type ClusterStatus,
+  type ControlPlane,
+  type ControlPlaneTimings,
+  type HeartbeatReply,
+  type NodeStatus,
+} from './control-plane.js';
+import { planFailover, planRegistration } from './failover-plan.js';
+
+export interface InProcessControlPlaneOptions extends Partial<ControlPlaneTimings> {
+  /** Where the ring is kept between restarts (JSON, replaced atomically on every change). */
+  ringFile: string;
+  /** The ring to start from when `ringFile` does not exist yet. */
+  initialRing: RingConfig;
+  /** Monotonic clock in ms (injected for tests). */
+  monotonicNow?: () => number;
+}
+
+/**
+ * The single-host control plane, living in the router process of `npm start`. Nodes reach it over
+ * HTTP (control-plane-routes.ts); the router subscribes in-process, so it learns a new ring the
+ * moment it is made. The ring survives restarts in `ringFile`.
+ */
+export class InProcessControlPlane implements ControlPlane {
+  readonly backend = 'in-process';
+  readonly timings: Readonly<ControlPlaneTimings>;
+  readonly #ringFile: string;
+  readonly #now: () => number;
+  readonly #lastHeartbeatAt = new Map<string, number>();
+  readonly #listeners = new Set<(ring: RingConfig) => void>();
+  readonly #detector: NodeJS.Timeout;
+  #ring: RingConfig;
+
+  constructor(options: InProcessControlPlaneOptions) {
+    this.timings = Object.freeze({ ...DEFAULT_CONTROL_PLANE_TIMINGS, ...pickTimings(options) });
+    this.#ringFile = options.ringFile;
+    this.#now = options.monotonicNow ?? (() => performance.now());
+    this.#ring = readRing(options.ringFile) ?? options.initialRing;
+    writeRing(this.#ringFile, this.#ring);
+    // Every known node gets one full lease from our start before it can be declared dead.
+    const startedAt = this.#now();
+    for (const nodeId of knownNodeIds(this.#ring)) this.#lastHeartbeatAt.set(nodeId, startedAt);
+    this.#detector = setInterval(() => this.detectFailures(), this.timings.heartbeatIntervalMs);
+    this.#detector.unref();
+  }
+
+  async currentRing(): Promise<RingConfig> {
+    return this.#ring;
+  }
+
+  async heartbeat(node: NodeInfo): Promise<HeartbeatReply> {
+    this.#lastHeartbeatAt.set(node.nodeId, this.#now());
+    const registered = planRegistration(this.#ring, node.nodeId) ?? this.#ring;
+    const known = registered.nodes[node.nodeId];
+    if (registered !== this.#ring || known?.url !== node.url || known?.pid !== node.pid) {
+      this.#publish({ ...registered, epoch: this.#ring.epoch + 1, nodes: { ...registered.nodes, [node.nodeId]: { ...node } } });
+    }
+    return { ring: this.#ring, leaseMs: this.timings.leaseMs };
+  }
+
+  subscribe(listener: (ring: RingConfig) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** One failure-detector tick (runs on a timer; public so tests can drive it). */
+  detectFailures(): void {
+    const next = planFailover(this.#ring, this.#lastHeartbeatAt, this.#now(), this.timings.leaseMs);
+    if (next !== undefined) this.#publish(next);
+  }
+
+  async status(): Promise<ClusterStatus> {
+    const now = this.#now();
+    const ring = this.#ring;
+    const nodes: NodeStatus[] = knownNodeIds(ring).map((nodeId) => {
+      const lastSeen = this.#lastHeartbeatAt.get(nodeId);
+      const leaseAgeMs = lastSeen === undefined ? undefined : Math.round(now - lastSeen);
+      const slots = ring.slots.filter((a) => a.nodeId === nodeId).map((a) => a.slot);
+      const alive = leaseAgeMs !== undefined && leaseAgeMs <= this.timings.leaseMs;
+      const state = !alive ? 'dead' : slots.length > 0 ? 'serving' : 'standby';
+      const info = ring.nodes[nodeId] ?? { nodeId, url: '' };
+      return { ...info, nodeId, state, slots, ...(leaseAgeMs === undefined ? {} : { leaseAgeMs }) };
+    });
+    return {
+      epoch: ring.epoch,
+      backend: this.backend,
+      leaseMs: this.timings.leaseMs,
+      heartbeatIntervalMs: this.timings.heartbeatIntervalMs,
+      slots: ring.slots.map((a) => ({ ...a })),
+      standbys: [...ring.standbys],
+      nodes,
+    };
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#detector);
+    this.#listeners.clear();
+  }
+
+  #publish(next: RingConfig): void {
+    this.#ring = next;
+    writeRing(this.#ringFile, next);
+    for (const listener of this.#listeners) listener(next);
+  }
+}
+
+function knownNodeIds(ring: RingConfig): string[] {
+  return [...new Set([...ring.slots.map((a) => a.nodeId), ...ring.standbys, ...Object.keys(ring.nodes)])];
+}
+
+function pickTimings(options: Partial<ControlPlaneTimings>): Partial<ControlPlaneTimings> {
+  const timings: Partial<ControlPlaneTimings> = {};
+  if (options.heartbeatIntervalMs !== undefined) timings.heartbeatIntervalMs = options.heartbeatIntervalMs;
+  if (options.leaseMs !== undefined) timings.leaseMs = options.leaseMs;
+  return timings;
+}
+
+function readRing(path: string): RingConfig | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as RingConfig;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new Error(`cannot read the ring from ${path}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+function writeRing(path: string, ring: RingConfig): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, JSON.stringify(ring, null, 2));
+  renameSync(temporary, path);
+}

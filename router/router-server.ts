@@ -1,0 +1,107 @@
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import {
+  CONVERSATIONS_PAGE_SIZE_DEFAULT,
+  ChatringError,
+  MESSAGES_PAGE_SIZE_DEFAULT,
+  REQUEST_BODY_BYTES_LIMIT,
+  assertUserId,
+  orderedPair,
+  parseListQuery,
+  parseMarkReadBody,
+  parseSendRequest,
+  participantsOf,
+  toChatringError,
+  type RingView,
+} from '../protocol/index.js';
+import type { OwnerClient, OwnerResponse } from './owner-client.js';
+
+export interface RouterServerDependencies {
+  owners: OwnerClient;
+  ring: () => RingView | undefined;
+  /** Extra routes (the local control plane, admin). */
+  extraRoutes?: (app: FastifyInstance) => void;
+}
+
+interface UserParams {
+  userId: string;
+}
+interface ConversationParams extends UserParams {
+  conversationId: string;
+}
+
+/**
+ * The public API v1 (DESIGN.md). The router validates every input itself, so bad requests are
+ * refused at the door and nothing reaches a node; then it forwards the request unchanged to the
+ * owning node and relays the answer. Body size is limited before parsing (fastify's bodyLimit).
+ */
+export function buildRouterServer(deps: RouterServerDependencies): FastifyInstance {
+  const app = Fastify({ bodyLimit: REQUEST_BODY_BYTES_LIMIT, logger: false, return503OnClosing: true });
+  installErrorHandlers(app);
+
+  app.get('/healthz', async () => ({ status: 'ok', epoch: deps.ring()?.epoch ?? 0 }));
+
+  app.post('/v1/messages', async (request, reply) => {
+    const send = parseSendRequest(request.body);
+    const coordinator = orderedPair(send.senderId, send.recipientId)[0];
+    return relay(reply, await deps.owners.call(coordinator, { method: 'POST', path: '/v1/messages', body: send }));
+  });
+
+  app.get<{ Params: UserParams }>('/v1/users/:userId/conversations', async (request, reply) => {
+    const userId = assertUserId(request.params.userId);
+    parseListQuery(request.query, CONVERSATIONS_PAGE_SIZE_DEFAULT, { userId });
+    return relay(reply, await deps.owners.call(userId, { method: 'GET', path: request.url }));
+  });
+
+  app.get<{ Params: ConversationParams }>('/v1/users/:userId/conversations/:conversationId/messages', async (request, reply) => {
+    const userId = assertUserId(request.params.userId);
+    const conversationId = request.params.conversationId;
+    participantsOf(conversationId, userId);
+    parseListQuery(request.query, MESSAGES_PAGE_SIZE_DEFAULT, { userId, conversationId });
+    return relay(reply, await deps.owners.call(userId, { method: 'GET', path: request.url }));
+  });
+
+  app.post<{ Params: ConversationParams }>('/v1/users/:userId/conversations/:conversationId/read', async (request, reply) => {
+    const userId = assertUserId(request.params.userId);
+    participantsOf(request.params.conversationId, userId);
+    parseMarkReadBody(request.body);
+    return relay(reply, await deps.owners.call(userId, { method: 'POST', path: request.url, body: {} }));
+  });
+
+  app.get<{ Params: UserParams }>('/admin/v1/owner/:userId', async (request) => {
+    const userId = assertUserId(request.params.userId);
+    const ring = deps.ring();
+    const owner = ring?.ownerOf(userId);
+    if (ring === undefined || owner === undefined) throw new ChatringError('OWNER_UNAVAILABLE', `no node serves ${userId}`);
+    return { userId, slot: ring.slotOf(userId), nodeId: owner.nodeId, url: owner.url, epoch: ring.epoch };
+  });
+
+  deps.extraRoutes?.(app);
+  return app;
+}
+
+function relay(reply: FastifyReply, response: OwnerResponse): FastifyReply {
+  return reply.code(response.statusCode).send(response.body);
+}
+
+/** Every error leaves as `{error: {code, message}}` with the catalogue's status. */
+export function installErrorHandlers(app: FastifyInstance): void {
+  // An empty body on a POST that takes `{}` (mark read) is accepted as `{}`.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text) as unknown);
+    } catch (error) {
+      done(new ChatringError('INVALID_BODY', `the body is not valid JSON: ${(error as Error).message}`), undefined);
+    }
+  });
+  app.setErrorHandler((error, _request, reply) => {
+    const mapped = toChatringError(error);
+    void reply.code(mapped.status).send(mapped.toBody());
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const mapped = new ChatringError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`);
+    void reply.code(mapped.status).send(mapped.toBody());
+  });
+}

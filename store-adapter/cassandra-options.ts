@@ -1,0 +1,335 @@
+/**
+ * The Cassandra store's options: typed, defaulted, validated once at start-up, then frozen. A bad
+ * or unknown key fails with an Error that names the key, so a typo in a config file cannot fall
+ * back silently to a default.
+ */
+
+/** Consistency levels the store accepts for plain reads: only levels that overlap every write. */
+export const READ_CONSISTENCY_LEVELS = ['QUORUM', 'LOCAL_QUORUM', 'ALL'] as const;
+/** Consistency levels the store accepts for writes (and for the commit phase of the mailbox LWT). */
+export const WRITE_CONSISTENCY_LEVELS = ['QUORUM', 'LOCAL_QUORUM', 'EACH_QUORUM', 'ALL'] as const;
+/** Consistency levels for the Paxos phase of the mailbox compare-and-set and its serial reads. */
+export const SERIAL_CONSISTENCY_LEVELS = ['SERIAL', 'LOCAL_SERIAL'] as const;
+
+export type ReadConsistencyLevel = (typeof READ_CONSISTENCY_LEVELS)[number];
+export type WriteConsistencyLevel = (typeof WRITE_CONSISTENCY_LEVELS)[number];
+export type SerialConsistencyLevel = (typeof SERIAL_CONSISTENCY_LEVELS)[number];
+
+export interface SimpleStrategyReplication {
+  class: 'SimpleStrategy';
+  /** Copies of every row. Use 1 only for a single dev node; QUORUM of 1 is that node. */
+  replicationFactor: number;
+}
+
+export interface NetworkTopologyStrategyReplication {
+  class: 'NetworkTopologyStrategy';
+  /** Replicas per data center, e.g. `{ dc1: 3, dc2: 3 }`. */
+  dataCenters: Readonly<Record<string, number>>;
+}
+
+export type KeyspaceReplication = SimpleStrategyReplication | NetworkTopologyStrategyReplication;
+
+export interface CassandraTlsOptions {
+  /** A PEM file with the certificate authority that signed the nodes' certificates. */
+  caFile?: string;
+  /**
+   * Refuse nodes whose certificate does not verify. Turn off only to debug a handshake.
+   * @default true
+   */
+  rejectUnauthorized: boolean;
+}
+
+export interface CassandraStoreOptions {
+  /**
+   * Nodes to contact first, as `host:port` (`[::1]:9042` for IPv6). The driver discovers the rest
+   * of the cluster from them. A comma-separated string is accepted too.
+   * @default ['127.0.0.1:9042']
+   */
+  contactPoints: readonly string[];
+  /**
+   * The data center this process sends its requests to (the driver's local DC). SimpleSnitch calls
+   * its only data center `datacenter1`.
+   * @default 'datacenter1'
+   */
+  localDataCenter: string;
+  /**
+   * The keyspace; created on first start if missing. Lower case letters, digits and `_`, at most
+   * 48 characters, starting with a letter.
+   * @default 'chatring'
+   */
+  keyspace: string;
+  /**
+   * How the keyspace is replicated when the store creates it. An existing keyspace is never altered
+   * (change replication with ALTER KEYSPACE and a repair).
+   * @default { class: 'SimpleStrategy', replicationFactor: 1 }
+   */
+  replication: KeyspaceReplication;
+  /** Credentials for PasswordAuthenticator; give both or neither. */
+  username?: string;
+  password?: string;
+  /**
+   * Encrypt client connections. `true` verifies the nodes against the system's CAs.
+   * @default false
+   */
+  tls: false | CassandraTlsOptions;
+  /**
+   * Consistency of every read. Must overlap `writeConsistency` (QUORUM + QUORUM), so a new owner
+   * reads everything the old owner acknowledged.
+   * @default 'QUORUM'
+   */
+  readConsistency: ReadConsistencyLevel;
+  /**
+   * Consistency of every write, and of the commit phase of the mailbox compare-and-set.
+   * @default 'QUORUM'
+   */
+  writeConsistency: WriteConsistencyLevel;
+  /**
+   * Consistency of the Paxos phase of the mailbox compare-and-set. `SERIAL` fences writers in every
+   * data center; `LOCAL_SERIAL` is only safe when all owners of a user live in one data center.
+   * @default 'SERIAL'
+   */
+  serialConsistency: SerialConsistencyLevel;
+  /**
+   * Deadline of one store operation (a commit is a compare-and-set, a batch and a clear), retries
+   * included. Past it the caller gets STORE_UNAVAILABLE and may retry the same commit.
+   * @default 10000
+   */
+  requestTimeoutMs: number;
+  /**
+   * How long one attempt on one coordinator may take (the driver's `socketOptions.readTimeout`).
+   * Longer than Cassandra's own read timeout (5 s), so the server's timeout error arrives first.
+   * @default 6000
+   */
+  attemptTimeoutMs: number;
+  /**
+   * How long opening a connection to one node may take.
+   * @default 5000
+   */
+  connectTimeoutMs: number;
+  /**
+   * Deadline of one schema statement at start-up (CREATE KEYSPACE/TABLE wait for schema agreement).
+   * @default 60000
+   */
+  schemaTimeoutMs: number;
+  /**
+   * Width of one message partition in time: a conversation's messages sent in one bucket share a
+   * partition. Fixed when the keyspace is created; a later start with another width is refused.
+   * @default 2592000000 (30 days)
+   */
+  messageBucketMs: number;
+  /**
+   * Mailbox versions per partition of the change logs behind the cursor. Fixed when the keyspace is
+   * created, like `messageBucketMs`.
+   * @default 10000
+   */
+  versionsPerBucket: number;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export const DEFAULT_CASSANDRA_STORE_OPTIONS: Readonly<CassandraStoreOptions> = Object.freeze({
+  contactPoints: Object.freeze(['127.0.0.1:9042']),
+  localDataCenter: 'datacenter1',
+  keyspace: 'chatring',
+  replication: Object.freeze({ class: 'SimpleStrategy', replicationFactor: 1 } as const),
+  tls: false,
+  readConsistency: 'QUORUM',
+  writeConsistency: 'QUORUM',
+  serialConsistency: 'SERIAL',
+  requestTimeoutMs: 10_000,
+  attemptTimeoutMs: 6_000,
+  connectTimeoutMs: 5_000,
+  schemaTimeoutMs: 60_000,
+  messageBucketMs: 30 * DAY_MS,
+  versionsPerBucket: 10_000,
+});
+
+/** Cassandra's own limit on keyspace names is 48 characters; lower case avoids quoting rules. */
+const KEYSPACE_PATTERN = /^[a-z][a-z0-9_]{0,47}$/;
+const CONTACT_POINT_PATTERN = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]*):(\d{1,5})$/;
+/** Data center names go into the CREATE KEYSPACE statement; keep them to a quote-free alphabet. */
+const DATA_CENTER_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const REPLICATION_FACTOR_MAX = 15;
+const TIMEOUT_MS_MAX = 10 * 60 * 1000;
+/** Above a year per partition a busy conversation's partition would outgrow what Cassandra reads well. */
+const MESSAGE_BUCKET_MS_MAX = 366 * DAY_MS;
+const VERSIONS_PER_BUCKET_MAX = 1_000_000;
+
+type Parser<T> = (value: unknown, key: string) => T;
+
+const OPTION_PARSERS: { [K in keyof CassandraStoreOptions]-?: Parser<CassandraStoreOptions[K]> } = {
+  contactPoints: parseContactPoints,
+  localDataCenter: (value, key) => parseMatching(value, key, DATA_CENTER_PATTERN, 'a data center name'),
+  keyspace: (value, key) =>
+    parseMatching(value, key, KEYSPACE_PATTERN, 'a keyspace name: a lower case letter, then up to 47 of [a-z0-9_]'),
+  replication: parseReplication,
+  username: parseNonEmptyString,
+  password: parseNonEmptyString,
+  tls: parseTls,
+  readConsistency: (value, key) => parseOneOf(value, key, READ_CONSISTENCY_LEVELS),
+  writeConsistency: (value, key) => parseOneOf(value, key, WRITE_CONSISTENCY_LEVELS),
+  serialConsistency: (value, key) => parseOneOf(value, key, SERIAL_CONSISTENCY_LEVELS),
+  requestTimeoutMs: (value, key) => parseInteger(value, key, 1, TIMEOUT_MS_MAX),
+  attemptTimeoutMs: (value, key) => parseInteger(value, key, 1, TIMEOUT_MS_MAX),
+  connectTimeoutMs: (value, key) => parseInteger(value, key, 1, TIMEOUT_MS_MAX),
+  schemaTimeoutMs: (value, key) => parseInteger(value, key, 1, TIMEOUT_MS_MAX),
+  messageBucketMs: (value, key) => parseInteger(value, key, 1, MESSAGE_BUCKET_MS_MAX),
+  versionsPerBucket: (value, key) => parseInteger(value, key, 1, VERSIONS_PER_BUCKET_MAX),
+};
+
+const KNOWN_KEYS = Object.keys(OPTION_PARSERS);
+
+/**
+ * Validates raw options (from a config file, flags or code), fills in defaults and returns a deep-
+ * frozen object. Throws an Error naming the first unknown or invalid key.
+ */
+export function parseCassandraOptions(raw: Record<string, unknown>): Readonly<CassandraStoreOptions> {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new Error('cassandra options must be an object');
+  }
+  const parsed: Record<string, unknown> = { ...DEFAULT_CASSANDRA_STORE_OPTIONS };
+  for (const [key, value] of Object.entries(raw)) {
+    if (!Object.hasOwn(OPTION_PARSERS, key)) {
+      throw new Error(`cassandra option "${key}" is unknown; known options: ${KNOWN_KEYS.join(', ')}`);
+    }
+    if (value === undefined) continue;
+    parsed[key] = OPTION_PARSERS[key as keyof CassandraStoreOptions](value, key);
+  }
+  const options = parsed as unknown as CassandraStoreOptions;
+  checkCombinations(options);
+  return deepFreeze(options);
+}
+
+function checkCombinations(options: CassandraStoreOptions): void {
+  if ((options.username === undefined) !== (options.password === undefined)) {
+    const missing = options.username === undefined ? 'username' : 'password';
+    throw new Error(`cassandra option "${missing}" is required when the other credential is given`);
+  }
+  if (options.attemptTimeoutMs > options.requestTimeoutMs) {
+    throw new Error(
+      `cassandra option "attemptTimeoutMs" (${options.attemptTimeoutMs}) must not exceed "requestTimeoutMs" (${options.requestTimeoutMs})`,
+    );
+  }
+  if (options.replication.class === 'NetworkTopologyStrategy' && !(options.localDataCenter in options.replication.dataCenters)) {
+    throw new Error(
+      `cassandra option "localDataCenter" ("${options.localDataCenter}") is not one of "replication.dataCenters" ` +
+        `(${Object.keys(options.replication.dataCenters).join(', ')})`,
+    );
+  }
+}
+
+function parseContactPoints(value: unknown, key: string): readonly string[] {
+  const list = typeof value === 'string' ? value.split(',').map((entry) => entry.trim()) : value;
+  if (!Array.isArray(list) || list.length === 0) {
+    throw new Error(`cassandra option "${key}" must be a non-empty array of "host:port" strings`);
+  }
+  return list.map((entry: unknown, index) => {
+    const match = typeof entry === 'string' ? CONTACT_POINT_PATTERN.exec(entry) : null;
+    const port = Number(match?.[2]);
+    if (match === null || port < 1 || port > 65_535) {
+      throw new Error(`cassandra option "${key}[${index}]" must be "host:port" with a port in 1..65535, got ${describe(entry)}`);
+    }
+    return entry as string;
+  });
+}
+
+function parseReplication(value: unknown, key: string): KeyspaceReplication {
+  const record = parseRecord(value, key);
+  if (record.class === 'SimpleStrategy') {
+    rejectUnknownKeys(record, key, ['class', 'replicationFactor']);
+    const replicationFactor = parseInteger(record.replicationFactor, `${key}.replicationFactor`, 1, REPLICATION_FACTOR_MAX);
+    return { class: 'SimpleStrategy', replicationFactor };
+  }
+  if (record.class === 'NetworkTopologyStrategy') {
+    rejectUnknownKeys(record, key, ['class', 'dataCenters']);
+    return { class: 'NetworkTopologyStrategy', dataCenters: parseDataCenters(record.dataCenters, `${key}.dataCenters`) };
+  }
+  throw new Error(`cassandra option "${key}.class" must be "SimpleStrategy" or "NetworkTopologyStrategy", got ${describe(record.class)}`);
+}
+
+function parseDataCenters(value: unknown, key: string): Record<string, number> {
+  const record = parseRecord(value, key);
+  const entries = Object.entries(record);
+  if (entries.length === 0) throw new Error(`cassandra option "${key}" must name at least one data center`);
+  const dataCenters: Record<string, number> = {};
+  for (const [dataCenter, factor] of entries) {
+    parseMatching(dataCenter, `${key} name`, DATA_CENTER_PATTERN, 'a data center name');
+    dataCenters[dataCenter] = parseInteger(factor, `${key}.${dataCenter}`, 1, REPLICATION_FACTOR_MAX);
+  }
+  return dataCenters;
+}
+
+function parseTls(value: unknown, key: string): false | CassandraTlsOptions {
+  if (value === false) return false;
+  if (value === true) return { rejectUnauthorized: true };
+  const record = parseRecord(value, key);
+  rejectUnknownKeys(record, key, ['caFile', 'rejectUnauthorized']);
+  const tls: CassandraTlsOptions = { rejectUnauthorized: true };
+  if (record.caFile !== undefined) tls.caFile = parseNonEmptyString(record.caFile, `${key}.caFile`);
+  if (record.rejectUnauthorized !== undefined) {
+    if (typeof record.rejectUnauthorized !== 'boolean') {
+      throw new Error(`cassandra option "${key}.rejectUnauthorized" must be a boolean, got ${describe(record.rejectUnauthorized)}`);
+    }
+    tls.rejectUnauthorized = record.rejectUnauthorized;
+  }
+  return tls;
+}
+
+function parseRecord(value: unknown, key: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new Error(`cassandra option "${key}" must be an object, got ${describe(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function rejectUnknownKeys(record: Record<string, unknown>, key: string, known: readonly string[]): void {
+  for (const name of Object.keys(record)) {
+    if (!known.includes(name)) {
+      throw new Error(`cassandra option "${key}.${name}" is unknown; known: ${known.join(', ')}`);
+    }
+  }
+}
+
+function parseInteger(value: unknown, key: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new Error(`cassandra option "${key}" must be an integer in ${min}..${max}, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function parseNonEmptyString(value: unknown, key: string): string {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new Error(`cassandra option "${key}" must be a non-empty string`);
+  }
+  return value;
+}
+
+function parseMatching(value: unknown, key: string, pattern: RegExp, what: string): string {
+  if (typeof value !== 'string' || !pattern.test(value)) {
+    throw new Error(`cassandra option "${key}" must be ${what}, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function parseOneOf<T extends string>(value: unknown, key: string, allowed: readonly T[]): T {
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    throw new Error(`cassandra option "${key}" must be one of ${allowed.join(', ')}, got ${describe(value)}`);
+  }
+  return value as T;
+}
+
+/** Shows a bad value in an error without echoing long strings (or a password) in full. */
+function describe(value: unknown): string {
+  if (typeof value === 'string') return value.length > 40 ? `a ${value.length}-character string` : JSON.stringify(value);
+  if (Array.isArray(value)) return 'an array';
+  if (value === null) return 'null';
+  return typeof value === 'object' ? 'an object' : String(value);
+}
+
+function deepFreeze<T>(value: T): Readonly<T> {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
