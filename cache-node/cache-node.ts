@@ -10,6 +10,7 @@ import { buildNodeServer } from './node-server.js';
 import { Ownership } from './ownership.js';
 import { PeerDelivery } from './peer-delivery.js';
 import { UserLockTable, type UserLockTableOptions } from './user-lock-table.js';
+import type { Failpoints } from './failpoints.js';
 
 export interface CacheNodeOptions {
   nodeId: string;
@@ -27,6 +28,7 @@ export interface CacheNodeOptions {
   cache?: Partial<MailboxCacheOptions>;
   locks?: Partial<UserLockTableOptions>;
   service?: Partial<MailboxServiceOptions>;
+  failpoints?: Failpoints | undefined;
 }
 
 export interface RunningCacheNode {
@@ -46,7 +48,7 @@ export async function startCacheNode(options: CacheNodeOptions): Promise<Running
   const cache = new MailboxCache(options.cache ?? {}, (userId) => locks.isBusy(userId));
   const peers = new OwnerClient(() => ownership.ring, refreshRing);
   const delivery = new PeerDelivery((userId) => ownership.ring?.ownerIdOf(userId) === options.nodeId, peers);
-  const service = new MailboxService({ store, locks, cache, ownership, delivery, now: () => Date.now() }, options.service);
+  const service = new MailboxService({ store, locks, cache, ownership, delivery, now: () => Date.now(), ...(options.failpoints === undefined ? {} : { failpoints: options.failpoints }) }, options.service);
   delivery.attach(service);
 
   ownership.onSlotsLost((slots, ring) => service.evictWhere((userId) => slots.includes(ring.slotOf(userId) ?? '')));

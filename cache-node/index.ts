@@ -5,3 +5,4 @@ export { MailboxCache, DEFAULT_MAILBOX_CACHE_OPTIONS, type MailboxCacheOptions }
 export { MailboxState } from './mailbox-state.js';
 export { UserLockTable, DEFAULT_USER_LOCK_TABLE_OPTIONS, type UserLockTableOptions } from './user-lock-table.js';
 export { Ownership } from './ownership.js';
+export { Failpoints, failpointsFromEnvironment } from './failpoints.js';

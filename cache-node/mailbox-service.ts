@@ -20,6 +20,7 @@ import { StoreVersionConflictError, type ConversationRow, type MailboxCommit, ty
 import { MailboxCache } from './mailbox-cache.js';
 import { MailboxState, byRecency } from './mailbox-state.js';
 import { UserLockTable } from './user-lock-table.js';
+import type { Failpoints } from './failpoints.js';
 
 /** Answers whether this node may serve a user now; throws NOT_OWNER or OWNER_UNAVAILABLE if not. */
 export interface OwnershipGuard {
@@ -57,6 +58,7 @@ export interface MailboxServiceDependencies {
   delivery: DeliveryChannel;
   /** Wall clock in epoch ms (injected so tests can drive it). */
   now: () => number;
+  failpoints?: Failpoints;
 }
 
 export interface MailboxServiceStats {
@@ -112,6 +114,7 @@ export class MailboxService {
         sentAt: Math.max(this.#deps.now(), lastSentAt + 1),
       };
       const delivered = await this.#deps.delivery.deliver(proposal);
+      this.#deps.failpoints?.beforeCoordinatorCommit(delivered.message);
       await this.#commitMessageLocked(state, delivered.message);
       return { message: toMessage(delivered.message), duplicate: delivered.duplicate };
     });

@@ -4,7 +4,7 @@
  * and `node` run one member each (the launcher spawns them; operators can too).
  */
 import { Command } from 'commander';
-import { startCacheNode } from '../cache-node/index.js';
+import { failpointsFromEnvironment, startCacheNode } from '../cache-node/index.js';
 import { startLocalRouter } from '../router/index.js';
 import { integerOption, resolveClusterOptions } from './cluster-options.js';
 import { startLocalCluster } from './local-cluster.js';
@@ -19,6 +19,8 @@ program
   .option('--nodes <count>', 'cache nodes serving slots (env CHATRING_NODES or NODES)')
   .option('--standbys <count>', 'idle standbys (env CHATRING_STANDBYS or STANDBYS)')
   .option('--store <kind>', 'embedded (env CHATRING_STORE or STORE)')
+  .option('--lease-ms <ms>', 'node lease (env CHATRING_LEASE_MS)')
+  .option('--heartbeat-interval-ms <ms>', 'lease renewal interval (env CHATRING_HEARTBEAT_INTERVAL_MS)')
   .action(async (flags: Record<string, string | undefined>) => {
     const options = resolveClusterOptions(flags, process.env);
     const cluster = await startLocalCluster(options, (line) => console.error(line));
@@ -68,6 +70,7 @@ program
       store: { kind: 'embedded', dataDir: flags.dataDir },
       heartbeatIntervalMs: integerOption('--heartbeat-interval-ms', flags.heartbeatIntervalMs, 10, 60_000),
       cache: { cacheBytesMax: integerOption('--cache-bytes-max', flags.cacheBytesMax, 1, Number.MAX_SAFE_INTEGER) },
+      failpoints: failpointsFromEnvironment(process.env),
     });
     console.log(`node ${flags.nodeId} listening on ${node.url}`);
     await stopOnSignal(() => node.close());

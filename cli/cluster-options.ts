@@ -15,6 +15,10 @@ export interface LocalClusterOptions {
   standbys: number;
   /** @default 'embedded' */
   store: 'embedded';
+  /** Node lease; a dead node is replaced within about leaseMs + heartbeatIntervalMs. @default 3000 */
+  leaseMs: number;
+  /** @default 500 */
+  heartbeatIntervalMs: number;
 }
 
 export const LOCAL_CLUSTER_LIMITS = Object.freeze({ nodesMax: 64, standbysMax: 16 });
@@ -30,6 +34,8 @@ export function resolveClusterOptions(flags: Record<string, string | undefined>,
     nodes: integerOption('--nodes', pick('nodes', 'NODES', '3'), 1, LOCAL_CLUSTER_LIMITS.nodesMax),
     standbys: integerOption('--standbys', pick('standbys', 'STANDBYS', '1'), 0, LOCAL_CLUSTER_LIMITS.standbysMax),
     store,
+    leaseMs: integerOption('--lease-ms', pick('leaseMs', 'LEASE_MS', '3000'), 100, 600_000),
+    heartbeatIntervalMs: integerOption('--heartbeat-interval-ms', pick('heartbeatIntervalMs', 'HEARTBEAT_INTERVAL_MS', '500'), 10, 60_000),
   });
 }
 

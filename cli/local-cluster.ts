@@ -29,7 +29,8 @@ export async function startLocalCluster(options: Readonly<LocalClusterOptions>, 
   const nodeIds = Array.from({ length: options.nodes }, (_, index) => `node-${index + 1}`);
   const router: Member = {
     name: 'router',
-    args: ['router', '--port', String(options.port), '--data-dir', options.dataDir, '--initial-nodes', nodeIds.join(',')],
+    args: ['router', '--port', String(options.port), '--data-dir', options.dataDir, '--initial-nodes', nodeIds.join(','),
+      '--lease-ms', String(options.leaseMs), '--heartbeat-interval-ms', String(options.heartbeatIntervalMs)],
     restarts: 0,
   };
   let stopping = false;
@@ -50,7 +51,8 @@ export async function startLocalCluster(options: Readonly<LocalClusterOptions>, 
   const routerUrl = await waitForLine(routerChild, /router listening on (\S+)/);
   const members: Member[] = [...nodeIds, ...Array.from({ length: options.standbys }, (_, index) => `standby-${index + 1}`)].map((nodeId) => ({
     name: nodeId,
-    args: ['node', '--node-id', nodeId, '--control-plane-url', routerUrl, '--data-dir', options.dataDir],
+    args: ['node', '--node-id', nodeId, '--control-plane-url', routerUrl, '--data-dir', options.dataDir,
+      '--heartbeat-interval-ms', String(options.heartbeatIntervalMs)],
     restarts: 0,
   }));
   for (const member of members) launch(member);

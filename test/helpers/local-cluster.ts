@@ -1,0 +1,97 @@
+/**
+ * Boots a real local cluster (`chatring start`: router, nodes and standbys as separate processes on
+ * loopback, on the embedded store) for a test, and always tears it down: on the test's teardown,
+ * and on the test process's exit if the test crashes first.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import type { Test } from 'tap';
+import type { ClusterStatus } from '../../control-plane/index.js';
+
+const ENTRY = fileURLToPath(new URL('../../dist/cli/chatring.js', import.meta.url));
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+export interface ClusterOptions {
+  nodes?: number;
+  standbys?: number;
+  dataDir?: string;
+  leaseMs?: number;
+  heartbeatIntervalMs?: number;
+  /** Extra environment for every process (failpoints). */
+  env?: Record<string, string>;
+}
+
+export interface TestCluster {
+  url: string;
+  dataDir: string;
+  status(): Promise<ClusterStatus>;
+  /** The pid of the process serving a node id now. */
+  pidOf(nodeId: string): Promise<number>;
+  ownerOf(userId: string): Promise<{ nodeId: string; slot: string; url: string }>;
+  /** Stops the whole cluster (SIGTERM, as Ctrl-C would) and waits for it. */
+  stop(): Promise<void>;
+}
+
+export async function bootCluster(t: Test, options: ClusterOptions = {}): Promise<TestCluster> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'chatring-test-'));
+  const args = [
+    ENTRY, 'start', '--port', '0', '--data-dir', dataDir,
+    '--nodes', String(options.nodes ?? 3), '--standbys', String(options.standbys ?? 1),
+    '--lease-ms', String(options.leaseMs ?? 1_500), '--heartbeat-interval-ms', String(options.heartbeatIntervalMs ?? 250),
+  ];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
+  running.add(child);
+  let output = '';
+  child.stderr?.setEncoding('utf8').on('data', (text: string) => (output += text));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout?.setEncoding('utf8').on('data', (text: string) => {
+      output += text;
+      const match = /^router listening on (\S+)/m.exec(output.replace(/^\[[^\]]+\] .*$/gm, ''));
+      if (match?.[1] !== undefined) resolve(match[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`cluster exited (${code}) before it listened:\n${output}`)));
+  });
+
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    await exited;
+    running.delete(child);
+  };
+  t.teardown(stop);
+
+  const getJson = async <T>(path: string): Promise<T> => (await (await fetch(`${url}${path}`)).json()) as T;
+  const status = () => getJson<ClusterStatus>('/control/v1/status');
+  return {
+    url,
+    dataDir,
+    status,
+    async pidOf(nodeId) {
+      const node = (await status()).nodes.find((candidate) => candidate.nodeId === nodeId);
+      if (node?.pid === undefined) throw new Error(`node ${nodeId} has no pid in the status`);
+      return node.pid;
+    },
+    ownerOf: (userId) => getJson(`/admin/v1/owner/${userId}`),
+    stop,
+  };
+}
+
+/** Polls until `check` returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
