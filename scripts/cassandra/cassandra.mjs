@@ -13,12 +13,15 @@
 // with free loopback ports, and launch CassandraDaemon with java directly (detached).
 // Plain Node ESM with builtins only, so it runs before `npm install`/`tsc`.
 
+import { Buffer } from 'node:buffer';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { stripVTControlCharacters } from 'node:util';
 
 // Newest 5.0.x in Maven Central when this was written (5.0.10 did not resolve yet).
 export const CASSANDRA_VERSION = process.env.CHATRING_CASSANDRA_VERSION || '5.0.9';
@@ -91,8 +94,6 @@ function removeState(paths) {
 // ---------------------------------------------------------------------------------
 // Small utilities
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
 function pidAlive(pid) {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
@@ -134,7 +135,11 @@ function rssMiB(pid) {
 
 function tail(file, lines = LOG_TAIL_LINES) {
   try {
-    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines - 1).join('\n');
+    return fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .slice(-lines - 1)
+      .join('\n');
   } catch {
     return `(no log at ${file})`;
   }
@@ -183,7 +188,9 @@ export function cqlOptions(port, host = HOST, timeoutMs = 2000) {
       socket.destroy();
       reject(err);
     };
-    socket.setTimeout(timeoutMs, () => fail(new Error(`CQL handshake timed out on ${host}:${port}`)));
+    socket.setTimeout(timeoutMs, () =>
+      fail(new Error(`CQL handshake timed out on ${host}:${port}`)),
+    );
     socket.on('error', fail);
     socket.on('connect', () => {
       // header: version=4 (request), flags=0, stream=1, opcode=OPTIONS, body length=0
@@ -198,7 +205,8 @@ export function cqlOptions(port, host = HOST, timeoutMs = 2000) {
       socket.destroy();
       const opcode = buf[4];
       const body = buf.subarray(9, 9 + length);
-      if ((buf[0] & 0x80) === 0) return reject(new Error('CQL handshake: reply is not a response frame'));
+      if ((buf[0] & 0x80) === 0)
+        return reject(new Error('CQL handshake: reply is not a response frame'));
       if (opcode === CQL_OPCODE_SUPPORTED) return resolve(parseStringMultimap(body));
       if (opcode === CQL_OPCODE_ERROR) {
         const msg = body.length >= 6 ? body.toString('utf8', 6, 6 + body.readUInt16BE(4)) : '';
@@ -305,13 +313,16 @@ function install(version, log) {
   fs.mkdirSync(cache, { recursive: true });
   const tmp = path.join(cache, `lib.tmp-${process.pid}`);
   fs.rmSync(tmp, { recursive: true, force: true });
-  log(`Downloading Apache Cassandra ${version} (cassandra-all + dependencies, ~70 MB) into ${cache} ...`);
+  log(
+    `Downloading Apache Cassandra ${version} (cassandra-all + dependencies, ~70 MB) into ${cache} ...`,
+  );
   const t0 = Date.now();
   const res = spawnSync(
     'mvn',
     [
       '-q',
       '-B',
+      '-Dstyle.color=never',
       '-f',
       path.join(SCRIPT_DIR, 'pom.xml'),
       'dependency:copy-dependencies',
@@ -323,7 +334,18 @@ function install(version, log) {
   );
   if (res.error || res.status !== 0) {
     fs.rmSync(tmp, { recursive: true, force: true });
-    const out = `${res.stdout ?? ''}${res.stderr ?? ''}`.trim().split('\n').slice(-30).join('\n');
+    // Leave no empty version dir behind (rmdir refuses if anything else is in it).
+    try {
+      fs.rmdirSync(cache);
+    } catch {
+      // not empty or already gone
+    }
+    // stripVTControlCharacters: in case this Maven version ignores style.color
+    const out = stripVTControlCharacters(`${res.stdout ?? ''}${res.stderr ?? ''}`)
+      .trim()
+      .split('\n')
+      .slice(-30)
+      .join('\n');
     throw new Error(
       `downloading Cassandra ${version} with Maven failed (exit ${res.status ?? res.error?.message}).\n${out}`,
     );
@@ -420,6 +442,10 @@ function javaArgs(paths, version) {
     '-Dcassandra.memtable_row_overhead_computation_step=100',
     // An existing (empty) triggers dir; otherwise Cassandra warns about it on every DDL.
     `-Dcassandra.triggers_dir=${paths.triggers}`,
+    // Stop in ~0.5 s instead of ~4.5 s: there are no peers to announce the shutdown to
+    // (default waits 2 s) and no internode traffic to let quiesce (another 2 s).
+    '-Dcassandra.shutdown_announce_in_ms=0',
+    '-Dcassandra.test.messagingService.nonGracefulShutdown=true',
     // Test node: skip fsyncs and forced flushes of system tables (fast DDL in tests).
     '-Dcassandra.skip_sync=true',
     '-Dcassandra.unsafesystem=true',
@@ -428,8 +454,9 @@ function javaArgs(paths, version) {
     // Chronicle (audit/full-query log library) would otherwise try to phone home.
     '-Dchronicle.analytics.disable=true',
     '-Dchronicle.announcer.disable=true',
-    // No JMX listener: nothing in chatring needs it and it would be one more port.
-    // Escape hatch for experiments, e.g. CHATRING_CASSANDRA_JVM_OPTS="-XX:+UseSerialGC".
+    // (No -Dcassandra.jmx.*.port: no JMX listener, chatring does not need one.)
+    // Escape hatch, last so it can override anything above, e.g.
+    // CHATRING_CASSANDRA_JVM_OPTS="-XX:TieredStopAtLevel=4" for load tests.
     ...(process.env.CHATRING_CASSANDRA_JVM_OPTS || '').split(/\s+/).filter(Boolean),
     '-cp',
     path.join(lib, '*'),
@@ -536,7 +563,9 @@ async function startFresh(paths, { version, java, timeoutMs, clean, log }) {
     };
     // Record before waiting, so `stop` can find a node that is still booting.
     writeState(paths, state);
-    log(`Starting Cassandra ${version} (pid ${child.pid}, CQL port ${nativePort}, log ${paths.log}) ...`);
+    log(
+      `Starting Cassandra ${version} (pid ${child.pid}, CQL port ${nativePort}, log ${paths.log}) ...`,
+    );
     const failure = await waitForCql(child, nativePort, deadline);
     if (!failure) {
       const bootMs = Date.now() - t0;
@@ -584,7 +613,8 @@ const stderrLog = (msg) => process.stderr.write(`[cassandra] ${msg}\n`);
  * @param {boolean} [opts.clean=false] wipe the data dir before starting a new node
  * @param {(msg: string) => void} [opts.log] progress messages (default: stderr)
  * @returns {Promise<{contactPoint: string, pid: number, reused: boolean, port: number,
- *   localDataCenter: string, version: string, runDir: string, logFile: string, bootMs?: number}>}
+ *   localDataCenter: string, version: string, runDir: string, logFile: string, bootMs?: number,
+ *   downloadMs?: number}>} bootMs/downloadMs only when this call started/downloaded it
  */
 export async function ensureCassandra(opts = {}) {
   const timeoutMs = opts.timeoutMs ?? envTimeoutMs() ?? DEFAULT_START_TIMEOUT_MS;
@@ -594,8 +624,9 @@ export async function ensureCassandra(opts = {}) {
   // Waiting for the lock may include another worker's first download (~1 min).
   return withStartLock(paths, timeoutMs + 10 * 60_000, async () => {
     const running = opts.clean ? null : await reusable(paths, Date.now() + timeoutMs);
-    if (running) return summary(running, true);
-    if (opts.clean) await stopCassandra({ log: () => {} });
+    if (running?.version === version) return summary(running, true);
+    if (running) log(`Replacing running Cassandra ${running.version} with ${version} ...`);
+    if (running || opts.clean) await stopCassandra({ log: () => {} });
     const java = checkJava();
     const { downloadMs } = install(version, log);
     const state = await startFresh(paths, { version, java, timeoutMs, clean: opts.clean, log });
@@ -613,7 +644,7 @@ function summary(state, reused) {
     version: state.version,
     runDir: state.runDir,
     logFile: state.logFile,
-    ...(state.bootMs !== undefined && !reused ? { bootMs: state.bootMs } : {}),
+    ...(reused ? {} : { bootMs: state.bootMs }),
   };
 }
 
@@ -724,8 +755,10 @@ async function main(argv) {
     case 'start': {
       const r = await ensureCassandra({ timeoutMs: args.timeoutMs, clean: args.clean });
       const how = r.reused ? 'reusing running instance' : `started in ${fmtSeconds(r.bootMs)}`;
-      stderrLog(`Cassandra ${r.version} ready at ${r.contactPoint} (pid ${r.pid}, ${how}; ` +
-        `local DC ${r.localDataCenter}; RSS ${rssMiB(r.pid) ?? '?'} MiB; log ${r.logFile})`);
+      stderrLog(
+        `Cassandra ${r.version} ready at ${r.contactPoint} (pid ${r.pid}, ${how}; ` +
+          `local DC ${r.localDataCenter}; RSS ${rssMiB(r.pid) ?? '?'} MiB; log ${r.logFile})`,
+      );
       // stdout carries only the env line, so `... start >> "$GITHUB_ENV"` works.
       console.log(contactLine(r.contactPoint));
       return 0;
@@ -744,8 +777,10 @@ async function main(argv) {
         );
         return 0;
       }
-      if (s.starting) console.log(`not ready: pid ${s.state.pid} is alive but CQL does not answer (${s.error})`);
-      else if (s.state) console.log(`not running (stale state for pid ${s.state.pid} in ${runDir()})`);
+      if (s.starting)
+        console.log(`not ready: pid ${s.state.pid} is alive but CQL does not answer (${s.error})`);
+      else if (s.state)
+        console.log(`not running (stale state for pid ${s.state.pid} in ${runDir()})`);
       else console.log(`not running (no state in ${runDir()})`);
       return 1;
     }
@@ -764,7 +799,10 @@ async function main(argv) {
   }
 }
 
-if (process.argv[1] && fs.realpathSync(process.argv[1]) === fs.realpathSync(fileURLToPath(import.meta.url))) {
+if (
+  process.argv[1] &&
+  fs.realpathSync(process.argv[1]) === fs.realpathSync(fileURLToPath(import.meta.url))
+) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err) => {
