@@ -41,24 +41,56 @@ export interface RunningCacheNode {
 /** Starts a cache node: store, indices, HTTP server, and the lease-renewal loop. */
 export async function startCacheNode(options: CacheNodeOptions): Promise<RunningCacheNode> {
   const store: MailboxStore = await openStore(options.store);
-  const controlPlane = new HttpControlPlaneClient(options.controlPlaneUrl, Math.max(1_000, options.heartbeatIntervalMs * 2));
-  const ownership = new Ownership({ nodeId: options.nodeId, leaseMs: 0, leaseSafetyMs: 600, monotonicNow: () => performance.now() });
+  const controlPlane = new HttpControlPlaneClient(
+    options.controlPlaneUrl,
+    Math.max(1_000, options.heartbeatIntervalMs * 2),
+  );
+  const ownership = new Ownership({
+    nodeId: options.nodeId,
+    leaseMs: 0,
+    leaseSafetyMs: 600,
+    monotonicNow: () => performance.now(),
+  });
   const refreshRing = async () => ownership.updateRing(await controlPlane.currentRing());
   const locks = new UserLockTable(options.locks);
   const cache = new MailboxCache(options.cache ?? {}, (userId) => locks.isBusy(userId));
   const peers = new OwnerClient(() => ownership.ring, refreshRing);
-  const delivery = new PeerDelivery((userId) => ownership.ring?.ownerIdOf(userId) === options.nodeId, peers);
-  const service = new MailboxService({ store, locks, cache, ownership, delivery, now: () => Date.now(), ...(options.failpoints === undefined ? {} : { failpoints: options.failpoints }) }, options.service);
+  const delivery = new PeerDelivery(
+    (userId) => ownership.ring?.ownerIdOf(userId) === options.nodeId,
+    peers,
+  );
+  const service = new MailboxService(
+    {
+      store,
+      locks,
+      cache,
+      ownership,
+      delivery,
+      now: () => Date.now(),
+      ...(options.failpoints === undefined ? {} : { failpoints: options.failpoints }),
+    },
+    options.service,
+  );
   delivery.attach(service);
 
-  ownership.onSlotsLost((slots, ring) => service.evictWhere((userId) => slots.includes(ring.slotOf(userId) ?? '')));
+  ownership.onSlotsLost((slots, ring) =>
+    service.evictWhere((userId) => slots.includes(ring.slotOf(userId) ?? '')),
+  );
   ownership.onLeaseRegained(() => cache.clear());
 
   const app = buildNodeServer({
     service,
     epoch: () => ownership.epoch,
     refreshRing,
-    stats: () => ({ nodeId: options.nodeId, epoch: ownership.epoch, slots: ownership.ownedSlots(), leaseRemainingMs: Math.round(ownership.leaseRemainingMs()), cache: cache.stats(), service: service.stats, store: store.kind }),
+    stats: () => ({
+      nodeId: options.nodeId,
+      epoch: ownership.epoch,
+      slots: ownership.ownedSlots(),
+      leaseRemainingMs: Math.round(ownership.leaseRemainingMs()),
+      cache: cache.stats(),
+      service: service.stats,
+      store: store.kind,
+    }),
   });
   await app.listen({ host: options.host, port: options.port });
   const url = `http://${options.host}:${(app.server.address() as AddressInfo).port}`;

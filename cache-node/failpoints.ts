@@ -18,7 +18,10 @@ export class Failpoints {
 
   beforeCoordinatorCommit(message: Message): void {
     if (this.#failCoordinatorCommitFor.delete(message.clientMessageId)) {
-      throw new ChatringError('STORE_UNAVAILABLE', `failpoint: coordinator commit of ${message.clientMessageId} failed`);
+      throw new ChatringError(
+        'STORE_UNAVAILABLE',
+        `failpoint: coordinator commit of ${message.clientMessageId} failed`,
+      );
     }
   }
 }

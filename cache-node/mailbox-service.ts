@@ -16,7 +16,13 @@ import {
   type SendMessageRequest,
   type SendMessageResponse,
 } from '../protocol/index.js';
-import { StoreVersionConflictError, type ConversationRow, type MailboxCommit, type MailboxStore, type StoredMessage } from '../store-adapter/index.js';
+import {
+  StoreVersionConflictError,
+  type ConversationRow,
+  type MailboxCommit,
+  type MailboxStore,
+  type StoredMessage,
+} from '../store-adapter/index.js';
 import { MailboxCache } from './mailbox-cache.js';
 import { MailboxState, byRecency } from './mailbox-state.js';
 import { UserLockTable } from './user-lock-table.js';
@@ -128,7 +134,8 @@ export class MailboxService {
       const state = await this.#loadLocked(owner);
       const existing = await this.#findSent(state, proposal.senderId, proposal.clientMessageId);
       if (existing !== undefined) return { message: toMessage(existing), duplicate: true };
-      const lastSentAt = (await this.#rowLocked(state, proposal.conversationId))?.lastUpdatedTimestamp ?? 0;
+      const lastSentAt =
+        (await this.#rowLocked(state, proposal.conversationId))?.lastUpdatedTimestamp ?? 0;
       const message = { ...proposal, sentAt: Math.max(proposal.sentAt, lastSentAt + 1) };
       await this.#commitMessageLocked(state, message);
       return { message: toMessage(message), duplicate: false };
@@ -144,7 +151,13 @@ export class MailboxService {
       if (row === undefined || row.unreadCount === 0) return { unreadCount: 0 };
       const version = state.version + 1;
       const updated: ConversationRow = { ...row, unreadCount: 0, version };
-      await this.#commitLocked(state, { kind: 'read', ownerId: userId, version, commitId: randomUUID(), conversation: updated });
+      await this.#commitLocked(state, {
+        kind: 'read',
+        ownerId: userId,
+        version,
+        commitId: randomUUID(),
+        conversation: updated,
+      });
       return { unreadCount: 0 };
     });
   }
@@ -163,7 +176,11 @@ export class MailboxService {
     return response;
   }
 
-  async listMessages(userId: string, conversationId: string, query: ListQuery): Promise<MessagesResponse> {
+  async listMessages(
+    userId: string,
+    conversationId: string,
+    query: ListQuery,
+  ): Promise<MessagesResponse> {
     participantsOf(conversationId, userId);
     this.#deps.ownership.assertServing(userId);
     const state = await this.#load(userId);
@@ -183,12 +200,22 @@ export class MailboxService {
     return this.#deps.cache.deleteWhere(predicate);
   }
 
-  async #conversationsPage(state: MailboxState, query: ListQuery): Promise<{ rows: ConversationRow[]; cursorVersion?: number }> {
+  async #conversationsPage(
+    state: MailboxState,
+    query: ListQuery,
+  ): Promise<{ rows: ConversationRow[]; cursorVersion?: number }> {
     const { store } = this.#deps;
     if (query.kind === 'since-cursor') {
       if (query.afterVersion >= state.version) return { rows: [], cursorVersion: state.version };
-      const changed = await store.conversationsChangedAfter(state.ownerId, query.afterVersion, query.pageSize);
-      return { rows: [...changed].sort(byRecency), cursorVersion: cursorAfter(changed, query.pageSize, state.version) };
+      const changed = await store.conversationsChangedAfter(
+        state.ownerId,
+        query.afterVersion,
+        query.pageSize,
+      );
+      return {
+        rows: [...changed].sort(byRecency),
+        cursorVersion: cursorAfter(changed, query.pageSize, state.version),
+      };
     }
     const offset = query.page * query.pageSize;
     const end = offset + query.pageSize;
@@ -196,21 +223,36 @@ export class MailboxService {
     const cached = state.contiguousConversations();
     const coversTimestamp = since !== undefined && state.conversationsFrom <= since;
     if (state.conversationsComplete || coversTimestamp || end <= cached.length) {
-      const rows = since === undefined ? cached : cached.filter((row) => row.lastUpdatedTimestamp > since);
+      const rows =
+        since === undefined ? cached : cached.filter((row) => row.lastUpdatedTimestamp > since);
       return { rows: rows.slice(offset, end) };
     }
     const fromStore = await store.recentConversations(state.ownerId, end);
-    const rows = since === undefined ? fromStore : fromStore.filter((row) => row.lastUpdatedTimestamp > since);
+    const rows =
+      since === undefined ? fromStore : fromStore.filter((row) => row.lastUpdatedTimestamp > since);
     return { rows: rows.slice(offset, end) };
   }
 
-  async #messagesPage(state: MailboxState, conversationId: string, query: ListQuery): Promise<{ messages: StoredMessage[]; cursorVersion?: number }> {
+  async #messagesPage(
+    state: MailboxState,
+    conversationId: string,
+    query: ListQuery,
+  ): Promise<{ messages: StoredMessage[]; cursorVersion?: number }> {
     const { store } = this.#deps;
     const owner = state.ownerId;
     if (query.kind === 'since-cursor') {
-      if (query.afterVersion >= state.version) return { messages: [], cursorVersion: state.version };
-      const changed = await store.messagesChangedAfter(owner, conversationId, query.afterVersion, query.pageSize);
-      return { messages: [...changed].sort(newestFirst), cursorVersion: cursorAfter(changed, query.pageSize, state.version) };
+      if (query.afterVersion >= state.version)
+        return { messages: [], cursorVersion: state.version };
+      const changed = await store.messagesChangedAfter(
+        owner,
+        conversationId,
+        query.afterVersion,
+        query.pageSize,
+      );
+      return {
+        messages: [...changed].sort(newestFirst),
+        cursorVersion: cursorAfter(changed, query.pageSize, state.version),
+      };
     }
     const window = await this.#window(state, conversationId);
     const offset = query.page * query.pageSize;
@@ -219,10 +261,17 @@ export class MailboxService {
     const oldest = cached.at(-1);
     if (query.kind === 'since-timestamp') {
       const since = query.lastUpdatedTimestamp;
-      if (window === undefined || window.complete || (oldest !== undefined && oldest.sentAt <= since)) {
+      if (
+        window === undefined ||
+        window.complete ||
+        (oldest !== undefined && oldest.sentAt <= since)
+      ) {
         return { messages: cached.filter((m) => m.sentAt > since).slice(offset, end) };
       }
-      const newer = await store.messagesPage(owner, conversationId, { limit: end, sentAfter: since });
+      const newer = await store.messagesPage(owner, conversationId, {
+        limit: end,
+        sentAfter: since,
+      });
       return { messages: newer.slice(offset, end) };
     }
     if (window === undefined || window.complete || end <= cached.length) {
@@ -247,7 +296,9 @@ export class MailboxService {
       if (row === undefined || entry === undefined) return undefined;
       if (entry.window === undefined) {
         const limit = this.#options.windowMessagesLoaded;
-        const messages = await this.#deps.store.messagesPage(current.ownerId, conversationId, { limit });
+        const messages = await this.#deps.store.messagesPage(current.ownerId, conversationId, {
+          limit,
+        });
         this.stats.storeLoads += 1;
         current.setWindow(conversationId, messages, messages.length < limit);
         this.#deps.cache.recharge(current);
@@ -282,7 +333,10 @@ export class MailboxService {
   }
 
   /** A conversation row: cached, or fetched on its own and kept. Undefined if the user has none. */
-  async #rowLocked(state: MailboxState, conversationId: string): Promise<ConversationRow | undefined> {
+  async #rowLocked(
+    state: MailboxState,
+    conversationId: string,
+  ): Promise<ConversationRow | undefined> {
     const cached = state.conversations.get(conversationId);
     if (cached !== undefined) return cached.row;
     if (state.conversationsComplete) return undefined;
@@ -297,11 +351,22 @@ export class MailboxService {
    * the cache holding no such message proves nothing. A hit newer than the cached state means the
    * state is stale (a write landed that this node did not see), so it is dropped.
    */
-  async #findSent(state: MailboxState, senderId: string, clientMessageId: string): Promise<StoredMessage | undefined> {
-    const found = await this.#deps.store.messageByClientId(state.ownerId, senderId, clientMessageId);
+  async #findSent(
+    state: MailboxState,
+    senderId: string,
+    clientMessageId: string,
+  ): Promise<StoredMessage | undefined> {
+    const found = await this.#deps.store.messageByClientId(
+      state.ownerId,
+      senderId,
+      clientMessageId,
+    );
     if (found !== undefined && found.version > state.version) {
       this.#deps.cache.delete(state.ownerId);
-      throw new ChatringError('NOT_OWNER', `the cached mailbox of ${state.ownerId} was stale; retry`);
+      throw new ChatringError(
+        'NOT_OWNER',
+        `the cached mailbox of ${state.ownerId} was stale; retry`,
+      );
     }
     return found;
   }
@@ -319,21 +384,37 @@ export class MailboxService {
       unreadCount: (previous?.unreadCount ?? 0) + (message.recipientId === owner ? 1 : 0),
       version,
     };
-    await this.#commitLocked(state, { kind: 'message', ownerId: owner, version, commitId: randomUUID(), conversation, message }, { ...message, version });
+    await this.#commitLocked(
+      state,
+      { kind: 'message', ownerId: owner, version, commitId: randomUUID(), conversation, message },
+      { ...message, version },
+    );
   }
 
   /** Store first; only then memory. A failed commit drops the user's cached state (it may be stale). */
-  async #commitLocked(state: MailboxState, commit: MailboxCommit, message?: StoredMessage): Promise<void> {
+  async #commitLocked(
+    state: MailboxState,
+    commit: MailboxCommit,
+    message?: StoredMessage,
+  ): Promise<void> {
     this.#deps.ownership.assertServing(state.ownerId);
     try {
       await this.#deps.store.commit(commit);
     } catch (error) {
       this.#deps.cache.delete(state.ownerId);
       if (error instanceof StoreVersionConflictError) {
-        throw new ChatringError('NOT_OWNER', `mailbox ${state.ownerId} was written by another owner; retry`, { cause: error });
+        throw new ChatringError(
+          'NOT_OWNER',
+          `mailbox ${state.ownerId} was written by another owner; retry`,
+          { cause: error },
+        );
       }
       if (error instanceof ChatringError) throw error;
-      throw new ChatringError('STORE_UNAVAILABLE', `store commit failed: ${(error as Error).message}`, { cause: error });
+      throw new ChatringError(
+        'STORE_UNAVAILABLE',
+        `store commit failed: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
     state.applyCommit(commit.version, commit.conversation, message);
     this.#deps.cache.recharge(state);
@@ -347,7 +428,11 @@ export class MailboxService {
  * its last change. A short page is everything up to the version read before the query (and any
  * change that landed since and was returned).
  */
-export function cursorAfter(changed: readonly { version: number }[], pageSize: number, versionBefore: number): number {
+export function cursorAfter(
+  changed: readonly { version: number }[],
+  pageSize: number,
+  versionBefore: number,
+): number {
   const last = changed.at(-1)?.version ?? 0;
   return changed.length === pageSize ? last : Math.max(versionBefore, last);
 }
@@ -361,7 +446,8 @@ function snippetOf(content: string): string {
 }
 
 function toMessage(message: StoredMessage | Message): Message {
-  const { messageId, conversationId, senderId, recipientId, content, clientMessageId, sentAt } = message;
+  const { messageId, conversationId, senderId, recipientId, content, clientMessageId, sentAt } =
+    message;
   return { messageId, conversationId, senderId, recipientId, content, clientMessageId, sentAt };
 }
 

@@ -56,7 +56,8 @@ export class MailboxState {
   contiguousConversations(): ConversationRow[] {
     const rows: ConversationRow[] = [];
     for (const { row } of this.conversations.values()) {
-      if (this.conversationsComplete || row.lastUpdatedTimestamp >= this.conversationsFrom) rows.push(row);
+      if (this.conversationsComplete || row.lastUpdatedTimestamp >= this.conversationsFrom)
+        rows.push(row);
     }
     return rows.sort(byRecency);
   }
@@ -79,7 +80,8 @@ export class MailboxState {
     this.version = version;
     const cached = this.conversations.get(row.conversationId) ?? this.#putRow(row);
     cached.row = row;
-    if (message !== undefined && cached.window !== undefined) this.#insertIntoWindow(cached.window, message);
+    if (message !== undefined && cached.window !== undefined)
+      this.#insertIntoWindow(cached.window, message);
   }
 
   /**
@@ -120,14 +122,18 @@ export class MailboxState {
     // A message older than an incomplete window would open a gap below it: leave it to the store.
     if (!window.complete && oldest !== undefined && message.sentAt < oldest.sentAt) return;
     let index = 0;
-    while (index < window.messages.length && (window.messages[index]?.sentAt ?? 0) > message.sentAt) index += 1;
+    while (index < window.messages.length && (window.messages[index]?.sentAt ?? 0) > message.sentAt)
+      index += 1;
     window.messages.splice(index, 0, message);
     this.#bytes += messageBytes(message);
   }
 }
 
 export function byRecency(a: ConversationRow, b: ConversationRow): number {
-  return b.lastUpdatedTimestamp - a.lastUpdatedTimestamp || (a.conversationId < b.conversationId ? -1 : 1);
+  return (
+    b.lastUpdatedTimestamp - a.lastUpdatedTimestamp ||
+    (a.conversationId < b.conversationId ? -1 : 1)
+  );
 }
 
 export function messageBytes(message: StoredMessage): number {

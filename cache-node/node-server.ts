@@ -34,14 +34,19 @@ interface ConversationParams extends UserParams {
 
 /** The cache node's HTTP face: the same /v1 routes as the router (it forwards unchanged), plus deliver. */
 export function buildNodeServer(deps: NodeServerDependencies): FastifyInstance {
-  const app = Fastify({ bodyLimit: REQUEST_BODY_BYTES_LIMIT, logger: false, return503OnClosing: true });
+  const app = Fastify({
+    bodyLimit: REQUEST_BODY_BYTES_LIMIT,
+    logger: false,
+    return503OnClosing: true,
+  });
   installErrorHandlers(app);
   const { service } = deps;
 
   // A caller that routed by a newer ring than ours: learn it before judging ownership.
   app.addHook('onRequest', async (request) => {
     const header = request.headers[RING_EPOCH_HEADER];
-    if (typeof header === 'string' && Number(header) > deps.epoch()) await deps.refreshRing().catch(() => undefined);
+    if (typeof header === 'string' && Number(header) > deps.epoch())
+      await deps.refreshRing().catch(() => undefined);
   });
 
   app.get('/healthz', async () => ({ status: 'ok', epoch: deps.epoch() }));
@@ -58,20 +63,33 @@ export function buildNodeServer(deps: NodeServerDependencies): FastifyInstance {
 
   app.get<{ Params: UserParams }>('/v1/users/:userId/conversations', async (request) => {
     const userId = assertUserId(request.params.userId);
-    return service.listConversations(userId, parseListQuery(request.query, CONVERSATIONS_PAGE_SIZE_DEFAULT, { userId }));
+    return service.listConversations(
+      userId,
+      parseListQuery(request.query, CONVERSATIONS_PAGE_SIZE_DEFAULT, { userId }),
+    );
   });
 
-  app.get<{ Params: ConversationParams }>('/v1/users/:userId/conversations/:conversationId/messages', async (request) => {
-    const userId = assertUserId(request.params.userId);
-    const { conversationId } = request.params;
-    return service.listMessages(userId, conversationId, parseListQuery(request.query, MESSAGES_PAGE_SIZE_DEFAULT, { userId, conversationId }));
-  });
+  app.get<{ Params: ConversationParams }>(
+    '/v1/users/:userId/conversations/:conversationId/messages',
+    async (request) => {
+      const userId = assertUserId(request.params.userId);
+      const { conversationId } = request.params;
+      return service.listMessages(
+        userId,
+        conversationId,
+        parseListQuery(request.query, MESSAGES_PAGE_SIZE_DEFAULT, { userId, conversationId }),
+      );
+    },
+  );
 
-  app.post<{ Params: ConversationParams }>('/v1/users/:userId/conversations/:conversationId/read', async (request) => {
-    const userId = assertUserId(request.params.userId);
-    parseMarkReadBody(request.body);
-    return service.markRead(userId, request.params.conversationId);
-  });
+  app.post<{ Params: ConversationParams }>(
+    '/v1/users/:userId/conversations/:conversationId/read',
+    async (request) => {
+      const userId = assertUserId(request.params.userId);
+      parseMarkReadBody(request.body);
+      return service.markRead(userId, request.params.conversationId);
+    },
+  );
 
   return app;
 }
@@ -79,11 +97,19 @@ export function buildNodeServer(deps: NodeServerDependencies): FastifyInstance {
 /** The coordinator's proposal, checked as strictly as a public send. */
 function parseDeliverRequest(body: unknown): Message {
   const { message } = (body ?? {}) as Partial<DeliverRequest>;
-  if (typeof message !== 'object' || message === null) throw new ChatringError('INVALID_BODY', 'deliver takes {message}');
-  const { senderId, recipientId, content, clientMessageId, messageId, conversationId, sentAt } = message;
+  if (typeof message !== 'object' || message === null)
+    throw new ChatringError('INVALID_BODY', 'deliver takes {message}');
+  const { senderId, recipientId, content, clientMessageId, messageId, conversationId, sentAt } =
+    message;
   const send = parseSendRequest({ senderId, recipientId, content, clientMessageId });
-  if (typeof messageId !== 'string' || messageId.length === 0 || messageId.length > 64) throw new ChatringError('INVALID_FIELD', 'messageId must be a string');
-  if (conversationId !== conversationIdOf(send.senderId, send.recipientId)) throw new ChatringError('INVALID_CONVERSATION_ID', 'conversationId does not match the participants');
-  if (!Number.isSafeInteger(sentAt) || sentAt < 0) throw new ChatringError('INVALID_FIELD', 'sentAt must be epoch ms');
+  if (typeof messageId !== 'string' || messageId.length === 0 || messageId.length > 64)
+    throw new ChatringError('INVALID_FIELD', 'messageId must be a string');
+  if (conversationId !== conversationIdOf(send.senderId, send.recipientId))
+    throw new ChatringError(
+      'INVALID_CONVERSATION_ID',
+      'conversationId does not match the participants',
+    );
+  if (!Number.isSafeInteger(sentAt) || sentAt < 0)
+    throw new ChatringError('INVALID_FIELD', 'sentAt must be epoch ms');
   return { ...send, messageId, conversationId, sentAt };
 }

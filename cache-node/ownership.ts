@@ -85,13 +85,20 @@ export class Ownership implements OwnershipGuard {
 
   assertServing(userId: string): void {
     const ring = this.#ring;
-    if (ring === undefined) throw new ChatringError('OWNER_UNAVAILABLE', 'this node has not joined the ring yet');
+    if (ring === undefined)
+      throw new ChatringError('OWNER_UNAVAILABLE', 'this node has not joined the ring yet');
     const owner = ring.ownerIdOf(userId);
     if (owner !== this.#options.nodeId) {
-      throw new ChatringError('NOT_OWNER', `user ${userId} belongs to ${owner ?? 'no node'} at epoch ${ring.epoch}`);
+      throw new ChatringError(
+        'NOT_OWNER',
+        `user ${userId} belongs to ${owner ?? 'no node'} at epoch ${ring.epoch}`,
+      );
     }
     if (this.leaseRemainingMs() <= 0) {
-      throw new ChatringError('OWNER_UNAVAILABLE', `node ${this.#options.nodeId} cannot prove its lease is current`);
+      throw new ChatringError(
+        'OWNER_UNAVAILABLE',
+        `node ${this.#options.nodeId} cannot prove its lease is current`,
+      );
     }
   }
 }

@@ -1,4 +1,11 @@
-import { DELIVER_PATH, errorFromBody, orderedPair, ChatringError, type DeliverResponse, type Message } from '../protocol/index.js';
+import {
+  DELIVER_PATH,
+  errorFromBody,
+  orderedPair,
+  ChatringError,
+  type DeliverResponse,
+  type Message,
+} from '../protocol/index.js';
 import type { OwnerClient } from '../router/index.js';
 import type { DeliveryChannel, MailboxService } from './mailbox-service.js';
 
@@ -25,8 +32,15 @@ export class PeerDelivery implements DeliveryChannel {
   async deliver(message: Message): Promise<DeliverResponse> {
     const owner = orderedPair(message.senderId, message.recipientId)[1];
     if (this.#isLocal(owner) && this.#service !== undefined) return this.#service.deliver(message);
-    const response = await this.#owners.call(owner, { method: 'POST', path: DELIVER_PATH, body: { message } });
+    const response = await this.#owners.call(owner, {
+      method: 'POST',
+      path: DELIVER_PATH,
+      body: { message },
+    });
     if (response.statusCode === 200) return response.body as DeliverResponse;
-    throw errorFromBody(response.body) ?? new ChatringError('INTERNAL', `deliver answered ${response.statusCode}`);
+    throw (
+      errorFromBody(response.body) ??
+      new ChatringError('INTERNAL', `deliver answered ${response.statusCode}`)
+    );
   }
 }

@@ -56,13 +56,22 @@ export class UserLockTable {
   #enter(userId: string): Entry {
     let entry = this.#entries.get(userId);
     if (entry === undefined) {
-      const timeoutError = new ChatringError('USER_BUSY', `waited over ${this.#options.lockWaitTimeoutMs} ms for the lock of ${userId}`);
-      entry = { mutex: withTimeout(new Mutex(), this.#options.lockWaitTimeoutMs, timeoutError), users: 0 };
+      const timeoutError = new ChatringError(
+        'USER_BUSY',
+        `waited over ${this.#options.lockWaitTimeoutMs} ms for the lock of ${userId}`,
+      );
+      entry = {
+        mutex: withTimeout(new Mutex(), this.#options.lockWaitTimeoutMs, timeoutError),
+        users: 0,
+      };
       this.#entries.set(userId, entry);
     }
     // One holder plus waitersMax waiters.
     if (entry.users > this.#options.waitersMax) {
-      throw new ChatringError('USER_BUSY', `more than ${this.#options.waitersMax} requests are waiting on ${userId}`);
+      throw new ChatringError(
+        'USER_BUSY',
+        `more than ${this.#options.waitersMax} requests are waiting on ${userId}`,
+      );
     }
     entry.users += 1;
     return entry;

@@ -9,23 +9,33 @@ import { startLocalRouter } from '../router/index.js';
 import { integerOption, resolveClusterOptions } from './cluster-options.js';
 import { startLocalCluster } from './local-cluster.js';
 
-const program = new Command('chatring').description('A user-sharded, write-through cache tier for 1:1 chat.');
+const program = new Command('chatring').description(
+  'A user-sharded, write-through cache tier for 1:1 chat.',
+);
 
 program
   .command('start')
   .description('run a local cluster: one router, N cache nodes and standbys, on the embedded store')
   .option('--port <port>', 'router port (env CHATRING_PORT or PORT)')
-  .option('--data-dir <dir>', 'where the embedded store and the ring live (env CHATRING_DATA_DIR or DATA_DIR)')
+  .option(
+    '--data-dir <dir>',
+    'where the embedded store and the ring live (env CHATRING_DATA_DIR or DATA_DIR)',
+  )
   .option('--nodes <count>', 'cache nodes serving slots (env CHATRING_NODES or NODES)')
   .option('--standbys <count>', 'idle standbys (env CHATRING_STANDBYS or STANDBYS)')
   .option('--store <kind>', 'embedded (env CHATRING_STORE or STORE)')
   .option('--lease-ms <ms>', 'node lease (env CHATRING_LEASE_MS)')
-  .option('--heartbeat-interval-ms <ms>', 'lease renewal interval (env CHATRING_HEARTBEAT_INTERVAL_MS)')
+  .option(
+    '--heartbeat-interval-ms <ms>',
+    'lease renewal interval (env CHATRING_HEARTBEAT_INTERVAL_MS)',
+  )
   .action(async (flags: Record<string, string | undefined>) => {
     const options = resolveClusterOptions(flags, process.env);
     const cluster = await startLocalCluster(options, (line) => console.error(line));
     console.log(`router listening on ${cluster.routerUrl}`);
-    console.log(`data in ${options.dataDir}; ${options.nodes} nodes, ${options.standbys} standby; Ctrl-C stops everything`);
+    console.log(
+      `data in ${options.dataDir}; ${options.nodes} nodes, ${options.standbys} standby; Ctrl-C stops everything`,
+    );
     await stopOnSignal(() => cluster.stop());
   });
 
@@ -35,21 +45,39 @@ program
   .requiredOption('--data-dir <dir>', 'where the ring lives')
   .option('--port <port>', 'listen port', '8080')
   .option('--host <host>', 'listen address', '127.0.0.1')
-  .option('--initial-nodes <ids>', 'comma-separated node ids of a brand-new ring', 'node-1,node-2,node-3')
+  .option(
+    '--initial-nodes <ids>',
+    'comma-separated node ids of a brand-new ring',
+    'node-1,node-2,node-3',
+  )
   .option('--lease-ms <ms>', 'node lease', '3000')
   .option('--heartbeat-interval-ms <ms>', 'node heartbeat interval', '500')
-  .action(async (flags: { dataDir: string; port: string; host: string; initialNodes: string; leaseMs: string; heartbeatIntervalMs: string }) => {
-    const router = await startLocalRouter({
-      host: flags.host,
-      port: integerOption('--port', flags.port, 0, 65_535),
-      dataDir: flags.dataDir,
-      initialNodeIds: flags.initialNodes.split(',').filter(Boolean),
-      leaseMs: integerOption('--lease-ms', flags.leaseMs, 100, 600_000),
-      heartbeatIntervalMs: integerOption('--heartbeat-interval-ms', flags.heartbeatIntervalMs, 10, 60_000),
-    });
-    console.log(`router listening on ${router.url}`);
-    await stopOnSignal(() => router.close());
-  });
+  .action(
+    async (flags: {
+      dataDir: string;
+      port: string;
+      host: string;
+      initialNodes: string;
+      leaseMs: string;
+      heartbeatIntervalMs: string;
+    }) => {
+      const router = await startLocalRouter({
+        host: flags.host,
+        port: integerOption('--port', flags.port, 0, 65_535),
+        dataDir: flags.dataDir,
+        initialNodeIds: flags.initialNodes.split(',').filter(Boolean),
+        leaseMs: integerOption('--lease-ms', flags.leaseMs, 100, 600_000),
+        heartbeatIntervalMs: integerOption(
+          '--heartbeat-interval-ms',
+          flags.heartbeatIntervalMs,
+          10,
+          60_000,
+        ),
+      });
+      console.log(`router listening on ${router.url}`);
+      await stopOnSignal(() => router.close());
+    },
+  );
 
 program
   .command('node')
@@ -60,21 +88,47 @@ program
   .option('--port <port>', 'listen port (0: any free port)', '0')
   .option('--host <host>', 'listen address', '127.0.0.1')
   .option('--heartbeat-interval-ms <ms>', 'lease renewal interval', '500')
-  .option('--cache-bytes-max <bytes>', 'memory budget of cached mailboxes', String(256 * 1024 * 1024))
-  .action(async (flags: { nodeId: string; controlPlaneUrl: string; dataDir: string; port: string; host: string; heartbeatIntervalMs: string; cacheBytesMax: string }) => {
-    const node = await startCacheNode({
-      nodeId: flags.nodeId,
-      host: flags.host,
-      port: integerOption('--port', flags.port, 0, 65_535),
-      controlPlaneUrl: flags.controlPlaneUrl,
-      store: { kind: 'embedded', dataDir: flags.dataDir },
-      heartbeatIntervalMs: integerOption('--heartbeat-interval-ms', flags.heartbeatIntervalMs, 10, 60_000),
-      cache: { cacheBytesMax: integerOption('--cache-bytes-max', flags.cacheBytesMax, 1, Number.MAX_SAFE_INTEGER) },
-      failpoints: failpointsFromEnvironment(process.env),
-    });
-    console.log(`node ${flags.nodeId} listening on ${node.url}`);
-    await stopOnSignal(() => node.close());
-  });
+  .option(
+    '--cache-bytes-max <bytes>',
+    'memory budget of cached mailboxes',
+    String(256 * 1024 * 1024),
+  )
+  .action(
+    async (flags: {
+      nodeId: string;
+      controlPlaneUrl: string;
+      dataDir: string;
+      port: string;
+      host: string;
+      heartbeatIntervalMs: string;
+      cacheBytesMax: string;
+    }) => {
+      const node = await startCacheNode({
+        nodeId: flags.nodeId,
+        host: flags.host,
+        port: integerOption('--port', flags.port, 0, 65_535),
+        controlPlaneUrl: flags.controlPlaneUrl,
+        store: { kind: 'embedded', dataDir: flags.dataDir },
+        heartbeatIntervalMs: integerOption(
+          '--heartbeat-interval-ms',
+          flags.heartbeatIntervalMs,
+          10,
+          60_000,
+        ),
+        cache: {
+          cacheBytesMax: integerOption(
+            '--cache-bytes-max',
+            flags.cacheBytesMax,
+            1,
+            Number.MAX_SAFE_INTEGER,
+          ),
+        },
+        failpoints: failpointsFromEnvironment(process.env),
+      });
+      console.log(`node ${flags.nodeId} listening on ${node.url}`);
+      await stopOnSignal(() => node.close());
+    },
+  );
 
 /** Resolves after the first SIGINT/SIGTERM has run `stop`; exits non-zero if stopping failed. */
 async function stopOnSignal(stop: () => Promise<void>): Promise<void> {

@@ -23,19 +23,33 @@ export interface LocalClusterOptions {
 
 export const LOCAL_CLUSTER_LIMITS = Object.freeze({ nodesMax: 64, standbysMax: 16 });
 
-export function resolveClusterOptions(flags: Record<string, string | undefined>, env: NodeJS.ProcessEnv): Readonly<LocalClusterOptions> {
+export function resolveClusterOptions(
+  flags: Record<string, string | undefined>,
+  env: NodeJS.ProcessEnv,
+): Readonly<LocalClusterOptions> {
   const pick = (name: string, envName: string, fallback: string) =>
     flags[name] ?? env[`CHATRING_${envName}`] ?? env[envName] ?? fallback;
   const store = pick('store', 'STORE', 'embedded');
-  if (store !== 'embedded') throw new Error(`--store: unknown store "${store}" (expected embedded)`);
+  if (store !== 'embedded')
+    throw new Error(`--store: unknown store "${store}" (expected embedded)`);
   return Object.freeze({
     port: integerOption('--port', pick('port', 'PORT', '8080'), 0, 65_535),
     dataDir: resolve(pick('dataDir', 'DATA_DIR', './.chatring-data')),
     nodes: integerOption('--nodes', pick('nodes', 'NODES', '3'), 1, LOCAL_CLUSTER_LIMITS.nodesMax),
-    standbys: integerOption('--standbys', pick('standbys', 'STANDBYS', '1'), 0, LOCAL_CLUSTER_LIMITS.standbysMax),
+    standbys: integerOption(
+      '--standbys',
+      pick('standbys', 'STANDBYS', '1'),
+      0,
+      LOCAL_CLUSTER_LIMITS.standbysMax,
+    ),
     store,
     leaseMs: integerOption('--lease-ms', pick('leaseMs', 'LEASE_MS', '3000'), 100, 600_000),
-    heartbeatIntervalMs: integerOption('--heartbeat-interval-ms', pick('heartbeatIntervalMs', 'HEARTBEAT_INTERVAL_MS', '500'), 10, 60_000),
+    heartbeatIntervalMs: integerOption(
+      '--heartbeat-interval-ms',
+      pick('heartbeatIntervalMs', 'HEARTBEAT_INTERVAL_MS', '500'),
+      10,
+      60_000,
+    ),
   });
 }
 

@@ -25,19 +25,39 @@ export interface LocalClusterHandle {
  * process on loopback, all on one embedded store in dataDir. A member that dies is started again
  * (it rejoins as a standby if its slot was handed over meanwhile).
  */
-export async function startLocalCluster(options: Readonly<LocalClusterOptions>, log: (line: string) => void): Promise<LocalClusterHandle> {
+export async function startLocalCluster(
+  options: Readonly<LocalClusterOptions>,
+  log: (line: string) => void,
+): Promise<LocalClusterHandle> {
   const nodeIds = Array.from({ length: options.nodes }, (_, index) => `node-${index + 1}`);
   const router: Member = {
     name: 'router',
-    args: ['router', '--port', String(options.port), '--data-dir', options.dataDir, '--initial-nodes', nodeIds.join(','),
-      '--lease-ms', String(options.leaseMs), '--heartbeat-interval-ms', String(options.heartbeatIntervalMs)],
+    args: [
+      'router',
+      '--port',
+      String(options.port),
+      '--data-dir',
+      options.dataDir,
+      '--initial-nodes',
+      nodeIds.join(','),
+      '--lease-ms',
+      String(options.leaseMs),
+      '--heartbeat-interval-ms',
+      String(options.heartbeatIntervalMs),
+    ],
     restarts: 0,
   };
   let stopping = false;
   const launch = (member: Member) => {
-    const child = spawn(process.execPath, [ENTRY, ...member.args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [ENTRY, ...member.args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     member.child = child;
-    child.stdout?.setEncoding('utf8').on('data', (text: string) => process.stdout.write(text.replace(/^(?=.)/gm, `[${member.name}] `)));
+    child.stdout
+      ?.setEncoding('utf8')
+      .on('data', (text: string) =>
+        process.stdout.write(text.replace(/^(?=.)/gm, `[${member.name}] `)),
+      );
     child.once('exit', (code, signal) => {
       if (stopping) return;
       member.restarts += 1;
@@ -49,10 +69,22 @@ export async function startLocalCluster(options: Readonly<LocalClusterOptions>, 
 
   const routerChild = launch(router);
   const routerUrl = await waitForLine(routerChild, /router listening on (\S+)/);
-  const members: Member[] = [...nodeIds, ...Array.from({ length: options.standbys }, (_, index) => `standby-${index + 1}`)].map((nodeId) => ({
+  const members: Member[] = [
+    ...nodeIds,
+    ...Array.from({ length: options.standbys }, (_, index) => `standby-${index + 1}`),
+  ].map((nodeId) => ({
     name: nodeId,
-    args: ['node', '--node-id', nodeId, '--control-plane-url', routerUrl, '--data-dir', options.dataDir,
-      '--heartbeat-interval-ms', String(options.heartbeatIntervalMs)],
+    args: [
+      'node',
+      '--node-id',
+      nodeId,
+      '--control-plane-url',
+      routerUrl,
+      '--data-dir',
+      options.dataDir,
+      '--heartbeat-interval-ms',
+      String(options.heartbeatIntervalMs),
+    ],
     restarts: 0,
   }));
   for (const member of members) launch(member);
@@ -81,18 +113,29 @@ async function waitForLine(child: ChildProcess, pattern: RegExp): Promise<string
       }
     };
     child.stdout?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`process exited (${code}) before printing ${pattern}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`process exited (${code}) before printing ${pattern}`)),
+    );
   });
 }
 
 /** Waits until every slot of the ring is held by a node that heartbeats. */
-async function waitUntilServing(routerUrl: string, slots: number, timeoutMs = 30_000): Promise<void> {
+async function waitUntilServing(
+  routerUrl: string,
+  slots: number,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     try {
       const response = await fetch(`${routerUrl}/control/v1/status`);
-      const status = (await response.json()) as { slots: unknown[]; nodes: { state: string; slots: string[] }[] };
-      const serving = status.nodes.filter((node) => node.state === 'serving').reduce((sum, node) => sum + node.slots.length, 0);
+      const status = (await response.json()) as {
+        slots: unknown[];
+        nodes: { state: string; slots: string[] }[];
+      };
+      const serving = status.nodes
+        .filter((node) => node.state === 'serving')
+        .reduce((sum, node) => sum + node.slots.length, 0);
       if (serving >= Math.min(slots, status.slots.length)) return;
     } catch {
       // the router is still starting

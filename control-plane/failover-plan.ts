@@ -7,8 +7,14 @@ import type { RingConfig } from '../protocol/index.js';
  * leaves the ring and its users spread over the rest. A ring never loses its last slot: with no
  * node left there is nowhere to move users, so it waits for one to come back.
  */
-export function planFailover(ring: RingConfig, lastHeartbeatAt: ReadonlyMap<string, number>, now: number, leaseMs: number): RingConfig | undefined {
-  const isAlive = (nodeId: string) => now - (lastHeartbeatAt.get(nodeId) ?? Number.NEGATIVE_INFINITY) <= leaseMs;
+export function planFailover(
+  ring: RingConfig,
+  lastHeartbeatAt: ReadonlyMap<string, number>,
+  now: number,
+  leaseMs: number,
+): RingConfig | undefined {
+  const isAlive = (nodeId: string) =>
+    now - (lastHeartbeatAt.get(nodeId) ?? Number.NEGATIVE_INFINITY) <= leaseMs;
   const standbys = ring.standbys.filter(isAlive);
   const deadStandbys = ring.standbys.filter((nodeId) => !isAlive(nodeId));
   let slots = ring.slots;

@@ -38,14 +38,23 @@ export class HttpControlPlaneClient {
         dispatcher: this.#agent,
         headersTimeout: this.#timeoutMs,
         bodyTimeout: this.#timeoutMs,
-        ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+        ...(body === undefined
+          ? {}
+          : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
       });
     } catch (error) {
-      throw new ChatringError('OWNER_UNAVAILABLE', `control plane ${this.#baseUrl} unreachable: ${(error as Error).message}`, { cause: error });
+      throw new ChatringError(
+        'OWNER_UNAVAILABLE',
+        `control plane ${this.#baseUrl} unreachable: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
     const parsed = (await response.body.json()) as unknown;
     if (response.statusCode !== 200) {
-      throw errorFromBody(parsed) ?? new ChatringError('INTERNAL', `control plane answered ${response.statusCode}`);
+      throw (
+        errorFromBody(parsed) ??
+        new ChatringError('INTERNAL', `control plane answered ${response.statusCode}`)
+      );
     }
     return parsed as T;
   }

@@ -58,7 +58,11 @@ export class InProcessControlPlane implements ControlPlane {
     const registered = planRegistration(this.#ring, node.nodeId) ?? this.#ring;
     const known = registered.nodes[node.nodeId];
     if (registered !== this.#ring || known?.url !== node.url || known?.pid !== node.pid) {
-      this.#publish({ ...registered, epoch: this.#ring.epoch + 1, nodes: { ...registered.nodes, [node.nodeId]: { ...node } } });
+      this.#publish({
+        ...registered,
+        epoch: this.#ring.epoch + 1,
+        nodes: { ...registered.nodes, [node.nodeId]: { ...node } },
+      });
     }
     return { ring: this.#ring, leaseMs: this.timings.leaseMs };
   }
@@ -110,12 +114,15 @@ export class InProcessControlPlane implements ControlPlane {
 }
 
 function knownNodeIds(ring: RingConfig): string[] {
-  return [...new Set([...ring.slots.map((a) => a.nodeId), ...ring.standbys, ...Object.keys(ring.nodes)])];
+  return [
+    ...new Set([...ring.slots.map((a) => a.nodeId), ...ring.standbys, ...Object.keys(ring.nodes)]),
+  ];
 }
 
 function pickTimings(options: Partial<ControlPlaneTimings>): Partial<ControlPlaneTimings> {
   const timings: Partial<ControlPlaneTimings> = {};
-  if (options.heartbeatIntervalMs !== undefined) timings.heartbeatIntervalMs = options.heartbeatIntervalMs;
+  if (options.heartbeatIntervalMs !== undefined)
+    timings.heartbeatIntervalMs = options.heartbeatIntervalMs;
   if (options.leaseMs !== undefined) timings.leaseMs = options.leaseMs;
   return timings;
 }
@@ -125,7 +132,9 @@ function readRing(path: string): RingConfig | undefined {
     return JSON.parse(readFileSync(path, 'utf8')) as RingConfig;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new Error(`cannot read the ring from ${path}: ${(error as Error).message}`, { cause: error });
+    throw new Error(`cannot read the ring from ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 

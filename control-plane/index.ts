@@ -1,6 +1,9 @@
 /** control-plane/: the ring, leases, standbys and failover. */
 export * from './control-plane.js';
 export * from './failover-plan.js';
-export { InProcessControlPlane, type InProcessControlPlaneOptions } from './in-process-control-plane.js';
+export {
+  InProcessControlPlane,
+  type InProcessControlPlaneOptions,
+} from './in-process-control-plane.js';
 export { HttpControlPlaneClient } from './http-control-plane-client.js';
 export { registerControlPlaneRoutes, CONTROL_PLANE_PATHS } from './control-plane-routes.js';

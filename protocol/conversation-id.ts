@@ -30,10 +30,16 @@ export function participantsOf(conversationId: string, userId: string): [string,
     USER_ID_PATTERN.test(second) &&
     first < second;
   if (!wellFormed) {
-    throw new ChatringError('INVALID_CONVERSATION_ID', `conversationId "${conversationId}" is not "userA~userB" with userA < userB`);
+    throw new ChatringError(
+      'INVALID_CONVERSATION_ID',
+      `conversationId "${conversationId}" is not "userA~userB" with userA < userB`,
+    );
   }
   if (userId !== first && userId !== second) {
-    throw new ChatringError('INVALID_CONVERSATION_ID', `user "${userId}" is not a participant of "${conversationId}"`);
+    throw new ChatringError(
+      'INVALID_CONVERSATION_ID',
+      `user "${userId}" is not a participant of "${conversationId}"`,
+    );
   }
   return [first, second];
 }

@@ -29,7 +29,9 @@ export function encodeCursor(scope: CursorScope, afterVersion: number): string {
 export function decodeCursor(cursor: string, scope: CursorScope): number {
   let document: Partial<CursorDocument>;
   try {
-    document = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Partial<CursorDocument>;
+    document = JSON.parse(
+      Buffer.from(cursor, 'base64url').toString('utf8'),
+    ) as Partial<CursorDocument>;
   } catch {
     throw new ChatringError('INVALID_CURSOR', 'cursor is not a token this API issued');
   }
@@ -39,7 +41,8 @@ export function decodeCursor(cursor: string, scope: CursorScope): number {
     document.v === 1 &&
     Number.isSafeInteger(document.after) &&
     (document.after ?? -1) >= 0;
-  if (!wellFormed) throw new ChatringError('INVALID_CURSOR', 'cursor is not a token this API issued');
+  if (!wellFormed)
+    throw new ChatringError('INVALID_CURSOR', 'cursor is not a token this API issued');
   if (document.u !== scope.userId || document.c !== scope.conversationId) {
     throw new ChatringError('INVALID_CURSOR', 'cursor was issued for another user or list');
   }

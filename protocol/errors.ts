@@ -5,28 +5,105 @@
  */
 
 export const ERROR_CATALOGUE = {
-  INVALID_BODY: { status: 400, retryable: false, summary: 'The body is not a JSON object of the expected shape.' },
-  UNKNOWN_FIELD: { status: 400, retryable: false, summary: 'The body has a field the API does not define.' },
+  INVALID_BODY: {
+    status: 400,
+    retryable: false,
+    summary: 'The body is not a JSON object of the expected shape.',
+  },
+  UNKNOWN_FIELD: {
+    status: 400,
+    retryable: false,
+    summary: 'The body has a field the API does not define.',
+  },
   MISSING_FIELD: { status: 400, retryable: false, summary: 'A required field is absent.' },
-  INVALID_FIELD: { status: 400, retryable: false, summary: 'A field has the wrong type or an invalid value.' },
-  INVALID_USER_ID: { status: 400, retryable: false, summary: 'A user id is not 1-64 characters of [A-Za-z0-9_-].' },
-  INVALID_CONVERSATION_ID: { status: 400, retryable: false, summary: 'The conversation id is malformed or does not include the user.' },
+  INVALID_FIELD: {
+    status: 400,
+    retryable: false,
+    summary: 'A field has the wrong type or an invalid value.',
+  },
+  INVALID_USER_ID: {
+    status: 400,
+    retryable: false,
+    summary: 'A user id is not 1-64 characters of [A-Za-z0-9_-].',
+  },
+  INVALID_CONVERSATION_ID: {
+    status: 400,
+    retryable: false,
+    summary: 'The conversation id is malformed or does not include the user.',
+  },
   INVALID_QUERY: { status: 400, retryable: false, summary: 'A query parameter is malformed.' },
-  INVALID_CURSOR: { status: 400, retryable: false, summary: 'The cursor was not issued for this mailbox and conversation.' },
-  SELF_MESSAGE: { status: 400, retryable: false, summary: 'senderId and recipientId are the same user.' },
-  PAGE_OUT_OF_RANGE: { status: 400, retryable: false, summary: 'page * pageSize is beyond the deepest offset served; use the cursor.' },
-  CONVERSATION_NOT_FOUND: { status: 404, retryable: false, summary: 'The user has no such conversation.' },
+  INVALID_CURSOR: {
+    status: 400,
+    retryable: false,
+    summary: 'The cursor was not issued for this mailbox and conversation.',
+  },
+  SELF_MESSAGE: {
+    status: 400,
+    retryable: false,
+    summary: 'senderId and recipientId are the same user.',
+  },
+  PAGE_OUT_OF_RANGE: {
+    status: 400,
+    retryable: false,
+    summary: 'page * pageSize is beyond the deepest offset served; use the cursor.',
+  },
+  CONVERSATION_NOT_FOUND: {
+    status: 404,
+    retryable: false,
+    summary: 'The user has no such conversation.',
+  },
   NOT_FOUND: { status: 404, retryable: false, summary: 'No such route.' },
-  METHOD_NOT_ALLOWED: { status: 405, retryable: false, summary: 'The route exists but not for this method.' },
-  CONTENT_TOO_LARGE: { status: 413, retryable: false, summary: 'content is 65,536 UTF-8 bytes or more.' },
-  BODY_TOO_LARGE: { status: 413, retryable: false, summary: 'The request body exceeds the body size limit.' },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, summary: 'The body is not application/json.' },
-  NOT_OWNER: { status: 421, retryable: true, summary: 'This node does not own the user (the ring moved); the router retries on the owner.' },
-  USER_BUSY: { status: 503, retryable: true, summary: "Too many requests are queued on this user's lock." },
-  OWNER_UNAVAILABLE: { status: 503, retryable: true, summary: 'The owning cache node could not be reached or is not serving.' },
-  STORE_UNAVAILABLE: { status: 503, retryable: true, summary: 'The store failed or timed out; nothing was acknowledged, retry with the same clientMessageId.' },
-  TIMEOUT: { status: 504, retryable: true, summary: 'The request did not finish within its deadline; retry with the same clientMessageId.' },
-  INTERNAL: { status: 500, retryable: true, summary: 'An unexpected error; the message has details.' },
+  METHOD_NOT_ALLOWED: {
+    status: 405,
+    retryable: false,
+    summary: 'The route exists but not for this method.',
+  },
+  CONTENT_TOO_LARGE: {
+    status: 413,
+    retryable: false,
+    summary: 'content is 65,536 UTF-8 bytes or more.',
+  },
+  BODY_TOO_LARGE: {
+    status: 413,
+    retryable: false,
+    summary: 'The request body exceeds the body size limit.',
+  },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    retryable: false,
+    summary: 'The body is not application/json.',
+  },
+  NOT_OWNER: {
+    status: 421,
+    retryable: true,
+    summary: 'This node does not own the user (the ring moved); the router retries on the owner.',
+  },
+  USER_BUSY: {
+    status: 503,
+    retryable: true,
+    summary: "Too many requests are queued on this user's lock.",
+  },
+  OWNER_UNAVAILABLE: {
+    status: 503,
+    retryable: true,
+    summary: 'The owning cache node could not be reached or is not serving.',
+  },
+  STORE_UNAVAILABLE: {
+    status: 503,
+    retryable: true,
+    summary:
+      'The store failed or timed out; nothing was acknowledged, retry with the same clientMessageId.',
+  },
+  TIMEOUT: {
+    status: 504,
+    retryable: true,
+    summary: 'The request did not finish within its deadline; retry with the same clientMessageId.',
+  },
+  INTERNAL: {
+    status: 500,
+    retryable: true,
+    summary: 'An unexpected error; the message has details.',
+  },
 } as const satisfies Record<string, { status: number; retryable: boolean; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

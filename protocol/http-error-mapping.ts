@@ -12,7 +12,10 @@ export function toChatringError(error: unknown): ChatringError {
   const message = error instanceof Error ? error.message : String(error);
   switch (statusCode) {
     case 413:
-      return new ChatringError('BODY_TOO_LARGE', `the body exceeds ${REQUEST_BODY_BYTES_LIMIT} bytes`);
+      return new ChatringError(
+        'BODY_TOO_LARGE',
+        `the body exceeds ${REQUEST_BODY_BYTES_LIMIT} bytes`,
+      );
     case 415:
       return new ChatringError('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
     case 400:

@@ -15,8 +15,13 @@ export class RingView {
 
   constructor(config: RingConfig) {
     this.config = config;
-    this.#ownerBySlot = new Map(config.slots.map((assignment) => [assignment.slot, assignment.nodeId]));
-    this.#ring = config.slots.length === 0 ? undefined : new HashRing(vnodesBySlot(config), 'md5', { 'max cache size': 10_000 });
+    this.#ownerBySlot = new Map(
+      config.slots.map((assignment) => [assignment.slot, assignment.nodeId]),
+    );
+    this.#ring =
+      config.slots.length === 0
+        ? undefined
+        : new HashRing(vnodesBySlot(config), 'md5', { 'max cache size': 10_000 });
   }
 
   get epoch(): number {
@@ -39,14 +44,18 @@ export class RingView {
   }
 
   slotsOf(nodeId: string): string[] {
-    return this.config.slots.filter((assignment) => assignment.nodeId === nodeId).map((assignment) => assignment.slot);
+    return this.config.slots
+      .filter((assignment) => assignment.nodeId === nodeId)
+      .map((assignment) => assignment.slot);
   }
 }
 
 function vnodesBySlot(config: RingConfig): Record<string, { vnodes: number }> {
   const spec: Record<string, { vnodes: number }> = {};
   for (const assignment of config.slots) {
-    spec[assignment.slot] = { vnodes: Math.max(1, Math.round(config.virtualNodesPerWeight * assignment.weight)) };
+    spec[assignment.slot] = {
+      vnodes: Math.max(1, Math.round(config.virtualNodesPerWeight * assignment.weight)),
+    };
   }
   return spec;
 }

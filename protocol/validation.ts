@@ -29,20 +29,29 @@ export function parseSendRequest(body: unknown): SendMessageRequest {
   const object = assertPlainObject(body);
   assertOnlyFields(object, SEND_FIELDS);
   for (const field of SEND_FIELDS) {
-    if (!Object.hasOwn(object, field)) throw new ChatringError('MISSING_FIELD', `${field} is required`);
-    if (typeof object[field] !== 'string') throw new ChatringError('INVALID_FIELD', `${field} must be a string`);
+    if (!Object.hasOwn(object, field))
+      throw new ChatringError('MISSING_FIELD', `${field} is required`);
+    if (typeof object[field] !== 'string')
+      throw new ChatringError('INVALID_FIELD', `${field} must be a string`);
   }
   const senderId = assertUserId(object.senderId, 'senderId');
   const recipientId = assertUserId(object.recipientId, 'recipientId');
   const clientMessageId = object.clientMessageId as string;
   if (!CLIENT_MESSAGE_ID_PATTERN.test(clientMessageId)) {
-    throw new ChatringError('INVALID_FIELD', 'clientMessageId must be 1-128 printable ASCII characters');
+    throw new ChatringError(
+      'INVALID_FIELD',
+      'clientMessageId must be 1-128 printable ASCII characters',
+    );
   }
-  if (senderId === recipientId) throw new ChatringError('SELF_MESSAGE', 'senderId and recipientId must differ');
+  if (senderId === recipientId)
+    throw new ChatringError('SELF_MESSAGE', 'senderId and recipientId must differ');
   const content = object.content as string;
   const contentBytes = Buffer.byteLength(content, 'utf8');
   if (contentBytes >= CONTENT_BYTES_LIMIT) {
-    throw new ChatringError('CONTENT_TOO_LARGE', `content is ${contentBytes} UTF-8 bytes; it must be fewer than ${CONTENT_BYTES_LIMIT}`);
+    throw new ChatringError(
+      'CONTENT_TOO_LARGE',
+      `content is ${contentBytes} UTF-8 bytes; it must be fewer than ${CONTENT_BYTES_LIMIT}`,
+    );
   }
   return { senderId, recipientId, content, clientMessageId };
 }
@@ -56,7 +65,11 @@ export function parseMarkReadBody(body: unknown): void {
 const LIST_QUERY_FIELDS = ['page', 'pageSize', 'lastUpdatedTimestamp', 'cursor'] as const;
 
 /** Parses `page`, `pageSize`, `lastUpdatedTimestamp` and `cursor`; pageSize is clamped to 1..200. */
-export function parseListQuery(query: unknown, pageSizeDefault: number, scope: CursorScope): ListQuery {
+export function parseListQuery(
+  query: unknown,
+  pageSizeDefault: number,
+  scope: CursorScope,
+): ListQuery {
   const object = (query ?? {}) as Record<string, unknown>;
   for (const key of Object.keys(object)) {
     if (!(LIST_QUERY_FIELDS as readonly string[]).includes(key)) {
@@ -68,17 +81,25 @@ export function parseListQuery(query: unknown, pageSizeDefault: number, scope: C
   const lastUpdatedTimestamp = optionalInteger(object, 'lastUpdatedTimestamp');
   if (cursor !== undefined) {
     if (lastUpdatedTimestamp !== undefined || object.page !== undefined) {
-      throw new ChatringError('INVALID_QUERY', 'cursor cannot be combined with page or lastUpdatedTimestamp');
+      throw new ChatringError(
+        'INVALID_QUERY',
+        'cursor cannot be combined with page or lastUpdatedTimestamp',
+      );
     }
     return { kind: 'since-cursor', pageSize, afterVersion: decodeCursor(cursor, scope) };
   }
   const page = optionalInteger(object, 'page') ?? 0;
-  if (page < 0 || page > PAGE_INDEX_MAX) throw new ChatringError('INVALID_QUERY', `page must be 0..${PAGE_INDEX_MAX}`);
+  if (page < 0 || page > PAGE_INDEX_MAX)
+    throw new ChatringError('INVALID_QUERY', `page must be 0..${PAGE_INDEX_MAX}`);
   if (page * pageSize > PAGE_OFFSET_MAX) {
-    throw new ChatringError('PAGE_OUT_OF_RANGE', `page * pageSize must be at most ${PAGE_OFFSET_MAX}; page deeper with the cursor`);
+    throw new ChatringError(
+      'PAGE_OUT_OF_RANGE',
+      `page * pageSize must be at most ${PAGE_OFFSET_MAX}; page deeper with the cursor`,
+    );
   }
   if (lastUpdatedTimestamp !== undefined) {
-    if (lastUpdatedTimestamp < 0) throw new ChatringError('INVALID_QUERY', 'lastUpdatedTimestamp must be >= 0');
+    if (lastUpdatedTimestamp < 0)
+      throw new ChatringError('INVALID_QUERY', 'lastUpdatedTimestamp must be >= 0');
     return { kind: 'since-timestamp', page, pageSize, lastUpdatedTimestamp };
   }
   return { kind: 'page', page, pageSize };
@@ -104,13 +125,15 @@ function assertOnlyFields(object: Record<string, unknown>, allowed: readonly str
 function optionalString(object: Record<string, unknown>, key: string): string | undefined {
   const value = object[key];
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.length === 0) throw new ChatringError('INVALID_QUERY', `${key} must be given once`);
+  if (typeof value !== 'string' || value.length === 0)
+    throw new ChatringError('INVALID_QUERY', `${key} must be given once`);
   return value;
 }
 
 function optionalInteger(object: Record<string, unknown>, key: string): number | undefined {
   const text = optionalString(object, key);
   if (text === undefined) return undefined;
-  if (!/^-?\d{1,16}$/.test(text)) throw new ChatringError('INVALID_QUERY', `${key} must be an integer`);
+  if (!/^-?\d{1,16}$/.test(text))
+    throw new ChatringError('INVALID_QUERY', `${key} must be an integer`);
   return Number(text);
 }

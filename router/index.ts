@@ -1,4 +1,14 @@
 /** router/: the public HTTP front door and the client that forwards to a user's owner. */
-export { buildRouterServer, installErrorHandlers, type RouterServerDependencies } from './router-server.js';
-export { OwnerClient, DEFAULT_OWNER_CLIENT_OPTIONS, type OwnerClientOptions, type OwnerRequest, type OwnerResponse } from './owner-client.js';
+export {
+  buildRouterServer,
+  installErrorHandlers,
+  type RouterServerDependencies,
+} from './router-server.js';
+export {
+  OwnerClient,
+  DEFAULT_OWNER_CLIENT_OPTIONS,
+  type OwnerClientOptions,
+  type OwnerRequest,
+  type OwnerResponse,
+} from './owner-client.js';
 export { startLocalRouter, type LocalRouterOptions, type RunningRouter } from './start-router.js';

@@ -1,6 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request, type Dispatcher } from 'undici';
-import { ChatringError, RING_EPOCH_HEADER, errorFromBody, type RingView } from '../protocol/index.js';
+import {
+  ChatringError,
+  RING_EPOCH_HEADER,
+  errorFromBody,
+  type RingView,
+} from '../protocol/index.js';
 
 export interface OwnerClientOptions {
   /**
@@ -51,11 +56,18 @@ export class OwnerClient {
   readonly #refreshRing: () => Promise<void>;
   readonly #agent: Dispatcher;
 
-  constructor(ring: () => RingView | undefined, refreshRing: () => Promise<void>, options: Partial<OwnerClientOptions> = {}) {
+  constructor(
+    ring: () => RingView | undefined,
+    refreshRing: () => Promise<void>,
+    options: Partial<OwnerClientOptions> = {},
+  ) {
     this.#options = Object.freeze({ ...DEFAULT_OWNER_CLIENT_OPTIONS, ...options });
     this.#ring = ring;
     this.#refreshRing = refreshRing;
-    this.#agent = new Agent({ keepAliveTimeout: 30_000, connections: this.#options.connectionsPerNode });
+    this.#agent = new Agent({
+      keepAliveTimeout: 30_000,
+      connections: this.#options.connectionsPerNode,
+    });
   }
 
   async call(userId: string, ownerRequest: OwnerRequest): Promise<OwnerResponse> {
@@ -74,7 +86,11 @@ export class OwnerClient {
       try {
         response = await this.#send(owner.url, ring.epoch, ownerRequest);
       } catch (error) {
-        lastError = new ChatringError('OWNER_UNAVAILABLE', `node ${owner.nodeId} unreachable: ${(error as Error).message}`, { cause: error });
+        lastError = new ChatringError(
+          'OWNER_UNAVAILABLE',
+          `node ${owner.nodeId} unreachable: ${(error as Error).message}`,
+          { cause: error },
+        );
         continue;
       }
       const refused = errorFromBody(response.body);

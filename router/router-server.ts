@@ -35,7 +35,11 @@ interface ConversationParams extends UserParams {
  * owning node and relays the answer. Body size is limited before parsing (fastify's bodyLimit).
  */
 export function buildRouterServer(deps: RouterServerDependencies): FastifyInstance {
-  const app = Fastify({ bodyLimit: REQUEST_BODY_BYTES_LIMIT, logger: false, return503OnClosing: true });
+  const app = Fastify({
+    bodyLimit: REQUEST_BODY_BYTES_LIMIT,
+    logger: false,
+    return503OnClosing: true,
+  });
   installErrorHandlers(app);
 
   app.get('/healthz', async () => ({ status: 'ok', epoch: deps.ring()?.epoch ?? 0 }));
@@ -43,7 +47,10 @@ export function buildRouterServer(deps: RouterServerDependencies): FastifyInstan
   app.post('/v1/messages', async (request, reply) => {
     const send = parseSendRequest(request.body);
     const coordinator = orderedPair(send.senderId, send.recipientId)[0];
-    return relay(reply, await deps.owners.call(coordinator, { method: 'POST', path: '/v1/messages', body: send }));
+    return relay(
+      reply,
+      await deps.owners.call(coordinator, { method: 'POST', path: '/v1/messages', body: send }),
+    );
   });
 
   app.get<{ Params: UserParams }>('/v1/users/:userId/conversations', async (request, reply) => {
@@ -52,27 +59,43 @@ export function buildRouterServer(deps: RouterServerDependencies): FastifyInstan
     return relay(reply, await deps.owners.call(userId, { method: 'GET', path: request.url }));
   });
 
-  app.get<{ Params: ConversationParams }>('/v1/users/:userId/conversations/:conversationId/messages', async (request, reply) => {
-    const userId = assertUserId(request.params.userId);
-    const conversationId = request.params.conversationId;
-    participantsOf(conversationId, userId);
-    parseListQuery(request.query, MESSAGES_PAGE_SIZE_DEFAULT, { userId, conversationId });
-    return relay(reply, await deps.owners.call(userId, { method: 'GET', path: request.url }));
-  });
+  app.get<{ Params: ConversationParams }>(
+    '/v1/users/:userId/conversations/:conversationId/messages',
+    async (request, reply) => {
+      const userId = assertUserId(request.params.userId);
+      const conversationId = request.params.conversationId;
+      participantsOf(conversationId, userId);
+      parseListQuery(request.query, MESSAGES_PAGE_SIZE_DEFAULT, { userId, conversationId });
+      return relay(reply, await deps.owners.call(userId, { method: 'GET', path: request.url }));
+    },
+  );
 
-  app.post<{ Params: ConversationParams }>('/v1/users/:userId/conversations/:conversationId/read', async (request, reply) => {
-    const userId = assertUserId(request.params.userId);
-    participantsOf(request.params.conversationId, userId);
-    parseMarkReadBody(request.body);
-    return relay(reply, await deps.owners.call(userId, { method: 'POST', path: request.url, body: {} }));
-  });
+  app.post<{ Params: ConversationParams }>(
+    '/v1/users/:userId/conversations/:conversationId/read',
+    async (request, reply) => {
+      const userId = assertUserId(request.params.userId);
+      participantsOf(request.params.conversationId, userId);
+      parseMarkReadBody(request.body);
+      return relay(
+        reply,
+        await deps.owners.call(userId, { method: 'POST', path: request.url, body: {} }),
+      );
+    },
+  );
 
   app.get<{ Params: UserParams }>('/admin/v1/owner/:userId', async (request) => {
     const userId = assertUserId(request.params.userId);
     const ring = deps.ring();
     const owner = ring?.ownerOf(userId);
-    if (ring === undefined || owner === undefined) throw new ChatringError('OWNER_UNAVAILABLE', `no node serves ${userId}`);
-    return { userId, slot: ring.slotOf(userId), nodeId: owner.nodeId, url: owner.url, epoch: ring.epoch };
+    if (ring === undefined || owner === undefined)
+      throw new ChatringError('OWNER_UNAVAILABLE', `no node serves ${userId}`);
+    return {
+      userId,
+      slot: ring.slotOf(userId),
+      nodeId: owner.nodeId,
+      url: owner.url,
+      epoch: ring.epoch,
+    };
   });
 
   deps.extraRoutes?.(app);
@@ -93,7 +116,13 @@ export function installErrorHandlers(app: FastifyInstance): void {
     try {
       done(null, JSON.parse(text) as unknown);
     } catch (error) {
-      done(new ChatringError('INVALID_BODY', `the body is not valid JSON: ${(error as Error).message}`), undefined);
+      done(
+        new ChatringError(
+          'INVALID_BODY',
+          `the body is not valid JSON: ${(error as Error).message}`,
+        ),
+        undefined,
+      );
     }
   });
   app.setErrorHandler((error, _request, reply) => {
@@ -101,7 +130,10 @@ export function installErrorHandlers(app: FastifyInstance): void {
     void reply.code(mapped.status).send(mapped.toBody());
   });
   app.setNotFoundHandler((request, reply) => {
-    const mapped = new ChatringError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`);
+    const mapped = new ChatringError(
+      'NOT_FOUND',
+      `no route ${request.method} ${request.url.split('?')[0]}`,
+    );
     void reply.code(mapped.status).send(mapped.toBody());
   });
 }

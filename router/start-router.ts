@@ -1,6 +1,11 @@
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { InProcessControlPlane, initialRing, registerControlPlaneRoutes, type ControlPlaneTimings } from '../control-plane/index.js';
+import {
+  InProcessControlPlane,
+  initialRing,
+  registerControlPlaneRoutes,
+  type ControlPlaneTimings,
+} from '../control-plane/index.js';
 import { RingView } from '../protocol/index.js';
 import { OwnerClient, type OwnerClientOptions } from './owner-client.js';
 import { buildRouterServer } from './router-server.js';
@@ -30,13 +35,19 @@ export async function startLocalRouter(options: LocalRouterOptions): Promise<Run
     ringFile: join(options.dataDir, 'ring.json'),
     initialRing: initialRing(options.initialNodeIds),
     ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
-    ...(options.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
+    ...(options.heartbeatIntervalMs === undefined
+      ? {}
+      : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
   });
   let ring = new RingView(await controlPlane.currentRing());
   controlPlane.subscribe((next) => {
     if (next.epoch > ring.epoch) ring = new RingView(next);
   });
-  const owners = new OwnerClient(() => ring, async () => undefined, options.owners);
+  const owners = new OwnerClient(
+    () => ring,
+    async () => undefined,
+    options.owners,
+  );
   const app = buildRouterServer({
     owners,
     ring: () => ring,

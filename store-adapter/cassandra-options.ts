@@ -159,9 +159,15 @@ type Parser<T> = (value: unknown, key: string) => T;
 
 const OPTION_PARSERS: { [K in keyof CassandraStoreOptions]-?: Parser<CassandraStoreOptions[K]> } = {
   contactPoints: parseContactPoints,
-  localDataCenter: (value, key) => parseMatching(value, key, DATA_CENTER_PATTERN, 'a data center name'),
+  localDataCenter: (value, key) =>
+    parseMatching(value, key, DATA_CENTER_PATTERN, 'a data center name'),
   keyspace: (value, key) =>
-    parseMatching(value, key, KEYSPACE_PATTERN, 'a keyspace name: a lower case letter, then up to 47 of [a-z0-9_]'),
+    parseMatching(
+      value,
+      key,
+      KEYSPACE_PATTERN,
+      'a keyspace name: a lower case letter, then up to 47 of [a-z0-9_]',
+    ),
   replication: parseReplication,
   username: parseNonEmptyString,
   password: parseNonEmptyString,
@@ -183,14 +189,18 @@ const KNOWN_KEYS = Object.keys(OPTION_PARSERS);
  * Validates raw options (from a config file, flags or code), fills in defaults and returns a deep-
  * frozen object. Throws an Error naming the first unknown or invalid key.
  */
-export function parseCassandraOptions(raw: Record<string, unknown>): Readonly<CassandraStoreOptions> {
+export function parseCassandraOptions(
+  raw: Record<string, unknown>,
+): Readonly<CassandraStoreOptions> {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new Error('cassandra options must be an object');
   }
   const parsed: Record<string, unknown> = { ...DEFAULT_CASSANDRA_STORE_OPTIONS };
   for (const [key, value] of Object.entries(raw)) {
     if (!Object.hasOwn(OPTION_PARSERS, key)) {
-      throw new Error(`cassandra option "${key}" is unknown; known options: ${KNOWN_KEYS.join(', ')}`);
+      throw new Error(
+        `cassandra option "${key}" is unknown; known options: ${KNOWN_KEYS.join(', ')}`,
+      );
     }
     if (value === undefined) continue;
     parsed[key] = OPTION_PARSERS[key as keyof CassandraStoreOptions](value, key);
@@ -210,7 +220,10 @@ function checkCombinations(options: CassandraStoreOptions): void {
       `cassandra option "attemptTimeoutMs" (${options.attemptTimeoutMs}) must not exceed "requestTimeoutMs" (${options.requestTimeoutMs})`,
     );
   }
-  if (options.replication.class === 'NetworkTopologyStrategy' && !(options.localDataCenter in options.replication.dataCenters)) {
+  if (
+    options.replication.class === 'NetworkTopologyStrategy' &&
+    !(options.localDataCenter in options.replication.dataCenters)
+  ) {
     throw new Error(
       `cassandra option "localDataCenter" ("${options.localDataCenter}") is not one of "replication.dataCenters" ` +
         `(${Object.keys(options.replication.dataCenters).join(', ')})`,
@@ -227,7 +240,9 @@ function parseContactPoints(value: unknown, key: string): readonly string[] {
     const match = typeof entry === 'string' ? CONTACT_POINT_PATTERN.exec(entry) : null;
     const port = Number(match?.[2]);
     if (match === null || port < 1 || port > 65_535) {
-      throw new Error(`cassandra option "${key}[${index}]" must be "host:port" with a port in 1..65535, got ${describe(entry)}`);
+      throw new Error(
+        `cassandra option "${key}[${index}]" must be "host:port" with a port in 1..65535, got ${describe(entry)}`,
+      );
     }
     return entry as string;
   });
@@ -237,24 +252,40 @@ function parseReplication(value: unknown, key: string): KeyspaceReplication {
   const record = parseRecord(value, key);
   if (record.class === 'SimpleStrategy') {
     rejectUnknownKeys(record, key, ['class', 'replicationFactor']);
-    const replicationFactor = parseInteger(record.replicationFactor, `${key}.replicationFactor`, 1, REPLICATION_FACTOR_MAX);
+    const replicationFactor = parseInteger(
+      record.replicationFactor,
+      `${key}.replicationFactor`,
+      1,
+      REPLICATION_FACTOR_MAX,
+    );
     return { class: 'SimpleStrategy', replicationFactor };
   }
   if (record.class === 'NetworkTopologyStrategy') {
     rejectUnknownKeys(record, key, ['class', 'dataCenters']);
-    return { class: 'NetworkTopologyStrategy', dataCenters: parseDataCenters(record.dataCenters, `${key}.dataCenters`) };
+    return {
+      class: 'NetworkTopologyStrategy',
+      dataCenters: parseDataCenters(record.dataCenters, `${key}.dataCenters`),
+    };
   }
-  throw new Error(`cassandra option "${key}.class" must be "SimpleStrategy" or "NetworkTopologyStrategy", got ${describe(record.class)}`);
+  throw new Error(
+    `cassandra option "${key}.class" must be "SimpleStrategy" or "NetworkTopologyStrategy", got ${describe(record.class)}`,
+  );
 }
 
 function parseDataCenters(value: unknown, key: string): Record<string, number> {
   const record = parseRecord(value, key);
   const entries = Object.entries(record);
-  if (entries.length === 0) throw new Error(`cassandra option "${key}" must name at least one data center`);
+  if (entries.length === 0)
+    throw new Error(`cassandra option "${key}" must name at least one data center`);
   const dataCenters: Record<string, number> = {};
   for (const [dataCenter, factor] of entries) {
     parseMatching(dataCenter, `${key} name`, DATA_CENTER_PATTERN, 'a data center name');
-    dataCenters[dataCenter] = parseInteger(factor, `${key}.${dataCenter}`, 1, REPLICATION_FACTOR_MAX);
+    dataCenters[dataCenter] = parseInteger(
+      factor,
+      `${key}.${dataCenter}`,
+      1,
+      REPLICATION_FACTOR_MAX,
+    );
   }
   return dataCenters;
 }
@@ -268,7 +299,9 @@ function parseTls(value: unknown, key: string): false | CassandraTlsOptions {
   if (record.caFile !== undefined) tls.caFile = parseNonEmptyString(record.caFile, `${key}.caFile`);
   if (record.rejectUnauthorized !== undefined) {
     if (typeof record.rejectUnauthorized !== 'boolean') {
-      throw new Error(`cassandra option "${key}.rejectUnauthorized" must be a boolean, got ${describe(record.rejectUnauthorized)}`);
+      throw new Error(
+        `cassandra option "${key}.rejectUnauthorized" must be a boolean, got ${describe(record.rejectUnauthorized)}`,
+      );
     }
     tls.rejectUnauthorized = record.rejectUnauthorized;
   }
@@ -282,7 +315,11 @@ function parseRecord(value: unknown, key: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-function rejectUnknownKeys(record: Record<string, unknown>, key: string, known: readonly string[]): void {
+function rejectUnknownKeys(
+  record: Record<string, unknown>,
+  key: string,
+  known: readonly string[],
+): void {
   for (const name of Object.keys(record)) {
     if (!known.includes(name)) {
       throw new Error(`cassandra option "${key}.${name}" is unknown; known: ${known.join(', ')}`);
@@ -292,7 +329,9 @@ function rejectUnknownKeys(record: Record<string, unknown>, key: string, known: 
 
 function parseInteger(value: unknown, key: string, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new Error(`cassandra option "${key}" must be an integer in ${min}..${max}, got ${describe(value)}`);
+    throw new Error(
+      `cassandra option "${key}" must be an integer in ${min}..${max}, got ${describe(value)}`,
+    );
   }
   return value;
 }
@@ -313,14 +352,17 @@ function parseMatching(value: unknown, key: string, pattern: RegExp, what: strin
 
 function parseOneOf<T extends string>(value: unknown, key: string, allowed: readonly T[]): T {
   if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
-    throw new Error(`cassandra option "${key}" must be one of ${allowed.join(', ')}, got ${describe(value)}`);
+    throw new Error(
+      `cassandra option "${key}" must be one of ${allowed.join(', ')}, got ${describe(value)}`,
+    );
   }
   return value as T;
 }
 
 /** Shows a bad value in an error without echoing long strings (or a password) in full. */
 function describe(value: unknown): string {
-  if (typeof value === 'string') return value.length > 40 ? `a ${value.length}-character string` : JSON.stringify(value);
+  if (typeof value === 'string')
+    return value.length > 40 ? `a ${value.length}-character string` : JSON.stringify(value);
   if (Array.isArray(value)) return 'an array';
   if (value === null) return 'null';
   return typeof value === 'object' ? 'an object' : String(value);

@@ -134,15 +134,22 @@ export async function migrateCassandraSchema(
 ): Promise<MigrationReport> {
   const { keyspace } = options;
   const run = (statement: string, params: unknown[] = []) =>
-    client.execute(statement, params, { prepare: params.length > 0, readTimeout: options.schemaTimeoutMs });
-  await run(`CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = ${replicationLiteral(options.replication)}`);
+    client.execute(statement, params, {
+      prepare: params.length > 0,
+      readTimeout: options.schemaTimeoutMs,
+    });
+  await run(
+    `CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = ${replicationLiteral(options.replication)}`,
+  );
   await run(
     `CREATE TABLE IF NOT EXISTS ${keyspace}.schema_version (
       component text, version int, description text, applied_at timestamp,
       PRIMARY KEY ((component), version)
     )`,
   );
-  const recorded = await run(`SELECT version FROM ${keyspace}.schema_version WHERE component = ?`, [SCHEMA_COMPONENT]);
+  const recorded = await run(`SELECT version FROM ${keyspace}.schema_version WHERE component = ?`, [
+    SCHEMA_COMPONENT,
+  ]);
   const appliedVersions = new Set(recorded.rows.map((row) => Number(row.get('version'))));
   const applied: number[] = [];
   for (const migration of MIGRATIONS) {
@@ -164,7 +171,10 @@ export async function migrateCassandraSchema(
  */
 export async function checkFixedSettings(
   client: cassandra.Client,
-  options: Pick<CassandraStoreOptions, 'keyspace' | 'schemaTimeoutMs' | (typeof FIXED_SETTINGS)[number]>,
+  options: Pick<
+    CassandraStoreOptions,
+    'keyspace' | 'schemaTimeoutMs' | (typeof FIXED_SETTINGS)[number]
+  >,
   consistency: { consistency: number; serialConsistency: number },
 ): Promise<void> {
   for (const name of FIXED_SETTINGS) {
@@ -189,6 +199,8 @@ export function replicationLiteral(replication: KeyspaceReplication): string {
     return `{'class': 'SimpleStrategy', 'replication_factor': ${replication.replicationFactor}}`;
   }
   // Data center names were validated against a quote-free alphabet (cassandra-options.ts).
-  const dataCenters = Object.entries(replication.dataCenters).map(([name, factor]) => `'${name}': ${factor}`);
+  const dataCenters = Object.entries(replication.dataCenters).map(
+    ([name, factor]) => `'${name}': ${factor}`,
+  );
   return `{'class': 'NetworkTopologyStrategy', ${dataCenters.join(', ')}}`;
 }

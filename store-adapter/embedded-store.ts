@@ -97,8 +97,10 @@ interface MessageRecord {
   version: number;
 }
 
-const CONVERSATION_COLUMNS = 'conversation_id, participant_a, participant_b, snippet, last_updated, unread_count, version';
-const MESSAGE_COLUMNS = 'conversation_id, sent_at, message_id, sender_id, recipient_id, content, client_message_id, version';
+const CONVERSATION_COLUMNS =
+  'conversation_id, participant_a, participant_b, snippet, last_updated, unread_count, version';
+const MESSAGE_COLUMNS =
+  'conversation_id, sent_at, message_id, sender_id, recipient_id, content, client_message_id, version';
 
 export class EmbeddedStore implements MailboxStore {
   readonly kind = 'embedded';
@@ -114,7 +116,9 @@ export class EmbeddedStore implements MailboxStore {
     this.#database.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
     migrate(this.#database);
     this.#statements = prepareStatements(this.#database);
-    this.#commitTransaction = this.#database.transaction((commit: MailboxCommit) => this.#applyCommit(commit));
+    this.#commitTransaction = this.#database.transaction((commit: MailboxCommit) =>
+      this.#applyCommit(commit),
+    );
   }
 
   async commit(commit: MailboxCommit): Promise<void> {
@@ -132,17 +136,33 @@ export class EmbeddedStore implements MailboxStore {
     return rows.map(toConversationRow);
   }
 
-  async conversation(ownerId: string, conversationId: string): Promise<ConversationRow | undefined> {
-    const row = this.#statements.conversation.get(ownerId, conversationId) as ConversationRecord | undefined;
+  async conversation(
+    ownerId: string,
+    conversationId: string,
+  ): Promise<ConversationRow | undefined> {
+    const row = this.#statements.conversation.get(ownerId, conversationId) as
+      ConversationRecord | undefined;
     return row === undefined ? undefined : toConversationRow(row);
   }
 
-  async conversationsChangedAfter(ownerId: string, afterVersion: number, limit: number): Promise<ConversationRow[]> {
-    const rows = this.#statements.conversationsChangedAfter.all(ownerId, afterVersion, limit) as ConversationRecord[];
+  async conversationsChangedAfter(
+    ownerId: string,
+    afterVersion: number,
+    limit: number,
+  ): Promise<ConversationRow[]> {
+    const rows = this.#statements.conversationsChangedAfter.all(
+      ownerId,
+      afterVersion,
+      limit,
+    ) as ConversationRecord[];
     return rows.map(toConversationRow);
   }
 
-  async messagesPage(ownerId: string, conversationId: string, query: MessagePageQuery): Promise<StoredMessage[]> {
+  async messagesPage(
+    ownerId: string,
+    conversationId: string,
+    query: MessagePageQuery,
+  ): Promise<StoredMessage[]> {
     const rows = this.#statements.messagesPage.all(
       ownerId,
       conversationId,
@@ -153,13 +173,28 @@ export class EmbeddedStore implements MailboxStore {
     return rows.map(toStoredMessage);
   }
 
-  async messagesChangedAfter(ownerId: string, conversationId: string, afterVersion: number, limit: number): Promise<StoredMessage[]> {
-    const rows = this.#statements.messagesChangedAfter.all(ownerId, conversationId, afterVersion, limit) as MessageRecord[];
+  async messagesChangedAfter(
+    ownerId: string,
+    conversationId: string,
+    afterVersion: number,
+    limit: number,
+  ): Promise<StoredMessage[]> {
+    const rows = this.#statements.messagesChangedAfter.all(
+      ownerId,
+      conversationId,
+      afterVersion,
+      limit,
+    ) as MessageRecord[];
     return rows.map(toStoredMessage);
   }
 
-  async messageByClientId(ownerId: string, senderId: string, clientMessageId: string): Promise<StoredMessage | undefined> {
-    const row = this.#statements.messageByClientId.get(ownerId, senderId, clientMessageId) as MessageRecord | undefined;
+  async messageByClientId(
+    ownerId: string,
+    senderId: string,
+    clientMessageId: string,
+  ): Promise<StoredMessage | undefined> {
+    const row = this.#statements.messageByClientId.get(ownerId, senderId, clientMessageId) as
+      MessageRecord | undefined;
     return row === undefined ? undefined : toStoredMessage(row);
   }
 
@@ -168,7 +203,8 @@ export class EmbeddedStore implements MailboxStore {
   }
 
   #applyCommit(commit: MailboxCommit): void {
-    const stored = this.#statements.mailbox.get(commit.ownerId) as { version: number; last_commit_id: string } | undefined;
+    const stored = this.#statements.mailbox.get(commit.ownerId) as
+      { version: number; last_commit_id: string } | undefined;
     const storedVersion = stored?.version ?? 0;
     if (storedVersion === commit.version && stored?.last_commit_id === commit.commitId) return; // a re-sent commit
     if (storedVersion !== commit.version - 1) {
@@ -176,17 +212,37 @@ export class EmbeddedStore implements MailboxStore {
     }
     const c = commit.conversation;
     this.#statements.upsertConversation.run(
-      commit.ownerId, c.conversationId, c.participants[0], c.participants[1], c.snippet, c.lastUpdatedTimestamp, c.unreadCount, c.version,
+      commit.ownerId,
+      c.conversationId,
+      c.participants[0],
+      c.participants[1],
+      c.snippet,
+      c.lastUpdatedTimestamp,
+      c.unreadCount,
+      c.version,
     );
-    if (commit.kind === 'message') insertMessage(this.#statements.insertMessage, commit.ownerId, commit.message, commit.version);
+    if (commit.kind === 'message')
+      insertMessage(this.#statements.insertMessage, commit.ownerId, commit.message, commit.version);
     this.#statements.setMailbox.run(commit.ownerId, commit.version, commit.commitId);
   }
 }
 
-function insertMessage(statement: Database.Statement, ownerId: string, message: Message, version: number): void {
+function insertMessage(
+  statement: Database.Statement,
+  ownerId: string,
+  message: Message,
+  version: number,
+): void {
   statement.run(
-    ownerId, message.conversationId, message.sentAt, message.messageId, message.senderId,
-    message.recipientId, message.content, message.clientMessageId, version,
+    ownerId,
+    message.conversationId,
+    message.sentAt,
+    message.messageId,
+    message.senderId,
+    message.recipientId,
+    message.content,
+    message.clientMessageId,
+    version,
   );
 }
 
@@ -218,7 +274,9 @@ function prepareStatements(database: Database.Database) {
     recentConversations: database.prepare(
       `SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE owner_id = ? ORDER BY last_updated DESC, conversation_id LIMIT ?`,
     ),
-    conversation: database.prepare(`SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE owner_id = ? AND conversation_id = ?`),
+    conversation: database.prepare(
+      `SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE owner_id = ? AND conversation_id = ?`,
+    ),
     conversationsChangedAfter: database.prepare(
       `SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE owner_id = ? AND version > ? ORDER BY version LIMIT ?`,
     ),

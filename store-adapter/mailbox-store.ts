@@ -80,16 +80,33 @@ export interface MailboxStore {
   conversation(ownerId: string, conversationId: string): Promise<ConversationRow | undefined>;
 
   /** Conversation rows whose version is greater than `afterVersion`, in ascending version, at most `limit`. */
-  conversationsChangedAfter(ownerId: string, afterVersion: number, limit: number): Promise<ConversationRow[]>;
+  conversationsChangedAfter(
+    ownerId: string,
+    afterVersion: number,
+    limit: number,
+  ): Promise<ConversationRow[]>;
 
   /** A conversation's messages in the owner's copy, newest first (by sentAt). */
-  messagesPage(ownerId: string, conversationId: string, query: MessagePageQuery): Promise<StoredMessage[]>;
+  messagesPage(
+    ownerId: string,
+    conversationId: string,
+    query: MessagePageQuery,
+  ): Promise<StoredMessage[]>;
 
   /** Messages that entered the conversation after `afterVersion`, in ascending version, at most `limit`. */
-  messagesChangedAfter(ownerId: string, conversationId: string, afterVersion: number, limit: number): Promise<StoredMessage[]>;
+  messagesChangedAfter(
+    ownerId: string,
+    conversationId: string,
+    afterVersion: number,
+    limit: number,
+  ): Promise<StoredMessage[]>;
 
   /** The owner's copy of the message `senderId` sent with `clientMessageId`, if any (the idempotency index). */
-  messageByClientId(ownerId: string, senderId: string, clientMessageId: string): Promise<StoredMessage | undefined>;
+  messageByClientId(
+    ownerId: string,
+    senderId: string,
+    clientMessageId: string,
+  ): Promise<StoredMessage | undefined>;
 
   close(): Promise<void>;
 }

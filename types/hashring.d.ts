@@ -1,6 +1,7 @@
 // Minimal typings for hashring@3 (the package ships none): only what chatring calls.
 declare module 'hashring' {
-  type ServerSpec = Record<string, number | { weight?: number; vnodes?: number }> | string[] | string;
+  type ServerSpec =
+    Record<string, number | { weight?: number; vnodes?: number }> | string[] | string;
   interface HashRingOptions {
     'vnode count'?: number;
     replicas?: number;

@@ -1,7 +1,11 @@
 /** A small client of the public API v1 for tests: every call returns the status and parsed body. */
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'undici';
-import type { ConversationsResponse, MessagesResponse, SendMessageResponse } from '../../protocol/index.js';
+import type {
+  ConversationsResponse,
+  MessagesResponse,
+  SendMessageResponse,
+} from '../../protocol/index.js';
 
 export interface ApiResponse<T> {
   status: number;
@@ -16,19 +20,36 @@ export class ApiClient {
     this.#baseUrl = baseUrl;
   }
 
-  async call<T = unknown>(method: 'GET' | 'POST', path: string, body?: unknown, rawBody?: string): Promise<ApiResponse<T>> {
+  async call<T = unknown>(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    rawBody?: string,
+  ): Promise<ApiResponse<T>> {
     const payload = rawBody ?? (body === undefined ? undefined : JSON.stringify(body));
     const response = await request(`${this.#baseUrl}${path}`, {
       method,
       dispatcher: this.#agent,
-      ...(payload === undefined ? {} : { body: payload, headers: { 'content-type': 'application/json' } }),
+      ...(payload === undefined
+        ? {}
+        : { body: payload, headers: { 'content-type': 'application/json' } }),
     });
     const text = await response.body.text();
     return { status: response.statusCode, body: (text === '' ? undefined : JSON.parse(text)) as T };
   }
 
-  send(senderId: string, recipientId: string, content: string, clientMessageId: string = randomUUID()) {
-    return this.call<SendMessageResponse>('POST', '/v1/messages', { senderId, recipientId, content, clientMessageId });
+  send(
+    senderId: string,
+    recipientId: string,
+    content: string,
+    clientMessageId: string = randomUUID(),
+  ) {
+    return this.call<SendMessageResponse>('POST', '/v1/messages', {
+      senderId,
+      recipientId,
+      content,
+      clientMessageId,
+    });
   }
 
   conversations(userId: string, query = '') {
@@ -36,11 +57,18 @@ export class ApiClient {
   }
 
   messages(userId: string, conversationId: string, query = '') {
-    return this.call<MessagesResponse>('GET', `/v1/users/${userId}/conversations/${conversationId}/messages${query}`);
+    return this.call<MessagesResponse>(
+      'GET',
+      `/v1/users/${userId}/conversations/${conversationId}/messages${query}`,
+    );
   }
 
   markRead(userId: string, conversationId: string) {
-    return this.call<{ unreadCount: number }>('POST', `/v1/users/${userId}/conversations/${conversationId}/read`, {});
+    return this.call<{ unreadCount: number }>(
+      'POST',
+      `/v1/users/${userId}/conversations/${conversationId}/read`,
+      {},
+    );
   }
 
   async close(): Promise<void> {

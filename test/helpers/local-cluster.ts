@@ -43,11 +43,25 @@ export interface TestCluster {
 export async function bootCluster(t: Test, options: ClusterOptions = {}): Promise<TestCluster> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'chatring-test-'));
   const args = [
-    ENTRY, 'start', '--port', '0', '--data-dir', dataDir,
-    '--nodes', String(options.nodes ?? 3), '--standbys', String(options.standbys ?? 1),
-    '--lease-ms', String(options.leaseMs ?? 1_500), '--heartbeat-interval-ms', String(options.heartbeatIntervalMs ?? 250),
+    ENTRY,
+    'start',
+    '--port',
+    '0',
+    '--data-dir',
+    dataDir,
+    '--nodes',
+    String(options.nodes ?? 3),
+    '--standbys',
+    String(options.standbys ?? 1),
+    '--lease-ms',
+    String(options.leaseMs ?? 1_500),
+    '--heartbeat-interval-ms',
+    String(options.heartbeatIntervalMs ?? 250),
   ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...options.env },
+  });
   running.add(child);
   let output = '';
   child.stderr?.setEncoding('utf8').on('data', (text: string) => (output += text));
@@ -57,7 +71,9 @@ export async function bootCluster(t: Test, options: ClusterOptions = {}): Promis
       const match = /^router listening on (\S+)/m.exec(output.replace(/^\[[^\]]+\] .*$/gm, ''));
       if (match?.[1] !== undefined) resolve(match[1]);
     });
-    child.once('exit', (code) => reject(new Error(`cluster exited (${code}) before it listened:\n${output}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`cluster exited (${code}) before it listened:\n${output}`)),
+    );
   });
 
   const stop = async () => {
@@ -69,7 +85,8 @@ export async function bootCluster(t: Test, options: ClusterOptions = {}): Promis
   };
   t.teardown(stop);
 
-  const getJson = async <T>(path: string): Promise<T> => (await (await fetch(`${url}${path}`)).json()) as T;
+  const getJson = async <T>(path: string): Promise<T> =>
+    (await (await fetch(`${url}${path}`)).json()) as T;
   const status = () => getJson<ClusterStatus>('/control/v1/status');
   return {
     url,
@@ -86,7 +103,11 @@ export async function bootCluster(t: Test, options: ClusterOptions = {}): Promis
 }
 
 /** Polls until `check` returns a value other than undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check().catch(() => undefined);
