@@ -31,7 +31,8 @@ t.test('a restart on the same data dir serves every message sent before', async 
       t.same(response.body.messages, expected, `${owner}: all five, in order, unchanged`);
     }
   }
-  const next = await again.send(pairs[0][0], pairs[0][1], 'after restart');
+  const [firstSender, firstRecipient] = pairs[0] ?? ['', ''];
+  const next = await again.send(firstSender, firstRecipient, 'after restart');
   t.equal(next.status, 201, 'and it takes new messages');
   t.ok(next.body.message.sentAt > (acked[4]?.sentAt ?? 0), 'ordered after the old ones');
 });
