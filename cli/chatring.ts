@@ -25,6 +25,7 @@ program
   .option('--standbys <count>', 'idle standbys (env CHATRING_STANDBYS or STANDBYS)')
   .option('--store <kind>', 'embedded (env CHATRING_STORE or STORE)')
   .option('--lease-ms <ms>', 'node lease (env CHATRING_LEASE_MS)')
+  .option('--restart-members <bool>', 'start a dead member again (env CHATRING_RESTART_MEMBERS)')
   .option(
     '--heartbeat-interval-ms <ms>',
     'lease renewal interval (env CHATRING_HEARTBEAT_INTERVAL_MS)',

@@ -19,6 +19,8 @@ export interface LocalClusterOptions {
   leaseMs: number;
   /** @default 500 */
   heartbeatIntervalMs: number;
+  /** Start a member again when it dies (off: watch a dead node's slot fail over). @default true */
+  restartMembers: boolean;
 }
 
 export const LOCAL_CLUSTER_LIMITS = Object.freeze({ nodesMax: 64, standbysMax: 16 });
@@ -44,6 +46,7 @@ export function resolveClusterOptions(
     ),
     store,
     leaseMs: integerOption('--lease-ms', pick('leaseMs', 'LEASE_MS', '3000'), 100, 600_000),
+    restartMembers: booleanOption('--restart-members', pick('restartMembers', 'RESTART_MEMBERS', 'true')),
     heartbeatIntervalMs: integerOption(
       '--heartbeat-interval-ms',
       pick('heartbeatIntervalMs', 'HEARTBEAT_INTERVAL_MS', '500'),
@@ -58,4 +61,10 @@ export function integerOption(name: string, text: string, min: number, max: numb
     throw new Error(`${name} must be an integer from ${min} to ${max}, got "${text}"`);
   }
   return Number(text);
+}
+
+export function booleanOption(name: string, text: string): boolean {
+  if (text === 'true' || text === '1') return true;
+  if (text === 'false' || text === '0') return false;
+  throw new Error(`${name} must be true or false, got "${text}"`);
 }

@@ -59,7 +59,7 @@ export async function startLocalCluster(
         process.stdout.write(text.replace(/^(?=.)/gm, `[${member.name}] `)),
       );
     child.once('exit', (code, signal) => {
-      if (stopping) return;
+      if (stopping || !options.restartMembers) return;
       member.restarts += 1;
       log(`${member.name} exited (${signal ?? code}); restarting it`);
       void sleep(Math.min(5_000, 250 * member.restarts)).then(() => !stopping && launch(member));

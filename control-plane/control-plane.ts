@@ -8,7 +8,8 @@ export interface HeartbeatReply {
 }
 
 export interface NodeStatus extends NodeInfo {
-  state: 'serving' | 'standby' | 'dead';
+  /** joining: in the ring, no heartbeat yet since the control plane started. */
+  state: 'joining' | 'serving' | 'standby' | 'dead';
   slots: string[];
   /** Time since the node's last heartbeat reached the control plane (undefined: never seen). */
   leaseAgeMs?: number;
@@ -51,9 +52,16 @@ export interface ControlPlaneTimings {
    * @default 3000
    */
   leaseMs: number;
+  /**
+   * After the control plane starts, how long a node of the ring may go without a first heartbeat
+   * before it is declared dead (at least leaseMs).
+   * @default 15000
+   */
+  startupGraceMs: number;
 }
 
 export const DEFAULT_CONTROL_PLANE_TIMINGS: Readonly<ControlPlaneTimings> = Object.freeze({
   heartbeatIntervalMs: 500,
   leaseMs: 3_000,
+  startupGraceMs: 15_000,
 });

@@ -34,6 +34,8 @@ export class InProcessControlPlane implements ControlPlane {
   readonly #lastHeartbeatAt = new Map<string, number>();
   readonly #listeners = new Set<(ring: RingConfig) => void>();
   readonly #detector: NodeJS.Timeout;
+  /** Until then, a node of the ring that has not heartbeated yet counts as alive (start-up grace). */
+  readonly #graceUntil: number;
   #ring: RingConfig;
 
   constructor(options: InProcessControlPlaneOptions) {
@@ -42,9 +44,9 @@ export class InProcessControlPlane implements ControlPlane {
     this.#now = options.monotonicNow ?? (() => performance.now());
     this.#ring = readRing(options.ringFile) ?? options.initialRing;
     writeRing(this.#ringFile, this.#ring);
-    // Every known node gets one full lease from our start before it can be declared dead.
-    const startedAt = this.#now();
-    for (const nodeId of knownNodeIds(this.#ring)) this.#lastHeartbeatAt.set(nodeId, startedAt);
+    // Every known node gets a start-up grace before it can be declared dead: processes that start
+    // together (a whole local cluster on 2 busy cores) may take seconds to send a first heartbeat.
+    this.#graceUntil = this.#now() + Math.max(0, this.timings.startupGraceMs - this.timings.leaseMs);
     this.#detector = setInterval(() => this.detectFailures(), this.timings.heartbeatIntervalMs);
     this.#detector.unref();
   }
@@ -74,7 +76,9 @@ export class InProcessControlPlane implements ControlPlane {
 
   /** One failure-detector tick (runs on a timer; public so tests can drive it). */
   detectFailures(): void {
-    const next = planFailover(this.#ring, this.#lastHeartbeatAt, this.#now(), this.timings.leaseMs);
+    const liveness = new Map(this.#lastHeartbeatAt);
+    for (const nodeId of knownNodeIds(this.#ring)) if (!liveness.has(nodeId)) liveness.set(nodeId, this.#graceUntil);
+    const next = planFailover(this.#ring, liveness, this.#now(), this.timings.leaseMs);
     if (next !== undefined) this.#publish(next);
   }
 
@@ -86,7 +90,7 @@ export class InProcessControlPlane implements ControlPlane {
       const leaseAgeMs = lastSeen === undefined ? undefined : Math.round(now - lastSeen);
       const slots = ring.slots.filter((a) => a.nodeId === nodeId).map((a) => a.slot);
       const alive = leaseAgeMs !== undefined && leaseAgeMs <= this.timings.leaseMs;
-      const state = !alive ? 'dead' : slots.length > 0 ? 'serving' : 'standby';
+      const state = lastSeen === undefined ? 'joining' : !alive ? 'dead' : slots.length > 0 ? 'serving' : 'standby';
       const info = ring.nodes[nodeId] ?? { nodeId, url: '' };
       return { ...info, nodeId, state, slots, ...(leaseAgeMs === undefined ? {} : { leaseAgeMs }) };
     });
@@ -124,6 +128,7 @@ function pickTimings(options: Partial<ControlPlaneTimings>): Partial<ControlPlan
   if (options.heartbeatIntervalMs !== undefined)
     timings.heartbeatIntervalMs = options.heartbeatIntervalMs;
   if (options.leaseMs !== undefined) timings.leaseMs = options.leaseMs;
+  if (options.startupGraceMs !== undefined) timings.startupGraceMs = options.startupGraceMs;
   return timings;
 }
 

@@ -25,6 +25,8 @@ export interface ClusterOptions {
   dataDir?: string;
   leaseMs?: number;
   heartbeatIntervalMs?: number;
+  /** @default true */
+  restartMembers?: boolean;
   /** Extra environment for every process (failpoints). */
   env?: Record<string, string>;
 }
@@ -57,6 +59,8 @@ export async function bootCluster(t: Test, options: ClusterOptions = {}): Promis
     String(options.leaseMs ?? 1_500),
     '--heartbeat-interval-ms',
     String(options.heartbeatIntervalMs ?? 250),
+    '--restart-members',
+    String(options.restartMembers ?? true),
   ];
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
