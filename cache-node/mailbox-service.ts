@@ -106,7 +106,12 @@ export class MailboxService {
     const conversationId = conversationIdOf(request.senderId, request.recipientId);
     return this.#deps.locks.run(coordinator, async () => {
       const state = await this.#loadLocked(coordinator);
-      const existing = await this.#findSent(state, request.senderId, request.clientMessageId);
+      const existing = await this.#findSent(
+        state,
+        request.senderId,
+        request.clientMessageId,
+        conversationId,
+      );
       if (existing !== undefined) return { message: toMessage(existing), duplicate: true };
 
       const lastSentAt = (await this.#rowLocked(state, conversationId))?.lastUpdatedTimestamp ?? 0;
@@ -132,7 +137,12 @@ export class MailboxService {
     this.#deps.ownership.assertServing(owner);
     return this.#deps.locks.run(owner, async () => {
       const state = await this.#loadLocked(owner);
-      const existing = await this.#findSent(state, proposal.senderId, proposal.clientMessageId);
+      const existing = await this.#findSent(
+        state,
+        proposal.senderId,
+        proposal.clientMessageId,
+        proposal.conversationId,
+      );
       if (existing !== undefined) return { message: toMessage(existing), duplicate: true };
       const lastSentAt =
         (await this.#rowLocked(state, proposal.conversationId))?.lastUpdatedTimestamp ?? 0;
@@ -166,7 +176,7 @@ export class MailboxService {
     this.#deps.ownership.assertServing(userId);
     const state = await this.#load(userId);
     const versionBefore = state.version;
-    const page = await this.#conversationsPage(state, query);
+    const page = await this.#conversationsPage(state, query, versionBefore);
     const response: ConversationsResponse = {
       conversations: page.rows.map(toSummary),
       isDeltaUpdate: query.kind !== 'page',
@@ -185,7 +195,7 @@ export class MailboxService {
     this.#deps.ownership.assertServing(userId);
     const state = await this.#load(userId);
     const versionBefore = state.version;
-    const page = await this.#messagesPage(state, conversationId, query);
+    const page = await this.#messagesPage(state, conversationId, query, versionBefore);
     const response: MessagesResponse = {
       messages: page.messages.map(toMessage),
       isDeltaUpdate: query.kind !== 'page',
@@ -203,10 +213,13 @@ export class MailboxService {
   async #conversationsPage(
     state: MailboxState,
     query: ListQuery,
+    versionBefore: number,
   ): Promise<{ rows: ConversationRow[]; cursorVersion?: number }> {
     const { store } = this.#deps;
     if (query.kind === 'since-cursor') {
-      if (query.afterVersion >= state.version) return { rows: [], cursorVersion: state.version };
+      // versionBefore was read before any await: a commit landing during the query must not move
+      // the cursor past a change this answer did not include.
+      if (query.afterVersion >= versionBefore) return { rows: [], cursorVersion: versionBefore };
       const changed = await store.conversationsChangedAfter(
         state.ownerId,
         query.afterVersion,
@@ -214,7 +227,7 @@ export class MailboxService {
       );
       return {
         rows: [...changed].sort(byRecency),
-        cursorVersion: cursorAfter(changed, query.pageSize, state.version),
+        cursorVersion: cursorAfter(changed, query.pageSize, versionBefore),
       };
     }
     const offset = query.page * query.pageSize;
@@ -237,12 +250,13 @@ export class MailboxService {
     state: MailboxState,
     conversationId: string,
     query: ListQuery,
+    versionBefore: number,
   ): Promise<{ messages: StoredMessage[]; cursorVersion?: number }> {
     const { store } = this.#deps;
     const owner = state.ownerId;
     if (query.kind === 'since-cursor') {
-      if (query.afterVersion >= state.version)
-        return { messages: [], cursorVersion: state.version };
+      if (query.afterVersion >= versionBefore)
+        return { messages: [], cursorVersion: versionBefore };
       const changed = await store.messagesChangedAfter(
         owner,
         conversationId,
@@ -251,7 +265,7 @@ export class MailboxService {
       );
       return {
         messages: [...changed].sort(newestFirst),
-        cursorVersion: cursorAfter(changed, query.pageSize, state.version),
+        cursorVersion: cursorAfter(changed, query.pageSize, versionBefore),
       };
     }
     const window = await this.#window(state, conversationId);
@@ -355,12 +369,21 @@ export class MailboxService {
     state: MailboxState,
     senderId: string,
     clientMessageId: string,
+    conversationId: string,
   ): Promise<StoredMessage | undefined> {
     const found = await this.#deps.store.messageByClientId(
       state.ownerId,
       senderId,
       clientMessageId,
     );
+    // The key is (senderId, clientMessageId): reusing it for another recipient is a client bug, and
+    // answering with the old message would hand one conversation's message to another mailbox.
+    if (found !== undefined && found.conversationId !== conversationId) {
+      throw new ChatringError(
+        'CLIENT_MESSAGE_ID_CONFLICT',
+        `clientMessageId ${clientMessageId} was already used by ${senderId} in another conversation`,
+      );
+    }
     if (found !== undefined && found.version > state.version) {
       this.#deps.cache.delete(state.ownerId);
       throw new ChatringError(

@@ -44,7 +44,8 @@ export class Ownership implements OwnershipGuard {
   /** Milliseconds of lease left for serving (negative when lapsed). */
   leaseRemainingMs(): number {
     const { leaseMs, leaseSafetyMs, monotonicNow } = this.#options;
-    return this.#renewalSentAt + leaseMs - leaseSafetyMs - monotonicNow();
+    const margin = Math.min(leaseSafetyMs, leaseMs / 2);
+    return this.#renewalSentAt + leaseMs - margin - monotonicNow();
   }
 
   ownedSlots(): string[] {
@@ -59,7 +60,6 @@ export class Ownership implements OwnershipGuard {
   renewed(sentAt: number, ring: RingConfig, leaseMs: number): void {
     const lapsed = this.leaseRemainingMs() <= 0;
     this.#options.leaseMs = leaseMs;
-    this.#options.leaseSafetyMs = Math.min(this.#options.leaseSafetyMs, leaseMs / 2);
     this.#renewalSentAt = Math.max(this.#renewalSentAt, sentAt);
     if (lapsed) for (const listener of this.#lapseListeners) listener();
     this.updateRing(ring);

@@ -47,16 +47,11 @@ export const ERROR_CATALOGUE = {
     retryable: false,
     summary: 'page * pageSize is beyond the deepest offset served; use the cursor.',
   },
-  CONVERSATION_NOT_FOUND: {
-    status: 404,
-    retryable: false,
-    summary: 'The user has no such conversation.',
-  },
   NOT_FOUND: { status: 404, retryable: false, summary: 'No such route.' },
-  METHOD_NOT_ALLOWED: {
-    status: 405,
+  CLIENT_MESSAGE_ID_CONFLICT: {
+    status: 409,
     retryable: false,
-    summary: 'The route exists but not for this method.',
+    summary: 'This sender already used the clientMessageId for a message to someone else.',
   },
   CONTENT_TOO_LARGE: {
     status: 413,
@@ -93,11 +88,6 @@ export const ERROR_CATALOGUE = {
     retryable: true,
     summary:
       'The store failed or timed out; nothing was acknowledged, retry with the same clientMessageId.',
-  },
-  TIMEOUT: {
-    status: 504,
-    retryable: true,
-    summary: 'The request did not finish within its deadline; retry with the same clientMessageId.',
   },
   INTERNAL: {
     status: 500,
