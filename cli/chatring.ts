@@ -8,13 +8,13 @@ import { failpointsFromEnvironment, startCacheNode } from '../cache-node/index.j
 import { startLocalRouter } from '../router/index.js';
 import { integerOption, resolveClusterOptions } from './cluster-options.js';
 import { startLocalCluster } from './local-cluster.js';
+import { addStoreFlags, storeOptionsFrom, type StoreFlags } from './store-flags.js';
 
 const program = new Command('chatring').description(
   'A user-sharded, write-through cache tier for 1:1 chat.',
 );
 
-program
-  .command('start')
+addStoreFlags(program.command('start'))
   .description('run a local cluster: one router, N cache nodes and standbys, on the embedded store')
   .option('--port <port>', 'router port (env CHATRING_PORT or PORT)')
   .option(
@@ -23,7 +23,6 @@ program
   )
   .option('--nodes <count>', 'cache nodes serving slots (env CHATRING_NODES or NODES)')
   .option('--standbys <count>', 'idle standbys (env CHATRING_STANDBYS or STANDBYS)')
-  .option('--store <kind>', 'embedded (env CHATRING_STORE or STORE)')
   .option('--lease-ms <ms>', 'node lease (env CHATRING_LEASE_MS)')
   .option('--restart-members <bool>', 'start a dead member again (env CHATRING_RESTART_MEMBERS)')
   .option(
@@ -80,8 +79,7 @@ program
     },
   );
 
-program
-  .command('node')
+addStoreFlags(program.command('node'))
   .description('run a cache node (it joins as a standby unless the ring gives it a slot)')
   .requiredOption('--node-id <id>', 'stable node id')
   .requiredOption('--control-plane-url <url>', 'the router hosting the control plane')
@@ -95,21 +93,23 @@ program
     String(256 * 1024 * 1024),
   )
   .action(
-    async (flags: {
-      nodeId: string;
-      controlPlaneUrl: string;
-      dataDir: string;
-      port: string;
-      host: string;
-      heartbeatIntervalMs: string;
-      cacheBytesMax: string;
-    }) => {
+    async (
+      flags: {
+        nodeId: string;
+        controlPlaneUrl: string;
+        dataDir: string;
+        port: string;
+        host: string;
+        heartbeatIntervalMs: string;
+        cacheBytesMax: string;
+      } & StoreFlags,
+    ) => {
       const node = await startCacheNode({
         nodeId: flags.nodeId,
         host: flags.host,
         port: integerOption('--port', flags.port, 0, 65_535),
         controlPlaneUrl: flags.controlPlaneUrl,
-        store: { kind: 'embedded', dataDir: flags.dataDir },
+        store: storeOptionsFrom(flags, process.env, flags.dataDir),
         heartbeatIntervalMs: integerOption(
           '--heartbeat-interval-ms',
           flags.heartbeatIntervalMs,

@@ -1,4 +1,6 @@
 import { resolve } from 'node:path';
+import type { StoreOptions } from '../store-adapter/index.js';
+import { storeOptionsFrom, type StoreFlags } from './store-flags.js';
 
 /**
  * Options of `chatring start`, validated once and frozen. Each comes from its flag, else from the
@@ -13,8 +15,8 @@ export interface LocalClusterOptions {
   nodes: number;
   /** Idle standbys ready to take a dead node's slot. @default 1 */
   standbys: number;
-  /** @default 'embedded' */
-  store: 'embedded';
+  /** The embedded store in dataDir (default), or Cassandra. */
+  store: StoreOptions;
   /** Node lease; a dead node is replaced within about leaseMs + heartbeatIntervalMs. @default 3000 */
   leaseMs: number;
   /** @default 500 */
@@ -31,12 +33,10 @@ export function resolveClusterOptions(
 ): Readonly<LocalClusterOptions> {
   const pick = (name: string, envName: string, fallback: string) =>
     flags[name] ?? env[`CHATRING_${envName}`] ?? env[envName] ?? fallback;
-  const store = pick('store', 'STORE', 'embedded');
-  if (store !== 'embedded')
-    throw new Error(`--store: unknown store "${store}" (expected embedded)`);
+  const dataDir = resolve(pick('dataDir', 'DATA_DIR', './.chatring-data'));
   return Object.freeze({
     port: integerOption('--port', pick('port', 'PORT', '8080'), 0, 65_535),
-    dataDir: resolve(pick('dataDir', 'DATA_DIR', './.chatring-data')),
+    dataDir,
     nodes: integerOption('--nodes', pick('nodes', 'NODES', '3'), 1, LOCAL_CLUSTER_LIMITS.nodesMax),
     standbys: integerOption(
       '--standbys',
@@ -44,9 +44,12 @@ export function resolveClusterOptions(
       0,
       LOCAL_CLUSTER_LIMITS.standbysMax,
     ),
-    store,
+    store: storeOptionsFrom(flags as StoreFlags, env, dataDir),
     leaseMs: integerOption('--lease-ms', pick('leaseMs', 'LEASE_MS', '3000'), 100, 600_000),
-    restartMembers: booleanOption('--restart-members', pick('restartMembers', 'RESTART_MEMBERS', 'true')),
+    restartMembers: booleanOption(
+      '--restart-members',
+      pick('restartMembers', 'RESTART_MEMBERS', 'true'),
+    ),
     heartbeatIntervalMs: integerOption(
       '--heartbeat-interval-ms',
       pick('heartbeatIntervalMs', 'HEARTBEAT_INTERVAL_MS', '500'),

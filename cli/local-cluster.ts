@@ -2,7 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { openStore } from '../store-adapter/index.js';
 import type { LocalClusterOptions } from './cluster-options.js';
+import { storeArgs } from './store-flags.js';
 
 const ENTRY = fileURLToPath(new URL('./chatring.js', import.meta.url));
 
@@ -67,6 +69,9 @@ export async function startLocalCluster(
     return child;
   };
 
+  // Open the store once before any node does: it creates or migrates the schema here, so nodes
+  // starting together do not race schema changes (Cassandra handles concurrent DDL badly).
+  await (await openStore(options.store)).close();
   const routerChild = launch(router);
   const routerUrl = await waitForLine(routerChild, /router listening on (\S+)/);
   const members: Member[] = [
@@ -82,6 +87,7 @@ export async function startLocalCluster(
       routerUrl,
       '--data-dir',
       options.dataDir,
+      ...storeArgs(options.store),
       '--heartbeat-interval-ms',
       String(options.heartbeatIntervalMs),
     ],

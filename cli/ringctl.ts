@@ -17,7 +17,11 @@ interface GlobalOptions {
 
 const program = new Command('ringctl')
   .description('Operate a chatring cluster: inspect the ring, find a user’s owner.')
-  .option('--router <url>', 'a router of the cluster (env CHATRING_ROUTER_URL)', process.env.CHATRING_ROUTER_URL ?? 'http://127.0.0.1:8080')
+  .option(
+    '--router <url>',
+    'a router of the cluster (env CHATRING_ROUTER_URL)',
+    process.env.CHATRING_ROUTER_URL ?? 'http://127.0.0.1:8080',
+  )
   .option('--json', 'print JSON instead of a table')
   .exitOverride();
 
@@ -29,7 +33,9 @@ program
     const client = new HttpControlPlaneClient(options.router, 3_000);
     try {
       const status: ClusterStatus = await client.status();
-      console.log(options.json === true ? JSON.stringify(status, null, 2) : formatStatusTable(status));
+      console.log(
+        options.json === true ? JSON.stringify(status, null, 2) : formatStatusTable(status),
+      );
     } finally {
       await client.close();
     }
@@ -41,15 +47,29 @@ program
   .description('the slot and node serving a user now')
   .action(async (userId: string) => {
     const options = program.opts<GlobalOptions>();
-    const response = await fetch(`${options.router.replace(/\/$/, '')}/admin/v1/owner/${encodeURIComponent(userId)}`);
-    const body = (await response.json()) as { nodeId?: string; slot?: string; url?: string; epoch?: number; error?: { code: string; message: string } };
+    const response = await fetch(
+      `${options.router.replace(/\/$/, '')}/admin/v1/owner/${encodeURIComponent(userId)}`,
+    );
+    const body = (await response.json()) as {
+      nodeId?: string;
+      slot?: string;
+      url?: string;
+      epoch?: number;
+      error?: { code: string; message: string };
+    };
     if (body.error !== undefined) throw new Error(`${body.error.code}: ${body.error.message}`);
-    console.log(options.json === true ? JSON.stringify({ userId, ...body }, null, 2) : `${userId} → ${body.nodeId} (${body.slot}, ${body.url}, epoch ${body.epoch})`);
+    console.log(
+      options.json === true
+        ? JSON.stringify({ userId, ...body }, null, 2)
+        : `${userId} → ${body.nodeId} (${body.slot}, ${body.url}, epoch ${body.epoch})`,
+    );
   });
 
 program.parseAsync().catch((error: unknown) => {
   if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
   const cause = (error as { cause?: Error }).cause;
-  console.error(`ringctl: ${(error as Error).message}${cause === undefined ? '' : ` (${cause.message})`}`);
+  console.error(
+    `ringctl: ${(error as Error).message}${cause === undefined ? '' : ` (${cause.message})`}`,
+  );
   process.exit(1);
 });

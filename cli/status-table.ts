@@ -11,8 +11,14 @@ export function formatStatusTable(status: ClusterStatus): string {
     node.pid === undefined ? '-' : String(node.pid),
     node.url || '-',
   ]);
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
-  const line = (cells: string[]) => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd();
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [
     `epoch ${status.epoch}  backend ${status.backend}  lease ${status.leaseMs} ms  heartbeat ${status.heartbeatIntervalMs} ms`,
     `slots ${status.slots.length}  standbys ${status.standbys.join(',') || '-'}`,

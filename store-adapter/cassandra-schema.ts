@@ -124,20 +124,33 @@ export interface MigrationReport {
   version: number;
 }
 
+/** Consistency levels the schema statements run at (the store's write and serial levels). */
+export interface SchemaConsistency {
+  consistency: number;
+  serialConsistency: number;
+}
+
 /**
  * Creates the keyspace if missing, then applies every migration not yet recorded in
- * `schema_version`. DDL is sent as plain (unprepared) statements: Cassandra cannot prepare it.
+ * `schema_version`. A start against a current schema sends no DDL at all, so the application's
+ * role needs only SELECT and MODIFY once the schema exists. DDL is sent as plain (unprepared)
+ * statements: Cassandra cannot prepare it.
  */
 export async function migrateCassandraSchema(
   client: cassandra.Client,
   options: Pick<CassandraStoreOptions, 'keyspace' | 'replication' | 'schemaTimeoutMs'>,
+  consistency: SchemaConsistency,
 ): Promise<MigrationReport> {
   const { keyspace } = options;
   const run = (statement: string, params: unknown[] = []) =>
     client.execute(statement, params, {
       prepare: params.length > 0,
       readTimeout: options.schemaTimeoutMs,
+      ...consistency,
     });
+  const recorded = await recordedVersions(client, keyspace, run);
+  const pending = MIGRATIONS.filter((migration) => !recorded.has(migration.version));
+  if (pending.length === 0) return { applied: [], version: Math.max(0, ...recorded) };
   await run(
     `CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = ${replicationLiteral(options.replication)}`,
   );
@@ -147,21 +160,29 @@ export async function migrateCassandraSchema(
       PRIMARY KEY ((component), version)
     )`,
   );
-  const recorded = await run(`SELECT version FROM ${keyspace}.schema_version WHERE component = ?`, [
-    SCHEMA_COMPONENT,
-  ]);
-  const appliedVersions = new Set(recorded.rows.map((row) => Number(row.get('version'))));
-  const applied: number[] = [];
-  for (const migration of MIGRATIONS) {
-    if (appliedVersions.has(migration.version)) continue;
+  for (const migration of pending) {
     for (const statement of migration.statements(keyspace)) await run(statement);
     await run(
       `INSERT INTO ${keyspace}.schema_version (component, version, description, applied_at) VALUES (?, ?, ?, ?)`,
       [SCHEMA_COMPONENT, migration.version, migration.description, new Date()],
     );
-    applied.push(migration.version);
   }
-  return { applied, version: Math.max(0, ...appliedVersions, ...applied) };
+  const applied = pending.map((migration) => migration.version);
+  return { applied, version: Math.max(0, ...recorded, ...applied) };
+}
+
+/** The migrations recorded in `schema_version`; none if the keyspace or the table is missing. */
+async function recordedVersions(
+  client: cassandra.Client,
+  keyspace: string,
+  run: (statement: string, params: unknown[]) => Promise<cassandra.types.ResultSet>,
+): Promise<Set<number>> {
+  const table = await client.metadata.getTable(keyspace, 'schema_version');
+  if (table === null || table === undefined) return new Set();
+  const result = await run(`SELECT version FROM ${keyspace}.schema_version WHERE component = ?`, [
+    SCHEMA_COMPONENT,
+  ]);
+  return new Set(result.rows.map((row) => Number(row.get('version'))));
 }
 
 /**
@@ -175,7 +196,7 @@ export async function checkFixedSettings(
     CassandraStoreOptions,
     'keyspace' | 'schemaTimeoutMs' | (typeof FIXED_SETTINGS)[number]
   >,
-  consistency: { consistency: number; serialConsistency: number },
+  consistency: SchemaConsistency,
 ): Promise<void> {
   for (const name of FIXED_SETTINGS) {
     const result = await client.execute(

@@ -27,6 +27,8 @@ export interface ClusterOptions {
   heartbeatIntervalMs?: number;
   /** @default true */
   restartMembers?: boolean;
+  /** Store flags for `chatring start` (default: the embedded store in dataDir). */
+  storeArgs?: string[];
   /** Extra environment for every process (failpoints). */
   env?: Record<string, string>;
 }
@@ -61,6 +63,7 @@ export async function bootCluster(t: Test, options: ClusterOptions = {}): Promis
     String(options.heartbeatIntervalMs ?? 250),
     '--restart-members',
     String(options.restartMembers ?? true),
+    ...(options.storeArgs ?? []),
   ];
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe'],

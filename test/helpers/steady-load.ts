@@ -16,8 +16,15 @@ export interface LoadReport {
   pairs: [string, string][];
 }
 
-export function startSteadyLoad(api: ApiClient, concurrency: number, users: [string, string][] = []) {
-  const pairs: [string, string][] = users.length > 0 ? users : Array.from({ length: concurrency }, () => [uniqueUser('ls'), uniqueUser('lr')]);
+export function startSteadyLoad(
+  api: ApiClient,
+  concurrency: number,
+  users: [string, string][] = [],
+) {
+  const pairs: [string, string][] =
+    users.length > 0
+      ? users
+      : Array.from({ length: concurrency }, () => [uniqueUser('ls'), uniqueUser('lr')]);
   const report: LoadReport = { acknowledged: [], failures: [], successesAt: new Map(), pairs };
   let running = true;
   const loops = pairs.map(async ([sender, recipient], index) => {
@@ -28,17 +35,22 @@ export function startSteadyLoad(api: ApiClient, concurrency: number, users: [str
       // A client retries a failed send with the same clientMessageId until it is acknowledged.
       for (let attempt = 0; attempt < 50; attempt += 1) {
         const [from, to] = (i + index) % 2 === 0 ? [sender, recipient] : [recipient, sender];
-        const response = await api.send(from, to, `load ${i}`, clientMessageId).catch(() => undefined);
+        const response = await api
+          .send(from, to, `load ${i}`, clientMessageId)
+          .catch(() => undefined);
         if (response !== undefined && (response.status === 201 || response.status === 200)) {
           report.acknowledged.push(response.body.message);
           report.successesAt.get(key)?.push(Date.now());
           break;
         }
-        const code = (response?.body as { error?: { code?: string } } | undefined)?.error?.code ?? 'NETWORK';
+        const code =
+          (response?.body as { error?: { code?: string } } | undefined)?.error?.code ?? 'NETWORK';
         report.failures.push({ at: Date.now(), status: response?.status ?? 0, code });
         if (!running && attempt > 5) break;
       }
-      await api.messages(sender, conversationIdOf(sender, recipient), '?pageSize=5').catch(() => undefined);
+      await api
+        .messages(sender, conversationIdOf(sender, recipient), '?pageSize=5')
+        .catch(() => undefined);
     }
   });
   return {
@@ -52,12 +64,17 @@ export function startSteadyLoad(api: ApiClient, concurrency: number, users: [str
 }
 
 /** Reads each pair's conversation in both mailboxes, all pages. */
-export async function readConversation(api: ApiClient, owner: string, peer: string): Promise<Message[]> {
+export async function readConversation(
+  api: ApiClient,
+  owner: string,
+  peer: string,
+): Promise<Message[]> {
   const conversationId = conversationIdOf(owner, peer);
   const messages: Message[] = [];
   for (let page = 0; ; page += 1) {
     const response = await api.messages(owner, conversationId, `?page=${page}&pageSize=200`);
-    if (response.status !== 200) throw new Error(`read ${owner} failed: ${response.status} ${JSON.stringify(response.body)}`);
+    if (response.status !== 200)
+      throw new Error(`read ${owner} failed: ${response.status} ${JSON.stringify(response.body)}`);
     messages.push(...response.body.messages);
     if (response.body.messages.length < 200) return messages;
   }

@@ -1,0 +1,240 @@
+/**
+ * Sending through a real local cluster (router + 3 nodes + standby, separate processes): idempotent
+ * retries, ordering, concurrency between two users, and every bad input refused with its code and
+ * nothing stored.
+ */
+import type { Test } from 'tap';
+import { conversationIdOf, type Message } from '../../protocol/index.js';
+import { ApiClient, uniqueUser } from '../helpers/api-client.js';
+import type { BootCluster } from '../helpers/cluster-stores.js';
+
+export async function sendSuite(t: Test, boot: BootCluster): Promise<void> {
+  const cluster = await boot(t);
+  const api = new ApiClient(cluster.url);
+  t.teardown(() => api.close());
+
+  async function allMessages(userId: string, conversationId: string): Promise<Message[]> {
+    const response = await api.messages(userId, conversationId, '?pageSize=200');
+    return response.body.messages;
+  }
+
+  t.test(
+    'a retry with the same clientMessageId returns the same message, 200 and duplicate:true',
+    async (t) => {
+      const [alice, bob] = [uniqueUser('alice'), uniqueUser('bob')];
+      const first = await api.send(alice, bob, 'hello', 'retry-1');
+      t.equal(first.status, 201);
+      t.equal(first.body.duplicate, false);
+      for (let attempt = 0; attempt < 3; attempt += 1) {
+        const again = await api.send(alice, bob, 'hello', 'retry-1');
+        t.equal(again.status, 200);
+        t.equal(again.body.duplicate, true);
+        t.same(again.body.message, first.body.message, 'same messageId and sentAt');
+      }
+      t.equal((await allMessages(alice, conversationIdOf(alice, bob))).length, 1);
+      t.equal((await allMessages(bob, conversationIdOf(alice, bob))).length, 1);
+    },
+  );
+
+  t.test(
+    '20 concurrent sends with one clientMessageId store one message in each mailbox',
+    async (t) => {
+      for (const [sender, recipient] of [
+        [uniqueUser('a'), uniqueUser('z')],
+        [uniqueUser('z'), uniqueUser('a')],
+      ] as const) {
+        const results = await Promise.all(
+          Array.from({ length: 20 }, () => api.send(sender, recipient, 'once', 'concurrent-1')),
+        );
+        t.same(
+          results.map((r) => r.status).sort(),
+          [...Array(19).fill(200), 201].sort(),
+          'one 201, nineteen 200',
+        );
+        t.equal(new Set(results.map((r) => r.body.message.messageId)).size, 1, 'one messageId');
+        t.equal(new Set(results.map((r) => r.body.message.sentAt)).size, 1, 'one sentAt');
+        const conversationId = conversationIdOf(sender, recipient);
+        t.equal((await allMessages(sender, conversationId)).length, 1);
+        t.equal((await allMessages(recipient, conversationId)).length, 1);
+      }
+    },
+  );
+
+  t.test(
+    '30 sequential sends appear in send order with strictly increasing sentAt, same in both mailboxes',
+    async (t) => {
+      const [alice, bob] = [uniqueUser('alice'), uniqueUser('bob')];
+      const acked: Message[] = [];
+      for (let i = 0; i < 30; i += 1) {
+        const [from, to] = i % 3 === 0 ? [bob, alice] : [alice, bob];
+        acked.push((await api.send(from, to, `message ${i}`)).body.message);
+      }
+      const conversationId = conversationIdOf(alice, bob);
+      for (const owner of [alice, bob]) {
+        const newestFirst = await allMessages(owner, conversationId);
+        t.same(
+          newestFirst.map((m) => m.messageId),
+          acked.map((m) => m.messageId).reverse(),
+          `order in ${owner}'s mailbox`,
+        );
+        const sentAts = newestFirst.map((m) => m.sentAt).reverse();
+        t.ok(
+          sentAts.every((sentAt, i) => i === 0 || sentAt > (sentAts[i - 1] ?? 0)),
+          'strictly increasing',
+        );
+      }
+    },
+  );
+
+  t.test(
+    '100 concurrent sends between two users: nothing lost, nothing doubled, strictly ordered',
+    async (t) => {
+      const [alice, bob] = [uniqueUser('alice'), uniqueUser('bob')];
+      const results = await Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          i % 2 === 0
+            ? api.send(alice, bob, `a${i}`, `c${i}`)
+            : api.send(bob, alice, `b${i}`, `c${i}`),
+        ),
+      );
+      t.ok(
+        results.every((r) => r.status === 201),
+        'every send acknowledged',
+      );
+      const conversationId = conversationIdOf(alice, bob);
+      const acknowledged = new Set(results.map((r) => r.body.message.messageId));
+      const copies: Message[][] = [];
+      for (const owner of [alice, bob]) {
+        const messages = await allMessages(owner, conversationId);
+        copies.push(messages);
+        t.equal(messages.length, 100, `${owner} has 100`);
+        t.same(
+          new Set(messages.map((m) => m.messageId)),
+          acknowledged,
+          'exactly the acknowledged messages',
+        );
+        const sentAts = messages.map((m) => m.sentAt);
+        t.ok(
+          sentAts.every((sentAt, i) => i === 0 || sentAt < (sentAts[i - 1] ?? Infinity)),
+          'strictly decreasing newest-first',
+        );
+      }
+      t.same(copies[0], copies[1], 'both mailboxes hold identical copies in identical order');
+      const conversations = await api.conversations(bob);
+      t.equal(
+        conversations.body.conversations[0]?.unreadCount,
+        50,
+        "bob's unread count counts alice's 50",
+      );
+    },
+  );
+
+  t.test(
+    'content limit: 65,535 UTF-8 bytes accepted, 65,536 refused with 413, multi-byte included',
+    async (t) => {
+      const [alice, bob] = [uniqueUser('alice'), uniqueUser('bob')];
+      const cases: [string, string, number][] = [
+        ['ascii at the limit', 'a'.repeat(65_535), 201],
+        ['ascii one over', 'a'.repeat(65_536), 413],
+        ['2-byte at the limit', 'é'.repeat(32_767) + 'a', 201],
+        ['2-byte one over', 'é'.repeat(32_768), 413],
+        ['3-byte at the limit', '€'.repeat(21_845), 201],
+        ['3-byte one over', '€'.repeat(21_845) + 'a', 413],
+        ['4-byte at the limit', '😀'.repeat(16_383) + 'abc', 201],
+        ['4-byte one over', '😀'.repeat(16_384), 413],
+      ];
+      for (const [name, content, status] of cases) {
+        const response = await api.send(alice, bob, content, `limit-${name.replaceAll(' ', '-')}`);
+        t.equal(response.status, status, name);
+        if (status === 201)
+          t.equal(response.body.message.content, content, `${name}: stored byte for byte`);
+        else
+          t.equal(
+            (response.body as unknown as { error: { code: string } }).error.code,
+            'CONTENT_TOO_LARGE',
+            name,
+          );
+      }
+      t.equal(
+        (await allMessages(alice, conversationIdOf(alice, bob))).length,
+        4,
+        'only the four accepted were stored',
+      );
+    },
+  );
+
+  t.test('bad input gets its status and code and stores nothing', async (t) => {
+    const [alice, bob] = [uniqueUser('alice'), uniqueUser('bob')];
+    const valid = { senderId: alice, recipientId: bob, content: 'x', clientMessageId: 'bad-input' };
+    const cases: [string, unknown, number, string][] = [
+      ['unknown field', { ...valid, extra: 1 }, 400, 'UNKNOWN_FIELD'],
+      ['missing field', { senderId: alice, recipientId: bob, content: 'x' }, 400, 'MISSING_FIELD'],
+      ['wrong type', { ...valid, content: 42 }, 400, 'INVALID_FIELD'],
+      ['null content', { ...valid, content: null }, 400, 'INVALID_FIELD'],
+      ['bad sender id', { ...valid, senderId: 'has space' }, 400, 'INVALID_USER_ID'],
+      ['65-char id', { ...valid, recipientId: 'x'.repeat(65) }, 400, 'INVALID_USER_ID'],
+      ['empty id', { ...valid, senderId: '' }, 400, 'INVALID_USER_ID'],
+      ['sender is recipient', { ...valid, recipientId: alice }, 400, 'SELF_MESSAGE'],
+      ['array body', [valid], 400, 'INVALID_BODY'],
+      ['string body', 'hello', 400, 'INVALID_BODY'],
+    ];
+    for (const [name, body, status, code] of cases) {
+      const response = await api.call<{ error: { code: string; message: string } }>(
+        'POST',
+        '/v1/messages',
+        body,
+      );
+      t.equal(response.status, status, name);
+      t.equal(response.body.error.code, code, name);
+      t.type(response.body.error.message, 'string');
+    }
+    const malformed = await api.call<{ error: { code: string } }>(
+      'POST',
+      '/v1/messages',
+      undefined,
+      '{"senderId":',
+    );
+    t.equal(malformed.status, 400);
+    t.equal(malformed.body.error.code, 'INVALID_BODY');
+    const huge = await api.call<{ error: { code: string } }>(
+      'POST',
+      '/v1/messages',
+      undefined,
+      JSON.stringify({ ...valid, content: 'a'.repeat(600_000) }),
+    );
+    t.equal(huge.status, 413, 'a body past the body limit is refused before parsing');
+    t.equal(huge.body.error.code, 'BODY_TOO_LARGE');
+    t.equal(
+      (await api.conversations(alice)).body.conversations.length,
+      0,
+      'nothing stored for the sender',
+    );
+    t.equal(
+      (await api.conversations(bob)).body.conversations.length,
+      0,
+      'nothing stored for the recipient',
+    );
+    const a64 = 'a'.repeat(64);
+    t.equal((await api.send(a64, bob, 'x')).status, 201, 'a 64-character id is accepted');
+  });
+
+  t.test('unknown routes and bad path ids answer with the error body', async (t) => {
+    const notFound = await api.call<{ error: { code: string } }>('GET', '/v1/nope');
+    t.equal(notFound.status, 404);
+    t.equal(notFound.body.error.code, 'NOT_FOUND');
+    const badUser = await api.call<{ error: { code: string } }>(
+      'GET',
+      '/v1/users/bad%20id/conversations',
+    );
+    t.equal(badUser.status, 400);
+    t.equal(badUser.body.error.code, 'INVALID_USER_ID');
+    const notParticipant = await api.messages('carol', 'alice~bob');
+    t.equal(notParticipant.status, 400);
+    t.equal(
+      (notParticipant.body as unknown as { error: { code: string } }).error.code,
+      'INVALID_CONVERSATION_ID',
+    );
+    const health = await api.call('GET', '/healthz');
+    t.equal(health.status, 200);
+  });
+}

@@ -1,0 +1,12 @@
+/**
+ * On Cassandra (a real server, started by the test helper): the same suite as send.test.ts.
+ *
+ * Sending through a real local cluster (router + 3 nodes + standby, separate processes): idempotent
+ * retries, ordering, concurrency between two users, and every bad input refused with its code and
+ * nothing stored.
+ */
+import t from 'tap';
+import { cassandraClusterBooter } from '../helpers/cluster-stores.js';
+import { sendSuite } from './send-suite.js';
+
+await sendSuite(t, await cassandraClusterBooter(t, 'api_send'));
