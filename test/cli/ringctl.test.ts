@@ -12,7 +12,9 @@ import { bootCluster } from '../helpers/local-cluster.js';
 const RINGCTL = fileURLToPath(new URL('../../dist/cli/ringctl.js', import.meta.url));
 const run = async (args: string[], env: Record<string, string> = {}) => {
   try {
-    const { stdout, stderr } = await promisify(execFile)(RINGCTL, args, { env: { ...process.env, ...env } });
+    const { stdout, stderr } = await promisify(execFile)(RINGCTL, args, {
+      env: { ...process.env, ...env },
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
@@ -29,7 +31,12 @@ t.test('ringctl status, owner and refusals', async (t) => {
   const status = JSON.parse(json.stdout) as ClusterStatus;
   t.equal(status.slots.length, 2);
   t.same(status.standbys, ['standby-1']);
-  t.ok(status.nodes.every((node) => Number.isInteger(node.pid) && node.pid !== undefined && node.pid > 0), 'each node shows its pid');
+  t.ok(
+    status.nodes.every(
+      (node) => Number.isInteger(node.pid) && node.pid !== undefined && node.pid > 0,
+    ),
+    'each node shows its pid',
+  );
   t.same(status.nodes.map((node) => node.state).sort(), ['serving', 'serving', 'standby']);
 
   const table = await run(['status'], { CHATRING_ROUTER_URL: cluster.url });
@@ -41,8 +48,13 @@ t.test('ringctl status, owner and refusals', async (t) => {
   const owner = await run([...router, 'owner', 'alice']);
   t.equal(owner.code, 0);
   const expected = await cluster.ownerOf('alice');
-  t.equal(owner.stdout.trim(), `alice → ${expected.nodeId} (${expected.slot}, ${expected.url}, epoch ${status.epoch})`);
-  const ownerJson = JSON.parse((await run([...router, '--json', 'owner', 'alice'])).stdout) as { nodeId: string };
+  t.equal(
+    owner.stdout.trim(),
+    `alice → ${expected.nodeId} (${expected.slot}, ${expected.url}, epoch ${status.epoch})`,
+  );
+  const ownerJson = JSON.parse((await run([...router, '--json', 'owner', 'alice'])).stdout) as {
+    nodeId: string;
+  };
   t.equal(ownerJson.nodeId, expected.nodeId);
 
   const badUser = await run([...router, 'owner', 'bad id']);

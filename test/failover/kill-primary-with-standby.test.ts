@@ -32,7 +32,9 @@ t.test('kill -9 of a primary under load, standby free', async (t) => {
   const promoted = await eventually('the standby to take the slot', async () => {
     const status = await cluster.status();
     const holder = status.slots.find((s) => s.slot === victim.slot)?.nodeId;
-    return holder !== undefined && holder !== victim.nodeId ? { holder, status, at: Date.now() } : undefined;
+    return holder !== undefined && holder !== victim.nodeId
+      ? { holder, status, at: Date.now() }
+      : undefined;
   });
   const recoveredAt = await eventually('a request for the affected user to succeed', async () => {
     const times = [...load.report.successesAt.entries()]
