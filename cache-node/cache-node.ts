@@ -9,6 +9,7 @@ import { MailboxService, type MailboxServiceOptions } from './mailbox-service.js
 import { buildNodeServer } from './node-server.js';
 import { Ownership } from './ownership.js';
 import { PeerDelivery } from './peer-delivery.js';
+import { Handoff, type HandoffOptions } from './handoff.js';
 import { UserLockTable, type UserLockTableOptions } from './user-lock-table.js';
 import type { Failpoints } from './failpoints.js';
 
@@ -29,6 +30,7 @@ export interface CacheNodeOptions {
   locks?: Partial<UserLockTableOptions>;
   service?: Partial<MailboxServiceOptions>;
   failpoints?: Failpoints | undefined;
+  handoff?: Partial<HandoffOptions>;
 }
 
 export interface RunningCacheNode {
@@ -73,12 +75,15 @@ export async function startCacheNode(options: CacheNodeOptions): Promise<Running
   );
   delivery.attach(service);
 
-  ownership.onSlotsLost((slots, ring) =>
-    service.evictWhere((userId) => slots.includes(ring.slotOf(userId) ?? '')),
-  );
   ownership.onLeaseRegained(() => cache.clear());
 
+  const handoff = new Handoff(options.nodeId, ownership, cache, locks, options.handoff);
+  ownership.onRingAdopted((ring) =>
+    service.evictWhere((userId) => ring.ownerIdOf(userId) !== options.nodeId),
+  );
   const app = buildNodeServer({
+    handoff,
+    adoptRing: (ring) => ownership.updateRing(ring),
     service,
     epoch: () => ownership.epoch,
     refreshRing,
@@ -89,6 +94,7 @@ export async function startCacheNode(options: CacheNodeOptions): Promise<Running
       leaseRemainingMs: Math.round(ownership.leaseRemainingMs()),
       cache: cache.stats(),
       service: service.stats,
+      handoff: handoff.stats,
       store: store.kind,
     }),
   });
@@ -117,7 +123,7 @@ export async function startCacheNode(options: CacheNodeOptions): Promise<Running
       stopping = true;
       await app.close();
       await renewLoop;
-      await Promise.all([peers.close(), controlPlane.close()]);
+      await Promise.all([peers.close(), controlPlane.close(), handoff.close()]);
       await store.close();
     },
   };

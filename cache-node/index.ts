@@ -20,3 +20,9 @@ export {
 } from './user-lock-table.js';
 export { Ownership } from './ownership.js';
 export { Failpoints, failpointsFromEnvironment } from './failpoints.js';
+export {
+  Handoff,
+  DEFAULT_HANDOFF_OPTIONS,
+  type HandoffOptions,
+  type WarmBatch,
+} from './handoff.js';

@@ -56,6 +56,16 @@ export class MailboxCache {
     return entry.state;
   }
 
+  /** The cached state without touching its recency. */
+  peek(userId: string): MailboxState | undefined {
+    return this.#states.get(userId)?.state;
+  }
+
+  /** Cached users, most recently used first (the hottest move first in a handoff). */
+  usersByRecency(): string[] {
+    return [...this.#states.keys()].reverse();
+  }
+
   has(userId: string): boolean {
     return this.#states.has(userId);
   }

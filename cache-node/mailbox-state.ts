@@ -29,6 +29,15 @@ export interface CachedConversation {
   window?: MessageWindow;
 }
 
+/** A cached mailbox as it travels in a warm handoff (plain JSON). */
+export interface MailboxSnapshot {
+  ownerId: string;
+  version: number;
+  conversationsComplete: boolean;
+  conversationsFrom: number;
+  conversations: { row: ConversationRow; window?: MessageWindow }[];
+}
+
 export class MailboxState {
   readonly ownerId: string;
   /** The committed mailbox version this state reflects. */
@@ -50,6 +59,30 @@ export class MailboxState {
 
   get bytes(): number {
     return this.#bytes;
+  }
+
+  toSnapshot(): MailboxSnapshot {
+    return {
+      ownerId: this.ownerId,
+      version: this.version,
+      conversationsComplete: this.conversationsComplete,
+      conversationsFrom: this.conversationsFrom,
+      conversations: [...this.conversations.values()].map(({ row, window }) =>
+        window === undefined ? { row } : { row, window },
+      ),
+    };
+  }
+
+  static fromSnapshot(snapshot: MailboxSnapshot): MailboxState {
+    const state = new MailboxState(snapshot.ownerId, snapshot.version, [], 1);
+    for (const { row, window } of snapshot.conversations) {
+      state.addRow(row);
+      if (window !== undefined)
+        state.setWindow(row.conversationId, window.messages, window.complete);
+    }
+    state.conversationsComplete = snapshot.conversationsComplete;
+    state.conversationsFrom = snapshot.conversationsFrom;
+    return state;
   }
 
   /** Conversations most recent first, but only the part known to be gapless. */

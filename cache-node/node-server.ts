@@ -11,11 +11,14 @@ import {
   parseListQuery,
   parseMarkReadBody,
   parseSendRequest,
+  HANDOFF_PATHS,
   type DeliverRequest,
+  type RingConfig,
   type Message,
 } from '../protocol/index.js';
 import { installErrorHandlers } from '../router/index.js';
 import type { MailboxService } from './mailbox-service.js';
+import { WARM_BATCH_BODY_BYTES_LIMIT, type Handoff, type WarmBatch } from './handoff.js';
 
 export interface NodeServerDependencies {
   service: MailboxService;
@@ -23,6 +26,8 @@ export interface NodeServerDependencies {
   epoch: () => number;
   refreshRing: () => Promise<void>;
   stats: () => unknown;
+  handoff: Handoff;
+  adoptRing: (ring: RingConfig) => void;
 }
 
 interface UserParams {
@@ -51,6 +56,23 @@ export function buildNodeServer(deps: NodeServerDependencies): FastifyInstance {
 
   app.get('/healthz', async () => ({ status: 'ok', epoch: deps.epoch() }));
   app.get('/internal/v1/stats', async () => deps.stats());
+
+  // Handoff: called by whoever runs a ring change (the control plane's orchestrator).
+  app.post(HANDOFF_PATHS.release, async (request) => {
+    const { changeId, targetRing } = request.body as { changeId: string; targetRing: RingConfig };
+    return deps.handoff.release(changeId, targetRing);
+  });
+  app.post(HANDOFF_PATHS.warm, { bodyLimit: WARM_BATCH_BODY_BYTES_LIMIT }, async (request) => ({
+    accepted: deps.handoff.acceptWarm(request.body as WarmBatch),
+  }));
+  app.post(HANDOFF_PATHS.cancel, async (request) => {
+    deps.handoff.cancel((request.body as { changeId: string }).changeId);
+    return { cancelled: true };
+  });
+  app.post(HANDOFF_PATHS.ring, async (request) => {
+    deps.adoptRing((request.body as { ring: RingConfig }).ring);
+    return { epoch: deps.epoch() };
+  });
 
   app.post('/v1/messages', async (request, reply) => {
     const result = await service.send(parseSendRequest(request.body));

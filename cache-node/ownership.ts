@@ -27,6 +27,8 @@ export class Ownership implements OwnershipGuard {
   #ring: RingView | undefined;
   #renewalSentAt = Number.NEGATIVE_INFINITY;
   readonly #lapseListeners: (() => void)[] = [];
+  readonly #ringListeners: ((ring: RingView) => void)[] = [];
+  #release: { changeId: string; target: RingView } | undefined;
   readonly #slotLostListeners: ((slots: string[], ring: RingView) => void)[] = [];
 
   constructor(options: OwnershipOptions) {
@@ -74,9 +76,40 @@ export class Ownership implements OwnershipGuard {
     if (this.#ring !== undefined && config.epoch <= this.#ring.epoch) return;
     const before = new Set(this.ownedSlots());
     this.#ring = new RingView(config);
+    // A ring at or past a release's target settles it: the published ring decides from now on.
+    if (this.#release !== undefined && config.epoch >= this.#release.target.epoch)
+      this.#release = undefined;
     const now = new Set(this.ownedSlots());
     const lost = [...before].filter((slot) => !now.has(slot));
     if (lost.length > 0) for (const listener of this.#slotLostListeners) listener(lost, this.#ring);
+    for (const listener of this.#ringListeners) listener(this.#ring);
+  }
+
+  /** Runs with every ring this node adopts (after the slot-lost listeners). */
+  onRingAdopted(listener: (ring: RingView) => void): void {
+    this.#ringListeners.push(listener);
+  }
+
+  /**
+   * First step of a handoff: stop serving every user that `target` gives to another node, before
+   * that node may start (it starts when `target` is published). Idempotent per changeId.
+   */
+  beginRelease(changeId: string, target: RingConfig): RingView {
+    const view = new RingView(target);
+    this.#release = { changeId, target: view };
+    return view;
+  }
+
+  /** The change was abandoned (its ring was never published): serve those users again. */
+  cancelRelease(changeId: string): void {
+    if (this.#release?.changeId === changeId) this.#release = undefined;
+  }
+
+  /** True while a handoff takes this user away from this node. */
+  isReleasing(userId: string): boolean {
+    return (
+      this.#release !== undefined && this.#release.target.ownerIdOf(userId) !== this.#options.nodeId
+    );
   }
 
   onSlotsLost(listener: (slots: string[], ring: RingView) => void): void {
@@ -92,6 +125,12 @@ export class Ownership implements OwnershipGuard {
       throw new ChatringError(
         'NOT_OWNER',
         `user ${userId} belongs to ${owner ?? 'no node'} at epoch ${ring.epoch}`,
+      );
+    }
+    if (this.isReleasing(userId)) {
+      throw new ChatringError(
+        'OWNER_UNAVAILABLE',
+        `user ${userId} is being handed over to another node`,
       );
     }
     if (this.leaseRemainingMs() <= 0) {

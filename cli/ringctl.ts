@@ -2,13 +2,15 @@
 /**
  * ringctl: the operators' CLI. `status` shows slots, owners, standbys, node states, lease ages and
  * the epoch; `owner USER_ID` names the node serving a user. It finds the cluster through a router
- * (`--router`, env CHATRING_ROUTER_URL, default http://127.0.0.1:8080).
+ * (`--router`, env CHATRING_ROUTER_URL, default http://127.0.0.1:8080). Changes (`add`, `remove`,
+ * `promote`, `standby add|remove`) hand users over safely and warm; `preview` shows what a change
+ * would move first.
  *
  * Exit codes: 0 done, 1 refused or failed (the message says why), 2 bad usage.
  */
 import { Command, CommanderError } from 'commander';
 import { HttpControlPlaneClient, type ClusterStatus } from '../control-plane/index.js';
-import { formatStatusTable } from './status-table.js';
+import { ProgressBar, formatPreview, formatResult, formatStatusTable } from './status-table.js';
 
 interface GlobalOptions {
   router: string;
@@ -64,6 +66,125 @@ program
         : `${userId} → ${body.nodeId} (${body.slot}, ${body.url}, epoch ${body.epoch})`,
     );
   });
+
+/** Accepts a node id or the URL a node registered with. */
+async function resolveNode(client: HttpControlPlaneClient, node: string): Promise<string> {
+  if (!/^https?:\/\//.test(node)) return node;
+  const status = await client.status();
+  const match = status.nodes.find(
+    (candidate) => candidate.url.replace(/\/$/, '') === node.replace(/\/$/, ''),
+  );
+  if (match === undefined)
+    throw new Error(`UNKNOWN_NODE: no node has registered with the address ${node}`);
+  return match.nodeId;
+}
+
+type ChangeSpec = { action: string; nodeId?: string; weight?: number; standbyId?: string };
+
+async function withClient<T>(
+  work: (client: HttpControlPlaneClient, options: GlobalOptions) => Promise<T>,
+): Promise<T> {
+  const options = program.opts<GlobalOptions>();
+  const client = new HttpControlPlaneClient(options.router, 120_000);
+  try {
+    return await work(client, options);
+  } finally {
+    await client.close();
+  }
+}
+
+async function previewChange(spec: ChangeSpec): Promise<void> {
+  await withClient(async (client, options) => {
+    const change = { ...spec, nodeId: await resolveNode(client, spec.nodeId ?? '') };
+    const preview = await client.previewChange(change);
+    console.log(options.json === true ? JSON.stringify(preview, null, 2) : formatPreview(preview));
+  });
+}
+
+async function applyChange(spec: ChangeSpec, expectEpoch: string | undefined): Promise<void> {
+  await withClient(async (client, options) => {
+    const change = { ...spec, nodeId: await resolveNode(client, spec.nodeId ?? '') };
+    const expectedEpoch = expectEpoch === undefined ? undefined : Number(expectEpoch);
+    const bar = new ProgressBar(process.stderr, options.json !== true);
+    const result = await client.applyChange(change, expectedEpoch, (event) => bar.update(event));
+    bar.done();
+    if (options.json === true) console.log(JSON.stringify(result, null, 2));
+    else console.log(formatResult(change.action, change.nodeId, result));
+  });
+}
+
+const expectEpochOption = [
+  '--expect-epoch <epoch>',
+  'refuse unless the ring is still at this epoch',
+] as const;
+
+program
+  .command('add')
+  .argument('<node>', 'node id or URL of a running standby')
+  .option('--weight <weight>', 'share of users relative to weight-1 slots (1-100)', '1')
+  .option(...expectEpochOption)
+  .description('give a standby a new slot: ~1/(N+1) of users move to it, warm')
+  .action(async (node: string, flags: { weight: string; expectEpoch?: string }) =>
+    applyChange({ action: 'add', nodeId: node, weight: Number(flags.weight) }, flags.expectEpoch),
+  );
+
+program
+  .command('remove')
+  .argument('<node>', 'node id or URL')
+  .option(...expectEpochOption)
+  .description('drain a node: its users move (warm) to the others, then its slot leaves the ring')
+  .action(async (node: string, flags: { expectEpoch?: string }) =>
+    applyChange({ action: 'remove', nodeId: node }, flags.expectEpoch),
+  );
+
+program
+  .command('promote')
+  .argument('<node>', 'the node whose slot a standby takes over')
+  .option('--standby <id>', 'which standby (default: the first free one)')
+  .option(...expectEpochOption)
+  .description('replace a node by a standby in the same slot (exactly its users move, warm)')
+  .action(async (node: string, flags: { standby?: string; expectEpoch?: string }) =>
+    applyChange(
+      {
+        action: 'promote',
+        nodeId: node,
+        ...(flags.standby === undefined ? {} : { standbyId: flags.standby }),
+      },
+      flags.expectEpoch,
+    ),
+  );
+
+const standby = program.command('standby').description('manage the standby pool');
+standby
+  .command('add')
+  .argument('<node>', 'node id or URL')
+  .description('make an idle node available for failover')
+  .action(async (node: string) => applyChange({ action: 'standby-add', nodeId: node }, undefined));
+standby
+  .command('remove')
+  .argument('<node>', 'node id or URL')
+  .description('take a standby out of the pool')
+  .action(async (node: string) =>
+    applyChange({ action: 'standby-remove', nodeId: node }, undefined),
+  );
+
+program
+  .command('preview')
+  .argument('<action>', 'add | remove | promote | standby-add | standby-remove')
+  .argument('<node>', 'node id or URL')
+  .option('--weight <weight>', 'for add', '1')
+  .option('--standby <id>', 'for promote')
+  .description(
+    'show which slots would change hands and the share of users that would move; changes nothing',
+  )
+  .action(async (action: string, node: string, flags: { weight: string; standby?: string }) =>
+    previewChange({
+      action,
+      nodeId: node,
+      ...(action === 'add' ? { weight: Number(flags.weight) } : {}),
+      ...(flags.standby === undefined ? {} : { standbyId: flags.standby }),
+    }),
+  );
 
 program.parseAsync().catch((error: unknown) => {
   if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);

@@ -11,6 +11,7 @@ import {
   type NodeStatus,
 } from './control-plane.js';
 import { planFailover, planRegistration } from './failover-plan.js';
+import { RingChangeRefused } from './ring-change-plan.js';
 
 export interface InProcessControlPlaneOptions extends Partial<ControlPlaneTimings> {
   /** Where the ring is kept between restarts (JSON, replaced atomically on every change). */
@@ -46,7 +47,8 @@ export class InProcessControlPlane implements ControlPlane {
     writeRing(this.#ringFile, this.#ring);
     // Every known node gets a start-up grace before it can be declared dead: processes that start
     // together (a whole local cluster on 2 busy cores) may take seconds to send a first heartbeat.
-    this.#graceUntil = this.#now() + Math.max(0, this.timings.startupGraceMs - this.timings.leaseMs);
+    this.#graceUntil =
+      this.#now() + Math.max(0, this.timings.startupGraceMs - this.timings.leaseMs);
     this.#detector = setInterval(() => this.detectFailures(), this.timings.heartbeatIntervalMs);
     this.#detector.unref();
   }
@@ -69,6 +71,17 @@ export class InProcessControlPlane implements ControlPlane {
     return { ring: this.#ring, leaseMs: this.timings.leaseMs };
   }
 
+  async compareAndSetRing(expectedEpoch: number, next: RingConfig): Promise<RingConfig> {
+    if (this.#ring.epoch !== expectedEpoch || next.epoch !== expectedEpoch + 1) {
+      throw new RingChangeRefused(
+        'EPOCH_CONFLICT',
+        `the ring is at epoch ${this.#ring.epoch}, the change expected ${expectedEpoch}`,
+      );
+    }
+    this.#publish(next);
+    return this.#ring;
+  }
+
   subscribe(listener: (ring: RingConfig) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
@@ -77,7 +90,8 @@ export class InProcessControlPlane implements ControlPlane {
   /** One failure-detector tick (runs on a timer; public so tests can drive it). */
   detectFailures(): void {
     const liveness = new Map(this.#lastHeartbeatAt);
-    for (const nodeId of knownNodeIds(this.#ring)) if (!liveness.has(nodeId)) liveness.set(nodeId, this.#graceUntil);
+    for (const nodeId of knownNodeIds(this.#ring))
+      if (!liveness.has(nodeId)) liveness.set(nodeId, this.#graceUntil);
     const next = planFailover(this.#ring, liveness, this.#now(), this.timings.leaseMs);
     if (next !== undefined) this.#publish(next);
   }
@@ -90,7 +104,14 @@ export class InProcessControlPlane implements ControlPlane {
       const leaseAgeMs = lastSeen === undefined ? undefined : Math.round(now - lastSeen);
       const slots = ring.slots.filter((a) => a.nodeId === nodeId).map((a) => a.slot);
       const alive = leaseAgeMs !== undefined && leaseAgeMs <= this.timings.leaseMs;
-      const state = lastSeen === undefined ? 'joining' : !alive ? 'dead' : slots.length > 0 ? 'serving' : 'standby';
+      const state =
+        lastSeen === undefined
+          ? 'joining'
+          : !alive
+            ? 'dead'
+            : slots.length > 0
+              ? 'serving'
+              : 'standby';
       const info = ring.nodes[nodeId] ?? { nodeId, url: '' };
       return { ...info, nodeId, state, slots, ...(leaseAgeMs === undefined ? {} : { leaseAgeMs }) };
     });

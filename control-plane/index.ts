@@ -7,3 +7,6 @@ export {
 } from './in-process-control-plane.js';
 export { HttpControlPlaneClient } from './http-control-plane-client.js';
 export { registerControlPlaneRoutes, CONTROL_PLANE_PATHS } from './control-plane-routes.js';
+export * from './ring-change-plan.js';
+export * from './ring-change-orchestrator.js';
+export * from './ring-change-routes.js';

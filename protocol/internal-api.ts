@@ -47,3 +47,19 @@ export interface RingConfig {
   standbys: string[];
   nodes: Record<string, NodeInfo>;
 }
+
+/** A node's handoff routes, called by whoever runs a ring change. */
+export const HANDOFF_PATHS = Object.freeze({
+  release: '/internal/v1/handoff/release',
+  warm: '/internal/v1/handoff/warm',
+  cancel: '/internal/v1/handoff/cancel',
+  ring: '/internal/v1/ring',
+});
+
+/** What the old owner reports after releasing the users a change takes from it. */
+export interface ReleaseResult {
+  changeId: string;
+  releasedUsers: number;
+  warmUsers: number;
+  warmBytes: number;
+}

@@ -2,6 +2,8 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import {
   InProcessControlPlane,
+  RingChangeOrchestrator,
+  registerRingChangeRoutes,
   initialRing,
   registerControlPlaneRoutes,
   type ControlPlaneTimings,
@@ -43,6 +45,7 @@ export async function startLocalRouter(options: LocalRouterOptions): Promise<Run
   controlPlane.subscribe((next) => {
     if (next.epoch > ring.epoch) ring = new RingView(next);
   });
+  const orchestrator = new RingChangeOrchestrator(controlPlane);
   const owners = new OwnerClient(
     () => ring,
     async () => undefined,
@@ -51,7 +54,10 @@ export async function startLocalRouter(options: LocalRouterOptions): Promise<Run
   const app = buildRouterServer({
     owners,
     ring: () => ring,
-    extraRoutes: (server) => registerControlPlaneRoutes(server, controlPlane),
+    extraRoutes: (server) => {
+      registerControlPlaneRoutes(server, controlPlane);
+      registerRingChangeRoutes(server, orchestrator);
+    },
   });
   await app.listen({ host: options.host, port: options.port });
   const url = `http://${options.host}:${(app.server.address() as AddressInfo).port}`;
@@ -61,6 +67,7 @@ export async function startLocalRouter(options: LocalRouterOptions): Promise<Run
     async close() {
       await app.close();
       await owners.close();
+      await orchestrator.close();
       await controlPlane.close();
     },
   };

@@ -1,0 +1,184 @@
+import { randomUUID } from 'node:crypto';
+import { Agent, request } from 'undici';
+import { HANDOFF_PATHS, type ReleaseResult, type RingConfig } from '../protocol/index.js';
+import type { ClusterStatus } from './control-plane.js';
+import {
+  RingChangeRefused,
+  planChange,
+  previewChange,
+  type ChangePreview,
+  type RingChange,
+} from './ring-change-plan.js';
+
+/** What the orchestrator needs from a control plane backend. */
+export interface RingChangeTarget {
+  currentRing(): Promise<RingConfig>;
+  /** Publishes `next` only if the ring is still at `expectedEpoch`; else throws EPOCH_CONFLICT. */
+  compareAndSetRing(expectedEpoch: number, next: RingConfig): Promise<RingConfig>;
+  status(): Promise<ClusterStatus>;
+}
+
+export type ChangeProgress =
+  | { phase: 'planned'; preview: ChangePreview }
+  | { phase: 'released'; nodeId: string; done: number; total: number; result: ReleaseResult | null }
+  | { phase: 'published'; epoch: number };
+
+export interface ChangeResult {
+  epoch: number;
+  preview: ChangePreview;
+  releasedUsers: number;
+  warmUsers: number;
+  warmBytes: number;
+}
+
+/**
+ * Runs an operator's ring change safely:
+ *  1. plan the next ring (epoch + 1) from the current one; refuse if the caller saw another epoch;
+ *  2. ask every node that loses users to *release* them: it stops serving them, waits for their
+ *     in-flight writes, and hands their cached state to the new owners (warm handoff);
+ *  3. publish the ring with a compare-and-set on the epoch; only now may new owners serve;
+ *  4. push the ring to every node so none waits for its next heartbeat.
+ * So the old owner stops before the new one starts: there is no instant with two writers. If a
+ * node cannot be reached and is not dead, or the compare-and-set loses, the releases are cancelled
+ * and the change is refused; nothing moved.
+ */
+export class RingChangeOrchestrator {
+  readonly #target: RingChangeTarget;
+  readonly #agent = new Agent({ connections: 4, keepAliveTimeout: 10_000 });
+  readonly #releaseTimeoutMs: number;
+  #running: Promise<unknown> = Promise.resolve();
+
+  constructor(target: RingChangeTarget, releaseTimeoutMs = 30_000) {
+    this.#target = target;
+    this.#releaseTimeoutMs = releaseTimeoutMs;
+  }
+
+  async preview(change: RingChange): Promise<ChangePreview> {
+    const ring = await this.#target.currentRing();
+    return previewChange(ring, planChange(ring, change));
+  }
+
+  /** One change at a time per orchestrator; across routers the epoch compare-and-set decides. */
+  apply(
+    change: RingChange,
+    expectedEpoch: number | undefined,
+    progress: (event: ChangeProgress) => void = () => undefined,
+  ): Promise<ChangeResult> {
+    const run = this.#running.then(() => this.#apply(change, expectedEpoch, progress));
+    this.#running = run.catch(() => undefined);
+    return run;
+  }
+
+  async close(): Promise<void> {
+    await this.#agent.close();
+  }
+
+  async #apply(
+    change: RingChange,
+    expectedEpoch: number | undefined,
+    progress: (event: ChangeProgress) => void,
+  ): Promise<ChangeResult> {
+    const ring = await this.#target.currentRing();
+    if (expectedEpoch !== undefined && ring.epoch !== expectedEpoch) {
+      throw new RingChangeRefused(
+        'EPOCH_CONFLICT',
+        `the ring is at epoch ${ring.epoch}, not ${expectedEpoch}: another change came first`,
+      );
+    }
+    const next = planChange(ring, change);
+    const preview = previewChange(ring, next);
+    progress({ phase: 'planned', preview });
+    const changeId = randomUUID();
+    const losers = nodesLosingUsers(ring, next);
+    const dead = new Set(
+      (await this.#target.status()).nodes
+        .filter((node) => node.state === 'dead')
+        .map((node) => node.nodeId),
+    );
+    const result: ChangeResult = {
+      epoch: ring.epoch,
+      preview,
+      releasedUsers: 0,
+      warmUsers: 0,
+      warmBytes: 0,
+    };
+    const contacted: string[] = [];
+    try {
+      for (const [index, nodeId] of losers.entries()) {
+        const url = ring.nodes[nodeId]?.url;
+        let released: ReleaseResult | null = null;
+        if (!dead.has(nodeId)) {
+          if (url === undefined || url === '')
+            throw new RingChangeRefused('UNKNOWN_NODE', `node ${nodeId} has no address yet`);
+          contacted.push(url);
+          released = await this.#call<ReleaseResult>(url, HANDOFF_PATHS.release, {
+            changeId,
+            targetRing: next,
+          }).catch((error: unknown) => {
+            throw new RingChangeRefused(
+              'NODE_BUSY',
+              `node ${nodeId} did not release its users: ${(error as Error).message}`,
+            );
+          });
+          result.releasedUsers += released.releasedUsers;
+          result.warmUsers += released.warmUsers;
+          result.warmBytes += released.warmBytes;
+        }
+        progress({
+          phase: 'released',
+          nodeId,
+          done: index + 1,
+          total: losers.length,
+          result: released,
+        });
+      }
+      const published = await this.#target.compareAndSetRing(ring.epoch, next);
+      result.epoch = published.epoch;
+    } catch (error) {
+      await Promise.all(
+        contacted.map((url) =>
+          this.#call(url, HANDOFF_PATHS.cancel, { changeId }).catch(() => undefined),
+        ),
+      );
+      throw error;
+    }
+    progress({ phase: 'published', epoch: result.epoch });
+    await Promise.all(
+      Object.values(next.nodes).map((node) =>
+        node.url === ''
+          ? undefined
+          : this.#call(node.url, HANDOFF_PATHS.ring, { ring: next }).catch(() => undefined),
+      ),
+    );
+    return result;
+  }
+
+  async #call<T>(baseUrl: string, path: string, body: unknown): Promise<T> {
+    const response = await request(`${baseUrl}${path}`, {
+      method: 'POST',
+      dispatcher: this.#agent,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      headersTimeout: this.#releaseTimeoutMs,
+      bodyTimeout: this.#releaseTimeoutMs,
+    });
+    const parsed = (await response.body.json()) as T;
+    if (response.statusCode !== 200)
+      throw new Error(`${path} answered ${response.statusCode}: ${JSON.stringify(parsed)}`);
+    return parsed;
+  }
+}
+
+/** Nodes that serve a slot now and would lose some users under `next` (any user's owner changes away from them). */
+export function nodesLosingUsers(ring: RingConfig, next: RingConfig): string[] {
+  const losers = new Set<string>();
+  for (const assignment of ring.slots) {
+    const nextOwner = next.slots.find((a) => a.slot === assignment.slot)?.nodeId;
+    if (nextOwner !== assignment.nodeId) losers.add(assignment.nodeId);
+  }
+  // A new slot takes users from every slot's owner (its virtual nodes land all over the ring).
+  const added = next.slots.some((a) => !ring.slots.some((b) => b.slot === a.slot));
+  const weightsChanged = next.virtualNodesPerWeight !== ring.virtualNodesPerWeight;
+  if (added || weightsChanged) for (const assignment of ring.slots) losers.add(assignment.nodeId);
+  return [...losers];
+}

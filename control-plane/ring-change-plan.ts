@@ -1,0 +1,168 @@
+import { RingView, type RingConfig } from '../protocol/index.js';
+
+/**
+ * Pure planning of operator changes to the ring. Each returns the next ring (epoch + 1) or throws a
+ * RingChangeRefused with a stable code; `previewChange` says what a change would move before
+ * anything is done.
+ */
+
+export type RingChange =
+  | { action: 'add'; nodeId: string; weight: number }
+  | { action: 'remove'; nodeId: string }
+  | { action: 'promote'; nodeId: string; standbyId?: string }
+  | { action: 'standby-add'; nodeId: string }
+  | { action: 'standby-remove'; nodeId: string };
+
+export type RingChangeRefusalCode =
+  | 'UNKNOWN_NODE'
+  | 'NODE_BUSY'
+  | 'LAST_SLOT'
+  | 'NO_STANDBY'
+  | 'INVALID_WEIGHT'
+  | 'EPOCH_CONFLICT'
+  | 'NOTHING_TO_DO';
+
+export class RingChangeRefused extends Error {
+  constructor(
+    readonly code: RingChangeRefusalCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RingChangeRefused';
+  }
+}
+
+export const WEIGHT_MAX = 100;
+
+export function planChange(ring: RingConfig, change: RingChange): RingConfig {
+  const next = planUnversioned(ring, change);
+  return { ...next, epoch: ring.epoch + 1 };
+}
+
+function planUnversioned(ring: RingConfig, change: RingChange): RingConfig {
+  const serving = ring.slots.some((a) => a.nodeId === change.nodeId);
+  const standby = ring.standbys.includes(change.nodeId);
+  const known = serving || standby || ring.nodes[change.nodeId] !== undefined;
+  if (!known)
+    throw new RingChangeRefused(
+      'UNKNOWN_NODE',
+      `node ${change.nodeId} has never joined this cluster`,
+    );
+  switch (change.action) {
+    case 'add': {
+      if (!Number.isInteger(change.weight) || change.weight < 1 || change.weight > WEIGHT_MAX) {
+        throw new RingChangeRefused(
+          'INVALID_WEIGHT',
+          `weight must be an integer from 1 to ${WEIGHT_MAX}`,
+        );
+      }
+      if (serving)
+        throw new RingChangeRefused('NODE_BUSY', `node ${change.nodeId} already serves a slot`);
+      const slot = freeSlotName(ring);
+      return {
+        ...ring,
+        slots: [...ring.slots, { slot, nodeId: change.nodeId, weight: change.weight }],
+        standbys: ring.standbys.filter((id) => id !== change.nodeId),
+      };
+    }
+    case 'remove': {
+      if (!serving)
+        throw new RingChangeRefused('NOTHING_TO_DO', `node ${change.nodeId} serves no slot`);
+      const remaining = ring.slots.filter((a) => a.nodeId !== change.nodeId);
+      if (remaining.length === 0)
+        throw new RingChangeRefused(
+          'LAST_SLOT',
+          `node ${change.nodeId} serves the last slot; add another node first`,
+        );
+      return { ...ring, slots: remaining, standbys: [...ring.standbys, change.nodeId] };
+    }
+    case 'promote': {
+      if (!serving)
+        throw new RingChangeRefused(
+          'NOTHING_TO_DO',
+          `node ${change.nodeId} serves no slot to hand over`,
+        );
+      const standbyId = change.standbyId ?? ring.standbys[0];
+      if (standbyId === undefined || !ring.standbys.includes(standbyId)) {
+        throw new RingChangeRefused(
+          'NO_STANDBY',
+          standbyId === undefined ? 'no standby is free' : `${standbyId} is not a standby`,
+        );
+      }
+      return {
+        ...ring,
+        slots: ring.slots.map((a) =>
+          a.nodeId === change.nodeId ? { ...a, nodeId: standbyId } : a,
+        ),
+        standbys: [...ring.standbys.filter((id) => id !== standbyId), change.nodeId],
+      };
+    }
+    case 'standby-add':
+      if (serving)
+        throw new RingChangeRefused(
+          'NODE_BUSY',
+          `node ${change.nodeId} serves a slot; remove it first`,
+        );
+      if (standby)
+        throw new RingChangeRefused('NOTHING_TO_DO', `node ${change.nodeId} is already a standby`);
+      return { ...ring, standbys: [...ring.standbys, change.nodeId] };
+    case 'standby-remove':
+      if (!standby)
+        throw new RingChangeRefused('NOTHING_TO_DO', `node ${change.nodeId} is not a standby`);
+      return { ...ring, standbys: ring.standbys.filter((id) => id !== change.nodeId) };
+  }
+}
+
+function freeSlotName(ring: RingConfig): string {
+  const used = new Set(ring.slots.map((a) => a.slot));
+  for (let index = 0; ; index += 1) if (!used.has(`slot-${index}`)) return `slot-${index}`;
+}
+
+export interface ChangePreview {
+  epochBefore: number;
+  epochAfter: number;
+  slotsChanging: { slot: string; from: string | null; to: string | null }[];
+  /** Share of a sample of user ids whose owner changes. */
+  movedShare: number;
+  /** For each (from → to) pair of nodes, the share of the sample that moves that way. */
+  flows: { from: string; to: string; share: number }[];
+  sampleSize: number;
+}
+
+/** Estimates what a change moves, by routing a deterministic sample of user ids through both rings. */
+export function previewChange(
+  before: RingConfig,
+  after: RingConfig,
+  sampleSize = 20_000,
+): ChangePreview {
+  const [oldView, newView] = [new RingView(before), new RingView(after)];
+  const flows = new Map<string, number>();
+  let moved = 0;
+  for (let index = 0; index < sampleSize; index += 1) {
+    const userId = `preview-user-${index}`;
+    const from = oldView.ownerIdOf(userId);
+    const to = newView.ownerIdOf(userId);
+    if (from === to || from === undefined || to === undefined) continue;
+    moved += 1;
+    flows.set(`${from}\u0000${to}`, (flows.get(`${from}\u0000${to}`) ?? 0) + 1);
+  }
+  const slotNames = new Set([...before.slots, ...after.slots].map((a) => a.slot));
+  const slotsChanging = [...slotNames]
+    .map((slot) => ({
+      slot,
+      from: before.slots.find((a) => a.slot === slot)?.nodeId ?? null,
+      to: after.slots.find((a) => a.slot === slot)?.nodeId ?? null,
+    }))
+    .filter((change) => change.from !== change.to);
+  return {
+    epochBefore: before.epoch,
+    epochAfter: after.epoch,
+    slotsChanging,
+    movedShare: moved / sampleSize,
+    flows: [...flows].map(([key, count]) => {
+      const [from = '', to = ''] = key.split('\u0000');
+      return { from, to, share: count / sampleSize };
+    }),
+    sampleSize,
+  };
+}
