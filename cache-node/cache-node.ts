@@ -50,7 +50,7 @@ export async function startCacheNode(options: CacheNodeOptions): Promise<Running
   const ownership = new Ownership({
     nodeId: options.nodeId,
     leaseMs: 0,
-    leaseSafetyMs: 600,
+    leaseSafetyMs: Number.POSITIVE_INFINITY,
     monotonicNow: () => performance.now(),
   });
   const refreshRing = async () => ownership.updateRing(await controlPlane.currentRing());

@@ -15,6 +15,9 @@ export const WARM_USER_BYTES_MAX = 8 * 1024 * 1024;
 /** Body limit of the warm route: a batch is at most batchBytesMax plus one user, as JSON. */
 export const WARM_BATCH_BODY_BYTES_LIMIT = 64 * 1024 * 1024;
 
+/** Warm states whose change's ring has not arrived within this are dropped. */
+export const PENDING_WARM_TTL_MS = 120_000;
+
 export interface HandoffOptions {
   /**
    * Most bytes of cached state one node sends in one handoff; past it, users move cold.
@@ -35,7 +38,7 @@ export const DEFAULT_HANDOFF_OPTIONS: Readonly<HandoffOptions> = Object.freeze({
 
 export interface WarmBatch {
   changeId: string;
-  /** The epoch of the ring that makes the receiver the owner; the state is used only under it. */
+  /** The epoch the change planned (informational: the ring may be published at a later epoch). */
   epoch: number;
   snapshots: MailboxSnapshot[];
 }
@@ -44,8 +47,8 @@ export interface WarmBatch {
  * A node's part in moving users safely and warm. As the old owner (`release`): stop serving the
  * users the target ring gives away, wait for each one's in-flight writes (take its lock), hand
  * its cached state to the new owner in bounded batches, hottest first, and drop it. As the new
- * owner (`acceptWarm`): keep those states aside, tagged with the target epoch, and put them in the
- * cache only when that very ring is adopted; any other ring discards them.
+ * owner (`acceptWarm`): keep those states aside, tagged with the change, and put them in the cache
+ * only when the ring that change publishes is adopted.
  */
 export class Handoff {
   readonly #options: Readonly<HandoffOptions>;
@@ -55,7 +58,7 @@ export class Handoff {
   readonly #locks: UserLockTable;
   readonly #pending = new Map<
     string,
-    { epoch: number; changeId: string; snapshot: MailboxSnapshot }
+    { changeId: string; snapshot: MailboxSnapshot; receivedAt: number }
   >();
   readonly #agent = new Agent({ connections: 4, keepAliveTimeout: 10_000 });
   readonly stats = {
@@ -132,12 +135,11 @@ export class Handoff {
   }
 
   acceptWarm(batch: WarmBatch): number {
-    if (batch.epoch <= this.#ownership.epoch) return 0; // that ring is already here or superseded
     for (const snapshot of batch.snapshots) {
       this.#pending.set(snapshot.ownerId, {
-        epoch: batch.epoch,
         changeId: batch.changeId,
         snapshot,
+        receivedAt: performance.now(),
       });
     }
     this.stats.warmUsersReceived += batch.snapshots.length;
@@ -154,11 +156,22 @@ export class Handoff {
     await this.#agent.close();
   }
 
+  /**
+   * Warm states wait for the ring their change publishes (it carries the changeId): that ring makes
+   * this node their owner, and the old owner released them before it was published. A node that
+   * never sees that very ring (it skipped past it) adopts nothing; the states expire and those
+   * users load cold from the store, which is always correct.
+   */
   #adopt(ring: RingView): void {
+    const changeId = ring.config.changeId;
+    const expired = performance.now() - PENDING_WARM_TTL_MS;
     for (const [userId, entry] of this.#pending) {
-      if (entry.epoch > ring.epoch) continue;
+      if (entry.changeId !== changeId) {
+        if (entry.receivedAt < expired) this.#pending.delete(userId);
+        continue;
+      }
       this.#pending.delete(userId);
-      const owned = entry.epoch === ring.epoch && ring.ownerIdOf(userId) === this.#nodeId;
+      const owned = ring.ownerIdOf(userId) === this.#nodeId;
       if (owned && !this.#cache.has(userId)) {
         this.#cache.put(MailboxState.fromSnapshot(entry.snapshot));
         this.stats.warmUsersAdopted += 1;

@@ -7,8 +7,7 @@ export interface OwnershipOptions {
   leaseMs: number;
   /**
    * The node stops serving this long before its lease could lapse on the control plane, to absorb
-   * clock-rate drift and a request's own duration.
-   * @default leaseMs / 5
+   * clock-rate drift and a request's own duration. Never more than leaseMs / 5 of the granted lease.
    */
   leaseSafetyMs: number;
   /** Monotonic clock in ms (injected for tests). */
@@ -46,7 +45,7 @@ export class Ownership implements OwnershipGuard {
   /** Milliseconds of lease left for serving (negative when lapsed). */
   leaseRemainingMs(): number {
     const { leaseMs, leaseSafetyMs, monotonicNow } = this.#options;
-    const margin = Math.min(leaseSafetyMs, leaseMs / 2);
+    const margin = Math.min(leaseSafetyMs, leaseMs / 5);
     return this.#renewalSentAt + leaseMs - margin - monotonicNow();
   }
 

@@ -31,14 +31,14 @@ export function planFailover(
     }
   }
   if (!changed) return undefined;
-  return { ...ring, epoch: ring.epoch + 1, slots, standbys };
+  return { ...withoutChangeId(ring), epoch: ring.epoch + 1, slots, standbys };
 }
 
 /** Registers a node nobody has placed yet as a standby; undefined if it is already known. */
 export function planRegistration(ring: RingConfig, nodeId: string): RingConfig | undefined {
   const known = ring.slots.some((a) => a.nodeId === nodeId) || ring.standbys.includes(nodeId);
   if (known) return undefined;
-  return { ...ring, epoch: ring.epoch + 1, standbys: [...ring.standbys, nodeId] };
+  return { ...withoutChangeId(ring), epoch: ring.epoch + 1, standbys: [...ring.standbys, nodeId] };
 }
 
 /** The ring a fresh local cluster starts with: slot-i served by node-(i+1). */
@@ -50,4 +50,10 @@ export function initialRing(nodeIds: readonly string[], virtualNodesPerWeight = 
     standbys: [],
     nodes: {},
   };
+}
+
+/** A ring derived from one an operator's change published is no longer that change's ring. */
+export function withoutChangeId(ring: RingConfig): RingConfig {
+  const { changeId: _changeId, ...rest } = ring;
+  return rest;
 }

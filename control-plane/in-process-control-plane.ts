@@ -10,7 +10,7 @@ import {
   type HeartbeatReply,
   type NodeStatus,
 } from './control-plane.js';
-import { planFailover, planRegistration } from './failover-plan.js';
+import { planFailover, planRegistration, withoutChangeId } from './failover-plan.js';
 import { RingChangeRefused } from './ring-change-plan.js';
 
 export interface InProcessControlPlaneOptions extends Partial<ControlPlaneTimings> {
@@ -63,7 +63,7 @@ export class InProcessControlPlane implements ControlPlane {
     const known = registered.nodes[node.nodeId];
     if (registered !== this.#ring || known?.url !== node.url || known?.pid !== node.pid) {
       this.#publish({
-        ...registered,
+        ...withoutChangeId(registered),
         epoch: this.#ring.epoch + 1,
         nodes: { ...registered.nodes, [node.nodeId]: { ...node } },
       });

@@ -85,10 +85,10 @@ export class RingChangeOrchestrator {
         `the ring is at epoch ${ring.epoch}, not ${expectedEpoch}: another change came first`,
       );
     }
-    const next = planChange(ring, change);
+    const changeId = randomUUID();
+    const next = { ...planChange(ring, change), changeId };
     const preview = previewChange(ring, next);
     progress({ phase: 'planned', preview });
-    const changeId = randomUUID();
     const losers = nodesLosingUsers(ring, next);
     const dead = new Set(
       (await this.#target.status()).nodes
@@ -132,7 +132,7 @@ export class RingChangeOrchestrator {
           result: released,
         });
       }
-      const published = await this.#target.compareAndSetRing(ring.epoch, next);
+      const published = await this.#publish(ring, next, change);
       result.epoch = published.epoch;
     } catch (error) {
       await Promise.all(
@@ -153,6 +153,35 @@ export class RingChangeOrchestrator {
     return result;
   }
 
+  /**
+   * Compare-and-set of the planned ring. Nodes joining or re-registering also move the epoch; if
+   * that is all that happened meanwhile (the same plan gives the same slots), plan again on the
+   * newer ring and retry, a bounded number of times. Any other intervening change wins.
+   */
+  async #publish(planned: RingConfig, next: RingConfig, change: RingChange): Promise<RingConfig> {
+    let base = planned;
+    let candidate = next;
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await this.#target.compareAndSetRing(base.epoch, candidate);
+      } catch (error) {
+        if (
+          !(error instanceof RingChangeRefused) ||
+          error.code !== 'EPOCH_CONFLICT' ||
+          attempt >= PUBLISH_ATTEMPTS_MAX
+        )
+          throw error;
+        base = await this.#target.currentRing();
+        const replanned: RingConfig = {
+          ...planChange(base, change),
+          changeId: next.changeId ?? '',
+        };
+        if (!sameAssignments(replanned, next)) throw error;
+        candidate = replanned;
+      }
+    }
+  }
+
   async #call<T>(baseUrl: string, path: string, body: unknown): Promise<T> {
     const response = await request(`${baseUrl}${path}`, {
       method: 'POST',
@@ -167,6 +196,13 @@ export class RingChangeOrchestrator {
       throw new Error(`${path} answered ${response.statusCode}: ${JSON.stringify(parsed)}`);
     return parsed;
   }
+}
+
+const PUBLISH_ATTEMPTS_MAX = 5;
+
+function sameAssignments(a: RingConfig, b: RingConfig): boolean {
+  const key = (ring: RingConfig) => JSON.stringify([ring.virtualNodesPerWeight, ring.slots]);
+  return key(a) === key(b);
 }
 
 /** Nodes that serve a slot now and would lose some users under `next` (any user's owner changes away from them). */

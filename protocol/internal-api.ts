@@ -46,6 +46,8 @@ export interface RingConfig {
   /** Nodes not serving a slot, ready to be promoted. */
   standbys: string[];
   nodes: Record<string, NodeInfo>;
+  /** Set on a ring published by an operator's change: nodes adopt the warm state sent for it. */
+  changeId?: string;
 }
 
 /** A node's handoff routes, called by whoever runs a ring change. */

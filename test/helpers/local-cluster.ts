@@ -58,7 +58,7 @@ export async function bootCluster(t: Test, options: ClusterOptions = {}): Promis
     '--standbys',
     String(options.standbys ?? 1),
     '--lease-ms',
-    String(options.leaseMs ?? 1_500),
+    String(options.leaseMs ?? 3_000),
     '--heartbeat-interval-ms',
     String(options.heartbeatIntervalMs ?? 250),
     '--restart-members',

@@ -14,6 +14,8 @@ export interface LoadReport {
   /** Successful requests per user pair, with times, to find recovery. */
   successesAt: Map<string, number[]>;
   pairs: [string, string][];
+  /** Reads right after an acknowledged send that did not show it (must stay empty). */
+  staleReads: { userId: string; messageId: string }[];
 }
 
 export function startSteadyLoad(
@@ -25,13 +27,20 @@ export function startSteadyLoad(
     users.length > 0
       ? users
       : Array.from({ length: concurrency }, () => [uniqueUser('ls'), uniqueUser('lr')]);
-  const report: LoadReport = { acknowledged: [], failures: [], successesAt: new Map(), pairs };
+  const report: LoadReport = {
+    acknowledged: [],
+    failures: [],
+    successesAt: new Map(),
+    pairs,
+    staleReads: [],
+  };
   let running = true;
   const loops = pairs.map(async ([sender, recipient], index) => {
     const key = `${sender}|${recipient}`;
     report.successesAt.set(key, []);
     for (let i = 0; running; i += 1) {
       const clientMessageId = randomUUID();
+      let acked: Message | undefined;
       // A client retries a failed send with the same clientMessageId until it is acknowledged.
       for (let attempt = 0; attempt < 50; attempt += 1) {
         const [from, to] = (i + index) % 2 === 0 ? [sender, recipient] : [recipient, sender];
@@ -40,6 +49,7 @@ export function startSteadyLoad(
           .catch(() => undefined);
         if (response !== undefined && (response.status === 201 || response.status === 200)) {
           report.acknowledged.push(response.body.message);
+          acked = response.body.message;
           report.successesAt.get(key)?.push(Date.now());
           break;
         }
@@ -48,9 +58,18 @@ export function startSteadyLoad(
         report.failures.push({ at: Date.now(), status: response?.status ?? 0, code });
         if (!running && attempt > 5) break;
       }
-      await api
-        .messages(sender, conversationIdOf(sender, recipient), '?pageSize=5')
-        .catch(() => undefined);
+      // Read your writes: the acknowledged message must be visible to both, at once.
+      for (const reader of acked === undefined ? [] : [sender, recipient]) {
+        const read = await api
+          .messages(reader, conversationIdOf(sender, recipient), '?pageSize=5')
+          .catch(() => undefined);
+        if (
+          read?.status === 200 &&
+          !read.body.messages.some((m) => m.messageId === acked?.messageId)
+        ) {
+          report.staleReads.push({ userId: reader, messageId: acked?.messageId ?? '' });
+        }
+      }
     }
   });
   return {
