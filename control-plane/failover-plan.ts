@@ -36,13 +36,16 @@ export function planFailover(
 
 /** Registers a node nobody has placed yet as a standby; undefined if it is already known. */
 export function planRegistration(ring: RingConfig, nodeId: string): RingConfig | undefined {
-  const known = ring.slots.some((a) => a.nodeId === nodeId) || ring.standbys.includes(nodeId);
+  const known =
+    ring.slots.some((a) => a.nodeId === nodeId) ||
+    ring.standbys.includes(nodeId) ||
+    (ring.parked ?? []).includes(nodeId);
   if (known) return undefined;
   return { ...withoutChangeId(ring), epoch: ring.epoch + 1, standbys: [...ring.standbys, nodeId] };
 }
 
 /** The ring a fresh local cluster starts with: slot-i served by node-(i+1). */
-export function initialRing(nodeIds: readonly string[], virtualNodesPerWeight = 40): RingConfig {
+export function initialRing(nodeIds: readonly string[], virtualNodesPerWeight = 160): RingConfig {
   return {
     epoch: 1,
     virtualNodesPerWeight,

@@ -62,7 +62,8 @@ function planUnversioned(ring: RingConfig, change: RingChange): RingConfig {
       return {
         ...ring,
         slots: [...ring.slots, { slot, nodeId: change.nodeId, weight: change.weight }],
-        standbys: ring.standbys.filter((id) => id !== change.nodeId),
+        standbys: without(ring.standbys, change.nodeId),
+        parked: without(ring.parked, change.nodeId),
       };
     }
     case 'remove': {
@@ -105,12 +106,25 @@ function planUnversioned(ring: RingConfig, change: RingChange): RingConfig {
         );
       if (standby)
         throw new RingChangeRefused('NOTHING_TO_DO', `node ${change.nodeId} is already a standby`);
-      return { ...ring, standbys: [...ring.standbys, change.nodeId] };
+      return {
+        ...ring,
+        standbys: [...ring.standbys, change.nodeId],
+        parked: without(ring.parked, change.nodeId),
+      };
     case 'standby-remove':
       if (!standby)
         throw new RingChangeRefused('NOTHING_TO_DO', `node ${change.nodeId} is not a standby`);
-      return { ...ring, standbys: ring.standbys.filter((id) => id !== change.nodeId) };
+      // Parked, so its next heartbeat does not register it as a standby again.
+      return {
+        ...ring,
+        standbys: without(ring.standbys, change.nodeId),
+        parked: [...without(ring.parked, change.nodeId), change.nodeId],
+      };
   }
+}
+
+function without(ids: readonly string[] | undefined, nodeId: string): string[] {
+  return (ids ?? []).filter((id) => id !== nodeId);
 }
 
 function freeSlotName(ring: RingConfig): string {

@@ -45,6 +45,8 @@ export interface RingConfig {
   slots: SlotAssignment[];
   /** Nodes not serving a slot, ready to be promoted. */
   standbys: string[];
+  /** Nodes an operator took out of the standby pool: alive, known, never promoted automatically. */
+  parked?: string[];
   nodes: Record<string, NodeInfo>;
   /** Set on a ring published by an operator's change: nodes adopt the warm state sent for it. */
   changeId?: string;

@@ -37,7 +37,7 @@ t.test('initialRing: slot-i served by the i-th node, epoch 1, no standbys', asyn
     standbys: [],
     nodes: {},
   });
-  t.equal(initialRing(['a']).virtualNodesPerWeight, 40, 'default virtual nodes per weight');
+  t.equal(initialRing(['a']).virtualNodesPerWeight, 160, 'default virtual nodes per weight');
 });
 
 t.test('all nodes alive: no change (undefined)', async (t) => {

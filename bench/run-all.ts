@@ -1,0 +1,155 @@
+/**
+ * bench/run-all.ts — every benchmark in turn, each in its own process, with one profile of
+ * settings: `short` (the default: a few minutes on 2 cores) or `long` (the figures to quote). Each
+ * benchmark prints its own table and writes its own JSON; this writes bench/results/run-all.json
+ * with what ran, how long it took and where the results are. It fails only if a benchmark crashed
+ * or reported a broken invariant, never on a timing.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { BenchFlags } from './lib/bench-args.js';
+import { machineLine } from './lib/machine.js';
+import { resultsDirectory, startReport, writeReport } from './lib/result-files.js';
+import { fixed, renderTable } from './lib/text-table.js';
+
+type Profile = 'short' | 'long';
+
+const BENCHMARKS = ['ring', 'load', 'memory', 'failover'] as const;
+type Benchmark = (typeof BENCHMARKS)[number];
+
+/** Settings per profile. short: ~2–4 min in all on 2 cores; long: ~10+ min, the figures to quote. */
+const PROFILES: Record<Profile, Record<Benchmark, string[]>> = {
+  short: {
+    ring: ['--users', '200000', '--lookup-ms', '150', '--verify-users', '5000'],
+    load: [
+      '--duration-s',
+      '12',
+      '--warmup-s',
+      '3',
+      '--concurrency',
+      '16',
+      '--users',
+      '2000',
+      '--contacts',
+      '3',
+      '--seed-messages',
+      '2',
+    ],
+    memory: ['--users', '500', '--messages', '100', '--conversations', '5'],
+    failover: [
+      '--before-kill-s',
+      '3',
+      '--after-recovery-s',
+      '2',
+      '--pairs',
+      '16',
+      '--workers',
+      '6',
+    ],
+  },
+  long: {
+    ring: ['--users', '1000000', '--lookup-ms', '500'],
+    load: [
+      '--duration-s',
+      '30',
+      '--warmup-s',
+      '5',
+      '--concurrency',
+      '32',
+      '--users',
+      '10000',
+      '--contacts',
+      '4',
+      '--seed-messages',
+      '3',
+    ],
+    memory: ['--users', '2000', '--messages', '100', '--conversations', '5'],
+    failover: [
+      '--before-kill-s',
+      '10',
+      '--after-recovery-s',
+      '10',
+      '--pairs',
+      '64',
+      '--workers',
+      '16',
+    ],
+  },
+};
+
+const flags = BenchFlags.parse('run-all', 'all benchmarks, short (default) or long', {
+  profile: { description: 'short or long', default: 'short' },
+  only: {
+    description: `comma-separated subset of ${BENCHMARKS.join(',')}`,
+    default: BENCHMARKS.join(','),
+  },
+});
+const profile = flags.string('profile');
+if (profile !== 'short' && profile !== 'long')
+  throw new Error(`--profile must be short or long, got "${profile}"`);
+const only = flags.string('only').split(',').filter(Boolean);
+for (const name of only)
+  if (!(BENCHMARKS as readonly string[]).includes(name))
+    throw new Error(`--only: unknown benchmark "${name}"`);
+
+interface RunOutcome {
+  benchmark: Benchmark;
+  args: string[];
+  seconds: number;
+  exitCode: number | null;
+  signal: string | null;
+  resultFile: string;
+}
+
+const report = startReport<{ runs: RunOutcome[] }>(
+  'run-all',
+  { profile, only },
+  'each benchmark compares against its own baseline in its own run; see its JSON',
+);
+console.log(`run-all (${profile}) — ${machineLine(report.machine)}\n`);
+const runs: RunOutcome[] = [];
+for (const benchmark of BENCHMARKS) {
+  if (!only.includes(benchmark)) continue;
+  const args = PROFILES[profile][benchmark];
+  console.log(`\n===== ${benchmark} ${args.join(' ')} =====\n`);
+  runs.push(await run(benchmark, args));
+}
+
+console.log('\n===== summary =====\n');
+console.log(
+  renderTable(
+    ['benchmark', 'seconds', 'exit', 'result'],
+    runs.map((outcome) => [
+      outcome.benchmark,
+      fixed(outcome.seconds, 1),
+      outcome.signal ?? String(outcome.exitCode),
+      outcome.resultFile,
+    ]),
+  ),
+);
+const total = runs.reduce((sum, outcome) => sum + outcome.seconds, 0);
+console.log(`\ntotal ${fixed(total, 0)} s`);
+const path = writeReport({ ...report, results: { runs } });
+console.log(`wrote ${path}`);
+if (runs.some((outcome) => outcome.exitCode !== 0)) process.exitCode = 1;
+
+async function run(benchmark: Benchmark, args: string[]): Promise<RunOutcome> {
+  const entry = fileURLToPath(new URL(`./${benchmark}.js`, import.meta.url));
+  const started = performance.now();
+  const child = spawn(process.execPath, [entry, ...args], { stdio: 'inherit' });
+  const forward = () => child.kill('SIGTERM');
+  process.once('SIGINT', forward);
+  const [exitCode, signal] = await new Promise<[number | null, string | null]>((resolve) =>
+    child.once('exit', (code, killedBy) => resolve([code, killedBy])),
+  );
+  process.off('SIGINT', forward);
+  return {
+    benchmark,
+    args,
+    seconds: (performance.now() - started) / 1_000,
+    exitCode,
+    signal,
+    resultFile: join(resultsDirectory(), `${benchmark}.json`),
+  };
+}
