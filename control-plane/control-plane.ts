@@ -9,7 +9,8 @@ export interface HeartbeatReply {
 
 export interface NodeStatus extends NodeInfo {
   /** joining: in the ring, no heartbeat yet since the control plane started. */
-  state: 'joining' | 'serving' | 'standby' | 'dead';
+  /** parked: alive, but taken out of the standby pool by an operator. */
+  state: 'joining' | 'serving' | 'standby' | 'parked' | 'dead';
   slots: string[];
   /** Time since the node's last heartbeat reached the control plane (undefined: never seen). */
   leaseAgeMs?: number;

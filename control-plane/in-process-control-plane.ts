@@ -104,14 +104,8 @@ export class InProcessControlPlane implements ControlPlane {
       const leaseAgeMs = lastSeen === undefined ? undefined : Math.round(now - lastSeen);
       const slots = ring.slots.filter((a) => a.nodeId === nodeId).map((a) => a.slot);
       const alive = leaseAgeMs !== undefined && leaseAgeMs <= this.timings.leaseMs;
-      const state =
-        lastSeen === undefined
-          ? 'joining'
-          : !alive
-            ? 'dead'
-            : slots.length > 0
-              ? 'serving'
-              : 'standby';
+      const parked = (ring.parked ?? []).includes(nodeId);
+      const state = nodeState(lastSeen !== undefined, alive, slots.length > 0, parked);
       const info = ring.nodes[nodeId] ?? { nodeId, url: '' };
       return { ...info, nodeId, state, slots, ...(leaseAgeMs === undefined ? {} : { leaseAgeMs }) };
     });
@@ -140,7 +134,12 @@ export class InProcessControlPlane implements ControlPlane {
 
 function knownNodeIds(ring: RingConfig): string[] {
   return [
-    ...new Set([...ring.slots.map((a) => a.nodeId), ...ring.standbys, ...Object.keys(ring.nodes)]),
+    ...new Set([
+      ...ring.slots.map((a) => a.nodeId),
+      ...ring.standbys,
+      ...(ring.parked ?? []),
+      ...Object.keys(ring.nodes),
+    ]),
   ];
 }
 
@@ -169,4 +168,16 @@ function writeRing(path: string, ring: RingConfig): void {
   const temporary = `${path}.${process.pid}.tmp`;
   writeFileSync(temporary, JSON.stringify(ring, null, 2));
   renameSync(temporary, path);
+}
+
+function nodeState(
+  seen: boolean,
+  alive: boolean,
+  serving: boolean,
+  parked: boolean,
+): NodeStatus['state'] {
+  if (!seen) return 'joining';
+  if (!alive) return 'dead';
+  if (serving) return 'serving';
+  return parked ? 'parked' : 'standby';
 }
