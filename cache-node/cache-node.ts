@@ -95,6 +95,7 @@ export async function startCacheNode(options: CacheNodeOptions): Promise<Running
       cache: cache.stats(),
       service: service.stats,
       handoff: handoff.stats,
+      pendingRepairs: service.pendingRepairs,
       store: store.kind,
     }),
   });
@@ -122,6 +123,7 @@ export async function startCacheNode(options: CacheNodeOptions): Promise<Running
     async close() {
       stopping = true;
       await app.close();
+      service.close();
       await renewLoop;
       await Promise.all([peers.close(), controlPlane.close(), handoff.close()]);
       await store.close();

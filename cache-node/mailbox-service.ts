@@ -27,6 +27,7 @@ import { MailboxCache } from './mailbox-cache.js';
 import { MailboxState, byRecency } from './mailbox-state.js';
 import { UserLockTable } from './user-lock-table.js';
 import type { Failpoints } from './failpoints.js';
+import { RepairQueue } from './repair-queue.js';
 
 /** Answers whether this node may serve a user now; throws NOT_OWNER or OWNER_UNAVAILABLE if not. */
 export interface OwnershipGuard {
@@ -49,11 +50,30 @@ export interface MailboxServiceOptions {
    * @default 100
    */
   windowMessagesLoaded: number;
+  /**
+   * First retry of a coordinator copy whose commit failed after the other copy was written;
+   * later retries back off exponentially (to 30 s).
+   * @default 1000
+   */
+  repairDelayMs: number;
+  /**
+   * Retries before a half-sent message is left to the client's own retry.
+   * @default 20
+   */
+  repairAttemptsMax: number;
+  /**
+   * Half-sent messages awaiting repair at once; past it, new ones are left to the client's retry.
+   * @default 10000
+   */
+  repairsMax: number;
 }
 
 export const DEFAULT_MAILBOX_SERVICE_OPTIONS: Readonly<MailboxServiceOptions> = Object.freeze({
   recentConversationsLoaded: 200,
   windowMessagesLoaded: 100,
+  repairDelayMs: 1_000,
+  repairAttemptsMax: 20,
+  repairsMax: 10_000,
 });
 
 export interface MailboxServiceDependencies {
@@ -88,11 +108,15 @@ export interface MailboxServiceStats {
 export class MailboxService {
   readonly #deps: MailboxServiceDependencies;
   readonly #options: Readonly<MailboxServiceOptions>;
+  readonly #repairs: RepairQueue;
   readonly stats: MailboxServiceStats = { storeLoads: 0, cacheHits: 0, cacheMisses: 0 };
 
   constructor(deps: MailboxServiceDependencies, options: Partial<MailboxServiceOptions> = {}) {
     this.#deps = deps;
     this.#options = Object.freeze({ ...DEFAULT_MAILBOX_SERVICE_OPTIONS, ...options });
+    this.#repairs = new RepairQueue(this.#options, (owner, message) =>
+      this.#repair(owner, message),
+    );
   }
 
   /** The user whose owner coordinates a send: the lower id of the pair. */
@@ -125,8 +149,14 @@ export class MailboxService {
         sentAt: Math.max(this.#deps.now(), lastSentAt + 1),
       };
       const delivered = await this.#deps.delivery.deliver(proposal);
-      this.#deps.failpoints?.beforeCoordinatorCommit(delivered.message);
-      await this.#commitMessageLocked(state, delivered.message);
+      try {
+        this.#deps.failpoints?.beforeCoordinatorCommit(delivered.message);
+        await this.#commitMessageLocked(state, delivered.message);
+      } catch (error) {
+        // The other copy exists: converge even if the client never retries.
+        this.#repairs.schedule(coordinator, delivered.message);
+        throw error;
+      }
       return { message: toMessage(delivered.message), duplicate: delivered.duplicate };
     });
   }
@@ -203,6 +233,31 @@ export class MailboxService {
     };
     this.#deps.ownership.assertServing(userId);
     return response;
+  }
+
+  /** Half-sent messages still waiting for their coordinator copy. */
+  get pendingRepairs(): number {
+    return this.#repairs.size;
+  }
+
+  /** Stops background repairs (the node is stopping). */
+  close(): void {
+    this.#repairs.close();
+  }
+
+  /** Writes a half-sent message's coordinator copy, if it is still missing. */
+  async #repair(owner: string, message: Message): Promise<void> {
+    this.#deps.ownership.assertServing(owner);
+    await this.#deps.locks.run(owner, async () => {
+      const state = await this.#loadLocked(owner);
+      const existing = await this.#findSent(
+        state,
+        message.senderId,
+        message.clientMessageId,
+        message.conversationId,
+      );
+      if (existing === undefined) await this.#commitMessageLocked(state, message);
+    });
   }
 
   /** Forgets cached users (the node lost their slot, or is stopping). */

@@ -125,6 +125,19 @@ addStoreFlags(program.command('node'))
           ),
         },
         failpoints: failpointsFromEnvironment(process.env),
+        // Test and operations knob: how soon a half-sent message's coordinator copy is retried.
+        ...(process.env.CHATRING_REPAIR_DELAY_MS === undefined
+          ? {}
+          : {
+              service: {
+                repairDelayMs: integerOption(
+                  'CHATRING_REPAIR_DELAY_MS',
+                  process.env.CHATRING_REPAIR_DELAY_MS,
+                  1,
+                  86_400_000,
+                ),
+              },
+            }),
       });
       console.log(`node ${flags.nodeId} listening on ${node.url}`);
       await stopOnSignal(() => node.close());

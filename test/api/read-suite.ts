@@ -10,10 +10,14 @@ import type { BootCluster } from '../helpers/cluster-stores.js';
 
 export async function readSuite(t: Test, boot: BootCluster): Promise<void> {
   // The coordinator of a send is the owner of the lower user id; this failpoint makes its own commit
-  // of one message fail once, after the higher id's copy was written: a half-sent message.
+  // of one message fail once, after the higher id's copy was written: a half-sent message. The
+  // node's own background repair is pushed far out, so here the client's retry completes it.
   const LATE_CLIENT_ID = 'late-delivery-1';
   const cluster = await boot(t, {
-    env: { CHATRING_FAILPOINT_COORDINATOR_COMMIT: LATE_CLIENT_ID },
+    env: {
+      CHATRING_FAILPOINT_COORDINATOR_COMMIT: LATE_CLIENT_ID,
+      CHATRING_REPAIR_DELAY_MS: '600000',
+    },
   });
   const api = new ApiClient(cluster.url);
   t.teardown(() => api.close());

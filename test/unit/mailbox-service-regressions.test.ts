@@ -101,3 +101,26 @@ t.test(
     );
   },
 );
+
+t.test(
+  'repair: a half-sent message (coordinator commit failed) reaches the coordinator copy without a client retry',
+  async (t) => {
+    const h = startHarness(t, { service: { repairDelayMs: 5 } });
+    h.store.failCommit = (commit) => {
+      // Fail only the coordinator's (alice's) copy, once.
+      if (commit.ownerId !== 'alice') return undefined;
+      h.store.failCommit = undefined;
+      return new Error('store down');
+    };
+    await t.rejects(h.send('alice', 'bob', 'half', 'half sent'), { code: 'STORE_UNAVAILABLE' });
+    t.equal(h.service.pendingRepairs, 1, 'a repair is pending');
+    for (let i = 0; i < 200 && h.service.pendingRepairs > 0; i += 1)
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    const alice = await h.messages('alice', 'alice~bob');
+    const bob = await h.messages('bob', 'alice~bob');
+    t.same(alice.messages, bob.messages, 'both copies hold the same message');
+    t.equal(alice.messages.length, 1);
+    const retry = await h.send('alice', 'bob', 'half', 'half sent');
+    t.equal(retry.duplicate, true, 'a late client retry is a duplicate');
+  },
+);
