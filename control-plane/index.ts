@@ -10,3 +10,18 @@ export { registerControlPlaneRoutes, CONTROL_PLANE_PATHS } from './control-plane
 export * from './ring-change-plan.js';
 export * from './ring-change-orchestrator.js';
 export * from './ring-change-routes.js';
+export {
+  RedisControlPlane,
+  EpochConflictError,
+  redisControlPlaneKeys,
+  type DetectorOutcome,
+  type EpochConflictReason,
+  type RedisControlPlaneKeys,
+} from './redis-control-plane.js';
+export {
+  DEFAULT_REDIS_CONTROL_PLANE_OPTIONS,
+  resolveRedisControlPlaneOptions,
+  type RedisControlPlaneEvent,
+  type RedisControlPlaneOptions,
+  type ResolvedRedisControlPlaneOptions,
+} from './redis-options.js';

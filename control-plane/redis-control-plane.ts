@@ -62,7 +62,7 @@ import type {
   HeartbeatReply,
   NodeStatus,
 } from './control-plane.js';
-import { planFailover, planRegistration } from './failover-plan.js';
+import { planFailover, planRegistration, withoutChangeId } from './failover-plan.js';
 import {
   assertRing,
   resolveRedisControlPlaneOptions,
@@ -70,6 +70,7 @@ import {
   type RedisControlPlaneOptions,
   type ResolvedRedisControlPlaneOptions,
 } from './redis-options.js';
+import { RingChangeRefused } from './ring-change-plan.js';
 
 export interface RedisControlPlaneKeys {
   ring: string;
@@ -101,15 +102,18 @@ export type EpochConflictReason =
   /** A node the change declared dead renewed its lease meanwhile. */
   | 'lease-renewed';
 
-/** A compare-and-set on the ring epoch lost. Re-read the ring and decide again. */
-export class EpochConflictError extends Error {
-  readonly code = 'EPOCH_CONFLICT';
+/**
+ * A compare-and-set on the ring epoch lost. Re-read the ring and decide again. It is a
+ * RingChangeRefused with code EPOCH_CONFLICT, so the ring-change orchestrator re-plans on it.
+ */
+export class EpochConflictError extends RingChangeRefused {
   constructor(
     readonly expectedEpoch: number,
     readonly storedEpoch: number | undefined,
     readonly reason: EpochConflictReason,
   ) {
     super(
+      'EPOCH_CONFLICT',
       `ring compare-and-set lost (${reason}): expected epoch ${expectedEpoch}, Redis holds ${
         storedEpoch === undefined ? 'no ring' : `epoch ${storedEpoch}`
       }`,
@@ -724,19 +728,20 @@ function planNodeUpdate(ring: RingConfig, node: NodeInfo): RingConfig | undefine
       ? { nodeId: node.nodeId, url: node.url }
       : { nodeId: node.nodeId, url: node.url, pid: node.pid };
   return {
-    ...registered,
+    ...withoutChangeId(registered),
     epoch: ring.epoch + 1,
     nodes: { ...registered.nodes, [node.nodeId]: info },
   };
 }
 
-/** Nodes the ring places (serving a slot, or standing by): the ones whose death changes it. */
+/** Nodes the ring places (serving a slot, or standing by): the ones whose death changes it
+ * (parked nodes are never promoted automatically, so their leases do not matter to the detector). */
 function placedNodeIds(ring: RingConfig): string[] {
   return [...new Set([...ring.slots.map((a) => a.nodeId), ...ring.standbys])];
 }
 
 function knownNodeIds(ring: RingConfig): string[] {
-  return [...new Set([...placedNodeIds(ring), ...Object.keys(ring.nodes)])];
+  return [...new Set([...placedNodeIds(ring), ...(ring.parked ?? []), ...Object.keys(ring.nodes)])];
 }
 
 /** Connects and waits for 'ready' (ioredis keeps retrying meanwhile); fails after timeoutMs. */

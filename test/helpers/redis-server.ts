@@ -70,6 +70,8 @@ export async function startRedisServer(
 
   const launch = async () => {
     const started = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // ENOENT (no redis-server on PATH) arrives as an 'error' event: report it, do not crash.
+    started.once('error', (error) => (output += `\ncannot start redis-server: ${error.message}`));
     running.add(started);
     started.once('exit', () => running.delete(started));
     const keep = (text: string) => (output = (output + text).slice(-OUTPUT_KEPT_CHARS));
@@ -135,6 +137,8 @@ async function freePort(): Promise<number> {
 async function waitForPing(port: number, child: ChildProcess, output: () => string): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
+    if (child.pid === undefined)
+      throw new Error(`cannot start redis-server (is it on PATH?)${output()}`);
     if (child.exitCode !== null || child.signalCode !== null)
       throw new Error(`redis-server exited (${child.exitCode ?? child.signalCode}):\n${output()}`);
     if (await ping(port)) return;
