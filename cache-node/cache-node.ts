@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
-import { HttpControlPlaneClient } from '../control-plane/index.js';
+import { connectControlPlane, type ControlPlaneAddress } from '../control-plane/index.js';
 import { OwnerClient } from '../router/index.js';
 import { openStore, type MailboxStore, type StoreOptions } from '../store-adapter/index.js';
 import { MailboxCache, type MailboxCacheOptions } from './mailbox-cache.js';
@@ -18,8 +18,8 @@ export interface CacheNodeOptions {
   host: string;
   /** 0 picks a free port. */
   port: number;
-  /** Base URL of the control plane (the router, in local mode). */
-  controlPlaneUrl: string;
+  /** The control plane: the router hosting it (local mode), or Redis. */
+  controlPlane: ControlPlaneAddress;
   store: StoreOptions;
   /**
    * How often the lease is renewed.
@@ -43,8 +43,8 @@ export interface RunningCacheNode {
 /** Starts a cache node: store, indices, HTTP server, and the lease-renewal loop. */
 export async function startCacheNode(options: CacheNodeOptions): Promise<RunningCacheNode> {
   const store: MailboxStore = await openStore(options.store);
-  const controlPlane = new HttpControlPlaneClient(
-    options.controlPlaneUrl,
+  const controlPlane = await connectControlPlane(
+    options.controlPlane,
     Math.max(1_000, options.heartbeatIntervalMs * 2),
   );
   const ownership = new Ownership({
@@ -54,6 +54,7 @@ export async function startCacheNode(options: CacheNodeOptions): Promise<Running
     monotonicNow: () => performance.now(),
   });
   const refreshRing = async () => ownership.updateRing(await controlPlane.currentRing());
+  const unsubscribe = controlPlane.subscribe((ring) => ownership.updateRing(ring));
   const locks = new UserLockTable(options.locks);
   const cache = new MailboxCache(options.cache ?? {}, (userId) => locks.isBusy(userId));
   const peers = new OwnerClient(() => ownership.ring, refreshRing);
@@ -124,6 +125,7 @@ export async function startCacheNode(options: CacheNodeOptions): Promise<Running
       stopping = true;
       await app.close();
       service.close();
+      unsubscribe();
       await renewLoop;
       await Promise.all([peers.close(), controlPlane.close(), handoff.close()]);
       await store.close();

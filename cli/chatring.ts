@@ -5,7 +5,8 @@
  */
 import { Command } from 'commander';
 import { failpointsFromEnvironment, startCacheNode } from '../cache-node/index.js';
-import { startLocalRouter } from '../router/index.js';
+import { startRouter } from '../router/index.js';
+import type { ControlPlaneAddress } from '../control-plane/index.js';
 import { integerOption, resolveClusterOptions } from './cluster-options.js';
 import { startLocalCluster } from './local-cluster.js';
 import { addStoreFlags, storeOptionsFrom, type StoreFlags } from './store-flags.js';
@@ -26,6 +27,11 @@ addStoreFlags(program.command('start'))
   .option('--lease-ms <ms>', 'node lease (env CHATRING_LEASE_MS)')
   .option('--restart-members <bool>', 'start a dead member again (env CHATRING_RESTART_MEMBERS)')
   .option(
+    '--redis <url>',
+    'control plane on Redis instead of in the router (env CHATRING_REDIS_URL)',
+  )
+  .option('--routers <count>', 'routers to start; above 1 needs --redis (env CHATRING_ROUTERS)')
+  .option(
     '--heartbeat-interval-ms <ms>',
     'lease renewal interval (env CHATRING_HEARTBEAT_INTERVAL_MS)',
   )
@@ -33,6 +39,7 @@ addStoreFlags(program.command('start'))
     const options = resolveClusterOptions(flags, process.env);
     const cluster = await startLocalCluster(options, (line) => console.error(line));
     console.log(`router listening on ${cluster.routerUrl}`);
+    if (cluster.routerUrls.length > 1) console.log(`routers: ${cluster.routerUrls.join(' ')}`);
     console.log(
       `data in ${options.dataDir}; ${options.nodes} nodes, ${options.standbys} standby; Ctrl-C stops everything`,
     );
@@ -41,8 +48,13 @@ addStoreFlags(program.command('start'))
 
 program
   .command('router')
-  .description('run a router hosting the in-process control plane')
-  .requiredOption('--data-dir <dir>', 'where the ring lives')
+  .description('run a router: its own in-process control plane, or a shared one on Redis')
+  .option('--data-dir <dir>', 'where the ring lives (in-process control plane)')
+  .option(
+    '--redis <url>',
+    'share the control plane with other routers on Redis (env CHATRING_REDIS_URL)',
+  )
+  .option('--redis-key-prefix <prefix>', 'prefix of chatring keys in Redis', 'chatring:')
   .option('--port <port>', 'listen port', '8080')
   .option('--host <host>', 'listen address', '127.0.0.1')
   .option(
@@ -54,17 +66,25 @@ program
   .option('--heartbeat-interval-ms <ms>', 'node heartbeat interval', '500')
   .action(
     async (flags: {
-      dataDir: string;
+      dataDir?: string;
+      redis?: string;
+      redisKeyPrefix: string;
       port: string;
       host: string;
       initialNodes: string;
       leaseMs: string;
       heartbeatIntervalMs: string;
     }) => {
-      const router = await startLocalRouter({
+      const redisUrl = flags.redis ?? process.env.CHATRING_REDIS_URL;
+      if (redisUrl === undefined && flags.dataDir === undefined)
+        throw new Error('give --data-dir (in-process control plane) or --redis URL');
+      const router = await startRouter({
         host: flags.host,
         port: integerOption('--port', flags.port, 0, 65_535),
-        dataDir: flags.dataDir,
+        controlPlane:
+          redisUrl === undefined
+            ? { kind: 'in-process', dataDir: flags.dataDir ?? '' }
+            : { kind: 'redis', redisUrl, keyPrefix: flags.redisKeyPrefix },
         initialNodeIds: flags.initialNodes.split(',').filter(Boolean),
         leaseMs: integerOption('--lease-ms', flags.leaseMs, 100, 600_000),
         heartbeatIntervalMs: integerOption(
@@ -82,7 +102,10 @@ program
 addStoreFlags(program.command('node'))
   .description('run a cache node (it joins as a standby unless the ring gives it a slot)')
   .requiredOption('--node-id <id>', 'stable node id')
-  .requiredOption('--control-plane-url <url>', 'the router hosting the control plane')
+  .option('--control-plane-url <url>', 'the router hosting the control plane (local mode)')
+  .option('--redis <url>', 'the control plane on Redis (env CHATRING_REDIS_URL)')
+  .option('--redis-key-prefix <prefix>', 'prefix of chatring keys in Redis', 'chatring:')
+  .option('--lease-ms <ms>', 'lease this node renews on Redis (routers must use the same)', '3000')
   .requiredOption('--data-dir <dir>', 'where the embedded store lives')
   .option('--port <port>', 'listen port (0: any free port)', '0')
   .option('--host <host>', 'listen address', '127.0.0.1')
@@ -96,7 +119,10 @@ addStoreFlags(program.command('node'))
     async (
       flags: {
         nodeId: string;
-        controlPlaneUrl: string;
+        controlPlaneUrl?: string;
+        redis?: string;
+        redisKeyPrefix: string;
+        leaseMs: string;
         dataDir: string;
         port: string;
         host: string;
@@ -108,7 +134,7 @@ addStoreFlags(program.command('node'))
         nodeId: flags.nodeId,
         host: flags.host,
         port: integerOption('--port', flags.port, 0, 65_535),
-        controlPlaneUrl: flags.controlPlaneUrl,
+        controlPlane: controlPlaneAddress(flags),
         store: storeOptionsFrom(flags, process.env, flags.dataDir),
         heartbeatIntervalMs: integerOption(
           '--heartbeat-interval-ms',
@@ -143,6 +169,33 @@ addStoreFlags(program.command('node'))
       await stopOnSignal(() => node.close());
     },
   );
+
+function controlPlaneAddress(flags: {
+  controlPlaneUrl?: string;
+  redis?: string;
+  redisKeyPrefix: string;
+  leaseMs: string;
+  heartbeatIntervalMs: string;
+}): ControlPlaneAddress {
+  const redisUrl = flags.redis ?? process.env.CHATRING_REDIS_URL;
+  if (redisUrl !== undefined) {
+    return {
+      kind: 'redis',
+      redisUrl,
+      keyPrefix: flags.redisKeyPrefix,
+      leaseMs: integerOption('--lease-ms', flags.leaseMs, 100, 600_000),
+      heartbeatIntervalMs: integerOption(
+        '--heartbeat-interval-ms',
+        flags.heartbeatIntervalMs,
+        10,
+        60_000,
+      ),
+    };
+  }
+  if (flags.controlPlaneUrl === undefined)
+    throw new Error('give --control-plane-url (local mode) or --redis URL');
+  return { kind: 'http', url: flags.controlPlaneUrl };
+}
 
 /** Resolves after the first SIGINT/SIGTERM has run `stop`; exits non-zero if stopping failed. */
 async function stopOnSignal(stop: () => Promise<void>): Promise<void> {

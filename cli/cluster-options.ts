@@ -23,9 +23,13 @@ export interface LocalClusterOptions {
   heartbeatIntervalMs: number;
   /** Start a member again when it dies (off: watch a dead node's slot fail over). @default true */
   restartMembers: boolean;
+  /** Put the control plane in Redis (else in the router's process). */
+  redisUrl?: string;
+  /** Routers to start; more than one needs redisUrl. @default 1 */
+  routers: number;
 }
 
-export const LOCAL_CLUSTER_LIMITS = Object.freeze({ nodesMax: 64, standbysMax: 16 });
+export const LOCAL_CLUSTER_LIMITS = Object.freeze({ nodesMax: 64, standbysMax: 16, routersMax: 8 });
 
 export function resolveClusterOptions(
   flags: Record<string, string | undefined>,
@@ -34,7 +38,20 @@ export function resolveClusterOptions(
   const pick = (name: string, envName: string, fallback: string) =>
     flags[name] ?? env[`CHATRING_${envName}`] ?? env[envName] ?? fallback;
   const dataDir = resolve(pick('dataDir', 'DATA_DIR', './.chatring-data'));
+  const redisUrl = flags.redis ?? env.CHATRING_REDIS_URL;
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl))
+    throw new Error(`--redis must be a redis:// URL, got "${redisUrl}"`);
+  const routers = integerOption(
+    '--routers',
+    pick('routers', 'ROUTERS', '1'),
+    1,
+    LOCAL_CLUSTER_LIMITS.routersMax,
+  );
+  if (routers > 1 && redisUrl === undefined)
+    throw new Error('--routers above 1 needs --redis: routers share the control plane there');
   return Object.freeze({
+    routers,
+    ...(redisUrl === undefined ? {} : { redisUrl }),
     port: integerOption('--port', pick('port', 'PORT', '8080'), 0, 65_535),
     dataDir,
     nodes: integerOption('--nodes', pick('nodes', 'NODES', '3'), 1, LOCAL_CLUSTER_LIMITS.nodesMax),

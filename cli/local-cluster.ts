@@ -17,6 +17,8 @@ interface Member {
 
 export interface LocalClusterHandle {
   routerUrl: string;
+  /** Every router (more than one only with a Redis control plane). */
+  routerUrls: string[];
   /** Stops every process started, nodes first. */
   stop(): Promise<void>;
   pids(): Record<string, number | undefined>;
@@ -24,7 +26,8 @@ export interface LocalClusterHandle {
 
 /**
  * `npm start`: one router (hosting the control plane), N cache nodes and the standbys, each its own
- * process on loopback, all on one embedded store in dataDir. A member that dies is started again
+ * process on loopback, all on one store (embedded in dataDir by default). With `--redis`, the
+ * control plane lives in Redis and there may be several routers. A member that dies is started again
  * (it rejoins as a standby if its slot was handed over meanwhile).
  */
 export async function startLocalCluster(
@@ -32,14 +35,17 @@ export async function startLocalCluster(
   log: (line: string) => void,
 ): Promise<LocalClusterHandle> {
   const nodeIds = Array.from({ length: options.nodes }, (_, index) => `node-${index + 1}`);
-  const router: Member = {
-    name: 'router',
+  const controlPlaneArgs =
+    options.redisUrl === undefined
+      ? ['--data-dir', options.dataDir]
+      : ['--redis', options.redisUrl];
+  const routers: Member[] = Array.from({ length: options.routers }, (_, index) => ({
+    name: index === 0 ? 'router' : `router-${index + 1}`,
     args: [
       'router',
       '--port',
-      String(options.port),
-      '--data-dir',
-      options.dataDir,
+      String(index === 0 ? options.port : 0),
+      ...controlPlaneArgs,
       '--initial-nodes',
       nodeIds.join(','),
       '--lease-ms',
@@ -48,7 +54,7 @@ export async function startLocalCluster(
       String(options.heartbeatIntervalMs),
     ],
     restarts: 0,
-  };
+  }));
   let stopping = false;
   const launch = (member: Member) => {
     const child = spawn(process.execPath, [ENTRY, ...member.args], {
@@ -72,8 +78,18 @@ export async function startLocalCluster(
   // Open the store once before any node does: it creates or migrates the schema here, so nodes
   // starting together do not race schema changes (Cassandra handles concurrent DDL badly).
   await (await openStore(options.store)).close();
-  const routerChild = launch(router);
-  const routerUrl = await waitForLine(routerChild, /router listening on (\S+)/);
+  const routerUrls: string[] = [];
+  for (const router of routers) {
+    const url = await waitForLine(launch(router), /router listening on (\S+)/);
+    // A restarted router comes back on the same port, where nodes and clients expect it.
+    router.args[2] = new URL(url).port;
+    routerUrls.push(url);
+  }
+  const [routerUrl = ''] = routerUrls;
+  const nodeControlPlaneArgs =
+    options.redisUrl === undefined
+      ? ['--control-plane-url', routerUrl]
+      : ['--redis', options.redisUrl, '--lease-ms', String(options.leaseMs)];
   const members: Member[] = [
     ...nodeIds,
     ...Array.from({ length: options.standbys }, (_, index) => `standby-${index + 1}`),
@@ -83,8 +99,7 @@ export async function startLocalCluster(
       'node',
       '--node-id',
       nodeId,
-      '--control-plane-url',
-      routerUrl,
+      ...nodeControlPlaneArgs,
       '--data-dir',
       options.dataDir,
       ...storeArgs(options.store),
@@ -98,11 +113,12 @@ export async function startLocalCluster(
 
   return {
     routerUrl,
-    pids: () => Object.fromEntries([router, ...members].map((m) => [m.name, m.child?.pid])),
+    routerUrls,
+    pids: () => Object.fromEntries([...routers, ...members].map((m) => [m.name, m.child?.pid])),
     async stop() {
       stopping = true;
       await Promise.all(members.map((m) => terminate(m.child)));
-      await terminate(router.child);
+      await Promise.all(routers.map((router) => terminate(router.child)));
     },
   };
 }

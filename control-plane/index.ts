@@ -25,3 +25,4 @@ export {
   type RedisControlPlaneOptions,
   type ResolvedRedisControlPlaneOptions,
 } from './redis-options.js';
+export * from './control-plane-link.js';

@@ -11,4 +11,9 @@ export {
   type OwnerRequest,
   type OwnerResponse,
 } from './owner-client.js';
-export { startLocalRouter, type LocalRouterOptions, type RunningRouter } from './start-router.js';
+export {
+  startRouter,
+  type RouterOptions,
+  type RouterControlPlane,
+  type RunningRouter,
+} from './start-router.js';

@@ -2,55 +2,55 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import {
   InProcessControlPlane,
+  RedisControlPlane,
   RingChangeOrchestrator,
-  registerRingChangeRoutes,
   initialRing,
   registerControlPlaneRoutes,
+  registerRingChangeRoutes,
+  type ControlPlane,
   type ControlPlaneTimings,
+  type RingChangeTarget,
 } from '../control-plane/index.js';
 import { RingView } from '../protocol/index.js';
 import { OwnerClient, type OwnerClientOptions } from './owner-client.js';
 import { buildRouterServer } from './router-server.js';
 
-export interface LocalRouterOptions extends Partial<ControlPlaneTimings> {
+/** Which control plane a router uses: its own in-process one (one router), or Redis (many). */
+export type RouterControlPlane =
+  { kind: 'in-process'; dataDir: string } | { kind: 'redis'; redisUrl: string; keyPrefix?: string };
+
+export interface RouterOptions extends Partial<ControlPlaneTimings> {
   host: string;
   port: number;
-  /** Where the ring is kept (ring.json). */
-  dataDir: string;
-  /** Node ids that serve the slots of a brand-new ring (ignored once ring.json exists). */
+  controlPlane: RouterControlPlane;
+  /** Node ids that serve the slots of a brand-new ring (ignored once a ring exists). */
   initialNodeIds: string[];
   owners?: Partial<OwnerClientOptions>;
 }
 
 export interface RunningRouter {
   url: string;
-  controlPlane: InProcessControlPlane;
+  controlPlane: ControlPlane;
   close(): Promise<void>;
 }
 
 /**
- * A router hosting the in-process control plane (the single-host default): nodes heartbeat to it
- * over HTTP, and it learns every new ring in-process the moment it is made.
+ * A router: the public API, plus the control plane's HTTP face (nodes' heartbeats in local mode,
+ * ringctl's status and changes in both). It follows every new ring by push: in-process from its
+ * own control plane, or by Redis pub/sub when several routers share one.
  */
-export async function startLocalRouter(options: LocalRouterOptions): Promise<RunningRouter> {
-  const controlPlane = new InProcessControlPlane({
-    ringFile: join(options.dataDir, 'ring.json'),
-    initialRing: initialRing(options.initialNodeIds),
-    ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
-    ...(options.heartbeatIntervalMs === undefined
-      ? {}
-      : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
-  });
+export async function startRouter(options: RouterOptions): Promise<RunningRouter> {
+  const controlPlane = await openControlPlane(options);
   let ring = new RingView(await controlPlane.currentRing());
   controlPlane.subscribe((next) => {
     if (next.epoch > ring.epoch) ring = new RingView(next);
   });
   const orchestrator = new RingChangeOrchestrator(controlPlane);
-  const owners = new OwnerClient(
-    () => ring,
-    async () => undefined,
-    options.owners,
-  );
+  const refreshRing = async () => {
+    const next = await controlPlane.currentRing();
+    if (next.epoch > ring.epoch) ring = new RingView(next);
+  };
+  const owners = new OwnerClient(() => ring, refreshRing, options.owners);
   const app = buildRouterServer({
     owners,
     ring: () => ring,
@@ -71,4 +71,29 @@ export async function startLocalRouter(options: LocalRouterOptions): Promise<Run
       await controlPlane.close();
     },
   };
+}
+
+async function openControlPlane(options: RouterOptions): Promise<ControlPlane & RingChangeTarget> {
+  const timings = {
+    ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
+    ...(options.heartbeatIntervalMs === undefined
+      ? {}
+      : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
+  };
+  const seed = initialRing(options.initialNodeIds);
+  if (options.controlPlane.kind === 'redis') {
+    return RedisControlPlane.open({
+      redisUrl: options.controlPlane.redisUrl,
+      ...(options.controlPlane.keyPrefix === undefined
+        ? {}
+        : { keyPrefix: options.controlPlane.keyPrefix }),
+      initialRing: seed,
+      ...timings,
+    });
+  }
+  return new InProcessControlPlane({
+    ringFile: join(options.controlPlane.dataDir, 'ring.json'),
+    initialRing: seed,
+    ...timings,
+  });
 }

@@ -27,6 +27,10 @@ export interface ClusterOptions {
   heartbeatIntervalMs?: number;
   /** @default true */
   restartMembers?: boolean;
+  /** Put the control plane in this Redis (else in the router). */
+  redisUrl?: string;
+  /** Routers to start (above 1 needs redisUrl). @default 1 */
+  routers?: number;
   /** Store flags for `chatring start` (default: the embedded store in dataDir). */
   storeArgs?: string[];
   /** Extra environment for every process (failpoints). */
@@ -35,6 +39,8 @@ export interface ClusterOptions {
 
 export interface TestCluster {
   url: string;
+  /** Every router's URL (the first is `url`). */
+  urls: string[];
   dataDir: string;
   status(): Promise<ClusterStatus>;
   /** The pid of the process serving a node id now. */
@@ -64,6 +70,9 @@ export async function bootCluster(t: Test, options: ClusterOptions = {}): Promis
     '--restart-members',
     String(options.restartMembers ?? true),
     ...(options.storeArgs ?? []),
+    ...(options.redisUrl === undefined ? [] : ['--redis', options.redisUrl]),
+    '--routers',
+    String(options.routers ?? 1),
   ];
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -72,17 +81,23 @@ export async function bootCluster(t: Test, options: ClusterOptions = {}): Promis
   running.add(child);
   let output = '';
   child.stderr?.setEncoding('utf8').on('data', (text: string) => (output += text));
-  const url = await new Promise<string>((resolve, reject) => {
+  // The launcher's own lines (members' lines carry a [name] prefix): the router URL, all routers,
+  // then "data in …" once everything is up.
+  const urls = await new Promise<string[]>((resolve, reject) => {
     child.stdout?.setEncoding('utf8').on('data', (text: string) => {
       output += text;
-      const match = /^router listening on (\S+)/m.exec(output.replace(/^\[[^\]]+\] .*$/gm, ''));
-      if (match?.[1] !== undefined) resolve(match[1]);
+      const own = output.replace(/^\[[^\]]+\] .*$/gm, '');
+      const first = /^router listening on (\S+)/m.exec(own)?.[1];
+      if (first === undefined || !/^data in /m.test(own)) return;
+      const all = /^routers: (.+)$/m.exec(own)?.[1]?.split(' ') ?? [first];
+      resolve(all);
     });
     child.once('exit', (code) =>
       reject(new Error(`cluster exited (${code}) before it listened:\n${output}`)),
     );
   });
 
+  const [url = ''] = urls;
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = once(child, 'exit');
@@ -97,6 +112,7 @@ export async function bootCluster(t: Test, options: ClusterOptions = {}): Promis
   const status = () => getJson<ClusterStatus>('/control/v1/status');
   return {
     url,
+    urls,
     dataDir,
     status,
     async pidOf(nodeId) {
