@@ -2,18 +2,21 @@
 /**
  * ringctl: the operators' CLI. `status` shows slots, owners, standbys, node states, lease ages and
  * the epoch; `owner USER_ID` names the node serving a user. It finds the cluster through a router
- * (`--router`, env CHATRING_ROUTER_URL, default http://127.0.0.1:8080). Changes (`add`, `remove`,
+ * (`--router`, env CHATRING_ROUTER_URL, default http://127.0.0.1:8080), or straight through its
+ * Redis control plane (`--redis`, env CHATRING_REDIS_URL). Changes (`add`, `remove`,
  * `promote`, `standby add|remove`) hand users over safely and warm; `preview` shows what a change
  * would move first.
  *
  * Exit codes: 0 done, 1 refused or failed (the message says why), 2 bad usage.
  */
 import { Command, CommanderError } from 'commander';
-import { HttpControlPlaneClient, type ClusterStatus } from '../control-plane/index.js';
+import type { ClusterStatus } from '../control-plane/index.js';
+import { connectToCluster, type ClusterConnection } from './cluster-connection.js';
 import { ProgressBar, formatPreview, formatResult, formatStatusTable } from './status-table.js';
 
 interface GlobalOptions {
   router: string;
+  redis?: string;
   json?: boolean;
 }
 
@@ -24,51 +27,39 @@ const program = new Command('ringctl')
     'a router of the cluster (env CHATRING_ROUTER_URL)',
     process.env.CHATRING_ROUTER_URL ?? 'http://127.0.0.1:8080',
   )
+  .option('--redis <url>', 'or reach the control plane on Redis directly (env CHATRING_REDIS_URL)')
   .option('--json', 'print JSON instead of a table')
   .exitOverride();
 
 program
   .command('status')
   .description('slots, owners, standbys, node states, lease ages and the ring epoch')
-  .action(async () => {
-    const options = program.opts<GlobalOptions>();
-    const client = new HttpControlPlaneClient(options.router, 3_000);
-    try {
-      const status: ClusterStatus = await client.status();
+  .action(async () =>
+    withConnection(async (cluster, options) => {
+      const status: ClusterStatus = await cluster.status();
       console.log(
         options.json === true ? JSON.stringify(status, null, 2) : formatStatusTable(status),
       );
-    } finally {
-      await client.close();
-    }
-  });
+    }),
+  );
 
 program
   .command('owner')
   .argument('<userId>', 'the user to look up')
   .description('the slot and node serving a user now')
-  .action(async (userId: string) => {
-    const options = program.opts<GlobalOptions>();
-    const response = await fetch(
-      `${options.router.replace(/\/$/, '')}/admin/v1/owner/${encodeURIComponent(userId)}`,
-    );
-    const body = (await response.json()) as {
-      nodeId?: string;
-      slot?: string;
-      url?: string;
-      epoch?: number;
-      error?: { code: string; message: string };
-    };
-    if (body.error !== undefined) throw new Error(`${body.error.code}: ${body.error.message}`);
-    console.log(
-      options.json === true
-        ? JSON.stringify({ userId, ...body }, null, 2)
-        : `${userId} → ${body.nodeId} (${body.slot}, ${body.url}, epoch ${body.epoch})`,
-    );
-  });
+  .action(async (userId: string) =>
+    withConnection(async (cluster, options) => {
+      const owner = await cluster.owner(userId);
+      console.log(
+        options.json === true
+          ? JSON.stringify(owner, null, 2)
+          : `${userId} → ${owner.nodeId} (${owner.slot}, ${owner.url}, epoch ${owner.epoch})`,
+      );
+    }),
+  );
 
 /** Accepts a node id or the URL a node registered with. */
-async function resolveNode(client: HttpControlPlaneClient, node: string): Promise<string> {
+async function resolveNode(client: ClusterConnection, node: string): Promise<string> {
   if (!/^https?:\/\//.test(node)) return node;
   const status = await client.status();
   const match = status.nodes.find(
@@ -81,20 +72,23 @@ async function resolveNode(client: HttpControlPlaneClient, node: string): Promis
 
 type ChangeSpec = { action: string; nodeId?: string; weight?: number; standbyId?: string };
 
-async function withClient<T>(
-  work: (client: HttpControlPlaneClient, options: GlobalOptions) => Promise<T>,
+async function withConnection<T>(
+  work: (cluster: ClusterConnection, options: GlobalOptions) => Promise<T>,
 ): Promise<T> {
   const options = program.opts<GlobalOptions>();
-  const client = new HttpControlPlaneClient(options.router, 120_000);
+  const cluster = await connectToCluster({
+    routerUrl: options.router,
+    redisUrl: options.redis ?? process.env.CHATRING_REDIS_URL,
+  });
   try {
-    return await work(client, options);
+    return await work(cluster, options);
   } finally {
-    await client.close();
+    await cluster.close();
   }
 }
 
 async function previewChange(spec: ChangeSpec): Promise<void> {
-  await withClient(async (client, options) => {
+  await withConnection(async (client, options) => {
     const change = { ...spec, nodeId: await resolveNode(client, spec.nodeId ?? '') };
     const preview = await client.previewChange(change);
     console.log(options.json === true ? JSON.stringify(preview, null, 2) : formatPreview(preview));
@@ -102,7 +96,7 @@ async function previewChange(spec: ChangeSpec): Promise<void> {
 }
 
 async function applyChange(spec: ChangeSpec, expectEpoch: string | undefined): Promise<void> {
-  await withClient(async (client, options) => {
+  await withConnection(async (client, options) => {
     const change = { ...spec, nodeId: await resolveNode(client, spec.nodeId ?? '') };
     const expectedEpoch = expectEpoch === undefined ? undefined : Number(expectEpoch);
     const bar = new ProgressBar(process.stderr, options.json !== true);
@@ -188,9 +182,9 @@ program
 
 program.parseAsync().catch((error: unknown) => {
   if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
-  const cause = (error as { cause?: Error }).cause;
-  console.error(
-    `ringctl: ${(error as Error).message}${cause === undefined ? '' : ` (${cause.message})`}`,
-  );
+  // Refusals lead with their stable code, whichever path (router or Redis) they came back by.
+  const { message, code, cause } = error as { message: string; code?: unknown; cause?: Error };
+  const coded = typeof code === 'string' && !message.startsWith(code) ? `${code}: ${message}` : message;
+  console.error(`ringctl: ${coded}${cause === undefined ? '' : ` (${cause.message})`}`);
   process.exit(1);
 });
