@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,10 +14,30 @@ import type { Test } from 'tap';
 import type { ClusterStatus } from '../../control-plane/index.js';
 
 const ENTRY = fileURLToPath(new URL('../../dist/cli/chatring.js', import.meta.url));
+/**
+ * Each cluster runs in its own process group (the launcher is spawned detached), so killing the
+ * group takes the router and every node with it, even when the launcher itself cannot clean up.
+ * That happens on the test process's exit, and on SIGTERM/SIGINT (a tap timeout) before exiting.
+ */
 const running = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
+function killAllClusters(): void {
+  for (const child of running) {
+    if (child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+process.once('exit', killAllClusters);
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    killAllClusters();
+    process.exit(128 + (signal === 'SIGTERM' ? 15 : 2));
+  });
+}
 
 export interface ClusterOptions {
   nodes?: number;
@@ -77,6 +97,7 @@ export async function bootCluster(t: Test, options: ClusterOptions = {}): Promis
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },
+    detached: true,
   });
   running.add(child);
   let output = '';
@@ -105,7 +126,11 @@ export async function bootCluster(t: Test, options: ClusterOptions = {}): Promis
     await exited;
     running.delete(child);
   };
-  t.teardown(stop);
+  t.teardown(async () => {
+    await stop();
+    // A data dir this helper made is removed; one the caller passed belongs to the caller.
+    if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
+  });
 
   const getJson = async <T>(path: string): Promise<T> =>
     (await (await fetch(`${url}${path}`)).json()) as T;
