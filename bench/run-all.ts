@@ -3,7 +3,9 @@
  * settings: `short` (the default: a few minutes on 2 cores) or `long` (the figures to quote). Each
  * benchmark prints its own table and writes its own JSON; this writes bench/results/run-all.json
  * with what ran, how long it took and where the results are. It fails only if a benchmark crashed
- * or reported a broken invariant, never on a timing.
+ * or reported a broken invariant (or the report failed), never on a timing. Last, unless
+ * `--report false`, it runs bench/report.ts, which rewrites README.md's Performance section from
+ * the latest result files.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -84,11 +86,16 @@ const flags = BenchFlags.parse('run-all', 'all benchmarks, short (default) or lo
     description: `comma-separated subset of ${BENCHMARKS.join(',')}`,
     default: BENCHMARKS.join(','),
   },
+  report: {
+    description: "rewrite README.md's Performance section afterwards (true/false)",
+    default: 'true',
+  },
 });
 const profile = flags.string('profile');
 if (profile !== 'short' && profile !== 'long')
   throw new Error(`--profile must be short or long, got "${profile}"`);
 const only = flags.string('only').split(',').filter(Boolean);
+const updateReadme = flags.boolean('report');
 for (const name of only)
   if (!(BENCHMARKS as readonly string[]).includes(name))
     throw new Error(`--only: unknown benchmark "${name}"`);
@@ -133,17 +140,18 @@ console.log(`\ntotal ${fixed(total, 0)} s`);
 const path = writeReport({ ...report, results: { runs } });
 console.log(`wrote ${path}`);
 if (runs.some((outcome) => outcome.exitCode !== 0)) process.exitCode = 1;
+if (updateReadme) {
+  console.log('\n===== report =====\n');
+  const [exitCode, signal] = await runScript('report', []);
+  if (exitCode !== 0) {
+    console.log(`report failed (${signal ?? String(exitCode)}): README.md left as it was`);
+    process.exitCode = 1;
+  }
+}
 
 async function run(benchmark: Benchmark, args: string[]): Promise<RunOutcome> {
-  const entry = fileURLToPath(new URL(`./${benchmark}.js`, import.meta.url));
   const started = performance.now();
-  const child = spawn(process.execPath, [entry, ...args], { stdio: 'inherit' });
-  const forward = () => child.kill('SIGTERM');
-  process.once('SIGINT', forward);
-  const [exitCode, signal] = await new Promise<[number | null, string | null]>((resolve) =>
-    child.once('exit', (code, killedBy) => resolve([code, killedBy])),
-  );
-  process.off('SIGINT', forward);
+  const [exitCode, signal] = await runScript(benchmark, args);
   return {
     benchmark,
     args,
@@ -152,4 +160,19 @@ async function run(benchmark: Benchmark, args: string[]): Promise<RunOutcome> {
     signal,
     resultFile: join(resultsDirectory(), `${benchmark}.json`),
   };
+}
+
+/** Runs a compiled bench script beside this one in its own process; resolves with how it ended. */
+async function runScript(name: string, args: string[]): Promise<[number | null, string | null]> {
+  const entry = fileURLToPath(new URL(`./${name}.js`, import.meta.url));
+  const child = spawn(process.execPath, [entry, ...args], { stdio: 'inherit' });
+  const forward = () => child.kill('SIGTERM');
+  process.once('SIGINT', forward);
+  try {
+    return await new Promise<[number | null, string | null]>((resolve) =>
+      child.once('exit', (code, killedBy) => resolve([code, killedBy])),
+    );
+  } finally {
+    process.off('SIGINT', forward);
+  }
 }

@@ -184,7 +184,8 @@ program.parseAsync().catch((error: unknown) => {
   if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
   // Refusals lead with their stable code, whichever path (router or Redis) they came back by.
   const { message, code, cause } = error as { message: string; code?: unknown; cause?: Error };
-  const coded = typeof code === 'string' && !message.startsWith(code) ? `${code}: ${message}` : message;
+  const coded =
+    typeof code === 'string' && !message.startsWith(code) ? `${code}: ${message}` : message;
   console.error(`ringctl: ${coded}${cause === undefined ? '' : ` (${cause.message})`}`);
   process.exit(1);
 });

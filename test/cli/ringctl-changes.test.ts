@@ -14,7 +14,9 @@ t.test('ringctl changes and refusals', async (t) => {
   const router = ['--router', cluster.url];
   const epochOf = async () => (await cluster.status()).epoch;
   // Standbys register with their first heartbeat (each registration is an epoch): wait for both.
-  await eventually('both standbys to register', async () => ((await cluster.status()).standbys.length === 2 ? true : undefined));
+  await eventually('both standbys to register', async () =>
+    (await cluster.status()).standbys.length === 2 ? true : undefined,
+  );
 
   const start = await epochOf();
   const preview = await ringctl([...router, 'preview', 'add', 'standby-1']);
