@@ -31,6 +31,7 @@ addStoreFlags(program.command('start'))
     'control plane on Redis instead of in the router (env CHATRING_REDIS_URL)',
   )
   .option('--routers <count>', 'routers to start; above 1 needs --redis (env CHATRING_ROUTERS)')
+  .option('--warm-handoff-bytes-max <bytes>', 'per node and ring change; 0: users always move cold')
   .option(
     '--heartbeat-interval-ms <ms>',
     'lease renewal interval (env CHATRING_HEARTBEAT_INTERVAL_MS)',
@@ -111,6 +112,11 @@ addStoreFlags(program.command('node'))
   .option('--host <host>', 'listen address', '127.0.0.1')
   .option('--heartbeat-interval-ms <ms>', 'lease renewal interval', '500')
   .option(
+    '--warm-handoff-bytes-max <bytes>',
+    'most cached state handed to new owners in one ring change (0: users always move cold)',
+    String(64 * 1024 * 1024),
+  )
+  .option(
     '--cache-bytes-max <bytes>',
     'memory budget of cached mailboxes',
     String(256 * 1024 * 1024),
@@ -128,6 +134,7 @@ addStoreFlags(program.command('node'))
         host: string;
         heartbeatIntervalMs: string;
         cacheBytesMax: string;
+        warmHandoffBytesMax: string;
       } & StoreFlags,
     ) => {
       const node = await startCacheNode({
@@ -147,6 +154,14 @@ addStoreFlags(program.command('node'))
             '--cache-bytes-max',
             flags.cacheBytesMax,
             1,
+            Number.MAX_SAFE_INTEGER,
+          ),
+        },
+        handoff: {
+          warmBytesMax: integerOption(
+            '--warm-handoff-bytes-max',
+            flags.warmHandoffBytesMax,
+            0,
             Number.MAX_SAFE_INTEGER,
           ),
         },

@@ -27,6 +27,8 @@ export interface LocalClusterOptions {
   redisUrl?: string;
   /** Routers to start; more than one needs redisUrl. @default 1 */
   routers: number;
+  /** Cached state a node hands to new owners per ring change. @default 67108864 (64 MiB) */
+  warmHandoffBytesMax: number;
 }
 
 export const LOCAL_CLUSTER_LIMITS = Object.freeze({ nodesMax: 64, standbysMax: 16, routersMax: 8 });
@@ -51,6 +53,12 @@ export function resolveClusterOptions(
     throw new Error('--routers above 1 needs --redis: routers share the control plane there');
   return Object.freeze({
     routers,
+    warmHandoffBytesMax: integerOption(
+      '--warm-handoff-bytes-max',
+      pick('warmHandoffBytesMax', 'WARM_HANDOFF_BYTES_MAX', String(64 * 1024 * 1024)),
+      0,
+      Number.MAX_SAFE_INTEGER,
+    ),
     ...(redisUrl === undefined ? {} : { redisUrl }),
     port: integerOption('--port', pick('port', 'PORT', '8080'), 0, 65_535),
     dataDir,

@@ -105,6 +105,8 @@ export async function startLocalCluster(
       ...storeArgs(options.store),
       '--heartbeat-interval-ms',
       String(options.heartbeatIntervalMs),
+      '--warm-handoff-bytes-max',
+      String(options.warmHandoffBytesMax),
     ],
     restarts: 0,
   }));
