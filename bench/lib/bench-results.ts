@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LatencySummary } from './latency-recorder.js';
+import type { BenchReport } from './result-files.js';
+
+/**
+ * The parts of each benchmark's result file that bench/report.ts reads. The benchmarks are
+ * scripts (importing one would run it), so their result types are restated here, narrowed to the
+ * fields the report uses; `readLatestResult` checks the envelope and the report checks each field
+ * it reads, so a benchmark that changes its JSON fails the report loudly instead of printing NaN.
+ */
+
+export interface RingResultRow {
+  algorithm: 'ringview' | 'hashring-plain' | 'jump' | 'rendezvous';
+  slots: number;
+  vnodesPerSlot?: number;
+  balance: { maxOverMean: number; minOverMean: number; coefficientOfVariation: number };
+  added: { movedShare: number; idealShare: number; excessShare: number };
+  removed: { movedShare: number; idealShare: number; excessShare: number };
+  lookup: { coldNs: number; hotNs: number; placementNs: number };
+  verified?: { users: number; mismatches: number };
+}
+
+export interface RingResults {
+  rows: RingResultRow[];
+  noiseFloor: Record<string, number>;
+}
+
+export interface LoadTargetResult {
+  target: string;
+  description: string;
+  measuredSeconds: number;
+  throughputOpsPerSecond: number;
+  byOperation: Record<string, LatencySummary & { opsPerSecond: number }>;
+  cache?: { hits: number; misses: number; hitRatio: number | null };
+  topology?: { nodes: number; standbys: number };
+  skipped?: string;
+}
+
+export interface LoadResults {
+  targets: LoadTargetResult[];
+}
+
+export interface MemoryResultRow {
+  contentBytes: number;
+  charset: string;
+  users: number;
+  conversations: number;
+  messages: number;
+  heapPerUserBytes: number;
+  estimatePerUserBytes: number;
+  heapPerMessageBytes: number;
+  estimatePerMessageBytes: number;
+  rawContentBytes: number;
+  rawJsonBytes: number;
+  heapOverJson: number;
+  heapOverEstimate: number;
+  messagesPerGiB: number;
+}
+
+export interface MemoryResults {
+  rows: MemoryResultRow[];
+}
+
+export interface FailoverWindow {
+  seconds: number;
+  affected: LatencySummary;
+  unaffected: LatencySummary;
+}
+
+export interface FailoverScenarioResult {
+  scenario: string;
+  victim: { nodeId: string; slots: string[] };
+  outcome: string;
+  firstAffectedSuccessAfterKillMs?: number;
+  probeFirstSuccessAfterKillMs?: number;
+  window: { beforeKill: FailoverWindow; outage: FailoverWindow; afterRecovery: FailoverWindow };
+  verification: {
+    acknowledged: number;
+    lost: number;
+    duplicated: number;
+    copyMismatches: number;
+    orderViolations: number;
+  };
+}
+
+export interface FailoverResults {
+  scenarios: FailoverScenarioResult[];
+}
+
+export interface RunAllResults {
+  runs: { benchmark: string; args: string[]; seconds: number; exitCode: number | null }[];
+}
+
+export interface LatestResults {
+  ring?: BenchReport<RingResults>;
+  load?: BenchReport<LoadResults>;
+  memory?: BenchReport<MemoryResults>;
+  failover?: BenchReport<FailoverResults>;
+  runAll?: BenchReport<RunAllResults>;
+}
+
+/** The latest run of each benchmark: `<name>.json` in the results directory (absent: undefined). */
+export function readLatestResults(directory: string): LatestResults {
+  return {
+    ...optional('ring', readLatestResult<RingResults>(directory, 'ring')),
+    ...optional('load', readLatestResult<LoadResults>(directory, 'load')),
+    ...optional('memory', readLatestResult<MemoryResults>(directory, 'memory')),
+    ...optional('failover', readLatestResult<FailoverResults>(directory, 'failover')),
+    ...optional('runAll', readLatestResult<RunAllResults>(directory, 'run-all')),
+  };
+}
+
+export function readLatestResult<Results>(
+  directory: string,
+  benchmark: string,
+): BenchReport<Results> | undefined {
+  const path = join(directory, `${benchmark}.json`);
+  if (!existsSync(path)) return undefined;
+  const report = JSON.parse(readFileSync(path, 'utf8')) as BenchReport<Results>;
+  assert(
+    report.benchmark === benchmark &&
+      typeof report.startedAt === 'string' &&
+      typeof report.finishedAt === 'string' &&
+      typeof report.machine?.cores === 'number' &&
+      typeof report.results === 'object' &&
+      report.results !== null,
+    `${path}: not a ${benchmark} result file (benchmark, startedAt, machine, results expected)`,
+  );
+  return report;
+}
+
+/** A figure the report is about to print: it must be a finite number, or the JSON changed shape. */
+export function figure(value: number | null | undefined, what: string): number {
+  assert(
+    typeof value === 'number' && Number.isFinite(value),
+    `result files: ${what} is ${String(value)}, expected a finite number (did a benchmark change its JSON?)`,
+  );
+  return value;
+}
+
+function optional<Key extends string, Value>(
+  key: Key,
+  value: Value | undefined,
+): Partial<Record<Key, Value>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<Key, Value>);
+}
