@@ -8,9 +8,9 @@ import {
   type ControlPlane,
   type ControlPlaneTimings,
   type HeartbeatReply,
-  type NodeStatus,
 } from './control-plane.js';
 import { planFailover, planRegistration, withoutChangeId } from './failover-plan.js';
+import { clusterStatusOf, knownNodeIds } from './cluster-status.js';
 import { RingChangeRefused } from './ring-change-plan.js';
 
 export interface InProcessControlPlaneOptions extends Partial<ControlPlaneTimings> {
@@ -98,26 +98,11 @@ export class InProcessControlPlane implements ControlPlane {
 
   async status(): Promise<ClusterStatus> {
     const now = this.#now();
-    const ring = this.#ring;
-    const nodes: NodeStatus[] = knownNodeIds(ring).map((nodeId) => {
+    return clusterStatusOf(this.#ring, this.backend, this.timings, (nodeId) => {
       const lastSeen = this.#lastHeartbeatAt.get(nodeId);
-      const leaseAgeMs = lastSeen === undefined ? undefined : Math.round(now - lastSeen);
-      const slots = ring.slots.filter((a) => a.nodeId === nodeId).map((a) => a.slot);
-      const alive = leaseAgeMs !== undefined && leaseAgeMs <= this.timings.leaseMs;
-      const parked = (ring.parked ?? []).includes(nodeId);
-      const state = nodeState(lastSeen !== undefined, alive, slots.length > 0, parked);
-      const info = ring.nodes[nodeId] ?? { nodeId, url: '' };
-      return { ...info, nodeId, state, slots, ...(leaseAgeMs === undefined ? {} : { leaseAgeMs }) };
+      const leaseAgeMs = lastSeen === undefined ? undefined : now - lastSeen;
+      return { alive: leaseAgeMs !== undefined && leaseAgeMs <= this.timings.leaseMs, leaseAgeMs };
     });
-    return {
-      epoch: ring.epoch,
-      backend: this.backend,
-      leaseMs: this.timings.leaseMs,
-      heartbeatIntervalMs: this.timings.heartbeatIntervalMs,
-      slots: ring.slots.map((a) => ({ ...a })),
-      standbys: [...ring.standbys],
-      nodes,
-    };
   }
 
   async close(): Promise<void> {
@@ -130,17 +115,6 @@ export class InProcessControlPlane implements ControlPlane {
     writeRing(this.#ringFile, next);
     for (const listener of this.#listeners) listener(next);
   }
-}
-
-function knownNodeIds(ring: RingConfig): string[] {
-  return [
-    ...new Set([
-      ...ring.slots.map((a) => a.nodeId),
-      ...ring.standbys,
-      ...(ring.parked ?? []),
-      ...Object.keys(ring.nodes),
-    ]),
-  ];
 }
 
 function pickTimings(options: Partial<ControlPlaneTimings>): Partial<ControlPlaneTimings> {
@@ -168,16 +142,4 @@ function writeRing(path: string, ring: RingConfig): void {
   const temporary = `${path}.${process.pid}.tmp`;
   writeFileSync(temporary, JSON.stringify(ring, null, 2));
   renameSync(temporary, path);
-}
-
-function nodeState(
-  seen: boolean,
-  alive: boolean,
-  serving: boolean,
-  parked: boolean,
-): NodeStatus['state'] {
-  if (!seen) return 'joining';
-  if (!alive) return 'dead';
-  if (serving) return 'serving';
-  return parked ? 'parked' : 'standby';
 }

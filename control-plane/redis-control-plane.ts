@@ -55,12 +55,12 @@
 import { createHash } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { ChatringError, type NodeInfo, type RingConfig } from '../protocol/index.js';
+import { clusterStatusOf, knownNodeIds } from './cluster-status.js';
 import type {
   ClusterStatus,
   ControlPlane,
   ControlPlaneTimings,
   HeartbeatReply,
-  NodeStatus,
 } from './control-plane.js';
 import { planFailover, planRegistration, withoutChangeId } from './failover-plan.js';
 import {
@@ -316,36 +316,25 @@ export class RedisControlPlane implements ControlPlane {
     const { redisNowMs, ttlsMs, lastSeenMs } = await this.#redis('status', () =>
       this.#readLeases(nodeIds),
     );
-    const nodes: NodeStatus[] = nodeIds.map((nodeId, index) => {
-      const ttlMs = ttlsMs[index] ?? -2;
-      const lastSeen = lastSeenMs[index];
-      const alive = ttlMs !== -2;
-      const leaseAgeMs = alive
-        ? Math.max(0, this.timings.leaseMs - Math.max(ttlMs, 0))
-        : lastSeen === undefined
-          ? undefined
-          : Math.max(0, redisNowMs - lastSeen);
-      const slots = ring.slots.filter((a) => a.nodeId === nodeId).map((a) => a.slot);
-      const state =
-        alive && slots.length > 0
-          ? 'serving'
-          : alive
-            ? 'standby'
-            : lastSeen === undefined
-              ? 'joining'
-              : 'dead';
-      const info = ring.nodes[nodeId] ?? { nodeId, url: '' };
-      return { ...info, nodeId, state, slots, ...(leaseAgeMs === undefined ? {} : { leaseAgeMs }) };
-    });
-    return {
-      epoch: ring.epoch,
-      backend: this.backend,
-      leaseMs: this.timings.leaseMs,
-      heartbeatIntervalMs: this.timings.heartbeatIntervalMs,
-      slots: ring.slots.map((a) => ({ ...a })),
-      standbys: [...ring.standbys],
-      nodes,
-    };
+    const liveness = new Map(
+      nodeIds.map((nodeId, index) => {
+        const ttlMs = ttlsMs[index] ?? -2;
+        const lastSeen = lastSeenMs[index];
+        const alive = ttlMs !== -2;
+        const leaseAgeMs = alive
+          ? Math.max(0, this.timings.leaseMs - Math.max(ttlMs, 0))
+          : lastSeen === undefined
+            ? undefined
+            : Math.max(0, redisNowMs - lastSeen);
+        return [nodeId, { alive, leaseAgeMs }] as const;
+      }),
+    );
+    return clusterStatusOf(
+      ring,
+      this.backend,
+      this.timings,
+      (nodeId) => liveness.get(nodeId) ?? { alive: false },
+    );
   }
 
   /** Milliseconds until this instance's detector may declare a node dead (0: it may now). */
@@ -738,10 +727,6 @@ function planNodeUpdate(ring: RingConfig, node: NodeInfo): RingConfig | undefine
  * (parked nodes are never promoted automatically, so their leases do not matter to the detector). */
 function placedNodeIds(ring: RingConfig): string[] {
   return [...new Set([...ring.slots.map((a) => a.nodeId), ...ring.standbys])];
-}
-
-function knownNodeIds(ring: RingConfig): string[] {
-  return [...new Set([...placedNodeIds(ring), ...(ring.parked ?? []), ...Object.keys(ring.nodes)])];
 }
 
 /** Connects and waits for 'ready' (ioredis keeps retrying meanwhile); fails after timeoutMs. */

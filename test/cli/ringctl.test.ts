@@ -3,30 +3,15 @@
  * (with each node's pid in local mode), `owner`, and the exit codes of refusals and bad usage.
  */
 import t from 'tap';
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import type { ClusterStatus } from '../../control-plane/index.js';
 import { bootCluster } from '../helpers/local-cluster.js';
-
-const RINGCTL = fileURLToPath(new URL('../../dist/cli/ringctl.js', import.meta.url));
-const run = async (args: string[], env: Record<string, string> = {}) => {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(RINGCTL, args, {
-      env: { ...process.env, ...env },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-};
+import { ringctl } from '../helpers/ringctl.js';
 
 t.test('ringctl status, owner and refusals', async (t) => {
   const cluster = await bootCluster(t, { nodes: 2, standbys: 1 });
   const router = ['--router', cluster.url];
 
-  const json = await run([...router, '--json', 'status']);
+  const json = await ringctl([...router, '--json', 'status']);
   t.equal(json.code, 0);
   const status = JSON.parse(json.stdout) as ClusterStatus;
   t.equal(status.slots.length, 2);
@@ -39,30 +24,30 @@ t.test('ringctl status, owner and refusals', async (t) => {
   );
   t.same(status.nodes.map((node) => node.state).sort(), ['serving', 'serving', 'standby']);
 
-  const table = await run(['status'], { CHATRING_ROUTER_URL: cluster.url });
+  const table = await ringctl(['status'], { CHATRING_ROUTER_URL: cluster.url });
   t.equal(table.code, 0, 'the router URL can come from CHATRING_ROUTER_URL');
   t.match(table.stdout, /^epoch \d+ {2}backend in-process/);
   t.match(table.stdout, /NODE\s+STATE\s+SLOTS\s+LEASE AGE\s+PID\s+URL/);
   t.match(table.stdout, /standby-1\s+standby\s+-/);
 
-  const owner = await run([...router, 'owner', 'alice']);
+  const owner = await ringctl([...router, 'owner', 'alice']);
   t.equal(owner.code, 0);
   const expected = await cluster.ownerOf('alice');
   t.equal(
     owner.stdout.trim(),
     `alice → ${expected.nodeId} (${expected.slot}, ${expected.url}, epoch ${status.epoch})`,
   );
-  const ownerJson = JSON.parse((await run([...router, '--json', 'owner', 'alice'])).stdout) as {
+  const ownerJson = JSON.parse((await ringctl([...router, '--json', 'owner', 'alice'])).stdout) as {
     nodeId: string;
   };
   t.equal(ownerJson.nodeId, expected.nodeId);
 
-  const badUser = await run([...router, 'owner', 'bad id']);
+  const badUser = await ringctl([...router, 'owner', 'bad id']);
   t.equal(badUser.code, 1);
   t.match(badUser.stderr, /INVALID_USER_ID/);
-  const unreachable = await run(['--router', 'http://127.0.0.1:1', 'status']);
+  const unreachable = await ringctl(['--router', 'http://127.0.0.1:1', 'status']);
   t.equal(unreachable.code, 1);
   t.match(unreachable.stderr, /unreachable/);
-  const usage = await run(['frobnicate']);
+  const usage = await ringctl(['frobnicate']);
   t.equal(usage.code, 2, 'an unknown command is a usage error');
 });
