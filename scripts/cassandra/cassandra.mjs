@@ -61,6 +61,7 @@ function runPaths(dir = runDir()) {
   return {
     dir,
     state: path.join(dir, 'state.json'),
+    ports: path.join(dir, 'ports.json'),
     lock: path.join(dir, 'start.lock'),
     conf: path.join(dir, 'conf'),
     yaml: path.join(dir, 'conf', 'cassandra.yaml'),
@@ -165,6 +166,27 @@ async function freePorts(n) {
   } finally {
     await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
   }
+}
+
+/** The ports of the last start in this run dir, if both can be bound now; else undefined. */
+async function previousPortsIfFree(paths) {
+  let previous;
+  try {
+    previous = JSON.parse(fs.readFileSync(paths.ports, 'utf8'));
+  } catch {
+    return undefined;
+  }
+  const ports = [previous.nativePort, previous.storagePort];
+  if (!ports.every((port) => Number.isInteger(port) && port > 0)) return undefined;
+  for (const port of ports) {
+    const free = await new Promise((resolve) => {
+      const server = net.createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, HOST, () => server.close(() => resolve(true)));
+    });
+    if (!free) return undefined;
+  }
+  return ports;
 }
 
 // ---------------------------------------------------------------------------------
@@ -544,7 +566,11 @@ async function startFresh(paths, { version, java, timeoutMs, clean, log }) {
   const maxAttempts = 3;
   const deadline = Date.now() + timeoutMs;
   for (let attempt = 1; ; attempt++) {
-    const [nativePort, storagePort] = await freePorts(2);
+    // A restart on the same run dir comes back on the same ports when they are still free, so
+    // clients configured with the old contact point (a cluster under test) find it again.
+    const [nativePort, storagePort] =
+      (attempt === 1 && (await previousPortsIfFree(paths))) || (await freePorts(2));
+    fs.writeFileSync(paths.ports, JSON.stringify({ nativePort, storagePort }));
     renderConfig(paths, { native: nativePort, storage: storagePort });
     const t0 = Date.now();
     const child = launch(paths, version, java);

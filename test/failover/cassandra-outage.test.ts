@@ -26,8 +26,8 @@
  *     and identical copies (so nothing half-written is visible once the retries are done); fresh
  *     sends are 201 again; and no cache node crashed or was replaced.
  *
- * Honest caveat (see the helper): scripts/cassandra/cassandra.mjs picks new ports at every start
- * and cannot be told to keep them, so the cluster reaches Cassandra through a loopback forwarder on
+ * Caveat (see the helper): the script reuses its last ports on restart only when they are still
+ * free, so the cluster reaches Cassandra through a forwarder in the test process on
  * a fixed port. The forwarder stops listening for the outage (connections are refused, as by a
  * stopped node) and resumes on the same port towards the restarted node's new CQL port. The
  * Cassandra process itself is really stopped and started.

@@ -4,9 +4,10 @@
  * a child process (`start` / `stop`) with CHATRING_CASSANDRA_RUN_DIR set to a fresh temp folder, so
  * data, logs and the state file are its own while the downloaded jars are shared.
  *
- * The script picks two fresh free ports at every `start` and has no option to keep or choose them,
- * so a restarted node answers on a new CQL port, which a running cluster (its contact point fixed at
- * boot) could never find. Workaround: the cluster connects to `contactPoint`, a plain TCP forwarder
+ * The script starts again on the ports of its last start when they are still free, but another
+ * process may take one meanwhile, and then the restarted node answers on a new CQL port that a
+ * running cluster (its contact point fixed at boot) could never find. So that the test never depends
+ * on that, the cluster connects to `contactPoint`, a plain TCP forwarder
  * in the test process on a port that stays the same for the test's life. `stop()` first closes the
  * forwarder's listener (new connections are refused, as by a stopped node) and then really stops
  * Cassandra with the script (SIGTERM; its open connections close as Cassandra goes down).
