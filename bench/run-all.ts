@@ -17,7 +17,7 @@ import { fixed, renderTable } from './lib/text-table.js';
 
 type Profile = 'short' | 'long';
 
-const BENCHMARKS = ['ring', 'load', 'memory', 'failover'] as const;
+const BENCHMARKS = ['ring', 'load', 'memory', 'failover', 'resize'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 
 /** Settings per profile. short: ~2–4 min in all on 2 cores; long: ~10+ min, the figures to quote. */
@@ -49,6 +49,7 @@ const PROFILES: Record<Profile, Record<Benchmark, string[]>> = {
       '--workers',
       '6',
     ],
+    resize: ['--users', '1500', '--before-s', '3', '--after-s', '5'],
   },
   long: {
     ring: ['--users', '1000000', '--lookup-ms', '500'],
@@ -76,6 +77,18 @@ const PROFILES: Record<Profile, Record<Benchmark, string[]>> = {
       '64',
       '--workers',
       '16',
+    ],
+    resize: [
+      '--users',
+      '5000',
+      '--concurrency',
+      '32',
+      '--before-s',
+      '10',
+      '--after-s',
+      '15',
+      '--early-s',
+      '2',
     ],
   },
 };

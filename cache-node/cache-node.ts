@@ -61,6 +61,7 @@ export async function startCacheNode(options: CacheNodeOptions): Promise<Running
   const delivery = new PeerDelivery(
     (userId) => ownership.ring?.ownerIdOf(userId) === options.nodeId,
     peers,
+    ownership,
   );
   const service = new MailboxService(
     {

@@ -7,7 +7,7 @@ import {
   type Message,
 } from '../protocol/index.js';
 import type { OwnerClient } from '../router/index.js';
-import type { DeliveryChannel, MailboxService } from './mailbox-service.js';
+import type { DeliveryChannel, MailboxService, OwnershipGuard } from './mailbox-service.js';
 
 /**
  * Delivers the higher-id participant's copy: in-process when this node owns that user too (no
@@ -17,11 +17,17 @@ import type { DeliveryChannel, MailboxService } from './mailbox-service.js';
 export class PeerDelivery implements DeliveryChannel {
   readonly #isLocal: (userId: string) => boolean;
   readonly #owners: OwnerClient;
+  readonly #ownership: OwnershipGuard;
   #service: MailboxService | undefined;
 
-  constructor(isLocal: (userId: string) => boolean, owners: OwnerClient) {
+  constructor(
+    isLocal: (userId: string) => boolean,
+    owners: OwnerClient,
+    ownership: OwnershipGuard,
+  ) {
     this.#isLocal = isLocal;
     this.#owners = owners;
+    this.#ownership = ownership;
   }
 
   /** Wires the local service (it needs this channel to exist first). */
@@ -32,11 +38,23 @@ export class PeerDelivery implements DeliveryChannel {
   async deliver(message: Message): Promise<DeliverResponse> {
     const owner = orderedPair(message.senderId, message.recipientId)[1];
     if (this.#isLocal(owner) && this.#service !== undefined) return this.#service.deliver(message);
-    const response = await this.#owners.call(owner, {
-      method: 'POST',
-      path: DELIVER_PATH,
-      body: { message },
-    });
+    // The coordinator holds its user's lock while it waits here. If this node stops serving that
+    // user meanwhile (a handoff takes it, the lease runs out), waiting on would only hold the lock
+    // that the handoff needs: give up at once, unacknowledged; the client's retry goes to the new owner.
+    const coordinator = orderedPair(message.senderId, message.recipientId)[0];
+    const stopRetrying = () => {
+      try {
+        this.#ownership.assertServing(coordinator);
+        return undefined;
+      } catch (error) {
+        return error as ChatringError;
+      }
+    };
+    const response = await this.#owners.call(
+      owner,
+      { method: 'POST', path: DELIVER_PATH, body: { message } },
+      stopRetrying,
+    );
     if (response.statusCode === 200) return response.body as DeliverResponse;
     throw (
       errorFromBody(response.body) ??

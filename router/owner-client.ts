@@ -70,12 +70,22 @@ export class OwnerClient {
     });
   }
 
-  async call(userId: string, ownerRequest: OwnerRequest): Promise<OwnerResponse> {
+  /**
+   * `stopRetrying`, checked before every retry, ends the loop early with its error: a caller whose
+   * own reason to wait is gone (a node no longer serving the user it calls for) must not hold on.
+   */
+  async call(
+    userId: string,
+    ownerRequest: OwnerRequest,
+    stopRetrying: () => ChatringError | undefined = () => undefined,
+  ): Promise<OwnerResponse> {
     const deadline = performance.now() + this.#options.retryBudgetMs;
     let lastError = new ChatringError('OWNER_UNAVAILABLE', `no node serves ${userId}`);
     for (let attempt = 0; ; attempt += 1) {
       if (attempt > 0) {
         if (performance.now() >= deadline) throw lastError;
+        const stop = stopRetrying();
+        if (stop !== undefined) throw stop;
         await sleep(Math.min(25 * 2 ** attempt, 400));
         await this.#refreshRing().catch(() => undefined);
       }

@@ -250,7 +250,7 @@ export class ClusterProcess {
       child.kill('SIGTERM');
       const timedOut = await Promise.race([
         exited.then(() => false),
-        sleep(graceMs).then(() => true),
+        sleep(graceMs, undefined, { ref: false }).then(() => true),
       ]);
       if (timedOut) killGroup(child, 'SIGKILL');
     }

@@ -1,0 +1,63 @@
+/**
+ * OwnerClient's retry loop against a real HTTP node stand-in on loopback: it retries a refusing
+ * owner until its budget runs out, but stops at once when the caller's `stopRetrying` says its
+ * reason to wait is gone (the release-stall regression: a coordinator being handed over must not
+ * hold its user's lock for the whole budget).
+ */
+import t, { type Test } from 'tap';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ChatringError, RingView } from '../../protocol/index.js';
+import { OwnerClient } from '../../router/owner-client.js';
+
+async function refusingNode(t: Test) {
+  let requests = 0;
+  const server = createServer((_request, response) => {
+    requests += 1;
+    response.writeHead(503, { 'content-type': 'application/json' });
+    response.end(
+      JSON.stringify({ error: { code: 'OWNER_UNAVAILABLE', message: 'being handed over' } }),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const ring = new RingView({
+    epoch: 1,
+    virtualNodesPerWeight: 10,
+    slots: [{ slot: 'slot-0', nodeId: 'n', weight: 1 }],
+    standbys: [],
+    nodes: { n: { nodeId: 'n', url } },
+  });
+  return { ring, requests: () => requests };
+}
+
+t.test('a refusing owner is retried until the budget is spent', async (t) => {
+  const node = await refusingNode(t);
+  const client = new OwnerClient(
+    () => node.ring,
+    async () => undefined,
+    { retryBudgetMs: 300 },
+  );
+  t.teardown(() => client.close());
+  await t.rejects(client.call('alice', { method: 'GET', path: '/x' }), {
+    code: 'OWNER_UNAVAILABLE',
+  });
+  t.ok(node.requests() > 1, `retried (${node.requests()} attempts)`);
+});
+
+t.test('stopRetrying ends the loop before the next attempt, with its own error', async (t) => {
+  const node = await refusingNode(t);
+  const client = new OwnerClient(
+    () => node.ring,
+    async () => undefined,
+    { retryBudgetMs: 60_000 },
+  );
+  t.teardown(() => client.close());
+  const stop = new ChatringError('OWNER_UNAVAILABLE', 'the coordinator is being handed over');
+  await t.rejects(
+    client.call('alice', { method: 'GET', path: '/x' }, () => stop),
+    stop,
+  );
+  t.equal(node.requests(), 1, 'one attempt, no retry');
+});
