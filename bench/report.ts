@@ -25,6 +25,7 @@ import {
   type MemoryResults,
   type RingResultRow,
   type RingResults,
+  type ResizeResults,
 } from './lib/bench-results.js';
 import {
   averageSendsPerSecond,
@@ -43,7 +44,7 @@ const MARKERS = {
   end: '<!-- bench:performance:end -->',
 };
 const INSERT_BEFORE_LINE = '## Test';
-const BENCHMARKS = ['ring', 'load', 'memory', 'failover'] as const;
+const BENCHMARKS = ['ring', 'load', 'memory', 'failover', 'resize'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 /** Settings whose flag is not the kebab-case of the setting's name. */
 const FLAG_NAME_EXCEPTIONS: Record<string, string> = { zipfExponent: 'zipf-s' };
@@ -82,6 +83,7 @@ async function main(): Promise<void> {
     loadSection(results.load),
     memorySection(results.memory),
     failoverSection(results.failover),
+    resizeSection(results.resize),
     capacitySection(ringHeadroom),
     limitsSection(ringHeadroom),
   ];
@@ -467,6 +469,43 @@ function failoverSection(report: BenchReport<FailoverResults> | undefined): stri
     ),
     `Acknowledged sends lost: ${grouped(lost)} of ${grouped(acknowledged)}${lost === 0 ? '' : ' — **an invariant violation**'}.`,
   ].join('\n\n');
+}
+
+function resizeSection(report: BenchReport<ResizeResults> | undefined): string {
+  if (report === undefined) return '### Resize\n\nNo resize result yet: `npm run bench:resize`.';
+  const s = report.settings;
+  const rows = report.results.scenarios.map((run) => [
+    run.scenario,
+    `${percent(run.moved.previewShare)} / ${percent(run.moved.ownerSample.share)}`,
+    grouped(run.handoff.warmUsers),
+    grouped(run.change.tookMs),
+    grouped(run.totals.errors),
+    `${grouped(run.verification.lost)} / ${grouped(run.verification.duplicated)} of ${grouped(run.verification.acknowledged)}`,
+  ]);
+  const c = report.results.comparison;
+  const comparison =
+    c === undefined
+      ? ''
+      : `Store reads from the change to the end: warm ${grouped(c.storeReadsFromChangeStartWarm)}, cold ${grouped(c.storeReadsFromChangeStartCold)}. p99 after the move: warm ${fixed(c.p99AfterWarmMs, 1)} ms, cold ${fixed(c.p99AfterColdMs, 1)} ms; moved users in the first second: warm ${fixed(c.p99EarlyMovedWarmMs, 1)} ms, cold ${fixed(c.p99EarlyMovedColdMs, 1)} ms.`;
+  return [
+    '### Resize: add a node under load, warm against cold handoff',
+    `${String(s.nodes)} nodes plus a standby, ${String(s.users)} users (Zipf), ${String(s.concurrency)} workers; every user cached, then \`${String(s.addNode)}\` gets a slot while the load runs (${String(s.beforeS)} s before, ${String(s.afterS)} s after). warm: the old owners hand cached state over; cold: \`--warm-handoff-bytes-max 0\`. Moved: the change's preview / owner lookups before and after.`,
+    markdownTable(
+      [
+        'handoff',
+        'users moved (preview / measured)',
+        'handed over warm',
+        'change ms',
+        'errors',
+        'lost / duplicated',
+      ],
+      rows,
+      ['left', 'right', 'right', 'right', 'right', 'right'],
+    ),
+    comparison,
+  ]
+    .filter((part) => part !== '')
+    .join('\n\n');
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -93,11 +93,42 @@ export interface RunAllResults {
   runs: { benchmark: string; args: string[]; seconds: number; exitCode: number | null }[];
 }
 
+/** The part of resize.json the report reads. */
+export interface ResizeScenarioResult {
+  scenario: string;
+  change: { tookMs: number; publishedAfterMs: number };
+  moved: {
+    previewShare: number;
+    ownerSample: { size: number; share: number; movedToNewNode: number };
+  };
+  handoff: {
+    releasedUsers: number;
+    warmUsers: number;
+    warmBytes: number;
+    warmUsersAdoptedByNewNode: number;
+  };
+  totals: { ok: number; errors: number };
+  verification: { acknowledged: number; lost: number; duplicated: number };
+}
+
+export interface ResizeResults {
+  scenarios: ResizeScenarioResult[];
+  comparison?: {
+    storeReadsFromChangeStartWarm: number;
+    storeReadsFromChangeStartCold: number;
+    p99AfterWarmMs: number;
+    p99AfterColdMs: number;
+    p99EarlyMovedWarmMs: number;
+    p99EarlyMovedColdMs: number;
+  };
+}
+
 export interface LatestResults {
   ring?: BenchReport<RingResults>;
   load?: BenchReport<LoadResults>;
   memory?: BenchReport<MemoryResults>;
   failover?: BenchReport<FailoverResults>;
+  resize?: BenchReport<ResizeResults>;
   runAll?: BenchReport<RunAllResults>;
 }
 
@@ -108,6 +139,7 @@ export function readLatestResults(directory: string): LatestResults {
     ...optional('load', readLatestResult<LoadResults>(directory, 'load')),
     ...optional('memory', readLatestResult<MemoryResults>(directory, 'memory')),
     ...optional('failover', readLatestResult<FailoverResults>(directory, 'failover')),
+    ...optional('resize', readLatestResult<ResizeResults>(directory, 'resize')),
     ...optional('runAll', readLatestResult<RunAllResults>(directory, 'run-all')),
   };
 }
