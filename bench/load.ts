@@ -17,12 +17,11 @@
  *   cassandra — the router target on `--store cassandra`, only when CASSANDRA_CONTACT_POINTS is set.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { orderedPair, RingView } from '../protocol/index.js';
 import cassandra from 'cassandra-driver';
-import { EmbeddedStore, openStore, type MailboxStore } from '../store-adapter/index.js';
+import { openStore } from '../store-adapter/index.js';
 import { BenchFlags } from './lib/bench-args.js';
 import { ChatClient, type ChatAnswer } from './lib/chat-client.js';
 import {
@@ -34,9 +33,8 @@ import {
 import { ClusterProcess } from './lib/cluster-process.js';
 import { LatencyRecorder, type LatencySummary } from './lib/latency-recorder.js';
 import { machineLine } from './lib/machine.js';
-import { MailboxSeeder, randomText } from './lib/mailbox-seeder.js';
 import { startReport, writeReport } from './lib/result-files.js';
-import { SeededRandom } from './lib/seeded-random.js';
+import { copyEmbeddedSeed, seedEmbeddedStore, seedWorkload } from './lib/workload-seed.js';
 import { TemporaryDirectory } from './lib/temporary-directory.js';
 import { fixed, percent, renderTable, type Cell } from './lib/text-table.js';
 
@@ -165,13 +163,13 @@ async function main(): Promise<void> {
   const root = temporary.path;
   const targets: TargetResult[] = [];
   try {
-    const seed = await seedStore(join(root, 'seed'), workload);
+    const seed = await seedEmbeddedStore(join(root, 'seed'), workload, settings);
     console.log(
       `seeded ${seed.conversations} conversations, ${seed.messages} messages (${seed.commits} commits) in ${seed.seconds.toFixed(1)} s\n`,
     );
     for (const target of settings.targets) {
       const dataDir = join(root, target);
-      copySeed(join(root, 'seed'), dataDir);
+      copyEmbeddedSeed(join(root, 'seed'), dataDir);
       console.error(`running target ${target} ...`);
       const result = await runTarget(target, dataDir, workload);
       if (result.skipped !== undefined) console.log(`${target}: ${result.skipped}`);
@@ -189,60 +187,6 @@ async function main(): Promise<void> {
     console.log(`\nwrote ${path}`);
   } finally {
     temporary.dispose();
-  }
-}
-
-interface SeedFigures {
-  messages: number;
-  commits: number;
-  seconds: number;
-  conversations: number;
-}
-
-/** The embedded seed every embedded target copies. */
-async function seedStore(directory: string, workload: ChatWorkload): Promise<SeedFigures> {
-  // NORMAL, not FULL: seeding is setup, not measured; the benchmark's stores run with the default.
-  const store = new EmbeddedStore({
-    path: join(directory, 'mailboxes.sqlite'),
-    synchronous: 'NORMAL',
-  });
-  return seedInto(store, workload, 1);
-}
-
-/** Writes the workload's conversations (each pair --seed-messages times) and closes the store. */
-async function seedInto(
-  store: MailboxStore,
-  workload: ChatWorkload,
-  parallelism: number,
-): Promise<SeedFigures> {
-  const started = performance.now();
-  const random = new SeededRandom(settings.seed + 1);
-  const seeder = new MailboxSeeder(store, Date.now() - 86_400_000, parallelism);
-  const pairs = workload.pairs();
-  try {
-    for (let round = 0; round < settings.seedMessages; round += 1) {
-      for (const [a, b] of pairs) {
-        const [sender, recipient] = round % 2 === 0 ? [a, b] : [b, a];
-        await seeder.send(sender, recipient, randomText(random, settings.contentBytes));
-      }
-    }
-    await seeder.flush();
-  } finally {
-    await store.close();
-  }
-  return {
-    messages: seeder.messages,
-    commits: seeder.commits,
-    seconds: (performance.now() - started) / 1_000,
-    conversations: pairs.length,
-  };
-}
-
-function copySeed(from: string, to: string): void {
-  mkdirSync(to, { recursive: true });
-  for (const suffix of ['', '-wal', '-shm']) {
-    const source = join(from, `mailboxes.sqlite${suffix}`);
-    if (existsSync(source)) copyFileSync(source, join(to, `mailboxes.sqlite${suffix}`));
   }
 }
 
@@ -281,9 +225,10 @@ async function runOnCassandra(dataDir: string, workload: ChatWorkload): Promise<
   const localDataCenter = process.env.CHATRING_CASSANDRA_LOCAL_DATA_CENTER ?? 'datacenter1';
   const raw = { contactPoints, keyspace, localDataCenter };
   try {
-    const seed = await seedInto(
+    const seed = await seedWorkload(
       await openStore({ kind: 'cassandra', cassandra: raw }),
       workload,
+      settings,
       64,
     );
     console.log(

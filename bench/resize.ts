@@ -23,7 +23,7 @@
  * nothing over, so the new owner loads every moved user from the store). The baseline in the same
  * run is the window before the change, and `cold` is the baseline for `warm`.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
@@ -40,16 +40,14 @@ import {
   type Message,
   type SendMessageResponse,
 } from '../protocol/index.js';
-import { EmbeddedStore } from '../store-adapter/index.js';
 import { BenchFlags } from './lib/bench-args.js';
 import { ChatClient, type ChatAnswer } from './lib/chat-client.js';
 import { ChatWorkload, parseMix, type PlannedOperation } from './lib/chat-workload.js';
 import { ClusterProcess, getJson, type ClusterStatusView } from './lib/cluster-process.js';
 import { LatencyRecorder, type LatencySummary } from './lib/latency-recorder.js';
 import { machineLine } from './lib/machine.js';
-import { MailboxSeeder, randomText } from './lib/mailbox-seeder.js';
 import { startReport, writeReport } from './lib/result-files.js';
-import { SeededRandom } from './lib/seeded-random.js';
+import { copyEmbeddedSeed, seedEmbeddedStore } from './lib/workload-seed.js';
 import { TemporaryDirectory } from './lib/temporary-directory.js';
 import { fixed, percent, renderTable, type Cell } from './lib/text-table.js';
 
@@ -338,7 +336,7 @@ async function main(): Promise<void> {
   const scenarios: ScenarioResult[] = [];
   try {
     const seedDir = join(temporary.path, 'seed');
-    const seed = await seedStore(seedDir, workload);
+    const seed = await seedEmbeddedStore(seedDir, workload, settings);
     console.log(
       `seeded ${seed.conversations} conversations, ${seed.messages} messages (${seed.commits} commits) in ${seed.seconds.toFixed(1)} s`,
     );
@@ -347,7 +345,7 @@ async function main(): Promise<void> {
         `\n--- scenario ${scenario}: chatring start --nodes ${settings.nodes} --standbys 1 ${SCENARIO_ARGS[scenario].join(' ')} ---\n`,
       );
       const dataDir = join(temporary.path, scenario);
-      copySeed(seedDir, dataDir);
+      copyEmbeddedSeed(seedDir, dataDir);
       const result = await runScenario(scenario, dataDir, workload);
       if (result.skipped === undefined) printScenario(result);
       scenarios.push(result);
@@ -402,52 +400,6 @@ async function main(): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------
 // Data
-
-interface SeedFigures {
-  messages: number;
-  commits: number;
-  seconds: number;
-  conversations: number;
-}
-
-/** The embedded store every scenario copies: every contact pair with --seed-messages messages. */
-async function seedStore(directory: string, workload: ChatWorkload): Promise<SeedFigures> {
-  const started = performance.now();
-  mkdirSync(directory, { recursive: true });
-  // NORMAL, not FULL: seeding is setup, not measured; the cluster's nodes run with their default.
-  const store = new EmbeddedStore({
-    path: join(directory, 'mailboxes.sqlite'),
-    synchronous: 'NORMAL',
-  });
-  const random = new SeededRandom(settings.seed + 1);
-  const seeder = new MailboxSeeder(store, Date.now() - 86_400_000, 1);
-  const pairs = workload.pairs();
-  try {
-    for (let round = 0; round < settings.seedMessages; round += 1) {
-      for (const [a, b] of pairs) {
-        const [sender, recipient] = round % 2 === 0 ? [a, b] : [b, a];
-        await seeder.send(sender, recipient, randomText(random, settings.contentBytes));
-      }
-    }
-    await seeder.flush();
-  } finally {
-    await store.close();
-  }
-  return {
-    messages: seeder.messages,
-    commits: seeder.commits,
-    seconds: (performance.now() - started) / 1_000,
-    conversations: pairs.length,
-  };
-}
-
-function copySeed(from: string, to: string): void {
-  mkdirSync(to, { recursive: true });
-  for (const suffix of ['', '-wal', '-shm']) {
-    const source = join(from, `mailboxes.sqlite${suffix}`);
-    if (existsSync(source)) copyFileSync(source, join(to, `mailboxes.sqlite${suffix}`));
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // One scenario
