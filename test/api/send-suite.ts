@@ -4,7 +4,7 @@
  * nothing stored.
  */
 import type { Test } from 'tap';
-import { conversationIdOf, type Message } from '../../protocol/index.js';
+import { REQUEST_BODY_BYTES_LIMIT, conversationIdOf, type Message } from '../../protocol/index.js';
 import { ApiClient, uniqueUser } from '../helpers/api-client.js';
 import type { BootCluster } from '../helpers/cluster-stores.js';
 
@@ -204,6 +204,27 @@ export async function sendSuite(t: Test, boot: BootCluster): Promise<void> {
     );
     t.equal(huge.status, 413, 'a body past the body limit is refused before parsing');
     t.equal(huge.body.error.code, 'BODY_TOO_LARGE');
+    // Exactly at the body limit the body is parsed (and refused for its unknown field); one byte
+    // more and it is refused before parsing.
+    const bodyOfSize = (bytes: number) => {
+      const skeleton = JSON.stringify({ ...valid, padding: '' });
+      return JSON.stringify({ ...valid, padding: 'p'.repeat(bytes - Buffer.byteLength(skeleton)) });
+    };
+    const atLimit = await api.call<{ error: { code: string } }>(
+      'POST',
+      '/v1/messages',
+      undefined,
+      bodyOfSize(REQUEST_BODY_BYTES_LIMIT),
+    );
+    t.equal(atLimit.body.error.code, 'UNKNOWN_FIELD', 'a body of exactly the limit is parsed');
+    const pastLimit = await api.call<{ error: { code: string } }>(
+      'POST',
+      '/v1/messages',
+      undefined,
+      bodyOfSize(REQUEST_BODY_BYTES_LIMIT + 1),
+    );
+    t.equal(pastLimit.status, 413, 'one byte past the limit is refused');
+    t.equal(pastLimit.body.error.code, 'BODY_TOO_LARGE');
     t.equal(
       (await api.conversations(alice)).body.conversations.length,
       0,
