@@ -31,6 +31,7 @@ import {
   type PlannedOperation,
 } from './lib/chat-workload.js';
 import { ClusterProcess } from './lib/cluster-process.js';
+import { cpuBetween, snapshotTree } from './lib/process-cpu.js';
 import { LatencyRecorder, type LatencySummary } from './lib/latency-recorder.js';
 import { machineLine } from './lib/machine.js';
 import { startReport, writeReport } from './lib/result-files.js';
@@ -116,6 +117,24 @@ interface TargetResult {
     cachedBytesAtEnd: number;
   };
   topology?: { nodes: number; standbys: number; slots: string[] };
+  /**
+   * CPU time (user + system) the system under test used in the measured window, from /proc: the
+   * launcher's process tree (router, nodes, standby) or the baseline server's. Absent where there
+   * is no /proc (cpuNotMeasured says why). The load generator is not part of it.
+   */
+  cpuSeconds?: number;
+  /** cpuSeconds ÷ measuredSeconds: the cores the system under test kept busy on average. */
+  cpuCores?: number;
+  /** Successful sends ÷ cpuSeconds (reads of the mix ride along on the same CPU). */
+  sendsPerCpuSecond?: number;
+  /** What was measured, the processes counted at the end, and those that started or exited. */
+  cpuScope?: string;
+  cpuProcesses?: number;
+  cpuProcessesStarted?: number;
+  cpuProcessesExited?: number;
+  cpuNotMeasured?: string;
+  /** The benchmark process itself (load generator), excluded from cpuSeconds, for comparison. */
+  loadGeneratorCpuSeconds?: number;
   /** Cassandra only: seconds to seed its keyspace. */
   seedSeconds?: number;
   skipped?: string;
@@ -181,6 +200,7 @@ async function main(): Promise<void> {
       'Everything (load generator, router, nodes, baseline) shares this machine; on few cores the cluster pays for its extra processes and hops.',
       'Every embedded target writes with SQLite synchronous=FULL to one file (the nodes of the cluster share it), so sends are bound by fsync and the single-writer lock. The local Cassandra of npm run cassandra:start runs without fsync (skip_sync): its send figures are not durability-equivalent.',
       'cache hit ratio: cacheHits / (cacheHits + cacheMisses) of all nodes over the measured window (mailbox loads; message windows are counted as store loads).',
+      'cpu: utime + stime from /proc/<pid>/stat of the system under test (the launcher and every descendant: router, nodes, standby; or the baseline server) read at the start and end of the measured window; cpuCores = cpuSeconds / measured seconds. The load generator (this process) is excluded. A process that exits inside the window is not counted (its CPU leaves with it); one started inside it counts in full. Linux only; elsewhere "cpu: not measured".',
     );
     for (const note of report.notes) console.log(`note: ${note}`);
     const path = writeReport({ ...report, results: { seed, zipfTopShare, targets } });
@@ -312,6 +332,13 @@ async function runOnCluster(
         workload,
         target,
         async () => (await cluster.nodeCounters()).total,
+        {
+          rootPid: cluster.launcherPid,
+          scope:
+            target === 'cassandra'
+              ? 'launcher process tree (router, nodes, standby); not the Cassandra server'
+              : 'launcher process tree (router, nodes, standby)',
+        },
       );
       const { before, after } = measured.counters;
       const hits = (after?.cacheHits ?? 0) - (before?.cacheHits ?? 0);
@@ -347,7 +374,10 @@ async function runOnBaseline(dataDir: string, workload: ChatWorkload): Promise<T
   try {
     const loadTarget = clientTarget(new ChatClient(server.url, clientOptions()));
     try {
-      const measured = await drive(loadTarget, workload, 'baseline', async () => undefined);
+      const measured = await drive(loadTarget, workload, 'baseline', async () => undefined, {
+        rootPid: server.pid,
+        scope: 'baseline server process tree',
+      });
       return {
         ...measured.result,
         target: 'baseline',
@@ -412,12 +442,16 @@ function callOn(client: ChatClient, operation: PlannedOperation): Promise<ChatAn
   }
 }
 
-/** Warm-up, then the measured window; counters are read just before and after it. */
+/**
+ * Warm-up, then the measured window; counters are read just before and after it, and the CPU time
+ * of the system under test (the process tree of `cpu.rootPid`) right at its edges.
+ */
 async function drive<Counters>(
   target: LoadTarget,
   workload: ChatWorkload,
   label: string,
   readCounters: () => Promise<Counters | undefined>,
+  cpu: { rootPid: number | undefined; scope: string },
 ): Promise<{
   result: Omit<TargetResult, 'target' | 'description'>;
   counters: { before: Counters | undefined; after: Counters | undefined };
@@ -446,18 +480,44 @@ async function drive<Counters>(
   if (settings.warmupS > 0) await runPhase(settings.warmupS, undefined);
   const recorder = new LatencyRecorder();
   const before = await readCounters();
+  const cpuBefore = cpu.rootPid === undefined ? undefined : snapshotTree(cpu.rootPid);
+  const generatorBefore = process.cpuUsage();
   const measuredSeconds = await runPhase(settings.durationS, recorder);
+  const generator = process.cpuUsage(generatorBefore);
+  const cpuAfter = cpu.rootPid === undefined ? undefined : snapshotTree(cpu.rootPid);
   const after = await readCounters();
   const byOperation: TargetResult['byOperation'] = {};
   for (const kind of OPERATION_ORDER) {
     const summary = recorder.summary(kind);
     byOperation[kind] = { ...summary, opsPerSecond: summary.ok / measuredSeconds };
   }
+  const sends = byOperation.send?.ok ?? 0;
+  const usage =
+    cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuBetween(cpuBefore, cpuAfter);
+  const cpuFields: Partial<TargetResult> =
+    usage === undefined
+      ? {
+          cpuNotMeasured:
+            cpu.rootPid === undefined
+              ? 'no pid for the system under test'
+              : 'no /proc (Linux only) or the process was gone',
+        }
+      : {
+          cpuSeconds: usage.cpuSeconds,
+          cpuCores: usage.cpuSeconds / measuredSeconds,
+          ...(usage.cpuSeconds > 0 ? { sendsPerCpuSecond: sends / usage.cpuSeconds } : {}),
+          cpuScope: cpu.scope,
+          cpuProcesses: usage.processes,
+          cpuProcessesStarted: usage.started,
+          cpuProcessesExited: usage.exited,
+        };
   return {
     result: {
       measuredSeconds,
       throughputOpsPerSecond: (byOperation.all?.ok ?? 0) / measuredSeconds,
       byOperation,
+      ...cpuFields,
+      loadGeneratorCpuSeconds: (generator.user + generator.system) / 1e6,
     },
     counters: { before, after },
   };
@@ -465,7 +525,7 @@ async function drive<Counters>(
 
 async function startBaselineServer(
   dataDir: string,
-): Promise<{ url: string; stop(): Promise<void> }> {
+): Promise<{ url: string; pid: number | undefined; stop(): Promise<void> }> {
   const entry = fileURLToPath(new URL('./baseline-app-server.js', import.meta.url));
   const child: ChildProcess = spawn(
     process.execPath,
@@ -487,6 +547,7 @@ async function startBaselineServer(
   });
   return {
     url,
+    pid: child.pid,
     async stop() {
       process.off('exit', killOnExit);
       if (child.exitCode !== null || child.signalCode !== null) return;
@@ -551,8 +612,12 @@ function printResults(results: TargetResult[]): void {
       result.cache === undefined
         ? 'no cache'
         : `cache ${result.cache.hits} hits / ${result.cache.misses} misses, ${result.cache.storeLoads} store loads, ${result.cache.cachedUsersAtEnd} users cached (${(result.cache.cachedBytesAtEnd / 2 ** 20).toFixed(1)} MiB est.)`;
+    const cpuText =
+      result.cpuSeconds === undefined || result.cpuCores === undefined
+        ? `cpu: not measured (${result.cpuNotMeasured ?? 'unknown'})`
+        : `cpu ${result.cpuSeconds.toFixed(2)} s = ${fixed(result.cpuCores, 2)} cores busy (${result.cpuScope ?? ''}, ${result.cpuProcesses ?? 0} processes${result.cpuProcessesExited ? `, ${result.cpuProcessesExited} exited uncounted` : ''}), ${fixed(result.sendsPerCpuSecond ?? Number.NaN, 1)} sends per CPU second; load generator ${fixed(result.loadGeneratorCpuSeconds ?? Number.NaN, 2)} s (excluded)`;
     console.log(
-      `${result.target}: ${result.description}; ${fixed(result.throughputOpsPerSecond, 0)} ops/s over ${result.measuredSeconds.toFixed(1)} s; ${cacheText}; ${errorText}`,
+      `${result.target}: ${result.description}; ${fixed(result.throughputOpsPerSecond, 0)} ops/s over ${result.measuredSeconds.toFixed(1)} s; ${cacheText}; ${cpuText}; ${errorText}`,
     );
   }
   const baseline = results.find(

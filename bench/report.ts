@@ -29,6 +29,7 @@ import {
 } from './lib/bench-results.js';
 import {
   averageSendsPerSecond,
+  coresCharged,
   DESIGN_CAPACITY_TARGETS,
   planMemory,
   planThroughput,
@@ -341,6 +342,7 @@ function loadSection(report: BenchReport<LoadResults> | undefined): string {
         : target.cache.hitRatio === null
           ? 'n/a'
           : percent(target.cache.hitRatio, 1),
+      target.cpuCores === undefined ? 'not measured' : fixed(target.cpuCores, 2),
       grouped(errors),
     ];
   });
@@ -349,7 +351,7 @@ function loadSection(report: BenchReport<LoadResults> | undefined): string {
     .map((target) => `\`${target.target}\` ${target.skipped ?? ''}`);
   return [
     '### Load: closed loop on the public API',
-    `${String(s.concurrency)} closed-loop workers, ${String(s.warmupS)} s warm-up then ${String(s.durationS)} s measured per target; ${grouped(Number(s.users))} users (Zipf s=${String(s.zipfExponent)}), ${String(s.contacts)} contacts each, mix ${settingText(s.mix) ?? '?'} (${fixed(readsPerSend(report), 2)} reads per send), ${String(s.contentBytes)}-byte messages; the cluster is ${String(s.nodes)} nodes plus a standby on the embedded store, and load generator, router, nodes and baseline all share this machine. Latency in ms; cache hit = mailbox hits over hits + misses on the nodes.`,
+    `${String(s.concurrency)} closed-loop workers, ${String(s.warmupS)} s warm-up then ${String(s.durationS)} s measured per target; ${grouped(Number(s.users))} users (Zipf s=${String(s.zipfExponent)}), ${String(s.contacts)} contacts each, mix ${settingText(s.mix) ?? '?'} (${fixed(readsPerSend(report), 2)} reads per send), ${String(s.contentBytes)}-byte messages; the cluster is ${String(s.nodes)} nodes plus a standby on the embedded store, and load generator, router, nodes and baseline all share this machine. Latency in ms; cache hit = mailbox hits over hits + misses on the nodes; CPU cores = CPU seconds (user + system, from \`/proc\`) of the system under test in the measured window ÷ the window — the launcher and every process under it (router, nodes, standby) for the cluster targets, the server process for the baseline; the load generator is not counted${loadGeneratorText(targets)}.`,
     markdownTable(
       [
         'target',
@@ -361,13 +363,35 @@ function loadSection(report: BenchReport<LoadResults> | undefined): string {
         'send p50',
         'send p99',
         'cache hit',
+        'CPU cores',
         'errors',
       ],
       rows,
-      ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+      [
+        'left',
+        'right',
+        'right',
+        'right',
+        'right',
+        'right',
+        'right',
+        'right',
+        'right',
+        'right',
+        'right',
+      ],
     ),
     ...(skipped.length === 0 ? [] : [`Not measured: ${skipped.join('; ')}.`]),
   ].join('\n\n');
+}
+
+/** The load generator's own CPU cores in the measured windows, when recorded. */
+function loadGeneratorText(targets: LoadTargetResult[]): string {
+  const cores = targets
+    .filter((target) => target.loadGeneratorCpuSeconds !== undefined && target.measuredSeconds > 0)
+    .map((target) => (target.loadGeneratorCpuSeconds ?? 0) / target.measuredSeconds);
+  if (cores.length === 0) return '';
+  return ` (it kept ${fixed(Math.min(...cores), 2)}–${fixed(Math.max(...cores), 2)} cores busy itself)`;
 }
 
 function readsPerSend(report: BenchReport<LoadResults>): number {
@@ -520,22 +544,26 @@ interface PlanInputs {
 function throughputPlans(headroom: number): PlanInputs | undefined {
   const load = results.load;
   if (load === undefined) return undefined;
-  const plans = measuredTargets(load).map((target) => ({
-    target,
-    plan: planThroughput(
-      {
-        target: target.target,
-        sendsPerSecond: figure(
-          target.byOperation.send?.opsPerSecond,
-          `load ${target.target} sends/s`,
-        ),
-        operationsPerSecond: target.throughputOpsPerSecond,
-        coresCharged: load.machine.cores,
-      },
-      DESIGN_CAPACITY_TARGETS,
-      headroom,
-    ),
-  }));
+  const plans = measuredTargets(load).map((target) => {
+    const charged = coresCharged(target.cpuCores, load.machine.cores);
+    return {
+      target,
+      plan: planThroughput(
+        {
+          target: target.target,
+          sendsPerSecond: figure(
+            target.byOperation.send?.opsPerSecond,
+            `load ${target.target} sends/s`,
+          ),
+          operationsPerSecond: target.throughputOpsPerSecond,
+          coresCharged: charged.cores,
+          coresBasis: charged.basis,
+        },
+        DESIGN_CAPACITY_TARGETS,
+        headroom,
+      ),
+    };
+  });
   return { load, plans, router: plans.find(({ target }) => target.target === 'router')?.plan };
 }
 
@@ -564,8 +592,22 @@ function capacitySection(ringHeadroom: { maxOverMean: number; slots: number } | 
   } else {
     const { load, plans } = inputs;
     const cores = load.machine.cores;
+    const byCpu = plans.filter(({ plan }) => plan.coresBasis === 'cpu-time');
+    const byMachine = plans.filter(({ plan }) => plan.coresBasis === 'machine');
+    const names = (list: typeof plans) =>
+      list.map(({ target }) => TARGET_LABELS[target.target] ?? target.target).join(', ');
+    const basisText = [
+      byCpu.length === 0
+        ? ''
+        : `${byMachine.length === 0 ? 'Each target' : names(byCpu)} is charged with the cores it actually used: the CPU seconds (user + system) of its own processes over the measured window ÷ the window (the load table's CPU cores) — for the cluster, the launcher and every process under it (router, ${String(load.settings.nodes)} nodes, standby); for the baseline, its server. The load generator's CPU is not charged.${byCpu.some(({ target }) => (target.cpuProcessesExited ?? 0) > 0) ? ' Some processes exited inside the window: their CPU is not counted, so those figures are over-stated per core.' : ''} On ${fixed(load.machine.loadAverage1m, 2)} load average for ${grouped(cores)} cores at the start, that CPU time was spent on shared, contended cores, so it is this CPU under this load, not a quiet core.`,
+      byMachine.length === 0
+        ? ''
+        : `${byCpu.length === 0 ? 'Each target' : names(byMachine)} has no measured CPU time (no \`/proc\`, or an older result), so it is charged with all ${grouped(cores)} of the machine's cores, although the load generator and other work (load average ${fixed(load.machine.loadAverage1m, 2)} at the start) used some of them: that under-states the per-core figure, i.e. over-states the cores needed.`,
+    ]
+      .filter((part) => part !== '')
+      .join(' ');
     lines.push(
-      `**Per-core send throughput** = sends/s measured in the load bench ÷ cores charged. The bench does not measure the cluster's CPU time, so each target is charged with all ${grouped(cores)} of the machine's cores, although the load generator and other work (load average ${fixed(load.machine.loadAverage1m, 2)} at the start) used some of them: that under-states the per-core figure, i.e. over-states the cores needed. The sends ran in the mix, with ${fixed(readsPerSend(load), 2)} reads per send on the same cores, so the figure is "sends per core with the measured reads riding along". ${ringHeadroom === undefined ? 'No ring result at the default virtual nodes: no balance headroom applied.' : `With equal nodes every node must carry the fullest slot: at ${defaultVirtualNodes} vnodes on ${grouped(ringHeadroom.slots)} slots (the most measured) it holds ${times(ringHeadroom.maxOverMean, 3)} the mean, the last column's headroom.`}`,
+      `**Per-core send throughput** = sends/s measured in the load bench ÷ cores charged. ${basisText} The sends ran in the mix, with ${fixed(readsPerSend(load), 2)} reads per send on the same cores, so the figure is "sends per core with the measured reads riding along". ${ringHeadroom === undefined ? 'No ring result at the default virtual nodes: no balance headroom applied.' : `With equal nodes every node must carry the fullest slot: at ${defaultVirtualNodes} vnodes on ${grouped(ringHeadroom.slots)} slots (the most measured) it holds ${times(ringHeadroom.maxOverMean, 3)} the mean, the last column's headroom.`}`,
     );
     lines.push(
       markdownTable(
@@ -582,7 +624,9 @@ function capacitySection(ringHeadroom: { maxOverMean: number; slots: number } | 
         plans.map(({ target, plan }) => [
           TARGET_LABELS[target.target] ?? target.target,
           grouped(target.byOperation.send?.opsPerSecond ?? Number.NaN, 1),
-          grouped(cores),
+          plan.coresBasis === 'cpu-time'
+            ? `${fixed(plan.coresCharged, 2)} used`
+            : `${grouped(plan.coresCharged)} (all)`,
           grouped(plan.sendsPerSecondPerCore, 1),
           grouped(plan.mailboxCommitsPerSecondPerCore, 1),
           grouped(plan.coresForAverage),
@@ -660,7 +704,7 @@ function limitsSection(ringHeadroom: { maxOverMean: number; slots: number } | un
       `**Send throughput here is a store figure, not a cache-tier one.** On the embedded store all ${String(load.settings.nodes)} nodes of the local cluster commit to one SQLite file: one writer at a time, \`synchronous=FULL\`, an fsync per commit.${sends === undefined ? '' : ` The ${grouped(sends, 1)} sends/s (${grouped(sends * DESIGN_CAPACITY_TARGETS.mailboxCommitsPerSend, 1)} commits/s) through the router are that file's commit rate shared by the nodes.`} It does not grow with nodes or cores, so the cores above are what this configuration would need, not a forecast for chatring on Cassandra, where each user's partition lives on its own replicas and writes spread over the store's nodes. ${cassandra === undefined ? 'No Cassandra target ran (CASSANDRA_CONTACT_POINTS unset).' : `The Cassandra target (${grouped(cassandra.byOperation.send?.opsPerSecond ?? Number.NaN, 1)} sends/s) ran one local Cassandra on the same cores without fsync (\`skip_sync\`): neither durability-equivalent nor a cluster figure.`} The plan also leaves out the store's own cores and disks.`,
     );
     bullets.push(
-      `**${load.machine.loadAverage1m > load.machine.cores ? 'A loaded' : 'One'} ${grouped(load.machine.cores)}-core box.** The load figures come from ${load.machine.cpuModel} with ${grouped(load.machine.cores)} cores and a 1-minute load average of ${fixed(load.machine.loadAverage1m, 2)} (${fixed(load.machine.loadAverage1m / load.machine.cores, 1)} per core) at the start, shared by the load generator, router, ${String(load.settings.nodes)} nodes, the standby and other work. The per-core figures are lower bounds for this CPU and the core counts upper bounds; they say nothing about a quiet server-class host.`,
+      `**${load.machine.loadAverage1m > load.machine.cores ? 'A loaded' : 'One'} ${grouped(load.machine.cores)}-core box.** The load figures come from ${load.machine.cpuModel} with ${grouped(load.machine.cores)} cores and a 1-minute load average of ${fixed(load.machine.loadAverage1m, 2)} (${fixed(load.machine.loadAverage1m / load.machine.cores, 1)} per core) at the start, shared by the load generator, router, ${String(load.settings.nodes)} nodes, the standby and other work. ${measuredTargets(load).every((target) => target.cpuCores !== undefined) ? 'The per-core figures divide by the CPU time each target itself used, so the load generator is not charged; but that time ran on shared cores (contention, cache and frequency effects), so they describe this CPU under this load' : 'Where CPU time was not measured, each target is charged with every core: those per-core figures are lower bounds for this CPU and the core counts upper bounds'}; they say nothing about a quiet server-class host.`,
     );
     bullets.push(
       `**Scaling is extrapolated, not measured.** The load bench ran ${String(load.settings.nodes)} nodes on one host for ${String(load.settings.durationS)} s per target; the plan assumes sends/s grow linearly with cores to the thousands.${ringHeadroom === undefined ? '' : ` Ring balance was measured up to ${grouped(ringHeadroom.slots)} slots; a fleet of thousands of cores has far more slots, and the fullest slot's headroom at that size is not measured.`}`,

@@ -35,6 +35,16 @@ export interface LoadTargetResult {
   byOperation: Record<string, LatencySummary & { opsPerSecond: number }>;
   cache?: { hits: number; misses: number; hitRatio: number | null };
   topology?: { nodes: number; standbys: number };
+  /** CPU seconds of the system under test in the measured window (absent before it was measured). */
+  cpuSeconds?: number;
+  /** cpuSeconds ÷ measuredSeconds: cores the system under test kept busy. */
+  cpuCores?: number;
+  sendsPerCpuSecond?: number;
+  cpuScope?: string;
+  cpuProcesses?: number;
+  cpuProcessesExited?: number;
+  cpuNotMeasured?: string;
+  loadGeneratorCpuSeconds?: number;
   skipped?: string;
 }
 

@@ -32,18 +32,38 @@ export function averageSendsPerSecond(targets: CapacityTargets): number {
   return targets.sendsPerDay / SECONDS_PER_DAY;
 }
 
+/**
+ * Where a target's cores come from: `cpu-time` = the CPU seconds its own processes used in the
+ * measured window ÷ the window (load bench `cpuCores`); `machine` = every core of the machine,
+ * the fallback when CPU time was not measured (it also charges the load generator and neighbours).
+ */
+export type CoresBasis = 'cpu-time' | 'machine';
+
 /** One load-bench target's measured send rate and the cores it is charged with. */
 export interface MeasuredThroughput {
   target: string;
   sendsPerSecond: number;
   /** All operations of the mix (sends and reads) per second. */
   operationsPerSecond: number;
-  /** Cores the measured system is charged with (see the report for why all of the machine's). */
+  /** Cores the measured system is charged with (see coresCharged()). */
   coresCharged: number;
+  coresBasis: CoresBasis;
+}
+
+/** The measured cores the target kept busy when known (finite, > 0), else all machine cores. */
+export function coresCharged(
+  cpuCores: number | undefined,
+  machineCores: number,
+): { cores: number; basis: CoresBasis } {
+  return cpuCores !== undefined && Number.isFinite(cpuCores) && cpuCores > 0
+    ? { cores: cpuCores, basis: 'cpu-time' }
+    : { cores: machineCores, basis: 'machine' };
 }
 
 export interface ThroughputPlan {
   target: string;
+  coresCharged: number;
+  coresBasis: CoresBasis;
   sendsPerSecondPerCore: number;
   mailboxCommitsPerSecondPerCore: number;
   operationsPerSecondPerCore: number;
@@ -62,6 +82,8 @@ export function planThroughput(
   const coresFor = (sendsPerSecond: number) => Math.ceil(sendsPerSecond / sendsPerSecondPerCore);
   return {
     target: measured.target,
+    coresCharged: measured.coresCharged,
+    coresBasis: measured.coresBasis,
     sendsPerSecondPerCore,
     mailboxCommitsPerSecondPerCore: sendsPerSecondPerCore * targets.mailboxCommitsPerSend,
     operationsPerSecondPerCore: measured.operationsPerSecond / measured.coresCharged,
