@@ -18,6 +18,7 @@ import { conversationIdOf, orderedPair } from '../protocol/index.js';
 import { MailboxCache, MailboxState } from '../cache-node/index.js';
 import type { ConversationRow, StoredMessage } from '../store-adapter/index.js';
 import { BenchFlags } from './lib/bench-args.js';
+import type { MemoryResultRow } from './lib/bench-results.js';
 import { machineLine } from './lib/machine.js';
 import { startReport, writeReport } from './lib/result-files.js';
 import { SeededRandom } from './lib/seeded-random.js';
@@ -73,24 +74,8 @@ if (settings.messages / settings.conversations > 200)
 
 type Charset = 'ascii' | 'cyrillic';
 
-interface MemoryRow {
-  contentBytes: number;
-  charset: Charset;
-  users: number;
-  conversations: number;
-  messages: number;
-  heapPerUserBytes: number;
-  estimatePerUserBytes: number;
-  heapPerMessageBytes: number;
-  estimatePerMessageBytes: number;
-  rawContentBytes: number;
-  rawJsonBytes: number;
-  /** Heap bytes per message / raw JSON bytes per message. */
-  heapOverJson: number;
-  /** Heap bytes / the cache's estimate, users and messages together. */
-  heapOverEstimate: number;
-  messagesPerGiB: number;
-}
+/** One measured row: the report's shape, with the charset narrowed to what this bench measures. */
+type MemoryRow = MemoryResultRow & { charset: Charset };
 
 const gc = globalThis.gc as () => void;
 const ALPHABETS: Record<Charset, string> = {

@@ -38,8 +38,6 @@ export const DEFAULT_HANDOFF_OPTIONS: Readonly<HandoffOptions> = Object.freeze({
 
 export interface WarmBatch {
   changeId: string;
-  /** The epoch the change planned (informational: the ring may be published at a later epoch). */
-  epoch: number;
   snapshots: MailboxSnapshot[];
 }
 
@@ -121,14 +119,13 @@ export class Handoff {
       if (batch.bytes >= this.#options.batchBytesMax) {
         await this.#sendWarm(newOwner.url, {
           changeId,
-          epoch: target.epoch,
           snapshots: batch.snapshots,
         });
         batches.delete(newOwner.url);
       }
     }
     for (const [url, batch] of batches)
-      await this.#sendWarm(url, { changeId, epoch: target.epoch, snapshots: batch.snapshots });
+      await this.#sendWarm(url, { changeId, snapshots: batch.snapshots });
     this.stats.releasedUsers += result.releasedUsers;
     this.stats.warmUsersSent += result.warmUsers;
     return result;

@@ -28,7 +28,6 @@ export class Ownership implements OwnershipGuard {
   readonly #lapseListeners: (() => void)[] = [];
   readonly #ringListeners: ((ring: RingView) => void)[] = [];
   #release: { changeId: string; target: RingView } | undefined;
-  readonly #slotLostListeners: ((slots: string[], ring: RingView) => void)[] = [];
 
   constructor(options: OwnershipOptions) {
     this.#options = { ...options };
@@ -70,21 +69,17 @@ export class Ownership implements OwnershipGuard {
     this.#lapseListeners.push(listener);
   }
 
-  /** Adopts a ring if it is newer; tells listeners about slots this node no longer holds. */
+  /** Adopts a ring if it is newer and tells the listeners (they drop users it no longer gives this node). */
   updateRing(config: RingConfig): void {
     if (this.#ring !== undefined && config.epoch <= this.#ring.epoch) return;
-    const before = new Set(this.ownedSlots());
     this.#ring = new RingView(config);
     // A ring at or past a release's target settles it: the published ring decides from now on.
     if (this.#release !== undefined && config.epoch >= this.#release.target.epoch)
       this.#release = undefined;
-    const now = new Set(this.ownedSlots());
-    const lost = [...before].filter((slot) => !now.has(slot));
-    if (lost.length > 0) for (const listener of this.#slotLostListeners) listener(lost, this.#ring);
     for (const listener of this.#ringListeners) listener(this.#ring);
   }
 
-  /** Runs with every ring this node adopts (after the slot-lost listeners). */
+  /** Runs with every ring this node adopts, in epoch order. */
   onRingAdopted(listener: (ring: RingView) => void): void {
     this.#ringListeners.push(listener);
   }
@@ -109,10 +104,6 @@ export class Ownership implements OwnershipGuard {
     return (
       this.#release !== undefined && this.#release.target.ownerIdOf(userId) !== this.#options.nodeId
     );
-  }
-
-  onSlotsLost(listener: (slots: string[], ring: RingView) => void): void {
-    this.#slotLostListeners.push(listener);
   }
 
   assertServing(userId: string): void {

@@ -2,8 +2,8 @@
  * Proves the node's ownership guard with an injected monotonic clock (no real time): it refuses
  * everything before its first lease renewal; serves its own users after one; stops serving once
  * leaseMs - leaseSafetyMs has passed since the renewal was *sent* (a paused node wakes up refusing
- * with OWNER_UNAVAILABLE); refuses other nodes' users with NOT_OWNER; tells listeners which slots a
- * newer ring took away; ignores older or equal rings; fires onLeaseRegained on a renewal after a lapse.
+ * with OWNER_UNAVAILABLE); refuses other nodes' users with NOT_OWNER; adopts and announces every
+ * newer ring; ignores older or equal rings; fires onLeaseRegained on a renewal after a lapse.
  */
 import t from 'tap';
 import { Ownership } from '../../cache-node/ownership.js';
@@ -128,51 +128,68 @@ t.test(
   },
 );
 
-t.test('a newer ring that removes a slot fires onSlotsLost with that slot', async (t) => {
+t.test(
+  'a newer ring is adopted and announced; its users of a lost slot are refused at once',
+  async (t) => {
+    const { clock, ownership } = setup();
+    ownership.renewed(clock.now, twoNodes(1), LEASE_MS);
+    const adopted: number[] = [];
+    ownership.onRingAdopted((view) => adopted.push(view.epoch));
+    const inSlot2 = userInSlot(twoNodes(1), 'slot-2');
+    t.doesNotThrow(() => ownership.assertServing(inSlot2), 'serving slot-2 before');
+    const withoutSlot2 = ring(2, [
+      { slot: 'slot-0', nodeId: 'node-a', weight: 1 },
+      { slot: 'slot-1', nodeId: 'node-b', weight: 1 },
+    ]);
+    ownership.updateRing(withoutSlot2);
+    t.same(adopted, [2]);
+    t.equal(ownership.epoch, 2);
+    t.same(ownership.ownedSlots(), ['slot-0']);
+    // A user slot-2 held that the new ring gives to node-b: refused by node-a from now on.
+    const [before, after] = [new RingView(twoNodes(1)), new RingView(withoutSlot2)];
+    const movedUser = Array.from({ length: 10_000 }, (_, index) => `user-${index}`).find(
+      (userId) => before.slotOf(userId) === 'slot-2' && after.ownerIdOf(userId) === 'node-b',
+    );
+    if (movedUser === undefined) throw new Error('no user moved from slot-2 to node-b');
+    t.throws(
+      () => ownership.assertServing(movedUser),
+      { code: 'NOT_OWNER' },
+      'a removed slot’s user is refused at once',
+    );
+
+    const slot0ToStandby = ring(3, [
+      { slot: 'slot-0', nodeId: 'standby-1', weight: 1 },
+      { slot: 'slot-1', nodeId: 'node-b', weight: 1 },
+    ]);
+    ownership.updateRing(slot0ToStandby);
+    t.same(adopted, [2, 3], 'a slot given to another node is a new ring too');
+    t.same(ownership.ownedSlots(), []);
+    t.throws(
+      () => ownership.assertServing(mine),
+      { code: 'NOT_OWNER' },
+      'its users are refused at once',
+    );
+  },
+);
+
+t.test('a newer ring that keeps or adds slots is adopted and announced once', async (t) => {
   const { clock, ownership } = setup();
   ownership.renewed(clock.now, twoNodes(1), LEASE_MS);
-  const lost: { slots: string[]; epoch: number }[] = [];
-  ownership.onSlotsLost((slots, view) => lost.push({ slots, epoch: view.epoch }));
-  const withoutSlot2 = ring(2, [
-    { slot: 'slot-0', nodeId: 'node-a', weight: 1 },
-    { slot: 'slot-1', nodeId: 'node-b', weight: 1 },
-  ]);
-  ownership.updateRing(withoutSlot2);
-  t.same(lost, [{ slots: ['slot-2'], epoch: 2 }]);
-  t.equal(ownership.epoch, 2);
-  t.same(ownership.ownedSlots(), ['slot-0']);
-
-  const slot0ToStandby = ring(3, [
-    { slot: 'slot-0', nodeId: 'standby-1', weight: 1 },
-    { slot: 'slot-1', nodeId: 'node-b', weight: 1 },
-  ]);
-  ownership.updateRing(slot0ToStandby);
-  t.same(lost[1], { slots: ['slot-0'], epoch: 3 }, 'a slot given to another node is lost too');
-  t.throws(
-    () => ownership.assertServing(mine),
-    { code: 'NOT_OWNER' },
-    'its users are refused at once',
-  );
-});
-
-t.test('a newer ring that keeps or adds slots fires nothing', async (t) => {
-  const { clock, ownership } = setup();
-  ownership.renewed(clock.now, twoNodes(1), LEASE_MS);
-  let fired = 0;
-  ownership.onSlotsLost(() => (fired += 1));
+  const adopted: number[] = [];
+  ownership.onRingAdopted((view) => adopted.push(view.epoch));
   ownership.updateRing({
     ...twoNodes(2),
     slots: [...twoNodes(2).slots, { slot: 'slot-3', nodeId: 'node-a', weight: 1 }],
   });
-  t.equal(fired, 0);
+  t.same(adopted, [2]);
   t.equal(ownership.ownedSlots().length, 3);
 });
 
-t.test('an older or equal ring is ignored', async (t) => {
+t.test('an older or equal ring is ignored and not announced', async (t) => {
   const { clock, ownership } = setup();
   ownership.renewed(clock.now, twoNodes(5), LEASE_MS);
   let fired = 0;
-  ownership.onSlotsLost(() => (fired += 1));
+  ownership.onRingAdopted(() => (fired += 1));
   const empty = (epoch: number) => ring(epoch, [{ slot: 'slot-9', nodeId: 'node-z', weight: 1 }]);
   ownership.updateRing(empty(4));
   ownership.updateRing(empty(5));
@@ -211,7 +228,7 @@ t.test(
     const { clock, ownership } = setup();
     const events: string[] = [];
     ownership.onLeaseRegained(() => events.push(`regained at epoch ${ownership.epoch}`));
-    ownership.onSlotsLost((slots) => events.push(`lost ${slots.join(',')}`));
+    ownership.onRingAdopted((view) => events.push(`adopted epoch ${view.epoch}`));
     ownership.renewed(clock.now, twoNodes(1), LEASE_MS);
     clock.now += 10_000;
     ownership.renewed(
@@ -219,6 +236,11 @@ t.test(
       ring(2, [{ slot: 'slot-0', nodeId: 'node-a', weight: 1 }]),
       LEASE_MS,
     );
-    t.same(events, ['regained at epoch 0', 'regained at epoch 1', 'lost slot-2']);
+    t.same(events, [
+      'regained at epoch 0',
+      'adopted epoch 1',
+      'regained at epoch 1',
+      'adopted epoch 2',
+    ]);
   },
 );
