@@ -16,7 +16,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   conversationIdOf,
   orderedPair,
-  RingView,
   type Message,
   type SendMessageResponse,
 } from '../protocol/index.js';
@@ -29,6 +28,7 @@ import { startReport, writeReport } from './lib/result-files.js';
 import { SeededRandom } from './lib/seeded-random.js';
 import { TemporaryDirectory } from './lib/temporary-directory.js';
 import { fixed, renderTable, type Cell } from './lib/text-table.js';
+import { RingView } from '../ring/index.js';
 
 const flags = BenchFlags.parse(
   'failover',

@@ -19,7 +19,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { orderedPair, RingView } from '../protocol/index.js';
+import { orderedPair } from '../protocol/index.js';
 import cassandra from 'cassandra-driver';
 import { openStore } from '../store-adapter/index.js';
 import { BenchFlags } from './lib/bench-args.js';
@@ -38,6 +38,7 @@ import { startReport, writeReport } from './lib/result-files.js';
 import { copyEmbeddedSeed, seedEmbeddedStore, seedWorkload } from './lib/workload-seed.js';
 import { TemporaryDirectory } from './lib/temporary-directory.js';
 import { fixed, percent, renderTable, type Cell } from './lib/text-table.js';
+import { RingView } from '../ring/index.js';
 
 const flags = BenchFlags.parse(
   'load',

@@ -36,7 +36,6 @@ import {
 import {
   conversationIdOf,
   orderedPair,
-  RingView,
   type Message,
   type SendMessageResponse,
 } from '../protocol/index.js';
@@ -50,6 +49,7 @@ import { startReport, writeReport } from './lib/result-files.js';
 import { copyEmbeddedSeed, seedEmbeddedStore } from './lib/workload-seed.js';
 import { TemporaryDirectory } from './lib/temporary-directory.js';
 import { fixed, percent, renderTable, type Cell } from './lib/text-table.js';
+import { RingView } from '../ring/index.js';
 
 const flags = BenchFlags.parse(
   'resize',

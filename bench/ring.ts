@@ -16,7 +16,7 @@
  */
 import assert from 'node:assert/strict';
 import HashRing from 'hashring';
-import { RingView, type RingConfig } from '../protocol/index.js';
+import { type RingConfig } from '../protocol/index.js';
 import { BenchFlags } from './lib/bench-args.js';
 import { jumpConsistentHash } from './lib/jump-consistent-hash.js';
 import { md5Hash32 } from './lib/key-hash.js';
@@ -26,6 +26,7 @@ import { startReport, writeReport, writeResultFile } from './lib/result-files.js
 import { SeededRandom } from './lib/seeded-random.js';
 import { renderLineChart, type ChartSeries } from './lib/svg-line-chart.js';
 import { fixed, percent, renderTable, type Cell } from './lib/text-table.js';
+import { RingView } from '../ring/index.js';
 
 const flags = BenchFlags.parse(
   'ring',

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
 import { connectControlPlane, type ControlPlaneAddress } from '../control-plane/index.js';
-import { OwnerClient } from '../router/index.js';
+import { OwnerClient } from '../transport/index.js';
 import { openStore, type MailboxStore, type StoreOptions } from '../store-adapter/index.js';
 import { MailboxCache, type MailboxCacheOptions } from './mailbox-cache.js';
 import { MailboxService, type MailboxServiceOptions } from './mailbox-service.js';

@@ -1,22 +1,17 @@
 import { Agent, request } from 'undici';
 import {
   HANDOFF_PATHS,
+  PENDING_WARM_TTL_MS,
+  WARM_HANDOFF_BYTES_DEFAULT,
+  WARM_USER_BYTES_MAX,
   type ReleaseResult,
   type RingConfig,
-  type RingView,
 } from '../protocol/index.js';
 import type { MailboxCache } from './mailbox-cache.js';
 import { MailboxState, type MailboxSnapshot } from './mailbox-state.js';
 import type { Ownership } from './ownership.js';
 import type { UserLockTable } from './user-lock-table.js';
-
-/** A user whose cached state is larger than this moves cold (a warm batch must stay bounded). */
-export const WARM_USER_BYTES_MAX = 8 * 1024 * 1024;
-/** Body limit of the warm route: a batch is at most batchBytesMax plus one user, as JSON. */
-export const WARM_BATCH_BODY_BYTES_LIMIT = 64 * 1024 * 1024;
-
-/** Warm states whose change's ring has not arrived within this are dropped. */
-export const PENDING_WARM_TTL_MS = 120_000;
+import { type RingView } from '../ring/index.js';
 
 export interface HandoffOptions {
   /**
@@ -32,7 +27,7 @@ export interface HandoffOptions {
 }
 
 export const DEFAULT_HANDOFF_OPTIONS: Readonly<HandoffOptions> = Object.freeze({
-  warmBytesMax: 64 * 1024 * 1024,
+  warmBytesMax: WARM_HANDOFF_BYTES_DEFAULT,
   batchBytesMax: 1024 * 1024,
 });
 

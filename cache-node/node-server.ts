@@ -1,9 +1,8 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import {
   CONVERSATIONS_PAGE_SIZE_DEFAULT,
   DELIVER_PATH,
   MESSAGES_PAGE_SIZE_DEFAULT,
-  REQUEST_BODY_BYTES_LIMIT,
   RING_EPOCH_HEADER,
   ChatringError,
   assertUserId,
@@ -15,10 +14,11 @@ import {
   type DeliverRequest,
   type RingConfig,
   type Message,
+  WARM_BATCH_BODY_BYTES_LIMIT,
 } from '../protocol/index.js';
-import { installErrorHandlers } from '../router/index.js';
+import { createHttpServer } from '../transport/index.js';
 import type { MailboxService } from './mailbox-service.js';
-import { WARM_BATCH_BODY_BYTES_LIMIT, type Handoff, type WarmBatch } from './handoff.js';
+import type { Handoff, WarmBatch } from './handoff.js';
 
 export interface NodeServerDependencies {
   service: MailboxService;
@@ -39,12 +39,7 @@ interface ConversationParams extends UserParams {
 
 /** The cache node's HTTP face: the same /v1 routes as the router (it forwards unchanged), plus deliver. */
 export function buildNodeServer(deps: NodeServerDependencies): FastifyInstance {
-  const app = Fastify({
-    bodyLimit: REQUEST_BODY_BYTES_LIMIT,
-    logger: false,
-    return503OnClosing: true,
-  });
-  installErrorHandlers(app);
+  const app = createHttpServer();
   const { service } = deps;
 
   // A caller that routed by a newer ring than ours: learn it before judging ownership.

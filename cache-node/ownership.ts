@@ -1,5 +1,6 @@
-import { ChatringError, RingView, type RingConfig } from '../protocol/index.js';
+import { ChatringError, type RingConfig } from '../protocol/index.js';
 import type { OwnershipGuard } from './mailbox-service.js';
+import { RingView } from '../ring/index.js';
 
 export interface OwnershipOptions {
   nodeId: string;

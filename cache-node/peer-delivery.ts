@@ -6,7 +6,7 @@ import {
   type DeliverResponse,
   type Message,
 } from '../protocol/index.js';
-import type { OwnerClient } from '../router/index.js';
+import type { OwnerClient } from '../transport/index.js';
 import type { DeliveryChannel, MailboxService, OwnershipGuard } from './mailbox-service.js';
 
 /**

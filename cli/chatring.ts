@@ -3,6 +3,7 @@
  * chatring's process entry. `start` runs a whole local cluster (what `npm start` calls); `router`
  * and `node` run one member each (the launcher spawns them; operators can too).
  */
+import { WARM_HANDOFF_BYTES_DEFAULT } from '../protocol/index.js';
 import { Command } from 'commander';
 import { failpointsFromEnvironment, startCacheNode } from '../cache-node/index.js';
 import { startRouter } from '../router/index.js';
@@ -114,7 +115,7 @@ addStoreFlags(program.command('node'))
   .option(
     '--warm-handoff-bytes-max <bytes>',
     'most cached state handed to new owners in one ring change (0: users always move cold)',
-    String(64 * 1024 * 1024),
+    String(WARM_HANDOFF_BYTES_DEFAULT),
   )
   .option(
     '--cache-bytes-max <bytes>',

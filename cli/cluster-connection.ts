@@ -8,7 +8,8 @@ import {
   type ChangeResult,
   type ClusterStatus,
 } from '../control-plane/index.js';
-import { RingView, assertUserId } from '../protocol/index.js';
+import { assertUserId } from '../protocol/index.js';
+import { RingView } from '../ring/index.js';
 
 export interface OwnerAnswer {
   userId: string;

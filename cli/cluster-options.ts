@@ -1,3 +1,9 @@
+import {
+  LOCAL_NODES_MAX,
+  LOCAL_ROUTERS_MAX,
+  LOCAL_STANDBYS_MAX,
+  WARM_HANDOFF_BYTES_DEFAULT,
+} from '../protocol/index.js';
 import { resolve } from 'node:path';
 import type { StoreOptions } from '../store-adapter/index.js';
 import { storeOptionsFrom, type StoreFlags } from './store-flags.js';
@@ -31,7 +37,11 @@ export interface LocalClusterOptions {
   warmHandoffBytesMax: number;
 }
 
-export const LOCAL_CLUSTER_LIMITS = Object.freeze({ nodesMax: 64, standbysMax: 16, routersMax: 8 });
+export const LOCAL_CLUSTER_LIMITS = Object.freeze({
+  nodesMax: LOCAL_NODES_MAX,
+  standbysMax: LOCAL_STANDBYS_MAX,
+  routersMax: LOCAL_ROUTERS_MAX,
+});
 
 export function resolveClusterOptions(
   flags: Record<string, string | undefined>,
@@ -55,7 +65,7 @@ export function resolveClusterOptions(
     routers,
     warmHandoffBytesMax: integerOption(
       '--warm-handoff-bytes-max',
-      pick('warmHandoffBytesMax', 'WARM_HANDOFF_BYTES_MAX', String(64 * 1024 * 1024)),
+      pick('warmHandoffBytesMax', 'WARM_HANDOFF_BYTES_MAX', String(WARM_HANDOFF_BYTES_DEFAULT)),
       0,
       Number.MAX_SAFE_INTEGER,
     ),

@@ -1,30 +1,6 @@
-import type { NodeInfo, RingConfig } from '../protocol/index.js';
+import type { ClusterStatus, HeartbeatReply, NodeInfo, RingConfig } from '../protocol/index.js';
 
-/** What a node learns from renewing its lease. */
-export interface HeartbeatReply {
-  ring: RingConfig;
-  /** The lease the control plane granted, counted from when it received the heartbeat. */
-  leaseMs: number;
-}
-
-export interface NodeStatus extends NodeInfo {
-  /** joining: in the ring, no heartbeat yet since the control plane started. */
-  /** parked: alive, but taken out of the standby pool by an operator. */
-  state: 'joining' | 'serving' | 'standby' | 'parked' | 'dead';
-  slots: string[];
-  /** Time since the node's last heartbeat reached the control plane (undefined: never seen). */
-  leaseAgeMs?: number;
-}
-
-export interface ClusterStatus {
-  epoch: number;
-  backend: string;
-  leaseMs: number;
-  heartbeatIntervalMs: number;
-  slots: { slot: string; nodeId: string; weight: number }[];
-  standbys: string[];
-  nodes: NodeStatus[];
-}
+export type { ClusterStatus, HeartbeatReply, NodeStatus } from '../protocol/index.js';
 
 /**
  * The control plane: the ring (versioned by an epoch; every change a compare-and-set on it), node

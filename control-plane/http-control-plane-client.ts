@@ -1,7 +1,7 @@
 import { Agent, request } from 'undici';
 import { ChatringError, errorFromBody, type NodeInfo, type RingConfig } from '../protocol/index.js';
 import type { ClusterStatus, HeartbeatReply } from './control-plane.js';
-import type { ChangePreview } from './ring-change-plan.js';
+import type { ChangePreview } from '../ring/index.js';
 import type { ChangeProgress, ChangeResult } from './ring-change-orchestrator.js';
 import { RING_CHANGE_PATHS } from './ring-change-routes.js';
 import { CONTROL_PLANE_PATHS } from './control-plane-routes.js';

@@ -9,9 +9,9 @@ import {
   type ControlPlaneTimings,
   type HeartbeatReply,
 } from './control-plane.js';
-import { planFailover, planRegistration, withoutChangeId } from './failover-plan.js';
-import { clusterStatusOf, knownNodeIds } from './cluster-status.js';
-import { RingChangeRefused } from './ring-change-plan.js';
+import { planFailover, planRegistration, withoutChangeId } from '../ring/index.js';
+import { clusterStatusOf, knownNodeIds } from '../ring/index.js';
+import { RingChangeRefused } from '../ring/index.js';
 
 export interface InProcessControlPlaneOptions extends Partial<ControlPlaneTimings> {
   /** Where the ring is kept between restarts (JSON, replaced atomically on every change). */

@@ -1,13 +1,13 @@
 /** control-plane/: the ring, leases, standbys and failover. */
 export * from './control-plane.js';
-export * from './failover-plan.js';
+export * from '../ring/index.js';
 export {
   InProcessControlPlane,
   type InProcessControlPlaneOptions,
 } from './in-process-control-plane.js';
 export { HttpControlPlaneClient } from './http-control-plane-client.js';
 export { registerControlPlaneRoutes, CONTROL_PLANE_PATHS } from './control-plane-routes.js';
-export * from './ring-change-plan.js';
+export * from '../ring/index.js';
 export * from './ring-change-orchestrator.js';
 export * from './ring-change-routes.js';
 export {

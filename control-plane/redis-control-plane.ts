@@ -55,14 +55,14 @@
 import { createHash } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { ChatringError, type NodeInfo, type RingConfig } from '../protocol/index.js';
-import { clusterStatusOf, knownNodeIds } from './cluster-status.js';
+import { clusterStatusOf, knownNodeIds } from '../ring/index.js';
 import type {
   ClusterStatus,
   ControlPlane,
   ControlPlaneTimings,
   HeartbeatReply,
 } from './control-plane.js';
-import { planFailover, planRegistration, withoutChangeId } from './failover-plan.js';
+import { planFailover, planRegistration, withoutChangeId } from '../ring/index.js';
 import {
   assertRing,
   resolveRedisControlPlaneOptions,
@@ -70,7 +70,7 @@ import {
   type RedisControlPlaneOptions,
   type ResolvedRedisControlPlaneOptions,
 } from './redis-options.js';
-import { RingChangeRefused } from './ring-change-plan.js';
+import { RingChangeRefused } from '../ring/index.js';
 
 export interface RedisControlPlaneKeys {
   ring: string;

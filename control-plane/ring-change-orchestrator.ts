@@ -8,7 +8,7 @@ import {
   previewChange,
   type ChangePreview,
   type RingChange,
-} from './ring-change-plan.js';
+} from '../ring/index.js';
 
 /** What the orchestrator needs from a control plane backend. */
 export interface RingChangeTarget {

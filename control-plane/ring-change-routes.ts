@@ -1,6 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import { ChatringError, USER_ID_PATTERN } from '../protocol/index.js';
-import { RingChangeRefused, WEIGHT_MAX, type RingChange } from './ring-change-plan.js';
+import {
+  ChatringError,
+  SLOT_WEIGHT_MAX,
+  SLOT_WEIGHT_MIN,
+  USER_ID_PATTERN,
+} from '../protocol/index.js';
+import { RingChangeRefused, type RingChange } from '../ring/index.js';
 import type { RingChangeOrchestrator } from './ring-change-orchestrator.js';
 
 export const RING_CHANGE_PATHS = Object.freeze({
@@ -80,10 +85,14 @@ export function parseChange(raw: unknown): RingChange {
   switch (action as RingChange['action']) {
     case 'add': {
       const w = weight ?? 1;
-      if (!Number.isInteger(w) || (w as number) < 1 || (w as number) > WEIGHT_MAX)
+      if (
+        !Number.isInteger(w) ||
+        (w as number) < SLOT_WEIGHT_MIN ||
+        (w as number) > SLOT_WEIGHT_MAX
+      )
         throw new ChatringError(
           'INVALID_FIELD',
-          `weight must be an integer from 1 to ${WEIGHT_MAX}`,
+          `weight must be an integer from ${SLOT_WEIGHT_MIN} to ${SLOT_WEIGHT_MAX}`,
         );
       return { action: 'add', nodeId, weight: w as number };
     }

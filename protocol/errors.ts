@@ -1,100 +1,205 @@
 /**
- * The error catalogue: every error chatring returns has a stable `code` (callers match on it,
- * never on the message) and an HTTP status. `docs/errors.md` lists the same codes; a unit test
- * keeps the two in step.
+ * The one error catalogue: every error chatring raises, to an app (the public API), to an operator
+ * (ringctl and the ring-change routes), at start-up (configuration) or between its own parts (the
+ * store's and the control plane's compare-and-sets), has a stable `code` (callers match on it,
+ * never on the message), an HTTP status, and says whether the same request may succeed if sent
+ * again. `docs/errors.md` lists the same codes, one table per audience; a unit test keeps the two
+ * in step.
  */
+
+export type ErrorAudience = 'api' | 'operator' | 'config' | 'internal';
 
 export const ERROR_CATALOGUE = {
   INVALID_BODY: {
+    audience: 'api',
     status: 400,
     retryable: false,
     summary: 'The body is not a JSON object of the expected shape.',
   },
   UNKNOWN_FIELD: {
+    audience: 'api',
     status: 400,
     retryable: false,
     summary: 'The body has a field the API does not define.',
   },
-  MISSING_FIELD: { status: 400, retryable: false, summary: 'A required field is absent.' },
+  MISSING_FIELD: {
+    audience: 'api',
+    status: 400,
+    retryable: false,
+    summary: 'A required field is absent.',
+  },
   INVALID_FIELD: {
+    audience: 'api',
     status: 400,
     retryable: false,
     summary: 'A field has the wrong type or an invalid value.',
   },
   INVALID_USER_ID: {
+    audience: 'api',
     status: 400,
     retryable: false,
     summary: 'A user id is not 1-64 characters of [A-Za-z0-9_-].',
   },
   INVALID_CONVERSATION_ID: {
+    audience: 'api',
     status: 400,
     retryable: false,
     summary: 'The conversation id is malformed or does not include the user.',
   },
-  INVALID_QUERY: { status: 400, retryable: false, summary: 'A query parameter is malformed.' },
+  INVALID_QUERY: {
+    audience: 'api',
+    status: 400,
+    retryable: false,
+    summary: 'A query parameter is malformed.',
+  },
   INVALID_CURSOR: {
+    audience: 'api',
     status: 400,
     retryable: false,
     summary: 'The cursor was not issued for this mailbox and conversation.',
   },
   SELF_MESSAGE: {
+    audience: 'api',
     status: 400,
     retryable: false,
     summary: 'senderId and recipientId are the same user.',
   },
   PAGE_OUT_OF_RANGE: {
+    audience: 'api',
     status: 400,
     retryable: false,
     summary: 'page * pageSize is beyond the deepest offset served; use the cursor.',
   },
-  NOT_FOUND: { status: 404, retryable: false, summary: 'No such route.' },
+  NOT_FOUND: { audience: 'api', status: 404, retryable: false, summary: 'No such route.' },
   CLIENT_MESSAGE_ID_CONFLICT: {
+    audience: 'api',
     status: 409,
     retryable: false,
     summary: 'This sender already used the clientMessageId for a message to someone else.',
   },
   CONTENT_TOO_LARGE: {
+    audience: 'api',
     status: 413,
     retryable: false,
     summary: 'content is 65,536 UTF-8 bytes or more.',
   },
   BODY_TOO_LARGE: {
+    audience: 'api',
     status: 413,
     retryable: false,
     summary: 'The request body exceeds the body size limit.',
   },
   UNSUPPORTED_MEDIA_TYPE: {
+    audience: 'api',
     status: 415,
     retryable: false,
     summary: 'The body is not application/json.',
   },
   NOT_OWNER: {
+    audience: 'api',
     status: 421,
     retryable: true,
     summary: 'This node does not own the user (the ring moved); the router retries on the owner.',
   },
   USER_BUSY: {
+    audience: 'api',
     status: 503,
     retryable: true,
     summary: "Too many requests are queued on this user's lock.",
   },
   OWNER_UNAVAILABLE: {
+    audience: 'api',
     status: 503,
     retryable: true,
     summary: 'The owning cache node could not be reached or is not serving.',
   },
   STORE_UNAVAILABLE: {
+    audience: 'api',
     status: 503,
     retryable: true,
     summary:
       'The store failed or timed out; nothing was acknowledged, retry with the same clientMessageId.',
   },
   INTERNAL: {
+    audience: 'api',
     status: 500,
     retryable: true,
     summary: 'An unexpected error; the message has details.',
   },
-} as const satisfies Record<string, { status: number; retryable: boolean; summary: string }>;
+  // Operators: ring changes (ringctl, /control/v1/changes).
+  UNKNOWN_NODE: {
+    audience: 'operator',
+    status: 404,
+    retryable: false,
+    summary: 'No node with that id or address has ever joined the cluster.',
+  },
+  NODE_BUSY: {
+    audience: 'operator',
+    status: 409,
+    retryable: false,
+    summary: 'The node already serves a slot, or did not release its users for the change.',
+  },
+  LAST_SLOT: {
+    audience: 'operator',
+    status: 409,
+    retryable: false,
+    summary: 'The change would leave the ring without a slot.',
+  },
+  NO_STANDBY: {
+    audience: 'operator',
+    status: 409,
+    retryable: false,
+    summary: 'A promotion found no live standby.',
+  },
+  INVALID_WEIGHT: {
+    audience: 'operator',
+    status: 400,
+    retryable: false,
+    summary: 'A slot weight is not an integer from 1 to 100.',
+  },
+  EPOCH_CONFLICT: {
+    audience: 'operator',
+    status: 409,
+    retryable: true,
+    summary: 'Another change moved the ring first (compare-and-set on the epoch lost); look again.',
+  },
+  NOTHING_TO_DO: {
+    audience: 'operator',
+    status: 409,
+    retryable: false,
+    summary: 'The change would not change the ring.',
+  },
+  INVALID_CHANGE: {
+    audience: 'operator',
+    status: 400,
+    retryable: false,
+    summary: 'The change request is malformed (unknown action, bad node id or epoch).',
+  },
+  CHANGE_FAILED: {
+    audience: 'operator',
+    status: 500,
+    retryable: true,
+    summary:
+      'The change failed while it ran; its releases were cancelled and the ring is unchanged.',
+  },
+  // Configuration: options, flags and environment, checked once where they are built.
+  INVALID_OPTION: {
+    audience: 'config',
+    status: 400,
+    retryable: false,
+    summary: 'An option, flag or environment value is unknown, of the wrong type or out of range.',
+  },
+  // Between chatring's own parts; never sent to an app.
+  STORE_VERSION_CONFLICT: {
+    audience: 'internal',
+    status: 409,
+    retryable: false,
+    summary: "The store refused a commit: the mailbox is not at the commit's version - 1.",
+  },
+} as const satisfies Record<
+  string,
+  { audience: ErrorAudience; status: number; retryable: boolean; summary: string }
+>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
 

@@ -1,4 +1,4 @@
-/** protocol/: wire types, the error catalogue, limits and pure validation. Everyone may import it. */
+/** protocol/: wire types, the one error catalogue, every limit, option checks, the clock, pure validation. Everyone may import it; it imports nothing of ours. */
 export * from './errors.js';
 export * from './limits.js';
 export * from './wire-types.js';
@@ -6,5 +6,6 @@ export * from './conversation-id.js';
 export * from './cursor.js';
 export * from './validation.js';
 export * from './internal-api.js';
-export * from './ring-view.js';
 export * from './http-error-mapping.js';
+export * from './options.js';
+export * from './clock.js';

@@ -67,3 +67,30 @@ export interface ReleaseResult {
   warmUsers: number;
   warmBytes: number;
 }
+
+/** What a node learns from renewing its lease (`/control/v1/heartbeat`). */
+export interface HeartbeatReply {
+  ring: RingConfig;
+  /** The lease the control plane granted, counted from when it received the heartbeat. */
+  leaseMs: number;
+}
+
+export interface NodeStatus extends NodeInfo {
+  /** joining: in the ring, no heartbeat yet since the control plane started. */
+  /** parked: alive, but taken out of the standby pool by an operator. */
+  state: 'joining' | 'serving' | 'standby' | 'parked' | 'dead';
+  slots: string[];
+  /** Time since the node's last heartbeat reached the control plane (undefined: never seen). */
+  leaseAgeMs?: number;
+}
+
+/** What `/control/v1/status` answers (ringctl status). */
+export interface ClusterStatus {
+  epoch: number;
+  backend: string;
+  leaseMs: number;
+  heartbeatIntervalMs: number;
+  slots: { slot: string; nodeId: string; weight: number }[];
+  standbys: string[];
+  nodes: NodeStatus[];
+}

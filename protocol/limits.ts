@@ -1,8 +1,10 @@
 /**
- * Every limit of the public API in one place (TigerBeetle style: put a limit on everything).
- * Node- and cluster-level limits (cache bytes, lock waiters, timeouts) are options with defaults
- * in their components; these are the ones the wire contract fixes.
+ * Every limit in one place (TigerBeetle style: put a limit on everything): the bounds the wire
+ * contract fixes, and the bounds of every tunable option (the options' defaults live beside the
+ * component that uses them, in its one DEFAULT_..._OPTIONS object; their checks use these bounds).
  */
+
+// ---- The public API (the wire contract) ----
 
 /** `content` must be strictly fewer than this many UTF-8 bytes (DESIGN.md: "fewer than 65,536"). */
 export const CONTENT_BYTES_LIMIT = 65_536;
@@ -12,11 +14,9 @@ export const CONTENT_BYTES_LIMIT = 65_536;
 export const REQUEST_BODY_BYTES_LIMIT = 512 * 1024;
 
 export const USER_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-export const USER_ID_CHARS_MAX = 64;
 
 /** clientMessageId: opaque to us, but bounded and printable so it can key an index. */
 export const CLIENT_MESSAGE_ID_PATTERN = /^[\x21-\x7e]{1,128}$/;
-export const CLIENT_MESSAGE_ID_CHARS_MAX = 128;
 
 export const PAGE_SIZE_MIN = 1;
 export const PAGE_SIZE_MAX = 200;
@@ -32,3 +32,37 @@ export const SNIPPET_CHARS_MAX = 100;
 
 /** Largest page number accepted before it is even multiplied (keeps arithmetic safe). */
 export const PAGE_INDEX_MAX = 1_000_000;
+
+// ---- The ring ----
+
+/** A slot's weight (its share of virtual nodes); ring changes outside it are INVALID_WEIGHT. */
+export const SLOT_WEIGHT_MIN = 1;
+export const SLOT_WEIGHT_MAX = 100;
+
+// ---- Control-plane timing (the same bounds on every backend and every command line) ----
+
+/** A node's lease: below 100 ms a heartbeat's own round trip and a GC pause eat the lease. */
+export const LEASE_MS_MIN = 100;
+export const LEASE_MS_MAX = 600_000;
+/** Renewal interval; must also stay below the lease (a lease needs renewals). */
+export const HEARTBEAT_INTERVAL_MS_MIN = 10;
+export const HEARTBEAT_INTERVAL_MS_MAX = 60_000;
+/** Any other timeout or interval option, in ms (one hour). */
+export const TIMEOUT_MS_MAX = 3_600_000;
+
+// ---- A local cluster (`chatring start`) ----
+
+export const LOCAL_NODES_MAX = 64;
+export const LOCAL_STANDBYS_MAX = 16;
+export const LOCAL_ROUTERS_MAX = 8;
+
+// ---- Warm handoff ----
+
+/** Default cached state one node hands to new owners per ring change (0: users always move cold). */
+export const WARM_HANDOFF_BYTES_DEFAULT = 64 * 1024 * 1024;
+/** A user whose cached state is larger than this moves cold (a warm batch must stay bounded). */
+export const WARM_USER_BYTES_MAX = 8 * 1024 * 1024;
+/** Warm states whose change's ring has not arrived within this are dropped. */
+export const PENDING_WARM_TTL_MS = 120_000;
+/** Body limit of the warm route: a batch is at most batchBytesMax plus one user, as JSON. */
+export const WARM_BATCH_BODY_BYTES_LIMIT = 64 * 1024 * 1024;

@@ -1,16 +1,5 @@
-/** router/: the public HTTP front door and the client that forwards to a user's owner. */
-export {
-  buildRouterServer,
-  installErrorHandlers,
-  type RouterServerDependencies,
-} from './router-server.js';
-export {
-  OwnerClient,
-  DEFAULT_OWNER_CLIENT_OPTIONS,
-  type OwnerClientOptions,
-  type OwnerRequest,
-  type OwnerResponse,
-} from './owner-client.js';
+/** router/: the public HTTP front door; it forwards to a user's owner through transport/'s OwnerClient. */
+export { buildRouterServer, type RouterServerDependencies } from './router-server.js';
 export {
   startRouter,
   type RouterOptions,

@@ -1,19 +1,17 @@
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import {
   CONVERSATIONS_PAGE_SIZE_DEFAULT,
   ChatringError,
   MESSAGES_PAGE_SIZE_DEFAULT,
-  REQUEST_BODY_BYTES_LIMIT,
   assertUserId,
   orderedPair,
   parseListQuery,
   parseMarkReadBody,
   parseSendRequest,
   participantsOf,
-  toChatringError,
-  type RingView,
 } from '../protocol/index.js';
-import type { OwnerClient, OwnerResponse } from './owner-client.js';
+import { createHttpServer, type OwnerClient, type OwnerResponse } from '../transport/index.js';
+import { type RingView } from '../ring/index.js';
 
 export interface RouterServerDependencies {
   owners: OwnerClient;
@@ -35,12 +33,7 @@ interface ConversationParams extends UserParams {
  * owning node and relays the answer. Body size is limited before parsing (fastify's bodyLimit).
  */
 export function buildRouterServer(deps: RouterServerDependencies): FastifyInstance {
-  const app = Fastify({
-    bodyLimit: REQUEST_BODY_BYTES_LIMIT,
-    logger: false,
-    return503OnClosing: true,
-  });
-  installErrorHandlers(app);
+  const app = createHttpServer();
 
   app.get('/healthz', async () => ({ status: 'ok', epoch: deps.ring()?.epoch ?? 0 }));
 
@@ -104,36 +97,4 @@ export function buildRouterServer(deps: RouterServerDependencies): FastifyInstan
 
 function relay(reply: FastifyReply, response: OwnerResponse): FastifyReply {
   return reply.code(response.statusCode).send(response.body);
-}
-
-/** Every error leaves as `{error: {code, message}}` with the catalogue's status. */
-export function installErrorHandlers(app: FastifyInstance): void {
-  // An empty body on a POST that takes `{}` (mark read) is accepted as `{}`.
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-    const text = String(body);
-    if (text.trim() === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(text) as unknown);
-    } catch (error) {
-      done(
-        new ChatringError(
-          'INVALID_BODY',
-          `the body is not valid JSON: ${(error as Error).message}`,
-        ),
-        undefined,
-      );
-    }
-  });
-  app.setErrorHandler((error, _request, reply) => {
-    const mapped = toChatringError(error);
-    void reply.code(mapped.status).send(mapped.toBody());
-  });
-  app.setNotFoundHandler((request, reply) => {
-    const mapped = new ChatringError(
-      'NOT_FOUND',
-      `no route ${request.method} ${request.url.split('?')[0]}`,
-    );
-    void reply.code(mapped.status).send(mapped.toBody());
-  });
 }

@@ -11,8 +11,8 @@ import {
   type ControlPlaneTimings,
   type RingChangeTarget,
 } from '../control-plane/index.js';
-import { RingView } from '../protocol/index.js';
-import { OwnerClient, type OwnerClientOptions } from './owner-client.js';
+import { RingView } from '../ring/index.js';
+import { OwnerClient, type OwnerClientOptions } from '../transport/index.js';
 import { buildRouterServer } from './router-server.js';
 
 /** Which control plane a router uses: its own in-process one (one router), or Redis (many). */

@@ -1,4 +1,4 @@
-import type { Message } from '../protocol/index.js';
+import { ChatringError, type Message } from '../protocol/index.js';
 
 /**
  * The store interface, shaped by the access patterns of the cache node and by Cassandra's rules,
@@ -112,14 +112,18 @@ export interface MailboxStore {
 }
 
 /** The store refused a commit because the mailbox is not at version - 1: another writer moved it. */
-export class StoreVersionConflictError extends Error {
-  readonly code = 'STORE_VERSION_CONFLICT';
+export class StoreVersionConflictError extends ChatringError {
+  declare readonly code: 'STORE_VERSION_CONFLICT';
+
   constructor(
     readonly ownerId: string,
     readonly expectedVersion: number,
     readonly storedVersion: number,
   ) {
-    super(`mailbox ${ownerId} is at version ${storedVersion}, commit expected ${expectedVersion}`);
+    super(
+      'STORE_VERSION_CONFLICT',
+      `mailbox ${ownerId} is at version ${storedVersion}, commit expected ${expectedVersion}`,
+    );
     this.name = 'StoreVersionConflictError';
   }
 }

@@ -1,8 +1,9 @@
 /**
- * Keeps the error catalogue, its documentation and ChatringError in step: docs/errors.md has
- * exactly one table row per code of ERROR_CATALOGUE, with the same HTTP status and retryability,
- * and a non-empty "when"; every ChatringError takes its status from the catalogue; errors
- * round-trip through the wire body.
+ * Keeps the one error catalogue, its documentation and ChatringError in step: docs/errors.md has
+ * exactly one table row per code of ERROR_CATALOGUE (API, operator, configuration and internal
+ * codes alike), under its audience's heading, with the same HTTP status and retryability, and a
+ * non-empty "when"; every ChatringError takes its status from the catalogue; errors round-trip
+ * through the wire body.
  */
 import t from 'tap';
 import { readFileSync } from 'node:fs';
@@ -15,10 +16,20 @@ import {
   type ErrorCode,
 } from '../../protocol/index.js';
 
+/** The headings of docs/errors.md, one per audience of the catalogue. */
+const AUDIENCE_BY_HEADING: Record<string, string> = {
+  'Public API': 'api',
+  Operators: 'operator',
+  Configuration: 'config',
+  'Internal (between chatring’s parts)': 'internal',
+  "Internal (between chatring's parts)": 'internal',
+};
+
 const docsPath = fileURLToPath(new URL('../../docs/errors.md', import.meta.url));
 const codes = Object.keys(ERROR_CATALOGUE) as ErrorCode[];
 
 interface DocumentedError {
+  audience: string | undefined;
   code: string;
   status: number;
   retryable: boolean;
@@ -28,13 +39,17 @@ interface DocumentedError {
 /** Rows of the markdown table whose first cell is a code: `| \`CODE\` | 400 | no | when |`. */
 function documentedErrors(markdown: string): DocumentedError[] {
   const rows: DocumentedError[] = [];
+  let audience: string | undefined;
   for (const line of markdown.split('\n')) {
+    const heading = /^## (.*)$/.exec(line)?.[1];
+    if (heading !== undefined) audience = AUDIENCE_BY_HEADING[heading.split(':')[0] ?? ''];
     const match = /^\|\s*`?([A-Z][A-Z0-9_]*)`?\s*\|\s*(\d{3})\s*\|\s*(yes|no)\s*\|(.*)\|\s*$/.exec(
       line,
     );
     if (match === null) continue;
     const [, code, status, retryable, when] = match;
     rows.push({
+      audience,
       code: code ?? '',
       status: Number(status),
       retryable: retryable === 'yes',
@@ -58,6 +73,7 @@ t.test('each documented status, retryability and "when" matches the catalogue', 
     const entry = ERROR_CATALOGUE[row.code];
     t.equal(row.status, entry.status, `${row.code} status`);
     t.equal(row.retryable, entry.retryable, `${row.code} retryable`);
+    t.equal(row.audience, entry.audience, `${row.code} is listed under its audience`);
     t.ok(row.when.length > 0, `${row.code} says when it happens`);
   }
 });

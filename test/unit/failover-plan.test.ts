@@ -6,7 +6,7 @@
  * initialRing.
  */
 import t from 'tap';
-import { initialRing, planFailover, planRegistration } from '../../control-plane/failover-plan.js';
+import { initialRing, planFailover, planRegistration } from '../../ring/index.js';
 import type { RingConfig } from '../../protocol/index.js';
 
 const LEASE_MS = 3_000;

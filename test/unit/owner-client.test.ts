@@ -7,8 +7,9 @@
 import t, { type Test } from 'tap';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ChatringError, RingView } from '../../protocol/index.js';
-import { OwnerClient } from '../../router/owner-client.js';
+import { ChatringError } from '../../protocol/index.js';
+import { OwnerClient } from '../../transport/index.js';
+import { RingView } from '../../ring/index.js';
 
 async function refusingNode(t: Test) {
   let requests = 0;

@@ -7,7 +7,8 @@
  */
 import t from 'tap';
 import { Ownership } from '../../cache-node/ownership.js';
-import { RingView, type RingConfig, type SlotAssignment } from '../../protocol/index.js';
+import { type RingConfig, type SlotAssignment } from '../../protocol/index.js';
+import { RingView } from '../../ring/index.js';
 
 const LEASE_MS = 3_000;
 const SAFETY_MS = 600;

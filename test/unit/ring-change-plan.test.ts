@@ -4,13 +4,10 @@
  * slot's users; refusals carry stable codes and change nothing.
  */
 import t from 'tap';
-import { RingView, type RingConfig } from '../../protocol/index.js';
-import {
-  RingChangeRefused,
-  planChange,
-  previewChange,
-} from '../../control-plane/ring-change-plan.js';
+import { type RingConfig } from '../../protocol/index.js';
+import { RingChangeRefused, planChange, previewChange } from '../../ring/index.js';
 import { nodesLosingUsers } from '../../control-plane/ring-change-orchestrator.js';
+import { RingView } from '../../ring/index.js';
 
 function ring(nodeIds: string[], standbys: string[] = []): RingConfig {
   const nodes = Object.fromEntries(

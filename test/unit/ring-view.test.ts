@@ -6,7 +6,8 @@
  * an empty ring maps nobody.
  */
 import t from 'tap';
-import { RingView, type RingConfig, type SlotAssignment } from '../../protocol/index.js';
+import { type RingConfig, type SlotAssignment } from '../../protocol/index.js';
+import { RingView } from '../../ring/index.js';
 
 const USER_COUNT = 20_000;
 const userIds = Array.from(

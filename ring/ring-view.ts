@@ -1,5 +1,5 @@
 import HashRing from 'hashring';
-import type { NodeInfo, RingConfig } from './internal-api.js';
+import type { NodeInfo, RingConfig } from '../protocol/index.js';
 
 /**
  * The pure routing function every router and node shares: userId → slot by a virtual-node

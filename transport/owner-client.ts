@@ -1,11 +1,16 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, request, type Dispatcher } from 'undici';
 import {
   ChatringError,
   RING_EPOCH_HEADER,
+  SYSTEM_CLOCK,
+  TIMEOUT_MS_MAX,
   errorFromBody,
-  type RingView,
+  integerRule,
+  resolveOptions,
+  type Clock,
+  type OptionRules,
 } from '../protocol/index.js';
+import type { RingView } from '../ring/index.js';
+import { PeerClient, type PeerResponse } from './peer-client.js';
 
 export interface OwnerClientOptions {
   /**
@@ -32,6 +37,16 @@ export const DEFAULT_OWNER_CLIENT_OPTIONS: Readonly<OwnerClientOptions> = Object
   connectionsPerNode: 64,
 });
 
+const OWNER_CLIENT_RULES: OptionRules<OwnerClientOptions> = {
+  attemptTimeoutMs: integerRule(1, TIMEOUT_MS_MAX),
+  retryBudgetMs: integerRule(0, TIMEOUT_MS_MAX),
+  connectionsPerNode: integerRule(1, 10_000),
+};
+
+/** Backoff between attempts: 50, 100, 200, then 400 ms. */
+const RETRY_DELAY_MS_MIN = 25;
+const RETRY_DELAY_MS_MAX = 400;
+
 export interface OwnerRequest {
   method: 'GET' | 'POST';
   /** Path and query, forwarded as is. */
@@ -39,10 +54,7 @@ export interface OwnerRequest {
   body?: unknown;
 }
 
-export interface OwnerResponse {
-  statusCode: number;
-  body: unknown;
-}
+export type OwnerResponse = PeerResponse;
 
 /**
  * Calls the node that owns a user, over keep-alive undici pools. It looks the owner up again on
@@ -54,19 +66,27 @@ export class OwnerClient {
   readonly #options: Readonly<OwnerClientOptions>;
   readonly #ring: () => RingView | undefined;
   readonly #refreshRing: () => Promise<void>;
-  readonly #agent: Dispatcher;
+  readonly #peers: PeerClient;
+  readonly #clock: Clock;
 
   constructor(
     ring: () => RingView | undefined,
     refreshRing: () => Promise<void>,
     options: Partial<OwnerClientOptions> = {},
+    clock: Clock = SYSTEM_CLOCK,
   ) {
-    this.#options = Object.freeze({ ...DEFAULT_OWNER_CLIENT_OPTIONS, ...options });
+    this.#options = resolveOptions(
+      'OwnerClient',
+      DEFAULT_OWNER_CLIENT_OPTIONS,
+      options,
+      OWNER_CLIENT_RULES,
+    );
     this.#ring = ring;
     this.#refreshRing = refreshRing;
-    this.#agent = new Agent({
-      keepAliveTimeout: 30_000,
-      connections: this.#options.connectionsPerNode,
+    this.#clock = clock;
+    this.#peers = new PeerClient('owner client', {
+      timeoutMs: this.#options.attemptTimeoutMs,
+      connectionsPerPeer: this.#options.connectionsPerNode,
     });
   }
 
@@ -79,14 +99,14 @@ export class OwnerClient {
     ownerRequest: OwnerRequest,
     stopRetrying: () => ChatringError | undefined = () => undefined,
   ): Promise<OwnerResponse> {
-    const deadline = performance.now() + this.#options.retryBudgetMs;
+    const deadline = this.#clock.monotonicNow() + this.#options.retryBudgetMs;
     let lastError = new ChatringError('OWNER_UNAVAILABLE', `no node serves ${userId}`);
     for (let attempt = 0; ; attempt += 1) {
       if (attempt > 0) {
-        if (performance.now() >= deadline) throw lastError;
+        if (this.#clock.monotonicNow() >= deadline) throw lastError;
         const stop = stopRetrying();
         if (stop !== undefined) throw stop;
-        await sleep(Math.min(25 * 2 ** attempt, 400));
+        await this.#clock.sleep(Math.min(RETRY_DELAY_MS_MIN * 2 ** attempt, RETRY_DELAY_MS_MAX));
         await this.#refreshRing().catch(() => undefined);
       }
       const ring = this.#ring();
@@ -94,14 +114,17 @@ export class OwnerClient {
       if (ring === undefined || owner === undefined || owner.url === '') continue;
       let response: OwnerResponse;
       try {
-        response = await this.#send(owner.url, ring.epoch, ownerRequest);
+        response = await this.#peers.send(owner.url, {
+          method: ownerRequest.method,
+          path: ownerRequest.path,
+          headers: { [RING_EPOCH_HEADER]: String(ring.epoch) },
+          ...(ownerRequest.body === undefined ? {} : { body: ownerRequest.body }),
+        });
       } catch (error) {
-        lastError = new ChatringError(
-          'OWNER_UNAVAILABLE',
-          `node ${owner.nodeId} unreachable: ${(error as Error).message}`,
-          { cause: error },
-        );
-        continue;
+        // PeerClient has already made it OWNER_UNAVAILABLE (unreachable) or INTERNAL (garbled).
+        lastError = error as ChatringError;
+        if (lastError.retryable) continue;
+        throw lastError;
       }
       const refused = errorFromBody(response.body);
       if (refused?.code === 'NOT_OWNER' || refused?.code === 'OWNER_UNAVAILABLE') {
@@ -113,22 +136,6 @@ export class OwnerClient {
   }
 
   async close(): Promise<void> {
-    await this.#agent.close();
-  }
-
-  async #send(baseUrl: string, epoch: number, ownerRequest: OwnerRequest): Promise<OwnerResponse> {
-    const timeout = this.#options.attemptTimeoutMs;
-    const response = await request(`${baseUrl}${ownerRequest.path}`, {
-      method: ownerRequest.method,
-      dispatcher: this.#agent,
-      headersTimeout: timeout,
-      bodyTimeout: timeout,
-      headers: {
-        [RING_EPOCH_HEADER]: String(epoch),
-        ...(ownerRequest.body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(ownerRequest.body === undefined ? {} : { body: JSON.stringify(ownerRequest.body) }),
-    });
-    return { statusCode: response.statusCode, body: await response.body.json() };
+    await this.#peers.close();
   }
 }

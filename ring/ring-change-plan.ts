@@ -1,4 +1,10 @@
-import { RingView, type RingConfig } from '../protocol/index.js';
+import {
+  ChatringError,
+  SLOT_WEIGHT_MAX,
+  SLOT_WEIGHT_MIN,
+  type RingConfig,
+} from '../protocol/index.js';
+import { RingView } from './ring-view.js';
 
 /**
  * Pure planning of operator changes to the ring. Each returns the next ring (epoch + 1) or throws a
@@ -22,17 +28,15 @@ export type RingChangeRefusalCode =
   | 'EPOCH_CONFLICT'
   | 'NOTHING_TO_DO';
 
-export class RingChangeRefused extends Error {
-  constructor(
-    readonly code: RingChangeRefusalCode,
-    message: string,
-  ) {
-    super(message);
+/** A change the ring cannot take, with its operator code from the catalogue. */
+export class RingChangeRefused extends ChatringError {
+  declare readonly code: RingChangeRefusalCode;
+
+  constructor(code: RingChangeRefusalCode, message: string) {
+    super(code, message);
     this.name = 'RingChangeRefused';
   }
 }
-
-export const WEIGHT_MAX = 100;
 
 export function planChange(ring: RingConfig, change: RingChange): RingConfig {
   const next = planUnversioned(ring, change);
@@ -50,10 +54,14 @@ function planUnversioned(ring: RingConfig, change: RingChange): RingConfig {
     );
   switch (change.action) {
     case 'add': {
-      if (!Number.isInteger(change.weight) || change.weight < 1 || change.weight > WEIGHT_MAX) {
+      if (
+        !Number.isInteger(change.weight) ||
+        change.weight < SLOT_WEIGHT_MIN ||
+        change.weight > SLOT_WEIGHT_MAX
+      ) {
         throw new RingChangeRefused(
           'INVALID_WEIGHT',
-          `weight must be an integer from 1 to ${WEIGHT_MAX}`,
+          `weight must be an integer from ${SLOT_WEIGHT_MIN} to ${SLOT_WEIGHT_MAX}`,
         );
       }
       if (serving)

@@ -1,5 +1,4 @@
-import type { RingConfig } from '../protocol/index.js';
-import type { ClusterStatus, ControlPlaneTimings, NodeStatus } from './control-plane.js';
+import type { ClusterStatus, NodeStatus, RingConfig } from '../protocol/index.js';
 
 /** What a backend knows of one node's lease. */
 export interface NodeLiveness {
@@ -24,7 +23,7 @@ export function knownNodeIds(ring: RingConfig): string[] {
 export function clusterStatusOf(
   ring: RingConfig,
   backend: string,
-  timings: Pick<ControlPlaneTimings, 'leaseMs' | 'heartbeatIntervalMs'>,
+  timings: { leaseMs: number; heartbeatIntervalMs: number },
   livenessOf: (nodeId: string) => NodeLiveness,
 ): ClusterStatus {
   const nodes: NodeStatus[] = knownNodeIds(ring).map((nodeId) => {

@@ -1,0 +1,58 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { ChatringError, REQUEST_BODY_BYTES_LIMIT, toChatringError } from '../protocol/index.js';
+
+export interface HttpServerOptions {
+  /**
+   * Largest request body, checked before parsing (413 BODY_TOO_LARGE past it).
+   * @default REQUEST_BODY_BYTES_LIMIT (512 KiB)
+   */
+  bodyLimit: number;
+}
+
+/**
+ * The one HTTP server factory every chatring process uses (router, cache node; the control plane's
+ * routes are mounted on the router's): fastify with the body limit checked before parsing, the JSON
+ * parser that reads an empty body as `{}`-less, every error answered from the catalogue, and 503
+ * while closing so a stopping process sheds requests instead of hanging them.
+ */
+export function createHttpServer(options: Partial<HttpServerOptions> = {}): FastifyInstance {
+  const app = Fastify({
+    bodyLimit: options.bodyLimit ?? REQUEST_BODY_BYTES_LIMIT,
+    logger: false,
+    return503OnClosing: true,
+  });
+  installErrorHandlers(app);
+  return app;
+}
+
+/** Every error leaves as `{error: {code, message}}` with the catalogue's status. */
+export function installErrorHandlers(app: FastifyInstance): void {
+  // An empty body on a POST that takes `{}` (mark read) is accepted as `{}`.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text) as unknown);
+    } catch (error) {
+      done(
+        new ChatringError(
+          'INVALID_BODY',
+          `the body is not valid JSON: ${(error as Error).message}`,
+        ),
+        undefined,
+      );
+    }
+  });
+  app.setErrorHandler((error, _request, reply) => {
+    const mapped = toChatringError(error);
+    void reply.code(mapped.status).send(mapped.toBody());
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const mapped = new ChatringError(
+      'NOT_FOUND',
+      `no route ${request.method} ${request.url.split('?')[0]}`,
+    );
+    void reply.code(mapped.status).send(mapped.toBody());
+  });
+}

@@ -1,0 +1,21 @@
+/**
+ * transport/: how chatring's processes talk to each other. One HTTP server factory (body limits,
+ * catalogue errors) and one peer client with one timeout and error policy, used by the router,
+ * node-to-node delivery, warm handoff, the ring-change orchestrator and the control-plane client.
+ * It imports protocol/ and ring/ only.
+ */
+export {
+  PeerClient,
+  DEFAULT_PEER_CLIENT_OPTIONS,
+  type PeerClientOptions,
+  type PeerRequest,
+  type PeerResponse,
+} from './peer-client.js';
+export {
+  OwnerClient,
+  DEFAULT_OWNER_CLIENT_OPTIONS,
+  type OwnerClientOptions,
+  type OwnerRequest,
+  type OwnerResponse,
+} from './owner-client.js';
+export { createHttpServer, installErrorHandlers, type HttpServerOptions } from './http-server.js';

@@ -1,0 +1,207 @@
+import { Agent, request, type Dispatcher } from 'undici';
+import {
+  ChatringError,
+  TIMEOUT_MS_MAX,
+  errorFromBody,
+  integerRule,
+  resolveOptions,
+  type OptionRules,
+} from '../protocol/index.js';
+
+/**
+ * The one HTTP client between chatring's own processes: router → node, node → node (delivery,
+ * warm handoff), router → node (ring-change releases) and node/ringctl → control plane. One policy
+ * for all of them:
+ *
+ * - keep-alive undici pools, one per peer origin, bounded by `connectionsPerPeer`;
+ * - every request has one deadline (`timeoutMs`: to the answer's headers, and again between body
+ *   chunks);
+ * - a peer that cannot be reached, resets, or misses the deadline is `OWNER_UNAVAILABLE`
+ *   (retryable; the cause is kept), never a plain Error;
+ * - `call` turns a non-2xx answer into the catalogue error its body carries, or `INTERNAL` when the
+ *   body carries none; `send` hands back any status for callers that decide themselves;
+ * - no retries here. Retrying is a decision of the caller that knows the call is idempotent and
+ *   where to send it next (`OwnerClient` re-resolves the owner on every attempt).
+ */
+
+export interface PeerClientOptions {
+  /**
+   * Deadline of one request, in ms.
+   * @default 5000
+   */
+  timeoutMs: number;
+  /**
+   * Keep-alive connections per peer origin.
+   * @default 64
+   */
+  connectionsPerPeer: number;
+  /**
+   * Idle keep-alive sockets are closed after this, in ms.
+   * @default 30000
+   */
+  keepAliveTimeoutMs: number;
+}
+
+export const DEFAULT_PEER_CLIENT_OPTIONS: Readonly<PeerClientOptions> = Object.freeze({
+  timeoutMs: 5_000,
+  connectionsPerPeer: 64,
+  keepAliveTimeoutMs: 30_000,
+});
+
+const PEER_CLIENT_RULES: OptionRules<PeerClientOptions> = {
+  timeoutMs: integerRule(1, TIMEOUT_MS_MAX),
+  connectionsPerPeer: integerRule(1, 10_000),
+  keepAliveTimeoutMs: integerRule(1, TIMEOUT_MS_MAX),
+};
+
+export interface PeerRequest {
+  method: 'GET' | 'POST';
+  /** Path and query. */
+  path: string;
+  /** Sent as JSON when present. */
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** This request's deadline, when it differs from the client's. */
+  timeoutMs?: number;
+}
+
+export interface PeerResponse {
+  statusCode: number;
+  body: unknown;
+}
+
+export class PeerClient {
+  readonly options: Readonly<PeerClientOptions>;
+  /** Who is calling, for error messages ("control plane", "deliver", ...). */
+  readonly #name: string;
+  readonly #agent: Dispatcher;
+
+  constructor(name: string, options: Partial<PeerClientOptions> = {}) {
+    this.options = resolveOptions(
+      'PeerClient',
+      DEFAULT_PEER_CLIENT_OPTIONS,
+      options,
+      PEER_CLIENT_RULES,
+    );
+    this.#name = name;
+    this.#agent = new Agent({
+      keepAliveTimeout: this.options.keepAliveTimeoutMs,
+      connections: this.options.connectionsPerPeer,
+    });
+  }
+
+  /** Sends one request and reads its JSON answer, whatever its status. */
+  async send(baseUrl: string, peerRequest: PeerRequest): Promise<PeerResponse> {
+    const response = await this.#request(baseUrl, peerRequest);
+    let text: string;
+    try {
+      text = await response.body.text();
+    } catch (error) {
+      throw this.#failure(baseUrl, peerRequest, error);
+    }
+    return { statusCode: response.statusCode, body: this.#parse(peerRequest, text) };
+  }
+
+  /** Sends one request; a 2xx answer's body is the result, anything else throws its catalogue error. */
+  async call<T>(baseUrl: string, peerRequest: PeerRequest): Promise<T> {
+    const response = await this.send(baseUrl, peerRequest);
+    if (response.statusCode >= 200 && response.statusCode < 300) return response.body as T;
+    throw this.refusal(peerRequest, response);
+  }
+
+  /**
+   * Sends one request whose answer is newline-delimited JSON (a stream of progress lines) and
+   * hands each line to `onLine` as it arrives. A non-2xx answer throws its catalogue error.
+   */
+  async callLines(
+    baseUrl: string,
+    peerRequest: PeerRequest,
+    onLine: (line: unknown) => void,
+  ): Promise<void> {
+    const response = await this.#request(baseUrl, peerRequest);
+    if (response.statusCode < 200 || response.statusCode >= 300) {
+      const text = await response.body.text().catch(() => '');
+      throw this.refusal(peerRequest, { statusCode: response.statusCode, body: parseOrText(text) });
+    }
+    let buffer = '';
+    try {
+      for await (const chunk of response.body) {
+        buffer += String(chunk);
+        let newline;
+        while ((newline = buffer.indexOf('\n')) >= 0) {
+          const line = buffer.slice(0, newline);
+          buffer = buffer.slice(newline + 1);
+          if (line.trim() !== '') onLine(this.#parse(peerRequest, line));
+        }
+      }
+    } catch (error) {
+      throw this.#failure(baseUrl, peerRequest, error);
+    }
+    if (buffer.trim() !== '') onLine(this.#parse(peerRequest, buffer));
+  }
+
+  /** The catalogue error a refused answer carries, or INTERNAL naming the status. */
+  refusal(peerRequest: PeerRequest, response: PeerResponse): ChatringError {
+    return (
+      errorFromBody(response.body) ??
+      new ChatringError(
+        'INTERNAL',
+        `${this.#name}: ${peerRequest.method} ${peerRequest.path} answered ${response.statusCode}`,
+      )
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.#agent.close();
+  }
+
+  async #request(baseUrl: string, peerRequest: PeerRequest): Promise<Dispatcher.ResponseData> {
+    const timeoutMs = peerRequest.timeoutMs ?? this.options.timeoutMs;
+    const hasBody = peerRequest.body !== undefined;
+    try {
+      return await request(`${baseUrl}${peerRequest.path}`, {
+        method: peerRequest.method,
+        dispatcher: this.#agent,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        headers: {
+          ...(hasBody ? { 'content-type': 'application/json' } : {}),
+          ...peerRequest.headers,
+        },
+        ...(hasBody ? { body: JSON.stringify(peerRequest.body) } : {}),
+      });
+    } catch (error) {
+      throw this.#failure(baseUrl, peerRequest, error);
+    }
+  }
+
+  /** A peer that answers something other than JSON is a bug on one side, not an outage. */
+  #parse(peerRequest: PeerRequest, text: string): unknown {
+    if (text === '') return undefined;
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new ChatringError(
+        'INTERNAL',
+        `${this.#name}: ${peerRequest.method} ${peerRequest.path} answered something other than JSON`,
+      );
+    }
+  }
+
+  #failure(baseUrl: string, peerRequest: PeerRequest, error: unknown): ChatringError {
+    if (error instanceof ChatringError) return error;
+    return new ChatringError(
+      'OWNER_UNAVAILABLE',
+      `${this.#name}: ${peerRequest.method} ${baseUrl}${peerRequest.path} failed: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+}
+
+function parseOrText(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
