@@ -66,3 +66,9 @@ export const WARM_USER_BYTES_MAX = 8 * 1024 * 1024;
 export const PENDING_WARM_TTL_MS = 120_000;
 /** Body limit of the warm route: a batch is at most batchBytesMax plus one user, as JSON. */
 export const WARM_BATCH_BODY_BYTES_LIMIT = 64 * 1024 * 1024;
+
+// ---- The store ----
+
+// ---- The cache node ----
+
+// ---- The control plane ----
