@@ -17,28 +17,8 @@ export interface ControlPlane {
   close(): Promise<void>;
 }
 
-export interface ControlPlaneTimings {
-  /**
-   * How often nodes renew their lease.
-   * @default 500
-   */
-  heartbeatIntervalMs: number;
-  /**
-   * A node whose last renewal is older than this is dead; its slot goes to a standby. Detection
-   * takes at most leaseMs + heartbeatIntervalMs (one failure-detector tick).
-   * @default 3000
-   */
-  leaseMs: number;
-  /**
-   * After the control plane starts, how long a node of the ring may go without a first heartbeat
-   * before it is declared dead (at least leaseMs).
-   * @default 15000
-   */
-  startupGraceMs: number;
-}
-
-export const DEFAULT_CONTROL_PLANE_TIMINGS: Readonly<ControlPlaneTimings> = Object.freeze({
-  heartbeatIntervalMs: 500,
-  leaseMs: 3_000,
-  startupGraceMs: 15_000,
-});
+export {
+  DEFAULT_CONTROL_PLANE_TIMINGS,
+  resolveControlPlaneTimings,
+  type ControlPlaneTimings,
+} from './control-plane-timings.js';

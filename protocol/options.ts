@@ -19,6 +19,9 @@ export type OptionRule =
 
 export type OptionRules<T> = { readonly [K in keyof T]-?: OptionRule };
 
+/** What callers may pass: any subset, where `undefined` means "the default". */
+export type GivenOptions<T> = { [K in keyof T]?: T[K] | undefined };
+
 export function integerRule(min: number, max: number = Number.MAX_SAFE_INTEGER): OptionRule {
   return { kind: 'integer', min, max };
 }
@@ -39,7 +42,7 @@ export function invalidOption(component: string, name: string, message: string):
 export function resolveOptions<T extends object>(
   component: string,
   defaults: Readonly<T>,
-  given: Partial<T> | undefined,
+  given: GivenOptions<T> | undefined,
   rules: OptionRules<T>,
 ): Readonly<T> {
   if (given !== undefined && (typeof given !== 'object' || given === null))

@@ -1,0 +1,81 @@
+import {
+  HEARTBEAT_INTERVAL_MS_MAX,
+  HEARTBEAT_INTERVAL_MS_MIN,
+  LEASE_MS_MAX,
+  LEASE_MS_MIN,
+  TIMEOUT_MS_MAX,
+  integerRule,
+  requireOption,
+  resolveOptions,
+  type GivenOptions,
+  type OptionRules,
+} from '../protocol/index.js';
+
+/**
+ * The lease timings every backend (in-process, Redis), every process (router, node) and every
+ * command line (`chatring start|router|node`) shares, checked by one function with one set of
+ * bounds, so no two places can disagree about what a valid lease is.
+ */
+export interface ControlPlaneTimings {
+  /**
+   * How often nodes renew their lease.
+   * @default 500
+   */
+  heartbeatIntervalMs: number;
+  /**
+   * A node whose last renewal is older than this is dead; its slot goes to a standby. Detection
+   * takes at most leaseMs + heartbeatIntervalMs (one failure-detector tick).
+   * @default 3000
+   */
+  leaseMs: number;
+  /**
+   * After the control plane starts, how long a node of the ring may go without a first heartbeat
+   * before it is declared dead (at least leaseMs).
+   * @default 15000
+   */
+  startupGraceMs: number;
+}
+
+export const DEFAULT_CONTROL_PLANE_TIMINGS: Readonly<ControlPlaneTimings> = Object.freeze({
+  heartbeatIntervalMs: 500,
+  leaseMs: 3_000,
+  startupGraceMs: 15_000,
+});
+
+const CONTROL_PLANE_TIMING_RULES: OptionRules<ControlPlaneTimings> = {
+  heartbeatIntervalMs: integerRule(HEARTBEAT_INTERVAL_MS_MIN, HEARTBEAT_INTERVAL_MS_MAX),
+  leaseMs: integerRule(LEASE_MS_MIN, LEASE_MS_MAX),
+  startupGraceMs: integerRule(0, TIMEOUT_MS_MAX),
+};
+
+/**
+ * Fills and checks the timings: each within its bounds, and a heartbeat shorter than the lease (a
+ * lease needs renewals). `startupGraceMs` below the lease is raised to it: a node never seen gets at
+ * least one lease, like every node after a (re)connection. `component` names the caller in errors.
+ */
+export function resolveControlPlaneTimings(
+  component: string,
+  given: GivenOptions<ControlPlaneTimings> = {},
+): Readonly<ControlPlaneTimings> {
+  const picked: GivenOptions<ControlPlaneTimings> = {
+    heartbeatIntervalMs: given.heartbeatIntervalMs,
+    leaseMs: given.leaseMs,
+    startupGraceMs: given.startupGraceMs,
+  };
+  const timings = resolveOptions(
+    component,
+    DEFAULT_CONTROL_PLANE_TIMINGS,
+    picked,
+    CONTROL_PLANE_TIMING_RULES,
+  );
+  requireOption(
+    timings.heartbeatIntervalMs < timings.leaseMs,
+    component,
+    'heartbeatIntervalMs',
+    `must be below leaseMs (a lease needs renewals), got ${timings.heartbeatIntervalMs} >= ${timings.leaseMs}`,
+  );
+  return Object.freeze({
+    ...timings,
+    startupGraceMs: Math.max(timings.startupGraceMs, timings.leaseMs),
+  });
+}
