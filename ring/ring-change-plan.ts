@@ -43,92 +43,124 @@ export function planChange(ring: RingConfig, change: RingChange): RingConfig {
   return { ...next, epoch: ring.epoch + 1 };
 }
 
+/** Where the node named by a change stands in the ring before it. */
+interface NodePlace {
+  serving: boolean;
+  standby: boolean;
+}
+
 function planUnversioned(ring: RingConfig, change: RingChange): RingConfig {
-  const serving = ring.slots.some((a) => a.nodeId === change.nodeId);
-  const standby = ring.standbys.includes(change.nodeId);
-  const known = serving || standby || ring.nodes[change.nodeId] !== undefined;
-  if (!known)
+  const place: NodePlace = {
+    serving: ring.slots.some((a) => a.nodeId === change.nodeId),
+    standby: ring.standbys.includes(change.nodeId),
+  };
+  if (!place.serving && !place.standby && ring.nodes[change.nodeId] === undefined)
     throw new RingChangeRefused(
       'UNKNOWN_NODE',
       `node ${change.nodeId} has never joined this cluster`,
     );
   switch (change.action) {
-    case 'add': {
-      if (
-        !Number.isInteger(change.weight) ||
-        change.weight < SLOT_WEIGHT_MIN ||
-        change.weight > SLOT_WEIGHT_MAX
-      ) {
-        throw new RingChangeRefused(
-          'INVALID_WEIGHT',
-          `weight must be an integer from ${SLOT_WEIGHT_MIN} to ${SLOT_WEIGHT_MAX}`,
-        );
-      }
-      if (serving)
-        throw new RingChangeRefused('NODE_BUSY', `node ${change.nodeId} already serves a slot`);
-      const slot = freeSlotName(ring);
-      return {
-        ...ring,
-        slots: [...ring.slots, { slot, nodeId: change.nodeId, weight: change.weight }],
-        standbys: without(ring.standbys, change.nodeId),
-        parked: without(ring.parked, change.nodeId),
-      };
-    }
-    case 'remove': {
-      if (!serving)
-        throw new RingChangeRefused('NOTHING_TO_DO', `node ${change.nodeId} serves no slot`);
-      const remaining = ring.slots.filter((a) => a.nodeId !== change.nodeId);
-      if (remaining.length === 0)
-        throw new RingChangeRefused(
-          'LAST_SLOT',
-          `node ${change.nodeId} serves the last slot; add another node first`,
-        );
-      return { ...ring, slots: remaining, standbys: [...ring.standbys, change.nodeId] };
-    }
-    case 'promote': {
-      if (!serving)
-        throw new RingChangeRefused(
-          'NOTHING_TO_DO',
-          `node ${change.nodeId} serves no slot to hand over`,
-        );
-      const standbyId = change.standbyId ?? ring.standbys[0];
-      if (standbyId === undefined || !ring.standbys.includes(standbyId)) {
-        throw new RingChangeRefused(
-          'NO_STANDBY',
-          standbyId === undefined ? 'no standby is free' : `${standbyId} is not a standby`,
-        );
-      }
-      return {
-        ...ring,
-        slots: ring.slots.map((a) =>
-          a.nodeId === change.nodeId ? { ...a, nodeId: standbyId } : a,
-        ),
-        standbys: [...ring.standbys.filter((id) => id !== standbyId), change.nodeId],
-      };
-    }
+    case 'add':
+      return planAdd(ring, change, place);
+    case 'remove':
+      return planRemove(ring, change, place);
+    case 'promote':
+      return planPromote(ring, change, place);
     case 'standby-add':
-      if (serving)
-        throw new RingChangeRefused(
-          'NODE_BUSY',
-          `node ${change.nodeId} serves a slot; remove it first`,
-        );
-      if (standby)
-        throw new RingChangeRefused('NOTHING_TO_DO', `node ${change.nodeId} is already a standby`);
-      return {
-        ...ring,
-        standbys: [...ring.standbys, change.nodeId],
-        parked: without(ring.parked, change.nodeId),
-      };
+      return planStandbyAdd(ring, change, place);
     case 'standby-remove':
-      if (!standby)
-        throw new RingChangeRefused('NOTHING_TO_DO', `node ${change.nodeId} is not a standby`);
-      // Parked, so its next heartbeat does not register it as a standby again.
-      return {
-        ...ring,
-        standbys: without(ring.standbys, change.nodeId),
-        parked: [...without(ring.parked, change.nodeId), change.nodeId],
-      };
+      return planStandbyRemove(ring, change, place);
   }
+}
+
+type ChangeOf<A extends RingChange['action']> = Extract<RingChange, { action: A }>;
+
+function planAdd(ring: RingConfig, change: ChangeOf<'add'>, place: NodePlace): RingConfig {
+  if (
+    !Number.isInteger(change.weight) ||
+    change.weight < SLOT_WEIGHT_MIN ||
+    change.weight > SLOT_WEIGHT_MAX
+  ) {
+    throw new RingChangeRefused(
+      'INVALID_WEIGHT',
+      `weight must be an integer from ${SLOT_WEIGHT_MIN} to ${SLOT_WEIGHT_MAX}`,
+    );
+  }
+  if (place.serving)
+    throw new RingChangeRefused('NODE_BUSY', `node ${change.nodeId} already serves a slot`);
+  const slot = freeSlotName(ring);
+  return {
+    ...ring,
+    slots: [...ring.slots, { slot, nodeId: change.nodeId, weight: change.weight }],
+    standbys: without(ring.standbys, change.nodeId),
+    parked: without(ring.parked, change.nodeId),
+  };
+}
+
+function planRemove(ring: RingConfig, change: ChangeOf<'remove'>, place: NodePlace): RingConfig {
+  if (!place.serving)
+    throw new RingChangeRefused('NOTHING_TO_DO', `node ${change.nodeId} serves no slot`);
+  const remaining = ring.slots.filter((a) => a.nodeId !== change.nodeId);
+  if (remaining.length === 0)
+    throw new RingChangeRefused(
+      'LAST_SLOT',
+      `node ${change.nodeId} serves the last slot; add another node first`,
+    );
+  return { ...ring, slots: remaining, standbys: [...ring.standbys, change.nodeId] };
+}
+
+function planPromote(ring: RingConfig, change: ChangeOf<'promote'>, place: NodePlace): RingConfig {
+  if (!place.serving)
+    throw new RingChangeRefused(
+      'NOTHING_TO_DO',
+      `node ${change.nodeId} serves no slot to hand over`,
+    );
+  const standbyId = change.standbyId ?? ring.standbys[0];
+  if (standbyId === undefined || !ring.standbys.includes(standbyId)) {
+    throw new RingChangeRefused(
+      'NO_STANDBY',
+      standbyId === undefined ? 'no standby is free' : `${standbyId} is not a standby`,
+    );
+  }
+  return {
+    ...ring,
+    slots: ring.slots.map((a) => (a.nodeId === change.nodeId ? { ...a, nodeId: standbyId } : a)),
+    standbys: [...ring.standbys.filter((id) => id !== standbyId), change.nodeId],
+  };
+}
+
+function planStandbyAdd(
+  ring: RingConfig,
+  change: ChangeOf<'standby-add'>,
+  place: NodePlace,
+): RingConfig {
+  if (place.serving)
+    throw new RingChangeRefused(
+      'NODE_BUSY',
+      `node ${change.nodeId} serves a slot; remove it first`,
+    );
+  if (place.standby)
+    throw new RingChangeRefused('NOTHING_TO_DO', `node ${change.nodeId} is already a standby`);
+  return {
+    ...ring,
+    standbys: [...ring.standbys, change.nodeId],
+    parked: without(ring.parked, change.nodeId),
+  };
+}
+
+function planStandbyRemove(
+  ring: RingConfig,
+  change: ChangeOf<'standby-remove'>,
+  place: NodePlace,
+): RingConfig {
+  if (!place.standby)
+    throw new RingChangeRefused('NOTHING_TO_DO', `node ${change.nodeId} is not a standby`);
+  // Parked, so its next heartbeat does not register it as a standby again.
+  return {
+    ...ring,
+    standbys: without(ring.standbys, change.nodeId),
+    parked: [...without(ring.parked, change.nodeId), change.nodeId],
+  };
 }
 
 function without(ids: readonly string[] | undefined, nodeId: string): string[] {
