@@ -55,6 +55,8 @@ export const TIMEOUT_MS_MAX = 3_600_000;
 export const LOCAL_NODES_MAX = 64;
 export const LOCAL_STANDBYS_MAX = 16;
 export const LOCAL_ROUTERS_MAX = 8;
+/** The highest TCP port a router or node listens on (0 asks for any free port). */
+export const LISTEN_PORT_MAX = 65_535;
 
 // ---- Warm handoff ----
 
@@ -69,6 +71,52 @@ export const WARM_BATCH_BODY_BYTES_LIMIT = 64 * 1024 * 1024;
 
 // ---- The store ----
 
+/** Cassandra store: copies of every row per data center (15 is already far beyond any real need). */
+export const CASSANDRA_REPLICATION_FACTOR_MAX = 15;
+/** Cassandra store: any timeout option (request, attempt, connect, schema), in ms (ten minutes). */
+export const CASSANDRA_TIMEOUT_MS_MAX = 600_000;
+/** Cassandra store: above a year per partition a busy conversation's partition would outgrow what
+ * Cassandra reads well. */
+export const MESSAGE_BUCKET_MS_MAX = 366 * 24 * 60 * 60 * 1000;
+/** Cassandra store: mailbox versions per partition of the change logs behind the cursor. */
+export const VERSIONS_PER_BUCKET_MAX = 1_000_000;
+
 // ---- The cache node ----
 
+/** UserLockTable: the most requests `waitersMax` may let wait on one user's lock. */
+export const LOCK_WAITERS_LIMIT = 10_000;
+/** MailboxCache and MailboxService: the longest message window per cached conversation
+ * (`windowMessagesMax`, `windowMessagesLoaded`). */
+export const WINDOW_MESSAGES_LIMIT = 10_000;
+/** MailboxService: the most conversations loaded with a mailbox (`recentConversationsLoaded`). */
+export const CONVERSATIONS_LOADED_LIMIT = 10_000;
+/** RepairQueue: the most retries of one half-sent message (`repairAttemptsMax`). */
+export const REPAIR_ATTEMPTS_LIMIT = 1_000;
+/** RepairQueue: the most half-sent messages awaiting repair at once (`repairsMax`). */
+export const REPAIRS_PENDING_LIMIT = 1_000_000;
+/** RepairQueue: the exponential backoff between repair attempts stops growing here. */
+export const REPAIR_BACKOFF_MS_MAX = 30_000;
+/** Handoff: the largest warm batch (`batchBytesMax`). A batch plus its last user (at most
+ * WARM_USER_BYTES_MAX), even at twice the estimate once JSON, stays under the warm route's body limit. */
+export const WARM_BATCH_BYTES_LIMIT = 16 * 1024 * 1024;
+/** Internal bodies: a ring's slots (each one's weight is SLOT_WEIGHT_MIN..SLOT_WEIGHT_MAX). */
+export const RING_SLOTS_LIMIT = 1_024;
+/** Internal bodies: the nodes a ring knows (serving, standing by, parked or gone). */
+export const RING_NODES_LIMIT = 10_000;
+/** Internal bodies: a ring's virtual nodes per unit of weight (160 in new rings). */
+export const VIRTUAL_NODES_PER_WEIGHT_LIMIT = 1_000;
+/** Internal bodies: a node's advertised URL, in characters. */
+export const NODE_URL_CHARS_LIMIT = 2_048;
+/** Internal bodies: a ring change's id (a UUID in practice): printable ASCII, bounded. */
+export const CHANGE_ID_PATTERN = /^[\x21-\x7e]{1,128}$/;
+
 // ---- The control plane ----
+
+/** Redis control plane: the key prefix, 1-64 characters safe in a key and in a Cluster hash tag. */
+export const REDIS_KEY_PREFIX_PATTERN = /^[A-Za-z0-9_:.{}-]{1,64}$/;
+/** Redis control plane: a command timeout shorter than this fails on ordinary scheduling jitter. */
+export const REDIS_COMMAND_TIMEOUT_MS_MIN = 5;
+/** Redis control plane: the connect and start-up timeouts and the ring poll, at least this. */
+export const REDIS_CONNECT_TIMEOUT_MS_MIN = 10;
+/** Redis control plane: compare-and-set attempts one heartbeat may spend registering its node. */
+export const REGISTRATION_ATTEMPTS_LIMIT = 100;

@@ -1,7 +1,15 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Message } from '../protocol/index.js';
+import {
+  TIMEOUT_MS_MAX,
+  integerRule,
+  requireOption,
+  resolveOptions,
+  type GivenOptions,
+  type Message,
+  type OptionRules,
+} from '../protocol/index.js';
 import {
   StoreVersionConflictError,
   type ConversationRow,
@@ -22,19 +30,38 @@ import {
  */
 
 export interface EmbeddedStoreOptions {
-  /** Path of the database file; its folder is created if missing. */
+  /** Path of the database file; its folder is created if missing. Required (no default). */
   path: string;
   /**
    * SQLite's `synchronous` setting. `FULL` fsyncs every commit, so an acknowledged message survives
    * a power cut, not only a process crash.
    * @default 'FULL'
    */
-  synchronous?: 'FULL' | 'NORMAL';
+  synchronous: 'FULL' | 'NORMAL';
   /**
    * How long a writer waits for another process's write transaction.
    * @default 5000
    */
-  busyTimeoutMs?: number;
+  busyTimeoutMs: number;
+}
+
+export const DEFAULT_EMBEDDED_STORE_OPTIONS: Readonly<Omit<EmbeddedStoreOptions, 'path'>> =
+  Object.freeze({ synchronous: 'FULL', busyTimeoutMs: 5000 });
+
+/** Both settings go into a PRAGMA statement as text, so they are checked before they get there. */
+const OPTION_RULES: OptionRules<EmbeddedStoreOptions> = {
+  path: { kind: 'string', pattern: /^.+$/s, describe: 'a file path' },
+  synchronous: { kind: 'string', pattern: /^(FULL|NORMAL)$/, describe: 'FULL or NORMAL' },
+  busyTimeoutMs: integerRule(0, TIMEOUT_MS_MAX),
+};
+
+function resolveEmbeddedStoreOptions(
+  given: GivenOptions<EmbeddedStoreOptions>,
+): Readonly<EmbeddedStoreOptions> {
+  const defaults = DEFAULT_EMBEDDED_STORE_OPTIONS as Readonly<EmbeddedStoreOptions>;
+  const options = resolveOptions('embedded store', defaults, given, OPTION_RULES);
+  requireOption(options.path !== undefined, 'embedded store', 'path', 'is required');
+  return options;
 }
 
 const SCHEMA_VERSION = 1;
@@ -108,12 +135,13 @@ export class EmbeddedStore implements MailboxStore {
   readonly #statements;
   readonly #commitTransaction: Database.Transaction<(commit: MailboxCommit) => void>;
 
-  constructor(options: EmbeddedStoreOptions) {
+  constructor(given: { path: string } & GivenOptions<EmbeddedStoreOptions>) {
+    const options = resolveEmbeddedStoreOptions(given);
     mkdirSync(dirname(options.path), { recursive: true });
     this.#database = new Database(options.path);
-    this.#database.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    this.#database.pragma(`busy_timeout = ${options.busyTimeoutMs}`);
     this.#database.pragma('journal_mode = WAL');
-    this.#database.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
+    this.#database.pragma(`synchronous = ${options.synchronous}`);
     migrate(this.#database);
     this.#statements = prepareStatements(this.#database);
     this.#commitTransaction = this.#database.transaction((commit: MailboxCommit) =>

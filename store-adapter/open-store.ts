@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { openCassandraStore } from './cassandra-store.js';
+import { openCassandraStore } from './cassandra/index.js';
 import { EmbeddedStore } from './embedded-store.js';
 import type { MailboxStore } from './mailbox-store.js';
 

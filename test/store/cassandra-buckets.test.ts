@@ -12,13 +12,13 @@ import t, { type Test } from 'tap';
 import cassandra from 'cassandra-driver';
 import { randomUUID } from 'node:crypto';
 import { conversationIdOf, type Message } from '../../protocol/index.js';
-import { openCassandraStore } from '../../store-adapter/cassandra-store.js';
-import type {
-  ConversationRow,
-  MailboxCommit,
-  MailboxStore,
-  StoredMessage,
-} from '../../store-adapter/mailbox-store.js';
+import {
+  openCassandraStore,
+  type ConversationRow,
+  type MailboxCommit,
+  type MailboxStore,
+  type StoredMessage,
+} from '../../store-adapter/index.js';
 import { cassandraTestKeyspace } from '../helpers/cassandra.js';
 import { freshUser, makeMessage, messageCommit } from './store-conformance.js';
 

@@ -8,9 +8,11 @@
 import t from 'tap';
 import net from 'node:net';
 import { conversationIdOf } from '../../protocol/index.js';
-import { parseCassandraOptions } from '../../store-adapter/cassandra-options.js';
-import { openCassandraStore } from '../../store-adapter/cassandra-store.js';
-import { StoreVersionConflictError } from '../../store-adapter/mailbox-store.js';
+import {
+  openCassandraStore,
+  parseCassandraOptions,
+  StoreVersionConflictError,
+} from '../../store-adapter/index.js';
 import { cassandraTestKeyspace } from '../helpers/cassandra.js';
 import { freshUser, makeMessage, messageCommit, runStoreConformance } from './store-conformance.js';
 

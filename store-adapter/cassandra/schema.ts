@@ -1,5 +1,6 @@
 import type cassandra from 'cassandra-driver';
-import type { CassandraStoreOptions, KeyspaceReplication } from './cassandra-options.js';
+import { invalidOption } from '../../protocol/index.js';
+import type { CassandraStoreOptions, KeyspaceReplication } from './options.js';
 
 /**
  * The Cassandra schema of the mailbox store, as versioned migrations. Every statement is
@@ -10,8 +11,6 @@ import type { CassandraStoreOptions, KeyspaceReplication } from './cassandra-opt
  * docs/cassandra-schema.md explains every table: its key, the read it serves and why.
  */
 
-export const CASSANDRA_SCHEMA_VERSION = 1;
-
 /** The component name under which this store records its migrations in `schema_version`. */
 const SCHEMA_COMPONENT = 'mailbox-store';
 
@@ -21,6 +20,10 @@ interface Migration {
   statements(keyspace: string): string[];
 }
 
+/**
+ * A migration's statements stay in one list however long it grows: a released migration is never
+ * edited, and reading its tables side by side is what docs/cassandra-schema.md describes.
+ */
 const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -115,14 +118,7 @@ const MIGRATIONS: readonly Migration[] = [
 ];
 
 /** Settings that decide where rows live; a store started with other values would miss its own rows. */
-export const FIXED_SETTINGS = ['messageBucketMs', 'versionsPerBucket'] as const;
-
-export interface MigrationReport {
-  /** Versions applied by this call (empty when the schema was already current). */
-  applied: number[];
-  /** The highest version recorded after this call. */
-  version: number;
-}
+const FIXED_SETTINGS = ['messageBucketMs', 'versionsPerBucket'] as const;
 
 /** Consistency levels the schema statements run at (the store's write and serial levels). */
 export interface SchemaConsistency {
@@ -140,7 +136,7 @@ export async function migrateCassandraSchema(
   client: cassandra.Client,
   options: Pick<CassandraStoreOptions, 'keyspace' | 'replication' | 'schemaTimeoutMs'>,
   consistency: SchemaConsistency,
-): Promise<MigrationReport> {
+): Promise<void> {
   const { keyspace } = options;
   const run = (statement: string, params: unknown[] = []) =>
     client.execute(statement, params, {
@@ -150,7 +146,7 @@ export async function migrateCassandraSchema(
     });
   const recorded = await recordedVersions(client, keyspace, run);
   const pending = MIGRATIONS.filter((migration) => !recorded.has(migration.version));
-  if (pending.length === 0) return { applied: [], version: Math.max(0, ...recorded) };
+  if (pending.length === 0) return;
   await run(
     `CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = ${replicationLiteral(options.replication)}`,
   );
@@ -167,8 +163,6 @@ export async function migrateCassandraSchema(
       [SCHEMA_COMPONENT, migration.version, migration.description, new Date()],
     );
   }
-  const applied = pending.map((migration) => migration.version);
-  return { applied, version: Math.max(0, ...recorded, ...applied) };
 }
 
 /** The migrations recorded in `schema_version`; none if the keyspace or the table is missing. */
@@ -207,19 +201,21 @@ export async function checkFixedSettings(
     if (result.wasApplied()) continue;
     const recorded = Number(result.first().get('value'));
     if (recorded !== options[name]) {
-      throw new Error(
-        `cassandra option "${name}" is ${options[name]} but keyspace ${options.keyspace} was created with ${recorded}; ` +
+      throw invalidOption(
+        'cassandra',
+        name,
+        `is ${options[name]} but keyspace ${options.keyspace} was created with ${recorded}; ` +
           'bucket widths cannot change once data is written',
       );
     }
   }
 }
 
-export function replicationLiteral(replication: KeyspaceReplication): string {
+function replicationLiteral(replication: KeyspaceReplication): string {
   if (replication.class === 'SimpleStrategy') {
     return `{'class': 'SimpleStrategy', 'replication_factor': ${replication.replicationFactor}}`;
   }
-  // Data center names were validated against a quote-free alphabet (cassandra-options.ts).
+  // Data center names were validated against a quote-free alphabet (options.ts).
   const dataCenters = Object.entries(replication.dataCenters).map(
     ([name, factor]) => `'${name}': ${factor}`,
   );

@@ -1,6 +1,23 @@
+import {
+  ANY_RULE,
+  CASSANDRA_REPLICATION_FACTOR_MAX,
+  CASSANDRA_TIMEOUT_MS_MAX,
+  ChatringError,
+  MESSAGE_BUCKET_MS_MAX,
+  VERSIONS_PER_BUCKET_MAX,
+  checkOption,
+  integerRule,
+  invalidOption,
+  requireOption,
+  resolveOptions,
+  type GivenOptions,
+  type OptionRule,
+  type OptionRules,
+} from '../../protocol/index.js';
+
 /**
  * The Cassandra store's options: typed, defaulted, validated once at start-up, then frozen. A bad
- * or unknown key fails with an Error that names the key, so a typo in a config file cannot fall
+ * or unknown key fails with INVALID_OPTION naming the key, so a typo in a config file cannot fall
  * back silently to a default.
  */
 
@@ -144,68 +161,82 @@ export const DEFAULT_CASSANDRA_STORE_OPTIONS: Readonly<CassandraStoreOptions> = 
   versionsPerBucket: 10_000,
 });
 
+/** The component name every INVALID_OPTION message of this store starts with. */
+const COMPONENT = 'cassandra';
+
 /** Cassandra's own limit on keyspace names is 48 characters; lower case avoids quoting rules. */
 const KEYSPACE_PATTERN = /^[a-z][a-z0-9_]{0,47}$/;
 const CONTACT_POINT_PATTERN = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]*):(\d{1,5})$/;
 /** Data center names go into the CREATE KEYSPACE statement; keep them to a quote-free alphabet. */
 const DATA_CENTER_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-const REPLICATION_FACTOR_MAX = 15;
-const TIMEOUT_MS_MAX = 10 * 60 * 1000;
-/** Above a year per partition a busy conversation's partition would outgrow what Cassandra reads well. */
-const MESSAGE_BUCKET_MS_MAX = 366 * DAY_MS;
-const VERSIONS_PER_BUCKET_MAX = 1_000_000;
 
-type Parser<T> = (value: unknown, key: string) => T;
-
-const OPTION_PARSERS: { [K in keyof CassandraStoreOptions]-?: Parser<CassandraStoreOptions[K]> } = {
-  contactPoints: parseContactPoints,
-  localDataCenter: (value, key) =>
-    parseMatching(value, key, DATA_CENTER_PATTERN, 'a data center name'),
-  keyspace: (value, key) =>
-    parseMatching(
-      value,
-      key,
-      KEYSPACE_PATTERN,
-      'a keyspace name: a lower case letter, then up to 47 of [a-z0-9_]',
-    ),
-  replication: parseReplication,
-  username: parseNonEmptyString,
-  password: parseNonEmptyString,
-  tls: parseTls,
-  readConsistency: (value, key) => parseOneOf(value, key, READ_CONSISTENCY_LEVELS),
-  writeConsistency: (value, key) => parseOneOf(value, key, WRITE_CONSISTENCY_LEVELS),
-  serialConsistency: (value, key) => parseOneOf(value, key, SERIAL_CONSISTENCY_LEVELS),
-  requestTimeoutMs: (value, key) => parseInteger(value, key, 1, TIMEOUT_MS_MAX),
-  attemptTimeoutMs: (value, key) => parseInteger(value, key, 1, TIMEOUT_MS_MAX),
-  connectTimeoutMs: (value, key) => parseInteger(value, key, 1, TIMEOUT_MS_MAX),
-  schemaTimeoutMs: (value, key) => parseInteger(value, key, 1, TIMEOUT_MS_MAX),
-  messageBucketMs: (value, key) => parseInteger(value, key, 1, MESSAGE_BUCKET_MS_MAX),
-  versionsPerBucket: (value, key) => parseInteger(value, key, 1, VERSIONS_PER_BUCKET_MAX),
+const DATA_CENTER_RULE: OptionRule = {
+  kind: 'string',
+  pattern: DATA_CENTER_PATTERN,
+  describe: 'a data center name',
 };
+const REPLICATION_FACTOR_RULE = integerRule(1, CASSANDRA_REPLICATION_FACTOR_MAX);
+const TIMEOUT_RULE = integerRule(1, CASSANDRA_TIMEOUT_MS_MAX);
 
-const KNOWN_KEYS = Object.keys(OPTION_PARSERS);
+/** A string that must be one of `allowed` (consistency level names: only `[A-Z_]`, safe in a pattern). */
+function oneOfRule(allowed: readonly string[]): OptionRule {
+  return {
+    kind: 'string',
+    pattern: new RegExp(`^(${allowed.join('|')})$`),
+    describe: `one of ${allowed.join(', ')}`,
+  };
+}
+
+/**
+ * The flat options are checked by their rule; `contactPoints`, `replication` and `tls` take more
+ * than one shape and the credentials must never be echoed, so those are checked by the parsers
+ * below (ANY_RULE here only makes them known keys).
+ */
+const OPTION_RULES: OptionRules<CassandraStoreOptions> = {
+  contactPoints: ANY_RULE,
+  localDataCenter: DATA_CENTER_RULE,
+  keyspace: {
+    kind: 'string',
+    pattern: KEYSPACE_PATTERN,
+    describe: 'a keyspace name: a lower case letter, then up to 47 of [a-z0-9_]',
+  },
+  replication: ANY_RULE,
+  username: ANY_RULE,
+  password: ANY_RULE,
+  tls: ANY_RULE,
+  readConsistency: oneOfRule(READ_CONSISTENCY_LEVELS),
+  writeConsistency: oneOfRule(WRITE_CONSISTENCY_LEVELS),
+  serialConsistency: oneOfRule(SERIAL_CONSISTENCY_LEVELS),
+  requestTimeoutMs: TIMEOUT_RULE,
+  attemptTimeoutMs: TIMEOUT_RULE,
+  connectTimeoutMs: TIMEOUT_RULE,
+  schemaTimeoutMs: TIMEOUT_RULE,
+  messageBucketMs: integerRule(1, MESSAGE_BUCKET_MS_MAX),
+  versionsPerBucket: integerRule(1, VERSIONS_PER_BUCKET_MAX),
+};
 
 /**
  * Validates raw options (from a config file, flags or code), fills in defaults and returns a deep-
- * frozen object. Throws an Error naming the first unknown or invalid key.
+ * frozen object. Throws INVALID_OPTION naming the first unknown or invalid key.
  */
 export function parseCassandraOptions(
   raw: Record<string, unknown>,
 ): Readonly<CassandraStoreOptions> {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new Error('cassandra options must be an object');
+    throw new ChatringError('INVALID_OPTION', `${COMPONENT}: options must be an object`);
   }
-  const parsed: Record<string, unknown> = { ...DEFAULT_CASSANDRA_STORE_OPTIONS };
-  for (const [key, value] of Object.entries(raw)) {
-    if (!Object.hasOwn(OPTION_PARSERS, key)) {
-      throw new Error(
-        `cassandra option "${key}" is unknown; known options: ${KNOWN_KEYS.join(', ')}`,
-      );
-    }
-    if (value === undefined) continue;
-    parsed[key] = OPTION_PARSERS[key as keyof CassandraStoreOptions](value, key);
-  }
-  const options = parsed as unknown as CassandraStoreOptions;
+  const given = raw as GivenOptions<CassandraStoreOptions>;
+  const checked = resolveOptions(COMPONENT, DEFAULT_CASSANDRA_STORE_OPTIONS, given, OPTION_RULES);
+  const options: CassandraStoreOptions = {
+    ...checked,
+    contactPoints: parseContactPoints(checked.contactPoints, 'contactPoints'),
+    replication: parseReplication(checked.replication, 'replication'),
+    tls: parseTls(checked.tls, 'tls'),
+  };
+  if (checked.username !== undefined)
+    options.username = parseNonEmptyString(checked.username, 'username');
+  if (checked.password !== undefined)
+    options.password = parseNonEmptyString(checked.password, 'password');
   checkCombinations(options);
   return deepFreeze(options);
 }
@@ -213,19 +244,22 @@ export function parseCassandraOptions(
 function checkCombinations(options: CassandraStoreOptions): void {
   if ((options.username === undefined) !== (options.password === undefined)) {
     const missing = options.username === undefined ? 'username' : 'password';
-    throw new Error(`cassandra option "${missing}" is required when the other credential is given`);
+    throw invalidOption(COMPONENT, missing, 'is required when the other credential is given');
   }
-  if (options.attemptTimeoutMs > options.requestTimeoutMs) {
-    throw new Error(
-      `cassandra option "attemptTimeoutMs" (${options.attemptTimeoutMs}) must not exceed "requestTimeoutMs" (${options.requestTimeoutMs})`,
-    );
-  }
+  requireOption(
+    options.attemptTimeoutMs <= options.requestTimeoutMs,
+    COMPONENT,
+    'attemptTimeoutMs',
+    `(${options.attemptTimeoutMs}) must not exceed "requestTimeoutMs" (${options.requestTimeoutMs})`,
+  );
   if (
     options.replication.class === 'NetworkTopologyStrategy' &&
     !(options.localDataCenter in options.replication.dataCenters)
   ) {
-    throw new Error(
-      `cassandra option "localDataCenter" ("${options.localDataCenter}") is not one of "replication.dataCenters" ` +
+    throw invalidOption(
+      COMPONENT,
+      'localDataCenter',
+      `("${options.localDataCenter}") is not one of "replication.dataCenters" ` +
         `(${Object.keys(options.replication.dataCenters).join(', ')})`,
     );
   }
@@ -234,14 +268,16 @@ function checkCombinations(options: CassandraStoreOptions): void {
 function parseContactPoints(value: unknown, key: string): readonly string[] {
   const list = typeof value === 'string' ? value.split(',').map((entry) => entry.trim()) : value;
   if (!Array.isArray(list) || list.length === 0) {
-    throw new Error(`cassandra option "${key}" must be a non-empty array of "host:port" strings`);
+    throw invalidOption(COMPONENT, key, 'must be a non-empty array of "host:port" strings');
   }
   return list.map((entry: unknown, index) => {
     const match = typeof entry === 'string' ? CONTACT_POINT_PATTERN.exec(entry) : null;
     const port = Number(match?.[2]);
     if (match === null || port < 1 || port > 65_535) {
-      throw new Error(
-        `cassandra option "${key}[${index}]" must be "host:port" with a port in 1..65535, got ${describe(entry)}`,
+      throw invalidOption(
+        COMPONENT,
+        `${key}[${index}]`,
+        `must be "host:port" with a port in 1..65535, got ${describe(entry)}`,
       );
     }
     return entry as string;
@@ -252,13 +288,9 @@ function parseReplication(value: unknown, key: string): KeyspaceReplication {
   const record = parseRecord(value, key);
   if (record.class === 'SimpleStrategy') {
     rejectUnknownKeys(record, key, ['class', 'replicationFactor']);
-    const replicationFactor = parseInteger(
-      record.replicationFactor,
-      `${key}.replicationFactor`,
-      1,
-      REPLICATION_FACTOR_MAX,
-    );
-    return { class: 'SimpleStrategy', replicationFactor };
+    const name = `${key}.replicationFactor`;
+    checkOption(COMPONENT, name, record.replicationFactor, REPLICATION_FACTOR_RULE);
+    return { class: 'SimpleStrategy', replicationFactor: record.replicationFactor as number };
   }
   if (record.class === 'NetworkTopologyStrategy') {
     rejectUnknownKeys(record, key, ['class', 'dataCenters']);
@@ -267,8 +299,10 @@ function parseReplication(value: unknown, key: string): KeyspaceReplication {
       dataCenters: parseDataCenters(record.dataCenters, `${key}.dataCenters`),
     };
   }
-  throw new Error(
-    `cassandra option "${key}.class" must be "SimpleStrategy" or "NetworkTopologyStrategy", got ${describe(record.class)}`,
+  throw invalidOption(
+    COMPONENT,
+    `${key}.class`,
+    `must be "SimpleStrategy" or "NetworkTopologyStrategy", got ${describe(record.class)}`,
   );
 }
 
@@ -276,16 +310,12 @@ function parseDataCenters(value: unknown, key: string): Record<string, number> {
   const record = parseRecord(value, key);
   const entries = Object.entries(record);
   if (entries.length === 0)
-    throw new Error(`cassandra option "${key}" must name at least one data center`);
+    throw invalidOption(COMPONENT, key, 'must name at least one data center');
   const dataCenters: Record<string, number> = {};
   for (const [dataCenter, factor] of entries) {
-    parseMatching(dataCenter, `${key} name`, DATA_CENTER_PATTERN, 'a data center name');
-    dataCenters[dataCenter] = parseInteger(
-      factor,
-      `${key}.${dataCenter}`,
-      1,
-      REPLICATION_FACTOR_MAX,
-    );
+    checkOption(COMPONENT, `${key} name`, dataCenter, DATA_CENTER_RULE);
+    checkOption(COMPONENT, `${key}.${dataCenter}`, factor, REPLICATION_FACTOR_RULE);
+    dataCenters[dataCenter] = factor as number;
   }
   return dataCenters;
 }
@@ -299,8 +329,10 @@ function parseTls(value: unknown, key: string): false | CassandraTlsOptions {
   if (record.caFile !== undefined) tls.caFile = parseNonEmptyString(record.caFile, `${key}.caFile`);
   if (record.rejectUnauthorized !== undefined) {
     if (typeof record.rejectUnauthorized !== 'boolean') {
-      throw new Error(
-        `cassandra option "${key}.rejectUnauthorized" must be a boolean, got ${describe(record.rejectUnauthorized)}`,
+      throw invalidOption(
+        COMPONENT,
+        `${key}.rejectUnauthorized`,
+        `must be a boolean, got ${describe(record.rejectUnauthorized)}`,
       );
     }
     tls.rejectUnauthorized = record.rejectUnauthorized;
@@ -310,7 +342,7 @@ function parseTls(value: unknown, key: string): false | CassandraTlsOptions {
 
 function parseRecord(value: unknown, key: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new Error(`cassandra option "${key}" must be an object, got ${describe(value)}`);
+    throw invalidOption(COMPONENT, key, `must be an object, got ${describe(value)}`);
   }
   return value as Record<string, unknown>;
 }
@@ -322,44 +354,20 @@ function rejectUnknownKeys(
 ): void {
   for (const name of Object.keys(record)) {
     if (!known.includes(name)) {
-      throw new Error(`cassandra option "${key}.${name}" is unknown; known: ${known.join(', ')}`);
+      throw invalidOption(COMPONENT, `${key}.${name}`, `is unknown; known: ${known.join(', ')}`);
     }
   }
 }
 
-function parseInteger(value: unknown, key: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new Error(
-      `cassandra option "${key}" must be an integer in ${min}..${max}, got ${describe(value)}`,
-    );
-  }
-  return value;
-}
-
+/** Never echoes the value: it may be a password. */
 function parseNonEmptyString(value: unknown, key: string): string {
   if (typeof value !== 'string' || value.length === 0) {
-    throw new Error(`cassandra option "${key}" must be a non-empty string`);
+    throw invalidOption(COMPONENT, key, 'must be a non-empty string');
   }
   return value;
 }
 
-function parseMatching(value: unknown, key: string, pattern: RegExp, what: string): string {
-  if (typeof value !== 'string' || !pattern.test(value)) {
-    throw new Error(`cassandra option "${key}" must be ${what}, got ${describe(value)}`);
-  }
-  return value;
-}
-
-function parseOneOf<T extends string>(value: unknown, key: string, allowed: readonly T[]): T {
-  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
-    throw new Error(
-      `cassandra option "${key}" must be one of ${allowed.join(', ')}, got ${describe(value)}`,
-    );
-  }
-  return value as T;
-}
-
-/** Shows a bad value in an error without echoing long strings (or a password) in full. */
+/** Shows a bad value in an error without echoing long strings in full. */
 function describe(value: unknown): string {
   if (typeof value === 'string')
     return value.length > 40 ? `a ${value.length}-character string` : JSON.stringify(value);

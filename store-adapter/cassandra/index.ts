@@ -1,0 +1,10 @@
+/** store-adapter/cassandra/: the Cassandra store, reached by the rest of chatring through store-adapter/index.ts. */
+export { openCassandraStore, CassandraStore } from './cassandra-store.js';
+export type { CassandraStoreHooks } from './commit-protocol.js';
+export {
+  parseCassandraOptions,
+  DEFAULT_CASSANDRA_STORE_OPTIONS,
+  type CassandraStoreOptions,
+  type CassandraTlsOptions,
+  type KeyspaceReplication,
+} from './options.js';
