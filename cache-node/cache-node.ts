@@ -1,11 +1,30 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { performance } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
-import { connectControlPlane, type ControlPlaneAddress } from '../control-plane/index.js';
-import { OwnerClient } from '../transport/index.js';
+import {
+  DEFAULT_CONTROL_PLANE_TIMINGS,
+  connectControlPlane,
+  type ControlPlaneAddress,
+} from '../control-plane/index.js';
+import {
+  ANY_RULE,
+  HEARTBEAT_INTERVAL_MS_MAX,
+  HEARTBEAT_INTERVAL_MS_MIN,
+  LISTEN_PORT_MAX,
+  SYSTEM_CLOCK,
+  USER_ID_PATTERN,
+  checkOption,
+  integerRule,
+  requireOption,
+  resolveOptions,
+  type Clock,
+  type GivenOptions,
+  type OptionRule,
+  type OptionRules,
+} from '../protocol/index.js';
+import { OwnerClient, PeerClient } from '../transport/index.js';
 import { openStore, type MailboxStore, type StoreOptions } from '../store-adapter/index.js';
 import { MailboxCache, type MailboxCacheOptions } from './mailbox-cache.js';
 import { MailboxService, type MailboxServiceOptions } from './mailbox-service.js';
+import { LeaseRenewals } from './lease-renewals.js';
 import { buildNodeServer } from './node-server.js';
 import { Ownership } from './ownership.js';
 import { PeerDelivery } from './peer-delivery.js';
@@ -13,25 +32,94 @@ import { Handoff, type HandoffOptions } from './handoff.js';
 import { UserLockTable, type UserLockTableOptions } from './user-lock-table.js';
 import type { Failpoints } from './failpoints.js';
 
-export interface CacheNodeOptions {
+/** A node's options once filled and checked (`resolveCacheNodeOptions`). */
+export interface ResolvedCacheNodeOptions {
+  /** This node's id (1-64 characters of [A-Za-z0-9_-]). No default. */
   nodeId: string;
+  /**
+   * Listen address.
+   * @default '127.0.0.1'
+   */
   host: string;
-  /** 0 picks a free port. */
+  /**
+   * Listen port; 0 picks a free one.
+   * @default 0
+   */
   port: number;
-  /** The control plane: the router hosting it (local mode), or Redis. */
+  /** The control plane: the router hosting it (local mode), or Redis. No default. */
   controlPlane: ControlPlaneAddress;
+  /** The store (checked by `openStore`). No default. */
   store: StoreOptions;
   /**
    * How often the lease is renewed.
-   * @default 500
+   * @default DEFAULT_CONTROL_PLANE_TIMINGS.heartbeatIntervalMs (500)
    */
   heartbeatIntervalMs: number;
-  cache?: Partial<MailboxCacheOptions>;
-  locks?: Partial<UserLockTableOptions>;
-  service?: Partial<MailboxServiceOptions>;
-  failpoints?: Failpoints | undefined;
-  handoff?: Partial<HandoffOptions>;
+  /** MailboxCache's options (it checks them). @default {} */
+  cache: Partial<MailboxCacheOptions>;
+  /** UserLockTable's options (it checks them). @default {} */
+  locks: Partial<UserLockTableOptions>;
+  /** MailboxService's options (it checks them). @default {} */
+  service: Partial<MailboxServiceOptions>;
+  /** Handoff's options (it checks them). @default {} */
+  handoff: Partial<HandoffOptions>;
+  /** Failures a test asks for (off unless given). @default undefined */
+  failpoints: Failpoints | undefined;
+  /**
+   * Time: lease renewals, warm-state expiry, message timestamps.
+   * @default SYSTEM_CLOCK
+   */
+  clock: Clock;
 }
+
+type RequiredCacheNodeOptions = 'nodeId' | 'controlPlane' | 'store';
+
+/** What `startCacheNode` takes: everything but the node id, control plane and store may be left out. */
+export type CacheNodeOptions = GivenOptions<
+  Omit<ResolvedCacheNodeOptions, RequiredCacheNodeOptions>
+> &
+  Pick<ResolvedCacheNodeOptions, RequiredCacheNodeOptions>;
+
+export const DEFAULT_CACHE_NODE_OPTIONS: Readonly<
+  Omit<ResolvedCacheNodeOptions, RequiredCacheNodeOptions>
+> = Object.freeze({
+  host: '127.0.0.1',
+  port: 0,
+  heartbeatIntervalMs: DEFAULT_CONTROL_PLANE_TIMINGS.heartbeatIntervalMs,
+  cache: Object.freeze({}),
+  locks: Object.freeze({}),
+  service: Object.freeze({}),
+  handoff: Object.freeze({}),
+  failpoints: undefined,
+  clock: SYSTEM_CLOCK,
+});
+
+const COMPONENT = 'startCacheNode';
+
+const NODE_ID_RULE: OptionRule = {
+  kind: 'string',
+  pattern: USER_ID_PATTERN,
+  describe: '1-64 characters of [A-Za-z0-9_-]',
+};
+
+const CACHE_NODE_RULES: OptionRules<Omit<ResolvedCacheNodeOptions, RequiredCacheNodeOptions>> = {
+  host: { kind: 'string', pattern: /^\S+$/, describe: 'a host name or address' },
+  port: integerRule(0, LISTEN_PORT_MAX),
+  heartbeatIntervalMs: integerRule(HEARTBEAT_INTERVAL_MS_MIN, HEARTBEAT_INTERVAL_MS_MAX),
+  // Checked where they are used: each component's constructor.
+  cache: ANY_RULE,
+  locks: ANY_RULE,
+  service: ANY_RULE,
+  handoff: ANY_RULE,
+  failpoints: ANY_RULE,
+  clock: ANY_RULE, // checked below: an object with the Clock's three functions
+};
+
+/** A control-plane call may take two heartbeats, but never less than this (a slow Redis round trip). */
+const CONTROL_PLANE_TIMEOUT_MS_MIN = 1_000;
+
+/** Warm batches go to one new owner at a time: a few connections per peer are plenty. */
+const HANDOFF_CONNECTIONS_PER_PEER = 4;
 
 export interface RunningCacheNode {
   url: string;
@@ -40,49 +128,58 @@ export interface RunningCacheNode {
   close(): Promise<void>;
 }
 
+/** Fills and checks a node's options; throws INVALID_OPTION naming the first bad one. */
+export function resolveCacheNodeOptions(
+  given: CacheNodeOptions,
+): Readonly<ResolvedCacheNodeOptions> {
+  // The control plane and the store are checked where they are opened (connectControlPlane, openStore).
+  const { nodeId, controlPlane, store, ...rest } = given;
+  checkOption(COMPONENT, 'nodeId', nodeId, NODE_ID_RULE);
+  const options = resolveOptions(COMPONENT, DEFAULT_CACHE_NODE_OPTIONS, rest, CACHE_NODE_RULES);
+  const clock = options.clock as Partial<Record<keyof Clock, unknown>> | null;
+  requireOption(
+    typeof clock === 'object' &&
+      clock !== null &&
+      typeof clock.monotonicNow === 'function' &&
+      typeof clock.wallNow === 'function' &&
+      typeof clock.sleep === 'function',
+    COMPONENT,
+    'clock',
+    'must have monotonicNow, wallNow and sleep functions',
+  );
+  return Object.freeze({ ...options, nodeId, controlPlane, store });
+}
+
 /** Starts a cache node: store, indices, HTTP server, and the lease-renewal loop. */
-export async function startCacheNode(options: CacheNodeOptions): Promise<RunningCacheNode> {
+export async function startCacheNode(given: CacheNodeOptions): Promise<RunningCacheNode> {
+  const options = resolveCacheNodeOptions(given);
+  const { nodeId, clock } = options;
   const store: MailboxStore = await openStore(options.store);
   const controlPlane = await connectControlPlane(
     options.controlPlane,
-    Math.max(1_000, options.heartbeatIntervalMs * 2),
+    Math.max(CONTROL_PLANE_TIMEOUT_MS_MIN, options.heartbeatIntervalMs * 2),
   );
-  const ownership = new Ownership({
-    nodeId: options.nodeId,
-    leaseMs: 0,
-    leaseSafetyMs: Number.POSITIVE_INFINITY,
-    monotonicNow: () => performance.now(),
-  });
+  const ownership = new Ownership({ nodeId, monotonicNow: () => clock.monotonicNow() });
   const refreshRing = async () => ownership.updateRing(await controlPlane.currentRing());
   const unsubscribe = controlPlane.subscribe((ring) => ownership.updateRing(ring));
-  const locks = new UserLockTable(options.locks);
-  const cache = new MailboxCache(options.cache ?? {}, (userId) => locks.isBusy(userId));
-  const peers = new OwnerClient(() => ownership.ring, refreshRing);
-  const delivery = new PeerDelivery(
-    (userId) => ownership.ring?.ownerIdOf(userId) === options.nodeId,
-    peers,
-    ownership,
-  );
-  const service = new MailboxService(
-    {
-      store,
-      locks,
-      cache,
-      ownership,
-      delivery,
-      now: () => Date.now(),
-      ...(options.failpoints === undefined ? {} : { failpoints: options.failpoints }),
-    },
-    options.service,
-  );
-  delivery.attach(service);
-
+  const owners = new OwnerClient(() => ownership.ring, refreshRing, {}, clock);
+  const { locks, cache, service } = buildDataPath(options, store, ownership, owners);
   ownership.onLeaseRegained(() => cache.clear());
 
-  const handoff = new Handoff(options.nodeId, ownership, cache, locks, options.handoff);
-  ownership.onRingAdopted((ring) =>
-    service.evictWhere((userId) => ring.ownerIdOf(userId) !== options.nodeId),
+  const handoffPeers = new PeerClient('warm handoff', {
+    connectionsPerPeer: HANDOFF_CONNECTIONS_PER_PEER,
+  });
+  const handoff = new Handoff(
+    { nodeId, ownership, cache, locks, peers: handoffPeers, clock },
+    options.handoff,
   );
+  ownership.onRingAdopted((ring) =>
+    service.evictWhere((userId) => ring.ownerIdOf(userId) !== nodeId),
+  );
+  const renewals = new LeaseRenewals(controlPlane, ownership, {
+    clock,
+    heartbeatIntervalMs: options.heartbeatIntervalMs,
+  });
   const app = buildNodeServer({
     handoff,
     adoptRing: (ring) => ownership.updateRing(ring),
@@ -90,10 +187,11 @@ export async function startCacheNode(options: CacheNodeOptions): Promise<Running
     epoch: () => ownership.epoch,
     refreshRing,
     stats: () => ({
-      nodeId: options.nodeId,
+      nodeId,
       epoch: ownership.epoch,
       slots: ownership.ownedSlots(),
       leaseRemainingMs: Math.round(ownership.leaseRemainingMs()),
+      lease: renewals.stats,
       cache: cache.stats(),
       service: service.stats,
       handoff: handoff.stats,
@@ -103,33 +201,50 @@ export async function startCacheNode(options: CacheNodeOptions): Promise<Running
   });
   await app.listen({ host: options.host, port: options.port });
   const url = `http://${options.host}:${(app.server.address() as AddressInfo).port}`;
-
-  let stopping = false;
-  const renewOnce = async () => {
-    const sentAt = performance.now();
-    const reply = await controlPlane.heartbeat({ nodeId: options.nodeId, url, pid: process.pid });
-    ownership.renewed(sentAt, reply.ring, reply.leaseMs);
-  };
-  const renewLoop = (async () => {
-    while (!stopping) {
-      await renewOnce().catch(() => undefined); // a failed renewal just lets the lease run down
-      await sleep(options.heartbeatIntervalMs);
-    }
-  })();
-  await renewOnce().catch(() => undefined);
+  await renewals.start({ nodeId, url, pid: process.pid });
 
   return {
     url,
     service,
     ownership,
     async close() {
-      stopping = true;
       await app.close();
       service.close();
       unsubscribe();
-      await renewLoop;
-      await Promise.all([peers.close(), controlPlane.close(), handoff.close()]);
+      await renewals.stop();
+      await Promise.all([owners.close(), controlPlane.close(), handoffPeers.close()]);
       await store.close();
     },
   };
+}
+
+/** The data path: lock table, cache, service, and delivery of the other copy (in-process when this
+ * node owns both users, else through the owner client). */
+function buildDataPath(
+  options: Readonly<ResolvedCacheNodeOptions>,
+  store: MailboxStore,
+  ownership: Ownership,
+  owners: OwnerClient,
+): { locks: UserLockTable; cache: MailboxCache; service: MailboxService } {
+  const locks = new UserLockTable(options.locks);
+  const cache = new MailboxCache(options.cache, (userId) => locks.isBusy(userId));
+  const delivery = new PeerDelivery(
+    (userId) => ownership.ring?.ownerIdOf(userId) === options.nodeId,
+    owners,
+    ownership,
+  );
+  const service = new MailboxService(
+    {
+      store,
+      locks,
+      cache,
+      ownership,
+      delivery,
+      now: () => options.clock.wallNow(),
+      ...(options.failpoints === undefined ? {} : { failpoints: options.failpoints }),
+    },
+    options.service,
+  );
+  delivery.attach(service);
+  return { locks, cache, service };
 }

@@ -1,22 +1,30 @@
-import { Agent, request } from 'undici';
 import {
-  HANDOFF_PATHS,
   PENDING_WARM_TTL_MS,
+  TIMEOUT_MS_MAX,
+  WARM_BATCH_BYTES_LIMIT,
   WARM_HANDOFF_BYTES_DEFAULT,
   WARM_USER_BYTES_MAX,
+  integerRule,
+  resolveOptions,
+  type Clock,
+  type MailboxSnapshot,
+  type OptionRules,
   type ReleaseResult,
   type RingConfig,
+  type WarmBatch,
 } from '../protocol/index.js';
+import type { RingView } from '../ring/index.js';
+import type { PeerClient } from '../transport/index.js';
 import type { MailboxCache } from './mailbox-cache.js';
-import { MailboxState, type MailboxSnapshot } from './mailbox-state.js';
+import { MailboxState } from './mailbox-state.js';
 import type { Ownership } from './ownership.js';
 import type { UserLockTable } from './user-lock-table.js';
-import { type RingView } from '../ring/index.js';
+import { WarmSender } from './warm-sender.js';
 
 export interface HandoffOptions {
   /**
    * Most bytes of cached state one node sends in one handoff; past it, users move cold.
-   * @default 67108864 (64 MiB)
+   * @default WARM_HANDOFF_BYTES_DEFAULT (64 MiB)
    */
   warmBytesMax: number;
   /**
@@ -24,16 +32,46 @@ export interface HandoffOptions {
    * @default 1048576 (1 MiB)
    */
   batchBytesMax: number;
+  /**
+   * Deadline of one warm batch's request, in ms; a batch that misses it moves its users cold.
+   * @default 10000
+   */
+  batchTimeoutMs: number;
 }
 
 export const DEFAULT_HANDOFF_OPTIONS: Readonly<HandoffOptions> = Object.freeze({
   warmBytesMax: WARM_HANDOFF_BYTES_DEFAULT,
   batchBytesMax: 1024 * 1024,
+  batchTimeoutMs: 10_000,
 });
 
-export interface WarmBatch {
-  changeId: string;
-  snapshots: MailboxSnapshot[];
+const HANDOFF_RULES: OptionRules<HandoffOptions> = {
+  warmBytesMax: integerRule(0),
+  batchBytesMax: integerRule(1, WARM_BATCH_BYTES_LIMIT),
+  batchTimeoutMs: integerRule(1, TIMEOUT_MS_MAX),
+};
+
+export interface HandoffDependencies {
+  nodeId: string;
+  ownership: Ownership;
+  cache: MailboxCache;
+  locks: UserLockTable;
+  /** Sends warm batches to new owners (the node's one peer client for handoffs). */
+  peers: Pick<PeerClient, 'call'>;
+  /** Times warm states waiting for their ring (monotonic). */
+  clock: Clock;
+}
+
+export interface HandoffStats {
+  releasedUsers: number;
+  warmUsersSent: number;
+  warmUsersReceived: number;
+  warmUsersAdopted: number;
+  /** Warm batches that did not arrive (their users moved cold). */
+  warmBatchesFailed: number;
+  warmUsersFailed: number;
+  /** Why the latest failed batch failed; empty until one does. */
+  lastWarmFailure: string;
 }
 
 /**
@@ -45,107 +83,95 @@ export interface WarmBatch {
  */
 export class Handoff {
   readonly #options: Readonly<HandoffOptions>;
-  readonly #nodeId: string;
-  readonly #ownership: Ownership;
-  readonly #cache: MailboxCache;
-  readonly #locks: UserLockTable;
+  readonly #deps: HandoffDependencies;
   readonly #pending = new Map<
     string,
     { changeId: string; snapshot: MailboxSnapshot; receivedAt: number }
   >();
-  readonly #agent = new Agent({ connections: 4, keepAliveTimeout: 10_000 });
-  readonly stats = {
+  readonly stats: HandoffStats = {
     releasedUsers: 0,
     warmUsersSent: 0,
     warmUsersReceived: 0,
     warmUsersAdopted: 0,
+    warmBatchesFailed: 0,
+    warmUsersFailed: 0,
+    lastWarmFailure: '',
   };
 
-  constructor(
-    nodeId: string,
-    ownership: Ownership,
-    cache: MailboxCache,
-    locks: UserLockTable,
-    options: Partial<HandoffOptions> = {},
-  ) {
-    this.#options = Object.freeze({ ...DEFAULT_HANDOFF_OPTIONS, ...options });
-    this.#nodeId = nodeId;
-    this.#ownership = ownership;
-    this.#cache = cache;
-    this.#locks = locks;
-    ownership.onRingAdopted((ring) => this.#adopt(ring));
+  constructor(deps: HandoffDependencies, options: Partial<HandoffOptions> = {}) {
+    this.#options = resolveOptions('Handoff', DEFAULT_HANDOFF_OPTIONS, options, HANDOFF_RULES);
+    this.#deps = deps;
+    deps.ownership.onRingAdopted((ring) => this.#adopt(ring));
   }
 
   async release(changeId: string, target: RingConfig): Promise<ReleaseResult> {
-    const view = this.#ownership.beginRelease(changeId, target);
-    const moving = this.#cache
-      .usersByRecency()
-      .filter((userId) => view.ownerIdOf(userId) !== this.#nodeId);
-    const batches = new Map<string, { snapshots: MailboxSnapshot[]; bytes: number }>();
-    const result: ReleaseResult = { changeId, releasedUsers: 0, warmUsers: 0, warmBytes: 0 };
+    const { nodeId, ownership, cache } = this.#deps;
+    const view = ownership.beginRelease(changeId, target);
+    const moving = cache.usersByRecency().filter((userId) => view.ownerIdOf(userId) !== nodeId);
+    const sender = new WarmSender(this.#deps.peers, {
+      changeId,
+      batchBytesMax: this.#options.batchBytesMax,
+      batchTimeoutMs: this.#options.batchTimeoutMs,
+    });
+    const result = { changeId, releasedUsers: 0, warmUsers: 0, warmBytes: 0 };
     for (const userId of moving) {
-      // The lock waits for writes already in flight; once we hold it, no new one can start. A
-      // user too busy to lock just moves cold.
-      const snapshot = await this.#locks
-        .run(userId, async () => {
-          const state = this.#cache.peek(userId);
-          this.#cache.delete(userId);
-          return state === undefined
-            ? undefined
-            : { snapshot: state.toSnapshot(), bytes: state.bytes };
-        })
-        .catch(() => {
-          this.#cache.delete(userId);
-          return undefined;
-        });
+      const taken = await this.#take(userId);
       result.releasedUsers += 1;
       const newOwner = view.ownerOf(userId);
       const fits =
-        snapshot !== undefined &&
-        snapshot.bytes <= WARM_USER_BYTES_MAX &&
-        result.warmBytes + snapshot.bytes <= this.#options.warmBytesMax;
+        taken !== undefined &&
+        taken.bytes <= WARM_USER_BYTES_MAX &&
+        result.warmBytes + taken.bytes <= this.#options.warmBytesMax;
       if (!fits || newOwner === undefined) continue;
-      const batch = batches.get(newOwner.url) ?? { snapshots: [], bytes: 0 };
-      batches.set(newOwner.url, batch);
-      batch.snapshots.push(snapshot.snapshot);
-      batch.bytes += snapshot.bytes;
       result.warmUsers += 1;
-      result.warmBytes += snapshot.bytes;
-      if (batch.bytes >= this.#options.batchBytesMax) {
-        await this.#sendWarm(newOwner.url, {
-          changeId,
-          snapshots: batch.snapshots,
-        });
-        batches.delete(newOwner.url);
-      }
+      result.warmBytes += taken.bytes;
+      await sender.add(newOwner.url, taken.snapshot, taken.bytes);
     }
-    for (const [url, batch] of batches)
-      await this.#sendWarm(url, { changeId, snapshots: batch.snapshots });
+    await sender.flush();
+    const { outcome } = sender;
     this.stats.releasedUsers += result.releasedUsers;
     this.stats.warmUsersSent += result.warmUsers;
-    return result;
+    this.stats.warmBatchesFailed += outcome.batchesFailed;
+    this.stats.warmUsersFailed += outcome.usersFailed;
+    if (outcome.firstFailure !== '') this.stats.lastWarmFailure = outcome.firstFailure;
+    return { ...result, warmUsersFailed: outcome.usersFailed, warmFailure: outcome.firstFailure };
   }
 
+  /** Keeps a batch's states aside until the ring of their change is adopted (`parseWarmBatch` checked it). */
   acceptWarm(batch: WarmBatch): number {
+    const receivedAt = this.#deps.clock.monotonicNow();
     for (const snapshot of batch.snapshots) {
-      this.#pending.set(snapshot.ownerId, {
-        changeId: batch.changeId,
-        snapshot,
-        receivedAt: performance.now(),
-      });
+      this.#pending.set(snapshot.ownerId, { changeId: batch.changeId, snapshot, receivedAt });
     }
     this.stats.warmUsersReceived += batch.snapshots.length;
     return batch.snapshots.length;
   }
 
   cancel(changeId: string): void {
-    this.#ownership.cancelRelease(changeId);
+    this.#deps.ownership.cancelRelease(changeId);
     for (const [userId, entry] of this.#pending)
       if (entry.changeId === changeId) this.#pending.delete(userId);
   }
 
-  async close(): Promise<void> {
-    await this.#agent.close();
+  /**
+   * Stops serving one moving user and takes its cached state. The lock waits for writes already
+   * in flight; once we hold it, no new one can start. A user too busy to lock (USER_BUSY) just
+   * moves cold: its state is dropped without waiting further.
+   */
+  async #take(userId: string): Promise<{ snapshot: MailboxSnapshot; bytes: number } | undefined> {
+    const { cache, locks } = this.#deps;
+    return locks
+      .run(userId, async () => {
+        const state = cache.peek(userId);
+        cache.delete(userId);
+        return state === undefined
+          ? undefined
+          : { snapshot: state.toSnapshot(), bytes: state.bytes };
+      })
+      .catch(() => {
+        cache.delete(userId);
+        return undefined;
+      });
   }
 
   /**
@@ -156,35 +182,18 @@ export class Handoff {
    */
   #adopt(ring: RingView): void {
     const changeId = ring.config.changeId;
-    const expired = performance.now() - PENDING_WARM_TTL_MS;
+    const expired = this.#deps.clock.monotonicNow() - PENDING_WARM_TTL_MS;
     for (const [userId, entry] of this.#pending) {
       if (entry.changeId !== changeId) {
         if (entry.receivedAt < expired) this.#pending.delete(userId);
         continue;
       }
       this.#pending.delete(userId);
-      const owned = ring.ownerIdOf(userId) === this.#nodeId;
-      if (owned && !this.#cache.has(userId)) {
-        this.#cache.put(MailboxState.fromSnapshot(entry.snapshot));
+      const owned = ring.ownerIdOf(userId) === this.#deps.nodeId;
+      if (owned && !this.#deps.cache.has(userId)) {
+        this.#deps.cache.put(MailboxState.fromSnapshot(entry.snapshot));
         this.stats.warmUsersAdopted += 1;
       }
-    }
-  }
-
-  async #sendWarm(baseUrl: string, batch: WarmBatch): Promise<void> {
-    // Best effort: a user whose state does not arrive simply moves cold (loaded from the store).
-    try {
-      const response = await request(`${baseUrl}${HANDOFF_PATHS.warm}`, {
-        method: 'POST',
-        dispatcher: this.#agent,
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(batch),
-        headersTimeout: 10_000,
-        bodyTimeout: 10_000,
-      });
-      await response.body.dump();
-    } catch {
-      // cold instead of warm
     }
   }
 }

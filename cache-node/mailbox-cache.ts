@@ -1,3 +1,9 @@
+import {
+  WINDOW_MESSAGES_LIMIT,
+  integerRule,
+  resolveOptions,
+  type OptionRules,
+} from '../protocol/index.js';
 import type { MailboxState } from './mailbox-state.js';
 
 export interface MailboxCacheOptions {
@@ -19,6 +25,11 @@ export const DEFAULT_MAILBOX_CACHE_OPTIONS: Readonly<MailboxCacheOptions> = Obje
   windowMessagesMax: 200,
 });
 
+const MAILBOX_CACHE_RULES: OptionRules<MailboxCacheOptions> = {
+  cacheBytesMax: integerRule(1),
+  windowMessagesMax: integerRule(1, WINDOW_MESSAGES_LIMIT),
+};
+
 export interface MailboxCacheStats {
   users: number;
   bytes: number;
@@ -39,7 +50,12 @@ export class MailboxCache {
   #evictions = 0;
 
   constructor(options: Partial<MailboxCacheOptions>, isPinned: (userId: string) => boolean) {
-    this.#options = Object.freeze({ ...DEFAULT_MAILBOX_CACHE_OPTIONS, ...options });
+    this.#options = resolveOptions(
+      'MailboxCache',
+      DEFAULT_MAILBOX_CACHE_OPTIONS,
+      options,
+      MAILBOX_CACHE_RULES,
+    );
     this.#isPinned = isPinned;
   }
 

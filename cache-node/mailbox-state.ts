@@ -1,3 +1,5 @@
+import assert from 'node:assert/strict';
+import type { MailboxSnapshot } from '../protocol/index.js';
 import type { ConversationRow, StoredMessage } from '../store-adapter/index.js';
 
 /**
@@ -29,15 +31,6 @@ export interface CachedConversation {
   window?: MessageWindow;
 }
 
-/** A cached mailbox as it travels in a warm handoff (plain JSON). */
-export interface MailboxSnapshot {
-  ownerId: string;
-  version: number;
-  conversationsComplete: boolean;
-  conversationsFrom: number;
-  conversations: { row: ConversationRow; window?: MessageWindow }[];
-}
-
 export class MailboxState {
   readonly ownerId: string;
   /** The committed mailbox version this state reflects. */
@@ -61,6 +54,7 @@ export class MailboxState {
     return this.#bytes;
   }
 
+  /** The state as a warm handoff sends it (`protocol/internal-api.ts`). */
   toSnapshot(): MailboxSnapshot {
     return {
       ownerId: this.ownerId,
@@ -73,6 +67,7 @@ export class MailboxState {
     };
   }
 
+  /** A state from a warm handoff; the snapshot was checked by `parseWarmBatch`. */
   static fromSnapshot(snapshot: MailboxSnapshot): MailboxState {
     const state = new MailboxState(snapshot.ownerId, snapshot.version, [], 1);
     for (const { row, window } of snapshot.conversations) {
@@ -110,6 +105,8 @@ export class MailboxState {
 
   /** Records a committed change: the new row, and the message if the commit added one. */
   applyCommit(version: number, row: ConversationRow, message?: StoredMessage): void {
+    // The store accepts only the next version; a state that skipped one would serve a gap as whole.
+    assert.equal(version, this.version + 1, 'a commit is the next mailbox version');
     this.version = version;
     const cached = this.conversations.get(row.conversationId) ?? this.#putRow(row);
     cached.row = row;
@@ -129,16 +126,6 @@ export class MailboxState {
       const removed = window.messages.splice(messagesMax);
       window.complete = false;
       for (const message of removed) this.#bytes -= messageBytes(message);
-    }
-    return before - this.#bytes;
-  }
-
-  /** Drops every message window (the rows stay): the cheap first step before evicting a user. */
-  dropWindows(): number {
-    const before = this.#bytes;
-    for (const cached of this.conversations.values()) {
-      this.#bytes -= windowBytes(cached.window);
-      delete cached.window;
     }
     return before - this.#bytes;
   }

@@ -2,23 +2,24 @@ import type { FastifyInstance } from 'fastify';
 import {
   CONVERSATIONS_PAGE_SIZE_DEFAULT,
   DELIVER_PATH,
+  HANDOFF_PATHS,
   MESSAGES_PAGE_SIZE_DEFAULT,
   RING_EPOCH_HEADER,
-  ChatringError,
+  WARM_BATCH_BODY_BYTES_LIMIT,
   assertUserId,
-  conversationIdOf,
+  parseCancelRequest,
+  parseDeliverRequest,
   parseListQuery,
   parseMarkReadBody,
+  parseReleaseRequest,
+  parseRingPush,
   parseSendRequest,
-  HANDOFF_PATHS,
-  type DeliverRequest,
+  parseWarmBatch,
   type RingConfig,
-  type Message,
-  WARM_BATCH_BODY_BYTES_LIMIT,
 } from '../protocol/index.js';
 import { createHttpServer } from '../transport/index.js';
 import type { MailboxService } from './mailbox-service.js';
-import type { Handoff, WarmBatch } from './handoff.js';
+import type { Handoff } from './handoff.js';
 
 export interface NodeServerDependencies {
   service: MailboxService;
@@ -37,12 +38,16 @@ interface ConversationParams extends UserParams {
   conversationId: string;
 }
 
-/** The cache node's HTTP face: the same /v1 routes as the router (it forwards unchanged), plus deliver. */
+/**
+ * The cache node's HTTP face: the same /v1 routes as the router (it forwards unchanged), plus the
+ * internal routes: deliver (from a coordinator), the handoff routes and the ring push (from whoever
+ * runs a ring change), and stats.
+ */
 export function buildNodeServer(deps: NodeServerDependencies): FastifyInstance {
   const app = createHttpServer();
-  const { service } = deps;
 
-  // A caller that routed by a newer ring than ours: learn it before judging ownership.
+  // A caller that routed by a newer ring than ours: learn it before judging ownership. If the
+  // control plane cannot answer, we judge by the ring we have (at worst NOT_OWNER: the caller retries).
   app.addHook('onRequest', async (request) => {
     const header = request.headers[RING_EPOCH_HEADER];
     if (typeof header === 'string' && Number(header) > deps.epoch())
@@ -51,31 +56,39 @@ export function buildNodeServer(deps: NodeServerDependencies): FastifyInstance {
 
   app.get('/healthz', async () => ({ status: 'ok', epoch: deps.epoch() }));
   app.get('/internal/v1/stats', async () => deps.stats());
+  registerInternalRoutes(app, deps);
+  registerPublicRoutes(app, deps.service);
+  return app;
+}
 
-  // Handoff: called by whoever runs a ring change (the control plane's orchestrator).
+/** Every internal body is checked (protocol/internal-validation.ts): a malformed one is a 400 with
+ * a catalogue code, never a TypeError deep in a handler. */
+function registerInternalRoutes(app: FastifyInstance, deps: NodeServerDependencies): void {
+  app.post(DELIVER_PATH, async (request) => {
+    return deps.service.deliver(parseDeliverRequest(request.body));
+  });
   app.post(HANDOFF_PATHS.release, async (request) => {
-    const { changeId, targetRing } = request.body as { changeId: string; targetRing: RingConfig };
+    const { changeId, targetRing } = parseReleaseRequest(request.body);
     return deps.handoff.release(changeId, targetRing);
   });
   app.post(HANDOFF_PATHS.warm, { bodyLimit: WARM_BATCH_BODY_BYTES_LIMIT }, async (request) => ({
-    accepted: deps.handoff.acceptWarm(request.body as WarmBatch),
+    accepted: deps.handoff.acceptWarm(parseWarmBatch(request.body)),
   }));
   app.post(HANDOFF_PATHS.cancel, async (request) => {
-    deps.handoff.cancel((request.body as { changeId: string }).changeId);
+    deps.handoff.cancel(parseCancelRequest(request.body).changeId);
     return { cancelled: true };
   });
   app.post(HANDOFF_PATHS.ring, async (request) => {
-    deps.adoptRing((request.body as { ring: RingConfig }).ring);
+    deps.adoptRing(parseRingPush(request.body).ring);
     return { epoch: deps.epoch() };
   });
+}
 
+/** The public API, checked as the router checks it. */
+function registerPublicRoutes(app: FastifyInstance, service: MailboxService): void {
   app.post('/v1/messages', async (request, reply) => {
     const result = await service.send(parseSendRequest(request.body));
     return reply.code(result.duplicate ? 200 : 201).send(result);
-  });
-
-  app.post(DELIVER_PATH, async (request) => {
-    return service.deliver(parseDeliverRequest(request.body));
   });
 
   app.get<{ Params: UserParams }>('/v1/users/:userId/conversations', async (request) => {
@@ -107,26 +120,4 @@ export function buildNodeServer(deps: NodeServerDependencies): FastifyInstance {
       return service.markRead(userId, request.params.conversationId);
     },
   );
-
-  return app;
-}
-
-/** The coordinator's proposal, checked as strictly as a public send. */
-function parseDeliverRequest(body: unknown): Message {
-  const { message } = (body ?? {}) as Partial<DeliverRequest>;
-  if (typeof message !== 'object' || message === null)
-    throw new ChatringError('INVALID_BODY', 'deliver takes {message}');
-  const { senderId, recipientId, content, clientMessageId, messageId, conversationId, sentAt } =
-    message;
-  const send = parseSendRequest({ senderId, recipientId, content, clientMessageId });
-  if (typeof messageId !== 'string' || messageId.length === 0 || messageId.length > 64)
-    throw new ChatringError('INVALID_FIELD', 'messageId must be a string');
-  if (conversationId !== conversationIdOf(send.senderId, send.recipientId))
-    throw new ChatringError(
-      'INVALID_CONVERSATION_ID',
-      'conversationId does not match the participants',
-    );
-  if (!Number.isSafeInteger(sentAt) || sentAt < 0)
-    throw new ChatringError('INVALID_FIELD', 'sentAt must be epoch ms');
-  return { ...send, messageId, conversationId, sentAt };
 }

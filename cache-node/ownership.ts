@@ -1,37 +1,75 @@
-import { ChatringError, type RingConfig } from '../protocol/index.js';
-import type { OwnershipGuard } from './mailbox-service.js';
+import {
+  ChatringError,
+  FUNCTION_RULE,
+  LEASE_MS_MAX,
+  SYSTEM_CLOCK,
+  USER_ID_PATTERN,
+  integerRule,
+  resolveOptions,
+  type GivenOptions,
+  type OptionRules,
+  type RingConfig,
+} from '../protocol/index.js';
+import type { OwnershipGuard } from './mailbox-dependencies.js';
 import { RingView } from '../ring/index.js';
 
 export interface OwnershipOptions {
+  /** This node's id, as the ring names it. No default. */
   nodeId: string;
-  /** Lease length the control plane grants, in ms (updated from every renewal). */
+  /**
+   * Lease length the control plane grants, in ms (replaced by every renewal's grant).
+   * @default 0 (no lease before the first renewal)
+   */
   leaseMs: number;
   /**
-   * The node stops serving this long before its lease could lapse on the control plane, to absorb
-   * clock-rate drift and a request's own duration. Never more than leaseMs / 5 of the granted lease.
+   * Monotonic clock in ms (injected for tests).
+   * @default SYSTEM_CLOCK.monotonicNow
    */
-  leaseSafetyMs: number;
-  /** Monotonic clock in ms (injected for tests). */
   monotonicNow: () => number;
 }
+
+export const DEFAULT_OWNERSHIP_OPTIONS: Readonly<Omit<OwnershipOptions, 'nodeId'>> = Object.freeze({
+  leaseMs: 0,
+  monotonicNow: SYSTEM_CLOCK.monotonicNow,
+});
+
+const OWNERSHIP_RULES: OptionRules<OwnershipOptions> = {
+  nodeId: {
+    kind: 'string',
+    pattern: USER_ID_PATTERN,
+    describe: '1-64 characters of [A-Za-z0-9_-]',
+  },
+  leaseMs: integerRule(0, LEASE_MS_MAX),
+  monotonicNow: FUNCTION_RULE,
+};
 
 /**
  * The node's view of what it may serve: the ring (which slots are its own) and its lease. A node
  * serves a user only if the ring maps the user to one of its slots *and* its last lease renewal —
  * timed from when the renewal was *sent*, so before the control plane granted it — is younger
- * than leaseMs - leaseSafetyMs. A node paused past that (SIGSTOP) wakes up refusing everything
+ * than leaseMs - leaseMs / 5. A node paused past that (SIGSTOP) wakes up refusing everything
  * until a renewal succeeds and shows it what it still owns.
  */
 export class Ownership implements OwnershipGuard {
-  readonly #options: OwnershipOptions;
+  readonly #nodeId: string;
+  readonly #monotonicNow: () => number;
+  #leaseMs: number;
   #ring: RingView | undefined;
   #renewalSentAt = Number.NEGATIVE_INFINITY;
   readonly #lapseListeners: (() => void)[] = [];
   readonly #ringListeners: ((ring: RingView) => void)[] = [];
   #release: { changeId: string; target: RingView } | undefined;
 
-  constructor(options: OwnershipOptions) {
-    this.#options = { ...options };
+  constructor(options: GivenOptions<Omit<OwnershipOptions, 'nodeId'>> & { nodeId: string }) {
+    const resolved = resolveOptions(
+      'Ownership',
+      { nodeId: '', ...DEFAULT_OWNERSHIP_OPTIONS },
+      options,
+      OWNERSHIP_RULES,
+    );
+    this.#nodeId = resolved.nodeId;
+    this.#leaseMs = resolved.leaseMs;
+    this.#monotonicNow = resolved.monotonicNow;
   }
 
   get ring(): RingView | undefined {
@@ -44,13 +82,14 @@ export class Ownership implements OwnershipGuard {
 
   /** Milliseconds of lease left for serving (negative when lapsed). */
   leaseRemainingMs(): number {
-    const { leaseMs, leaseSafetyMs, monotonicNow } = this.#options;
-    const margin = Math.min(leaseSafetyMs, leaseMs / 5);
-    return this.#renewalSentAt + leaseMs - margin - monotonicNow();
+    // The node stops serving a fifth of the lease before it could lapse on the control plane, to
+    // absorb clock-rate drift and a request's own duration.
+    const marginMs = this.#leaseMs / 5;
+    return this.#renewalSentAt + this.#leaseMs - marginMs - this.#monotonicNow();
   }
 
   ownedSlots(): string[] {
-    return this.#ring?.slotsOf(this.#options.nodeId) ?? [];
+    return this.#ring?.slotsOf(this.#nodeId) ?? [];
   }
 
   /**
@@ -60,7 +99,7 @@ export class Ownership implements OwnershipGuard {
    */
   renewed(sentAt: number, ring: RingConfig, leaseMs: number): void {
     const lapsed = this.leaseRemainingMs() <= 0;
-    this.#options.leaseMs = leaseMs;
+    this.#leaseMs = leaseMs;
     this.#renewalSentAt = Math.max(this.#renewalSentAt, sentAt);
     if (lapsed) for (const listener of this.#lapseListeners) listener();
     this.updateRing(ring);
@@ -101,10 +140,8 @@ export class Ownership implements OwnershipGuard {
   }
 
   /** True while a handoff takes this user away from this node. */
-  isReleasing(userId: string): boolean {
-    return (
-      this.#release !== undefined && this.#release.target.ownerIdOf(userId) !== this.#options.nodeId
-    );
+  #isReleasing(userId: string): boolean {
+    return this.#release !== undefined && this.#release.target.ownerIdOf(userId) !== this.#nodeId;
   }
 
   assertServing(userId: string): void {
@@ -112,13 +149,13 @@ export class Ownership implements OwnershipGuard {
     if (ring === undefined)
       throw new ChatringError('OWNER_UNAVAILABLE', 'this node has not joined the ring yet');
     const owner = ring.ownerIdOf(userId);
-    if (owner !== this.#options.nodeId) {
+    if (owner !== this.#nodeId) {
       throw new ChatringError(
         'NOT_OWNER',
         `user ${userId} belongs to ${owner ?? 'no node'} at epoch ${ring.epoch}`,
       );
     }
-    if (this.isReleasing(userId)) {
+    if (this.#isReleasing(userId)) {
       throw new ChatringError(
         'OWNER_UNAVAILABLE',
         `user ${userId} is being handed over to another node`,
@@ -127,7 +164,7 @@ export class Ownership implements OwnershipGuard {
     if (this.leaseRemainingMs() <= 0) {
       throw new ChatringError(
         'OWNER_UNAVAILABLE',
-        `node ${this.#options.nodeId} cannot prove its lease is current`,
+        `node ${this.#nodeId} cannot prove its lease is current`,
       );
     }
   }

@@ -2,12 +2,15 @@ import {
   DELIVER_PATH,
   errorFromBody,
   orderedPair,
+  parseDeliverResponse,
   ChatringError,
+  type DeliverRequest,
   type DeliverResponse,
   type Message,
 } from '../protocol/index.js';
 import type { OwnerClient } from '../transport/index.js';
-import type { DeliveryChannel, MailboxService, OwnershipGuard } from './mailbox-service.js';
+import type { DeliveryChannel, OwnershipGuard } from './mailbox-dependencies.js';
+import type { MailboxService } from './mailbox-service.js';
 
 /**
  * Delivers the higher-id participant's copy: in-process when this node owns that user too (no
@@ -52,13 +55,26 @@ export class PeerDelivery implements DeliveryChannel {
     };
     const response = await this.#owners.call(
       owner,
-      { method: 'POST', path: DELIVER_PATH, body: { message } },
+      { method: 'POST', path: DELIVER_PATH, body: { message } satisfies DeliverRequest },
       stopRetrying,
     );
-    if (response.statusCode === 200) return response.body as DeliverResponse;
+    if (response.statusCode === 200) return deliverAnswer(response.body);
     throw (
       errorFromBody(response.body) ??
       new ChatringError('INTERNAL', `deliver answered ${response.statusCode}`)
+    );
+  }
+}
+
+/** The owner's answer, checked: a malformed one is a bug between nodes (INTERNAL), not the client's. */
+function deliverAnswer(body: unknown): DeliverResponse {
+  try {
+    return parseDeliverResponse(body);
+  } catch (error) {
+    throw new ChatringError(
+      'INTERNAL',
+      `deliver answered a malformed body: ${(error as Error).message}`,
+      { cause: error },
     );
   }
 }

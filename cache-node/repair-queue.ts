@@ -1,10 +1,44 @@
-import type { Message } from '../protocol/index.js';
+import {
+  REPAIRS_PENDING_LIMIT,
+  REPAIR_ATTEMPTS_LIMIT,
+  REPAIR_BACKOFF_MS_MAX,
+  TIMEOUT_MS_MAX,
+  integerRule,
+  resolveOptions,
+  type Message,
+  type OptionRules,
+} from '../protocol/index.js';
 
 export interface RepairQueueOptions {
+  /**
+   * First retry of a coordinator copy whose commit failed after the other copy was written;
+   * later retries back off exponentially (to REPAIR_BACKOFF_MS_MAX, 30 s).
+   * @default 1000
+   */
   repairDelayMs: number;
+  /**
+   * Retries before a half-sent message is left to the client's own retry.
+   * @default 20
+   */
   repairAttemptsMax: number;
+  /**
+   * Half-sent messages awaiting repair at once; past it, new ones are left to the client's retry.
+   * @default 10000
+   */
   repairsMax: number;
 }
+
+export const DEFAULT_REPAIR_QUEUE_OPTIONS: Readonly<RepairQueueOptions> = Object.freeze({
+  repairDelayMs: 1_000,
+  repairAttemptsMax: 20,
+  repairsMax: 10_000,
+});
+
+export const REPAIR_QUEUE_RULES: OptionRules<RepairQueueOptions> = {
+  repairDelayMs: integerRule(1, TIMEOUT_MS_MAX),
+  repairAttemptsMax: integerRule(0, REPAIR_ATTEMPTS_LIMIT),
+  repairsMax: integerRule(0, REPAIRS_PENDING_LIMIT),
+};
 
 /**
  * Half-sent messages: the higher-id copy was written, the coordinator's own commit failed (store
@@ -20,10 +54,15 @@ export class RepairQueue {
   #closed = false;
 
   constructor(
-    options: Readonly<RepairQueueOptions>,
+    options: Partial<RepairQueueOptions>,
     repair: (owner: string, message: Message) => Promise<void>,
   ) {
-    this.#options = options;
+    this.#options = resolveOptions(
+      'RepairQueue',
+      DEFAULT_REPAIR_QUEUE_OPTIONS,
+      options,
+      REPAIR_QUEUE_RULES,
+    );
     this.#repair = repair;
   }
 
@@ -36,7 +75,7 @@ export class RepairQueue {
     if (this.#closed || attempt >= this.#options.repairAttemptsMax) return;
     if (!this.#timers.has(key) && this.#timers.size >= this.#options.repairsMax) return;
     clearTimeout(this.#timers.get(key));
-    const delayMs = Math.min(30_000, this.#options.repairDelayMs * 2 ** attempt);
+    const delayMs = Math.min(REPAIR_BACKOFF_MS_MAX, this.#options.repairDelayMs * 2 ** attempt);
     const timer = setTimeout(() => {
       this.#timers.delete(key);
       this.#repair(owner, message).catch(() => this.schedule(owner, message, attempt + 1));

@@ -1,5 +1,13 @@
+import assert from 'node:assert/strict';
 import { Mutex, withTimeout, type MutexInterface } from 'async-mutex';
-import { ChatringError } from '../protocol/index.js';
+import {
+  ChatringError,
+  LOCK_WAITERS_LIMIT,
+  TIMEOUT_MS_MAX,
+  integerRule,
+  resolveOptions,
+  type OptionRules,
+} from '../protocol/index.js';
 
 export interface UserLockTableOptions {
   /**
@@ -20,6 +28,11 @@ export const DEFAULT_USER_LOCK_TABLE_OPTIONS: Readonly<UserLockTableOptions> = O
   lockWaitTimeoutMs: 5_000,
 });
 
+const USER_LOCK_TABLE_RULES: OptionRules<UserLockTableOptions> = {
+  waitersMax: integerRule(0, LOCK_WAITERS_LIMIT),
+  lockWaitTimeoutMs: integerRule(1, TIMEOUT_MS_MAX),
+};
+
 interface Entry {
   mutex: MutexInterface;
   /** Holders plus waiters; the entry is dropped when it reaches 0, so the table holds only busy users. */
@@ -32,7 +45,12 @@ export class UserLockTable {
   readonly #entries = new Map<string, Entry>();
 
   constructor(options: Partial<UserLockTableOptions> = {}) {
-    this.#options = Object.freeze({ ...DEFAULT_USER_LOCK_TABLE_OPTIONS, ...options });
+    this.#options = resolveOptions(
+      'UserLockTable',
+      DEFAULT_USER_LOCK_TABLE_OPTIONS,
+      options,
+      USER_LOCK_TABLE_RULES,
+    );
   }
 
   /** Runs `work` holding the user's lock. */
@@ -78,6 +96,7 @@ export class UserLockTable {
   }
 
   #leave(userId: string, entry: Entry): void {
+    assert(entry.users > 0, 'every leave follows an enter');
     entry.users -= 1;
     if (entry.users === 0) this.#entries.delete(userId);
   }

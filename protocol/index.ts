@@ -6,6 +6,7 @@ export * from './conversation-id.js';
 export * from './cursor.js';
 export * from './validation.js';
 export * from './internal-api.js';
+export * from './internal-validation.js';
 export * from './http-error-mapping.js';
 export * from './options.js';
 export * from './clock.js';

@@ -60,12 +60,75 @@ export const HANDOFF_PATHS = Object.freeze({
   ring: '/internal/v1/ring',
 });
 
+/** `POST /internal/v1/handoff/release`: stop serving the users `targetRing` gives away, and hand
+ * their cached state to their new owners. */
+export interface ReleaseRequest {
+  changeId: string;
+  targetRing: RingConfig;
+}
+
+/** `POST /internal/v1/handoff/cancel`: the change was abandoned; serve its users again. */
+export interface CancelRequest {
+  changeId: string;
+}
+
+/** `POST /internal/v1/ring`: a newly published ring, pushed so nodes need not wait for a heartbeat. */
+export interface RingPush {
+  ring: RingConfig;
+}
+
 /** What the old owner reports after releasing the users a change takes from it. */
 export interface ReleaseResult {
   changeId: string;
   releasedUsers: number;
+  /** Users whose cached state was put in a warm batch (those of failed batches included). */
   warmUsers: number;
+  /** Their estimated bytes (what `warmBytesMax` bounds). */
   warmBytes: number;
+  /** Of `warmUsers`, those whose batch did not arrive: they move cold (loaded from the store). */
+  warmUsersFailed: number;
+  /** Why the first failed batch failed (empty when none did). */
+  warmFailure: string;
+}
+
+/** A message in one owner's mailbox: the public message and the mailbox version that added it. */
+export interface MailboxMessage extends Message {
+  version: number;
+}
+
+/** A conversation row of one owner's mailbox (the store's row, as it travels between nodes). */
+export interface MailboxConversationRow {
+  conversationId: string;
+  participants: [string, string];
+  /** The start of the latest message. */
+  snippet: string;
+  /** sentAt of the latest message. */
+  lastUpdatedTimestamp: number;
+  unreadCount: number;
+  /** The mailbox version of the last change to this row. */
+  version: number;
+}
+
+/** A conversation's cached messages: newest first, contiguous. */
+export interface MailboxMessageWindow {
+  messages: MailboxMessage[];
+  /** True when the window holds the conversation's oldest message too. */
+  complete: boolean;
+}
+
+/** A cached mailbox as it travels in a warm handoff (plain JSON). */
+export interface MailboxSnapshot {
+  ownerId: string;
+  version: number;
+  conversationsComplete: boolean;
+  conversationsFrom: number;
+  conversations: { row: MailboxConversationRow; window?: MailboxMessageWindow }[];
+}
+
+/** `POST /internal/v1/handoff/warm`: cached states the old owner hands over for one change. */
+export interface WarmBatch {
+  changeId: string;
+  snapshots: MailboxSnapshot[];
 }
 
 /** What a node learns from renewing its lease (`/control/v1/heartbeat`). */

@@ -11,7 +11,7 @@
  * mid-write does not acknowledge it.
  */
 import t from 'tap';
-import { cursorAfter } from '../../cache-node/mailbox-service.js';
+import { cursorAfter } from '../../cache-node/mailbox-reads.js';
 import { ChatringError, type Message } from '../../protocol/index.js';
 import { EmbeddedStore, StoreVersionConflictError } from '../../store-adapter/index.js';
 import { startHarness, type Harness } from './service-harness.js';

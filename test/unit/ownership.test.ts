@@ -11,6 +11,7 @@ import { type RingConfig, type SlotAssignment } from '../../protocol/index.js';
 import { RingView } from '../../ring/index.js';
 
 const LEASE_MS = 3_000;
+/** The serving margin: a fifth of the lease. */
 const SAFETY_MS = 600;
 
 function ring(epoch: number, slots: SlotAssignment[]): RingConfig {
@@ -39,7 +40,6 @@ function setup() {
   const ownership = new Ownership({
     nodeId: 'node-a',
     leaseMs: LEASE_MS,
-    leaseSafetyMs: SAFETY_MS,
     monotonicNow: () => clock.now,
   });
   return { clock, ownership };

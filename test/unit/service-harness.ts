@@ -7,12 +7,8 @@
 import { join } from 'node:path';
 import type { Test } from 'tap';
 import { MailboxCache, type MailboxCacheOptions } from '../../cache-node/mailbox-cache.js';
-import {
-  MailboxService,
-  type DeliveryChannel,
-  type MailboxServiceOptions,
-  type OwnershipGuard,
-} from '../../cache-node/mailbox-service.js';
+import { MailboxService, type MailboxServiceOptions } from '../../cache-node/mailbox-service.js';
+import type { DeliveryChannel, OwnershipGuard } from '../../cache-node/mailbox-dependencies.js';
 import { UserLockTable } from '../../cache-node/user-lock-table.js';
 import {
   ChatringError,

@@ -1,0 +1,64 @@
+import type { ControlPlaneLink } from '../control-plane/index.js';
+import type { Clock, NodeInfo } from '../protocol/index.js';
+import type { Ownership } from './ownership.js';
+
+export interface LeaseRenewalStats {
+  renewalsFailed: number;
+  /** Why the latest renewal failed; empty until one does. */
+  lastRenewalFailure: string;
+}
+
+/**
+ * The lease-renewal loop: every `heartbeatIntervalMs`, renew the node's lease and learn the ring
+ * from the answer. Each renewal is timed from when it was *sent* (Ownership counts the lease from
+ * there). A failed renewal just lets the lease run down, so Ownership stops serving when it lapses;
+ * it is not retried sooner, but it is counted with its reason for the node's stats.
+ */
+export class LeaseRenewals {
+  readonly stats: LeaseRenewalStats = { renewalsFailed: 0, lastRenewalFailure: '' };
+  readonly #controlPlane: Pick<ControlPlaneLink, 'heartbeat'>;
+  readonly #ownership: Ownership;
+  readonly #clock: Clock;
+  readonly #heartbeatIntervalMs: number;
+  #loop: Promise<void> | undefined;
+  #stopping = false;
+
+  constructor(
+    controlPlane: Pick<ControlPlaneLink, 'heartbeat'>,
+    ownership: Ownership,
+    timing: { clock: Clock; heartbeatIntervalMs: number },
+  ) {
+    this.#controlPlane = controlPlane;
+    this.#ownership = ownership;
+    this.#clock = timing.clock;
+    this.#heartbeatIntervalMs = timing.heartbeatIntervalMs;
+  }
+
+  /** Starts renewing for `node` (its URL is known once it listens); resolves after a first try. */
+  async start(node: NodeInfo): Promise<void> {
+    this.#loop = (async () => {
+      while (!this.#stopping) {
+        await this.#renewOnce(node);
+        await this.#clock.sleep(this.#heartbeatIntervalMs);
+      }
+    })();
+    await this.#renewOnce(node);
+  }
+
+  /** Ends the loop; resolves when its last renewal and sleep are over. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    await this.#loop;
+  }
+
+  async #renewOnce(node: NodeInfo): Promise<void> {
+    const sentAt = this.#clock.monotonicNow();
+    try {
+      const reply = await this.#controlPlane.heartbeat(node);
+      this.#ownership.renewed(sentAt, reply.ring, reply.leaseMs);
+    } catch (error) {
+      this.stats.renewalsFailed += 1;
+      this.stats.lastRenewalFailure = error instanceof Error ? error.message : String(error);
+    }
+  }
+}

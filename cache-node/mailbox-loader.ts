@@ -1,0 +1,98 @@
+import type { ConversationRow } from '../store-adapter/index.js';
+import type { MailboxServiceDependencies } from './mailbox-dependencies.js';
+import { MailboxState, type MessageWindow } from './mailbox-state.js';
+
+export interface MailboxLoaderOptions {
+  /** Conversations loaded when a user's mailbox is first touched (the recent ones). */
+  recentConversationsLoaded: number;
+  /** Messages loaded into a conversation's window when it is first read. */
+  windowMessagesLoaded: number;
+}
+
+export interface MailboxServiceStats {
+  storeLoads: number;
+  cacheHits: number;
+  cacheMisses: number;
+}
+
+type LoaderDependencies = Pick<
+  MailboxServiceDependencies,
+  'store' | 'locks' | 'cache' | 'ownership'
+>;
+
+/**
+ * Cache misses: brings a user's mailbox, a conversation row or a message window from the store into
+ * the cache. Loads run under the user's lock, so concurrent misses for one user share one load and a
+ * load can never race a write. Methods named `...Locked` expect the caller to hold that lock.
+ */
+export class MailboxLoader {
+  readonly #deps: LoaderDependencies;
+  readonly #options: Readonly<MailboxLoaderOptions>;
+  readonly stats: MailboxServiceStats = { storeLoads: 0, cacheHits: 0, cacheMisses: 0 };
+
+  constructor(deps: LoaderDependencies, options: Readonly<MailboxLoaderOptions>) {
+    this.#deps = deps;
+    this.#options = options;
+  }
+
+  /** The cached mailbox, or a load from the store under the user's lock (concurrent misses share it). */
+  async load(userId: string): Promise<MailboxState> {
+    const cached = this.#deps.cache.get(userId);
+    if (cached !== undefined) {
+      this.stats.cacheHits += 1;
+      return cached;
+    }
+    return this.#deps.locks.run(userId, () => this.loadLocked(userId));
+  }
+
+  async loadLocked(userId: string): Promise<MailboxState> {
+    const cached = this.#deps.cache.get(userId);
+    if (cached !== undefined) return cached;
+    this.stats.cacheMisses += 1;
+    this.stats.storeLoads += 1;
+    const { store } = this.#deps;
+    const limit = this.#options.recentConversationsLoaded;
+    const version = await store.mailboxVersion(userId);
+    const recent = await store.recentConversations(userId, limit);
+    const state = new MailboxState(userId, version, recent, limit);
+    this.#deps.ownership.assertServing(userId);
+    this.#deps.cache.put(state);
+    return state;
+  }
+
+  /** A conversation row: cached, or fetched on its own and kept. Undefined if the user has none. */
+  async rowLocked(
+    state: MailboxState,
+    conversationId: string,
+  ): Promise<ConversationRow | undefined> {
+    const cached = state.conversations.get(conversationId);
+    if (cached !== undefined) return cached.row;
+    if (state.conversationsComplete) return undefined;
+    const row = await this.#deps.store.conversation(state.ownerId, conversationId);
+    this.stats.storeLoads += 1;
+    if (row !== undefined) state.addRow(row);
+    return row;
+  }
+
+  /** The conversation's cached window, loaded under the user's lock on first use. */
+  async window(state: MailboxState, conversationId: string): Promise<MessageWindow | undefined> {
+    const cached = state.conversations.get(conversationId);
+    if (cached?.window !== undefined) return cached.window;
+    return this.#deps.locks.run(state.ownerId, async () => {
+      const current = await this.loadLocked(state.ownerId);
+      const row = await this.rowLocked(current, conversationId);
+      const entry = current.conversations.get(conversationId);
+      if (row === undefined || entry === undefined) return undefined;
+      if (entry.window === undefined) {
+        const limit = this.#options.windowMessagesLoaded;
+        const messages = await this.#deps.store.messagesPage(current.ownerId, conversationId, {
+          limit,
+        });
+        this.stats.storeLoads += 1;
+        current.setWindow(conversationId, messages, messages.length < limit);
+        this.#deps.cache.recharge(current);
+      }
+      return entry.window;
+    });
+  }
+}

@@ -1,0 +1,161 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import {
+  ChatringError,
+  SNIPPET_CHARS_MAX,
+  orderedPair,
+  participantsOf,
+  type MarkReadResponse,
+  type Message,
+} from '../protocol/index.js';
+import {
+  StoreVersionConflictError,
+  type ConversationRow,
+  type MailboxCommit,
+  type StoredMessage,
+} from '../store-adapter/index.js';
+import type { MailboxServiceDependencies } from './mailbox-dependencies.js';
+import type { MailboxLoader } from './mailbox-loader.js';
+import type { MailboxState } from './mailbox-state.js';
+
+type WriterDependencies = Pick<
+  MailboxServiceDependencies,
+  'store' | 'locks' | 'cache' | 'ownership'
+>;
+
+/**
+ * Write-through: every change is committed to the store first (a compare-and-set on the mailbox
+ * version) and only then applied to the cached state, and acknowledged only while this node still
+ * owns the user. Also the idempotency lookup every write starts with. Methods named `...Locked`
+ * expect the caller to hold the user's lock.
+ */
+export class MailboxWriter {
+  readonly #deps: WriterDependencies;
+  readonly #loader: MailboxLoader;
+
+  constructor(deps: WriterDependencies, loader: MailboxLoader) {
+    this.#deps = deps;
+    this.#loader = loader;
+  }
+
+  async markRead(userId: string, conversationId: string): Promise<MarkReadResponse> {
+    participantsOf(conversationId, userId);
+    this.#deps.ownership.assertServing(userId);
+    return this.#deps.locks.run(userId, async () => {
+      const state = await this.#loader.loadLocked(userId);
+      const row = await this.#loader.rowLocked(state, conversationId);
+      if (row === undefined || row.unreadCount === 0) return { unreadCount: 0 };
+      const version = state.version + 1;
+      const updated: ConversationRow = { ...row, unreadCount: 0, version };
+      await this.commitLocked(state, {
+        kind: 'read',
+        ownerId: userId,
+        version,
+        commitId: randomUUID(),
+        conversation: updated,
+      });
+      return { unreadCount: 0 };
+    });
+  }
+
+  /**
+   * The owner's copy of a message this sender sent with this clientMessageId. Always asks the store:
+   * the cache holding no such message proves nothing. A hit newer than the cached state means the
+   * state is stale (a write landed that this node did not see), so it is dropped.
+   */
+  async findSent(
+    state: MailboxState,
+    senderId: string,
+    clientMessageId: string,
+    conversationId: string,
+  ): Promise<StoredMessage | undefined> {
+    const found = await this.#deps.store.messageByClientId(
+      state.ownerId,
+      senderId,
+      clientMessageId,
+    );
+    // The key is (senderId, clientMessageId): reusing it for another recipient is a client bug, and
+    // answering with the old message would hand one conversation's message to another mailbox.
+    if (found !== undefined && found.conversationId !== conversationId) {
+      throw new ChatringError(
+        'CLIENT_MESSAGE_ID_CONFLICT',
+        `clientMessageId ${clientMessageId} was already used by ${senderId} in another conversation`,
+      );
+    }
+    if (found !== undefined && found.version > state.version) {
+      this.#deps.cache.delete(state.ownerId);
+      throw new ChatringError(
+        'NOT_OWNER',
+        `the cached mailbox of ${state.ownerId} was stale; retry`,
+      );
+    }
+    return found;
+  }
+
+  async commitMessageLocked(state: MailboxState, message: Message): Promise<void> {
+    const owner = state.ownerId;
+    const previous = await this.#loader.rowLocked(state, message.conversationId);
+    const version = state.version + 1;
+    const isLatest = previous === undefined || message.sentAt > previous.lastUpdatedTimestamp;
+    const conversation: ConversationRow = {
+      conversationId: message.conversationId,
+      participants: orderedPair(message.senderId, message.recipientId),
+      snippet: isLatest ? snippetOf(message.content) : previous.snippet,
+      lastUpdatedTimestamp: isLatest ? message.sentAt : previous.lastUpdatedTimestamp,
+      unreadCount: (previous?.unreadCount ?? 0) + (message.recipientId === owner ? 1 : 0),
+      version,
+    };
+    await this.commitLocked(
+      state,
+      { kind: 'message', ownerId: owner, version, commitId: randomUUID(), conversation, message },
+      { ...message, version },
+    );
+  }
+
+  /** Store first; only then memory. A failed commit drops the user's cached state (it may be stale). */
+  async commitLocked(
+    state: MailboxState,
+    commit: MailboxCommit,
+    message?: StoredMessage,
+  ): Promise<void> {
+    // Under the lock nothing else moves the version: a gap here would let the store's
+    // compare-and-set pass a commit the cached state never saw the base of.
+    assert.equal(commit.version, state.version + 1, 'a commit follows the cached version');
+    this.#deps.ownership.assertServing(state.ownerId);
+    try {
+      await this.#deps.store.commit(commit);
+    } catch (error) {
+      this.#deps.cache.delete(state.ownerId);
+      throw storeFailure(state.ownerId, error);
+    }
+    state.applyCommit(commit.version, commit.conversation, message);
+    this.#deps.cache.recharge(state);
+    // The write is durable; it may be acknowledged only if this node still owns the user (fencing).
+    this.#deps.ownership.assertServing(state.ownerId);
+  }
+}
+
+/** What a failed commit tells the caller: another owner wrote (NOT_OWNER), or the store failed. */
+function storeFailure(ownerId: string, error: unknown): ChatringError {
+  if (error instanceof StoreVersionConflictError) {
+    return new ChatringError(
+      'NOT_OWNER',
+      `mailbox ${ownerId} was written by another owner; retry`,
+      {
+        cause: error,
+      },
+    );
+  }
+  if (error instanceof ChatringError) return error;
+  return new ChatringError(
+    'STORE_UNAVAILABLE',
+    `store commit failed: ${(error as Error).message}`,
+    {
+      cause: error,
+    },
+  );
+}
+
+function snippetOf(content: string): string {
+  return Array.from(content).slice(0, SNIPPET_CHARS_MAX).join('');
+}

@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import {
+  conversationIdOf,
+  orderedPair,
+  type DeliverResponse,
+  type Message,
+  type SendMessageRequest,
+  type SendMessageResponse,
+} from '../protocol/index.js';
+import type { MailboxServiceDependencies } from './mailbox-dependencies.js';
+import type { MailboxLoader } from './mailbox-loader.js';
+import type { MailboxWriter } from './mailbox-writer.js';
+import { toMessage } from './message-views.js';
+import { RepairQueue, type RepairQueueOptions } from './repair-queue.js';
+
+type SendDependencies = Pick<
+  MailboxServiceDependencies,
+  'locks' | 'ownership' | 'delivery' | 'now' | 'failpoints'
+>;
+
+/** The user whose owner coordinates a send: the lower id of the pair. */
+function coordinatorOf(request: Pick<SendMessageRequest, 'senderId' | 'recipientId'>): string {
+  return orderedPair(request.senderId, request.recipientId)[0];
+}
+
+/**
+ * A send touches two mailboxes. To stay deadlock-free when two users send to each other at once,
+ * the locks are always taken in one global order: the node owning the lower user id of the pair
+ * (the *coordinator*) locks that user, asks the other user's owner to write its copy (which locks
+ * the higher id), then writes its own copy with the same id and sentAt. The higher-id copy is
+ * always written first, and it fixes sentAt strictly above the conversation's last; so a
+ * coordinator copy that exists proves both do, and a retry finds the original message in either.
+ * A coordinator copy whose commit failed after the other copy was written is repaired in the
+ * background (RepairQueue).
+ */
+export class MessageSend {
+  readonly #deps: SendDependencies;
+  readonly #loader: MailboxLoader;
+  readonly #writer: MailboxWriter;
+  readonly #repairs: RepairQueue;
+
+  constructor(
+    deps: SendDependencies,
+    loader: MailboxLoader,
+    writer: MailboxWriter,
+    repairOptions: Partial<RepairQueueOptions>,
+  ) {
+    this.#deps = deps;
+    this.#loader = loader;
+    this.#writer = writer;
+    this.#repairs = new RepairQueue(repairOptions, (owner, message) =>
+      this.#repair(owner, message),
+    );
+  }
+
+  async send(request: SendMessageRequest): Promise<SendMessageResponse> {
+    const coordinator = coordinatorOf(request);
+    this.#deps.ownership.assertServing(coordinator);
+    const conversationId = conversationIdOf(request.senderId, request.recipientId);
+    return this.#deps.locks.run(coordinator, async () => {
+      const state = await this.#loader.loadLocked(coordinator);
+      const existing = await this.#writer.findSent(
+        state,
+        request.senderId,
+        request.clientMessageId,
+        conversationId,
+      );
+      if (existing !== undefined) return { message: toMessage(existing), duplicate: true };
+
+      const lastSentAt =
+        (await this.#loader.rowLocked(state, conversationId))?.lastUpdatedTimestamp ?? 0;
+      const proposal: Message = {
+        messageId: randomUUID(),
+        conversationId,
+        senderId: request.senderId,
+        recipientId: request.recipientId,
+        content: request.content,
+        clientMessageId: request.clientMessageId,
+        sentAt: Math.max(this.#deps.now(), lastSentAt + 1),
+      };
+      const delivered = await this.#deps.delivery.deliver(proposal);
+      assertCopyOf(delivered, proposal);
+      try {
+        this.#deps.failpoints?.beforeCoordinatorCommit(delivered.message);
+        await this.#writer.commitMessageLocked(state, delivered.message);
+      } catch (error) {
+        // The other copy exists: converge even if the client never retries.
+        this.#repairs.schedule(coordinator, delivered.message);
+        throw error;
+      }
+      return { message: toMessage(delivered.message), duplicate: delivered.duplicate };
+    });
+  }
+
+  /** Writes the higher-id participant's copy; called by the coordinator (maybe this very node). */
+  async deliver(proposal: Message): Promise<DeliverResponse> {
+    const owner = orderedPair(proposal.senderId, proposal.recipientId)[1];
+    this.#deps.ownership.assertServing(owner);
+    return this.#deps.locks.run(owner, async () => {
+      const state = await this.#loader.loadLocked(owner);
+      const existing = await this.#writer.findSent(
+        state,
+        proposal.senderId,
+        proposal.clientMessageId,
+        proposal.conversationId,
+      );
+      if (existing !== undefined) return { message: toMessage(existing), duplicate: true };
+      const lastSentAt =
+        (await this.#loader.rowLocked(state, proposal.conversationId))?.lastUpdatedTimestamp ?? 0;
+      const message = { ...proposal, sentAt: Math.max(proposal.sentAt, lastSentAt + 1) };
+      assert(message.sentAt > lastSentAt, 'sentAt is strictly increasing within a conversation');
+      await this.#writer.commitMessageLocked(state, message);
+      return { message: toMessage(message), duplicate: false };
+    });
+  }
+
+  /** Half-sent messages still waiting for their coordinator copy. */
+  get pendingRepairs(): number {
+    return this.#repairs.size;
+  }
+
+  /** Stops background repairs (the node is stopping). */
+  close(): void {
+    this.#repairs.close();
+  }
+
+  /** Writes a half-sent message's coordinator copy, if it is still missing. */
+  async #repair(owner: string, message: Message): Promise<void> {
+    this.#deps.ownership.assertServing(owner);
+    await this.#deps.locks.run(owner, async () => {
+      const state = await this.#loader.loadLocked(owner);
+      const existing = await this.#writer.findSent(
+        state,
+        message.senderId,
+        message.clientMessageId,
+        message.conversationId,
+      );
+      if (existing === undefined) await this.#writer.commitMessageLocked(state, message);
+    });
+  }
+}
+
+/**
+ * The other copy must be this very message: the same conversation, sender and clientMessageId
+ * (else the coordinator would store another conversation's message), and a new copy keeps the
+ * proposal's id and a sentAt no lower than proposed (else the conversation's order breaks). An
+ * older copy found by a retry keeps its own id and time.
+ */
+function assertCopyOf(delivered: DeliverResponse, proposal: Message): void {
+  const copy = delivered.message;
+  assert(
+    copy.conversationId === proposal.conversationId &&
+      copy.senderId === proposal.senderId &&
+      copy.recipientId === proposal.recipientId &&
+      copy.clientMessageId === proposal.clientMessageId,
+    'the delivered copy is of the proposed message',
+  );
+  if (delivered.duplicate) return;
+  assert.equal(copy.messageId, proposal.messageId, 'a new copy keeps the proposed id');
+  assert(copy.sentAt >= proposal.sentAt, 'a new copy is not older than proposed');
+}
