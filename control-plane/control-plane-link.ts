@@ -1,7 +1,7 @@
 import type { NodeInfo, RingConfig } from '../protocol/index.js';
 import type { HeartbeatReply } from './control-plane.js';
 import { HttpControlPlaneClient } from './http-control-plane-client.js';
-import { RedisControlPlane } from './redis-control-plane.js';
+import { RedisControlPlane } from './redis/redis-control-plane.js';
 
 /** Where a node (or ringctl) finds the control plane: a router hosting it (local mode), or Redis. */
 export type ControlPlaneAddress =

@@ -1,26 +1,54 @@
 import { readFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import type { NodeInfo, RingConfig } from '../protocol/index.js';
 import {
-  DEFAULT_CONTROL_PLANE_TIMINGS,
+  ANY_RULE,
+  ChatringError,
+  FUNCTION_RULE,
+  SYSTEM_CLOCK,
+  requireOption,
+  resolveOptions,
+  type Clock,
+  type NodeInfo,
+  type OptionRules,
+  type RingConfig,
+} from '../protocol/index.js';
+import {
+  resolveControlPlaneTimings,
   type ClusterStatus,
   type ControlPlane,
   type ControlPlaneTimings,
   type HeartbeatReply,
 } from './control-plane.js';
-import { planFailover, planRegistration, withoutChangeId } from '../ring/index.js';
-import { clusterStatusOf, knownNodeIds } from '../ring/index.js';
-import { RingChangeRefused } from '../ring/index.js';
+import { RingChangeRefused, clusterStatusOf, knownNodeIds, planFailover } from '../ring/index.js';
+import { planNodeUpdate } from './node-registration.js';
+import { checkedRing, checkedRingOption } from './ring-config-check.js';
 
 export interface InProcessControlPlaneOptions extends Partial<ControlPlaneTimings> {
   /** Where the ring is kept between restarts (JSON, replaced atomically on every change). */
   ringFile: string;
   /** The ring to start from when `ringFile` does not exist yet. */
   initialRing: RingConfig;
-  /** Monotonic clock in ms (injected for tests). */
+  /** Time for leases and the start-up grace (injected for tests). @default SYSTEM_CLOCK */
+  clock?: Clock;
+  /** A monotonic clock in ms; when given it replaces `clock.monotonicNow` (older name). */
   monotonicNow?: () => number;
 }
+
+const COMPONENT = 'InProcessControlPlane';
+
+/** Every option but the timings, which resolveControlPlaneTimings checks. */
+type InProcessOnlyOptions = Omit<InProcessControlPlaneOptions, keyof ControlPlaneTimings>;
+
+const DEFAULT_IN_PROCESS_CONTROL_PLANE_OPTIONS: Readonly<
+  Required<Pick<InProcessOnlyOptions, 'clock'>>
+> = Object.freeze({ clock: SYSTEM_CLOCK });
+
+const IN_PROCESS_OPTION_RULES: OptionRules<InProcessOnlyOptions> = {
+  ringFile: { kind: 'string', pattern: /./, describe: 'a file path' },
+  initialRing: ANY_RULE,
+  clock: ANY_RULE,
+  monotonicNow: FUNCTION_RULE,
+};
 
 /**
  * The single-host control plane, living in the router process of `npm start`. Nodes reach it over
@@ -40,10 +68,11 @@ export class InProcessControlPlane implements ControlPlane {
   #ring: RingConfig;
 
   constructor(options: InProcessControlPlaneOptions) {
-    this.timings = Object.freeze({ ...DEFAULT_CONTROL_PLANE_TIMINGS, ...pickTimings(options) });
-    this.#ringFile = options.ringFile;
-    this.#now = options.monotonicNow ?? (() => performance.now());
-    this.#ring = readRing(options.ringFile) ?? options.initialRing;
+    const { ringFile, initialRing, now, timings } = resolveInProcessOptions(options);
+    this.timings = timings;
+    this.#ringFile = ringFile;
+    this.#now = now;
+    this.#ring = readRing(ringFile) ?? initialRing;
     writeRing(this.#ringFile, this.#ring);
     // Every known node gets a start-up grace before it can be declared dead: processes that start
     // together (a whole local cluster on 2 busy cores) may take seconds to send a first heartbeat.
@@ -59,15 +88,8 @@ export class InProcessControlPlane implements ControlPlane {
 
   async heartbeat(node: NodeInfo): Promise<HeartbeatReply> {
     this.#lastHeartbeatAt.set(node.nodeId, this.#now());
-    const registered = planRegistration(this.#ring, node.nodeId) ?? this.#ring;
-    const known = registered.nodes[node.nodeId];
-    if (registered !== this.#ring || known?.url !== node.url || known?.pid !== node.pid) {
-      this.#publish({
-        ...withoutChangeId(registered),
-        epoch: this.#ring.epoch + 1,
-        nodes: { ...registered.nodes, [node.nodeId]: { ...node } },
-      });
-    }
+    const next = planNodeUpdate(this.#ring, node);
+    if (next !== undefined) this.#publish(next);
     return { ring: this.#ring, leaseMs: this.timings.leaseMs };
   }
 
@@ -117,24 +139,60 @@ export class InProcessControlPlane implements ControlPlane {
   }
 }
 
-function pickTimings(options: Partial<ControlPlaneTimings>): Partial<ControlPlaneTimings> {
-  const timings: Partial<ControlPlaneTimings> = {};
-  if (options.heartbeatIntervalMs !== undefined)
-    timings.heartbeatIntervalMs = options.heartbeatIntervalMs;
-  if (options.leaseMs !== undefined) timings.leaseMs = options.leaseMs;
-  if (options.startupGraceMs !== undefined) timings.startupGraceMs = options.startupGraceMs;
-  return timings;
+/** Checks every option (INVALID_OPTION naming a bad one) and the timings by the shared rule. */
+function resolveInProcessOptions(given: InProcessControlPlaneOptions): {
+  ringFile: string;
+  initialRing: RingConfig;
+  now: () => number;
+  timings: Readonly<ControlPlaneTimings>;
+} {
+  if (typeof given !== 'object' || given === null)
+    throw new ChatringError('INVALID_OPTION', `${COMPONENT}: options must be an object`);
+  const { heartbeatIntervalMs, leaseMs, startupGraceMs, ...rest } = given;
+  const timings = resolveControlPlaneTimings(COMPONENT, {
+    heartbeatIntervalMs,
+    leaseMs,
+    startupGraceMs,
+  });
+  requireOption(rest.ringFile !== undefined, COMPONENT, 'ringFile', 'is required');
+  // resolveOptions fills the defaults' keys and checked ringFile: the cast says what it guarantees.
+  const checked = resolveOptions<Partial<InProcessOnlyOptions>>(
+    COMPONENT,
+    DEFAULT_IN_PROCESS_CONTROL_PLANE_OPTIONS,
+    rest,
+    IN_PROCESS_OPTION_RULES,
+  ) as Readonly<Required<Pick<InProcessOnlyOptions, 'ringFile' | 'clock'>>> &
+    Readonly<InProcessOnlyOptions>;
+  const { ringFile, initialRing, clock, monotonicNow } = checked;
+  requireOption(initialRing !== undefined, COMPONENT, 'initialRing', 'is required');
+  requireOption(
+    typeof clock?.monotonicNow === 'function',
+    COMPONENT,
+    'clock',
+    'must be a Clock (monotonicNow, wallNow, sleep)',
+  );
+  return {
+    ringFile,
+    initialRing: checkedRingOption(COMPONENT, 'initialRing', initialRing),
+    now: monotonicNow ?? (() => clock.monotonicNow()),
+    timings,
+  };
 }
 
+/** The ring kept in `path`; undefined when there is none yet. A damaged file stops the start. */
 function readRing(path: string): RingConfig | undefined {
+  let ring: unknown;
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as RingConfig;
+    ring = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new Error(`cannot read the ring from ${path}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new ChatringError(
+      'INTERNAL',
+      `cannot read the ring from ${path}: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
+  return checkedRing(`the ring file ${path}`, ring);
 }
 
 function writeRing(path: string, ring: RingConfig): void {

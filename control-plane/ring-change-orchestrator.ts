@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { Agent, request } from 'undici';
-import { HANDOFF_PATHS, type ReleaseResult, type RingConfig } from '../protocol/index.js';
-import type { ClusterStatus } from './control-plane.js';
+import {
+  HANDOFF_PATHS,
+  TIMEOUT_MS_MAX,
+  integerRule,
+  resolveOptions,
+  type OptionRules,
+  type ReleaseResult,
+  type RingConfig,
+} from '../protocol/index.js';
 import {
   RingChangeRefused,
   planChange,
@@ -9,6 +15,8 @@ import {
   type ChangePreview,
   type RingChange,
 } from '../ring/index.js';
+import { PeerClient } from '../transport/index.js';
+import type { ClusterStatus } from './control-plane.js';
 
 /** What the orchestrator needs from a control plane backend. */
 export interface RingChangeTarget {
@@ -42,15 +50,52 @@ export interface ChangeResult {
  * node cannot be reached and is not dead, or the compare-and-set loses, the releases are cancelled
  * and the change is refused; nothing moved.
  */
+export interface RingChangeOrchestratorOptions {
+  /**
+   * How long a node may take to release the users a change takes from it (it waits for their
+   * in-flight writes and sends their warm state), and the deadline of every other call to a node.
+   * @default 30000
+   */
+  releaseTimeoutMs: number;
+}
+
+export const DEFAULT_RING_CHANGE_ORCHESTRATOR_OPTIONS: Readonly<RingChangeOrchestratorOptions> =
+  Object.freeze({ releaseTimeoutMs: 30_000 });
+
+const RING_CHANGE_ORCHESTRATOR_RULES: OptionRules<RingChangeOrchestratorOptions> = {
+  releaseTimeoutMs: integerRule(1, TIMEOUT_MS_MAX),
+};
+
+/**
+ * Runs an operator's ring change safely:
+ *  1. plan the next ring (epoch + 1) from the current one; refuse if the caller saw another epoch;
+ *  2. ask every node that loses users to *release* them: it stops serving them, waits for their
+ *     in-flight writes, and hands their cached state to the new owners (warm handoff);
+ *  3. publish the ring with a compare-and-set on the epoch; only now may new owners serve;
+ *  4. push the ring to every node so none waits for its next heartbeat.
+ * So the old owner stops before the new one starts: there is no instant with two writers. If a
+ * node cannot be reached and is not dead, or the compare-and-set loses, the releases are cancelled
+ * and the change is refused; nothing moved.
+ */
 export class RingChangeOrchestrator {
+  readonly options: Readonly<RingChangeOrchestratorOptions>;
   readonly #target: RingChangeTarget;
-  readonly #agent = new Agent({ connections: 4, keepAliveTimeout: 10_000 });
-  readonly #releaseTimeoutMs: number;
+  readonly #peers: PeerClient;
   #running: Promise<unknown> = Promise.resolve();
 
-  constructor(target: RingChangeTarget, releaseTimeoutMs = 30_000) {
+  constructor(target: RingChangeTarget, options: Partial<RingChangeOrchestratorOptions> = {}) {
+    this.options = resolveOptions(
+      'RingChangeOrchestrator',
+      DEFAULT_RING_CHANGE_ORCHESTRATOR_OPTIONS,
+      options,
+      RING_CHANGE_ORCHESTRATOR_RULES,
+    );
     this.#target = target;
-    this.#releaseTimeoutMs = releaseTimeoutMs;
+    this.#peers = new PeerClient('ring change', {
+      timeoutMs: this.options.releaseTimeoutMs,
+      connectionsPerPeer: 4,
+      keepAliveTimeoutMs: 10_000,
+    });
   }
 
   async preview(change: RingChange): Promise<ChangePreview> {
@@ -70,7 +115,7 @@ export class RingChangeOrchestrator {
   }
 
   async close(): Promise<void> {
-    await this.#agent.close();
+    await this.#peers.close();
   }
 
   async #apply(
@@ -89,12 +134,6 @@ export class RingChangeOrchestrator {
     const next = { ...planChange(ring, change), changeId };
     const preview = previewChange(ring, next);
     progress({ phase: 'planned', preview });
-    const losers = nodesLosingUsers(ring, next);
-    const dead = new Set(
-      (await this.#target.status()).nodes
-        .filter((node) => node.state === 'dead')
-        .map((node) => node.nodeId),
-    );
     const result: ChangeResult = {
       epoch: ring.epoch,
       preview,
@@ -104,40 +143,12 @@ export class RingChangeOrchestrator {
     };
     const contacted: string[] = [];
     try {
-      for (const [index, nodeId] of losers.entries()) {
-        const url = ring.nodes[nodeId]?.url;
-        let released: ReleaseResult | null = null;
-        if (!dead.has(nodeId)) {
-          if (url === undefined || url === '')
-            throw new RingChangeRefused('UNKNOWN_NODE', `node ${nodeId} has no address yet`);
-          contacted.push(url);
-          released = await this.#call<ReleaseResult>(url, HANDOFF_PATHS.release, {
-            changeId,
-            targetRing: next,
-          }).catch((error: unknown) => {
-            throw new RingChangeRefused(
-              'NODE_BUSY',
-              `node ${nodeId} did not release its users: ${(error as Error).message}`,
-            );
-          });
-          result.releasedUsers += released.releasedUsers;
-          result.warmUsers += released.warmUsers;
-          result.warmBytes += released.warmBytes;
-        }
-        progress({
-          phase: 'released',
-          nodeId,
-          done: index + 1,
-          total: losers.length,
-          result: released,
-        });
-      }
-      const published = await this.#publish(ring, next, change);
-      result.epoch = published.epoch;
+      await this.#releaseLosers(ring, next, result, contacted, progress);
+      result.epoch = (await this.#publish(ring, next, change)).epoch;
     } catch (error) {
       await Promise.all(
         contacted.map((url) =>
-          this.#call(url, HANDOFF_PATHS.cancel, { changeId }).catch(() => undefined),
+          this.#post(url, HANDOFF_PATHS.cancel, { changeId }).catch(() => undefined),
         ),
       );
       throw error;
@@ -147,10 +158,59 @@ export class RingChangeOrchestrator {
       Object.values(next.nodes).map((node) =>
         node.url === ''
           ? undefined
-          : this.#call(node.url, HANDOFF_PATHS.ring, { ring: next }).catch(() => undefined),
+          : this.#post(node.url, HANDOFF_PATHS.ring, { ring: next }).catch(() => undefined),
       ),
     );
     return result;
+  }
+
+  /**
+   * Step 2: every live node that loses users releases them, one after the other; a dead one is
+   * skipped (its users are lost to it already). Adds up the release results into `result` and
+   * records each node contacted, so a failure can cancel what was released.
+   */
+  async #releaseLosers(
+    ring: RingConfig,
+    next: RingConfig,
+    result: ChangeResult,
+    contacted: string[],
+    progress: (event: ChangeProgress) => void,
+  ): Promise<void> {
+    const losers = nodesLosingUsers(ring, next);
+    const dead = new Set(
+      (await this.#target.status()).nodes
+        .filter((node) => node.state === 'dead')
+        .map((node) => node.nodeId),
+    );
+    for (const [index, nodeId] of losers.entries()) {
+      const url = ring.nodes[nodeId]?.url;
+      let released: ReleaseResult | null = null;
+      if (!dead.has(nodeId)) {
+        if (url === undefined || url === '')
+          throw new RingChangeRefused('UNKNOWN_NODE', `node ${nodeId} has no address yet`);
+        contacted.push(url);
+        released = await this.#post<ReleaseResult>(url, HANDOFF_PATHS.release, {
+          changeId: next.changeId,
+          targetRing: next,
+        }).catch((error: unknown) => {
+          const { code, message } = error as { code?: string; message: string };
+          throw new RingChangeRefused(
+            'NODE_BUSY',
+            `node ${nodeId} did not release its users: ${code === undefined ? '' : `${code}: `}${message}`,
+          );
+        });
+        result.releasedUsers += released.releasedUsers;
+        result.warmUsers += released.warmUsers;
+        result.warmBytes += released.warmBytes;
+      }
+      progress({
+        phase: 'released',
+        nodeId,
+        done: index + 1,
+        total: losers.length,
+        result: released,
+      });
+    }
   }
 
   /**
@@ -182,19 +242,9 @@ export class RingChangeOrchestrator {
     }
   }
 
-  async #call<T>(baseUrl: string, path: string, body: unknown): Promise<T> {
-    const response = await request(`${baseUrl}${path}`, {
-      method: 'POST',
-      dispatcher: this.#agent,
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-      headersTimeout: this.#releaseTimeoutMs,
-      bodyTimeout: this.#releaseTimeoutMs,
-    });
-    const parsed = (await response.body.json()) as T;
-    if (response.statusCode !== 200)
-      throw new Error(`${path} answered ${response.statusCode}: ${JSON.stringify(parsed)}`);
-    return parsed;
+  /** A call to a node's handoff routes; a refusal or an unreachable node throws a catalogue error. */
+  #post<T>(baseUrl: string, path: string, body: unknown): Promise<T> {
+    return this.#peers.call<T>(baseUrl, { method: 'POST', path, body });
   }
 }
 

@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import {
   ChatringError,
+  ERROR_CATALOGUE,
   SLOT_WEIGHT_MAX,
   SLOT_WEIGHT_MIN,
   USER_ID_PATTERN,
 } from '../protocol/index.js';
-import { RingChangeRefused, type RingChange } from '../ring/index.js';
+import type { RingChange } from '../ring/index.js';
 import type { RingChangeOrchestrator } from './ring-change-orchestrator.js';
 
 export const RING_CHANGE_PATHS = Object.freeze({
@@ -21,6 +22,8 @@ interface ChangeBody {
 /**
  * Operators' ring changes over HTTP (ringctl talks to these). `preview` answers JSON; `apply`
  * streams NDJSON: one progress event per line while the handoff runs, then `{result}` or `{error}`.
+ * A refusal is answered with its catalogue status and body (before the stream starts) or as the
+ * last line (after); see changeFailure for which codes operators get.
  */
 export function registerRingChangeRoutes(
   app: FastifyInstance,
@@ -28,21 +31,23 @@ export function registerRingChangeRoutes(
 ): void {
   app.post(RING_CHANGE_PATHS.preview, async (request, reply) => {
     try {
-      return await orchestrator.preview(parseChange((request.body as ChangeBody).change));
+      return await orchestrator.preview(parseChange(changeBody(request.body).change));
     } catch (error) {
-      return refusal(reply, error);
+      const failure = changeFailure(error);
+      return reply.code(failure.status).send(failure.toBody());
     }
   });
 
   app.post(RING_CHANGE_PATHS.apply, async (request, reply) => {
-    const body = request.body as ChangeBody;
     let change: RingChange;
     let expectedEpoch: number | undefined;
     try {
+      const body = changeBody(request.body);
       change = parseChange(body.change);
       expectedEpoch = parseEpoch(body.expectedEpoch);
     } catch (error) {
-      return refusal(reply, error);
+      const failure = changeFailure(error);
+      return reply.code(failure.status).send(failure.toBody());
     }
     reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson' });
     const write = (line: unknown) => reply.raw.write(`${JSON.stringify(line)}\n`);
@@ -53,35 +58,43 @@ export function registerRingChangeRoutes(
         ),
       });
     } catch (error) {
-      write(errorLine(error));
+      write(changeFailure(error).toBody());
     }
     reply.raw.end();
     return reply;
   });
 }
 
-function refusal(reply: import('fastify').FastifyReply, error: unknown) {
-  const line = errorLine(error);
-  return reply.code(line.error.code === 'INVALID_CHANGE' ? 400 : 409).send(line);
+/**
+ * What an operator is told when a change does not happen: an operator's code (a refusal of the
+ * ring, INVALID_CHANGE, CHANGE_FAILED) as it is; anything else (the control plane unreachable, a
+ * node's error, a bug) as CHANGE_FAILED, keeping the original code in the message.
+ */
+export function changeFailure(error: unknown): ChatringError {
+  if (error instanceof ChatringError && ERROR_CATALOGUE[error.code].audience === 'operator')
+    return error;
+  const detail =
+    error instanceof ChatringError ? `${error.code}: ${error.message}` : (error as Error).message;
+  return new ChatringError('CHANGE_FAILED', detail, { cause: error });
 }
 
-function errorLine(error: unknown): { error: { code: string; message: string } } {
-  if (error instanceof RingChangeRefused)
-    return { error: { code: error.code, message: error.message } };
-  if (error instanceof ChatringError && error.code === 'INVALID_FIELD')
-    return { error: { code: 'INVALID_CHANGE', message: error.message } };
-  return { error: { code: 'CHANGE_FAILED', message: (error as Error).message } };
+function changeBody(body: unknown): ChangeBody {
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new ChatringError('INVALID_CHANGE', 'the body must be a JSON object with a change');
+  return body as ChangeBody;
 }
 
 const ACTIONS = ['add', 'remove', 'promote', 'standby-add', 'standby-remove'] as const;
 
+/** An operator's change from JSON; anything malformed is INVALID_CHANGE (INVALID_WEIGHT for the
+ * weight) naming the field. */
 export function parseChange(raw: unknown): RingChange {
   const { action, nodeId, weight, standbyId } = (raw ?? {}) as Record<string, unknown>;
   if (typeof action !== 'string' || !(ACTIONS as readonly string[]).includes(action)) {
-    throw new ChatringError('INVALID_FIELD', `change.action must be one of ${ACTIONS.join(', ')}`);
+    throw new ChatringError('INVALID_CHANGE', `change.action must be one of ${ACTIONS.join(', ')}`);
   }
   if (typeof nodeId !== 'string' || !USER_ID_PATTERN.test(nodeId))
-    throw new ChatringError('INVALID_FIELD', 'change.nodeId must be a node id');
+    throw new ChatringError('INVALID_CHANGE', 'change.nodeId must be a node id');
   switch (action as RingChange['action']) {
     case 'add': {
       const w = weight ?? 1;
@@ -91,7 +104,7 @@ export function parseChange(raw: unknown): RingChange {
         (w as number) > SLOT_WEIGHT_MAX
       )
         throw new ChatringError(
-          'INVALID_FIELD',
+          'INVALID_WEIGHT',
           `weight must be an integer from ${SLOT_WEIGHT_MIN} to ${SLOT_WEIGHT_MAX}`,
         );
       return { action: 'add', nodeId, weight: w as number };
@@ -101,7 +114,7 @@ export function parseChange(raw: unknown): RingChange {
         standbyId !== undefined &&
         (typeof standbyId !== 'string' || !USER_ID_PATTERN.test(standbyId))
       )
-        throw new ChatringError('INVALID_FIELD', 'change.standbyId must be a node id');
+        throw new ChatringError('INVALID_CHANGE', 'change.standbyId must be a node id');
       return standbyId === undefined
         ? { action: 'promote', nodeId }
         : { action: 'promote', nodeId, standbyId: standbyId as string };
@@ -113,6 +126,6 @@ export function parseChange(raw: unknown): RingChange {
 function parseEpoch(raw: unknown): number | undefined {
   if (raw === undefined) return undefined;
   if (!Number.isSafeInteger(raw) || (raw as number) < 0)
-    throw new ChatringError('INVALID_FIELD', 'expectedEpoch must be a non-negative integer');
+    throw new ChatringError('INVALID_CHANGE', 'expectedEpoch must be a non-negative integer');
   return raw as number;
 }

@@ -6,20 +6,19 @@
  * failure detectors apply one failover once; the seed window refuses changes; initialRing is used
  * only for an empty Redis; bad options and an unreachable Redis fail at start-up, naming the cause.
  */
+import { AssertionError } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import t, { type Test } from 'tap';
-import { initialRing } from '../../control-plane/index.js';
 import {
   EpochConflictError,
   RedisControlPlane,
+  initialRing,
   redisControlPlaneKeys,
-} from '../../control-plane/redis-control-plane.js';
-import type {
-  RedisControlPlaneEvent,
-  RedisControlPlaneOptions,
-} from '../../control-plane/redis-options.js';
+  type RedisControlPlaneEvent,
+  type RedisControlPlaneOptions,
+} from '../../control-plane/index.js';
 import type { RingConfig } from '../../protocol/index.js';
 import { startRedisServer } from '../helpers/redis-server.js';
 import {
@@ -208,7 +207,7 @@ t.test(
     }
     await t.rejects(
       routerA.compareAndSetRing(1, withNote(await routerA.currentRing(), 'stale')),
-      RangeError,
+      AssertionError,
       'next.epoch must be expectedEpoch + 1',
     );
   },

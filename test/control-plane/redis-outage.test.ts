@@ -12,15 +12,13 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import t, { type Test } from 'tap';
-import { initialRing } from '../../control-plane/index.js';
 import {
   RedisControlPlane,
+  initialRing,
   redisControlPlaneKeys,
-} from '../../control-plane/redis-control-plane.js';
-import type {
-  RedisControlPlaneEvent,
-  RedisControlPlaneOptions,
-} from '../../control-plane/redis-options.js';
+  type RedisControlPlaneEvent,
+  type RedisControlPlaneOptions,
+} from '../../control-plane/index.js';
 import type { RingConfig } from '../../protocol/index.js';
 import { startRedisServer, type TestRedisServer } from '../helpers/redis-server.js';
 import {

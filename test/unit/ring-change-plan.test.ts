@@ -6,7 +6,7 @@
 import t from 'tap';
 import { type RingConfig } from '../../protocol/index.js';
 import { RingChangeRefused, planChange, previewChange } from '../../ring/index.js';
-import { nodesLosingUsers } from '../../control-plane/ring-change-orchestrator.js';
+import { nodesLosingUsers } from '../../control-plane/index.js';
 import { RingView } from '../../ring/index.js';
 
 function ring(nodeIds: string[], standbys: string[] = []): RingConfig {

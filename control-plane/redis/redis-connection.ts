@@ -1,0 +1,102 @@
+import type { Redis, RedisOptions } from 'ioredis';
+import { ChatringError } from '../../protocol/index.js';
+import type { ResolvedRedisControlPlaneOptions } from './redis-options.js';
+
+/** How the control plane's two connections (commands, subscriber) talk to Redis. */
+export function ioredisOptions(
+  role: 'commands' | 'subscriber',
+  options: Readonly<ResolvedRedisControlPlaneOptions>,
+): RedisOptions {
+  const { connectTimeoutMs, commandTimeoutMs, reconnectBackoffBaseMs, reconnectBackoffMaxMs } =
+    options;
+  return {
+    connectionName: `chatring-control-plane-${role}`,
+    lazyConnect: true,
+    connectTimeout: connectTimeoutMs,
+    commandTimeout: commandTimeoutMs,
+    // Fail fast while Redis is away, and never re-send a command after a reconnect: a ring
+    // change planned before an outage must not land on a Redis that restarted meanwhile.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    // The subscriber re-subscribes itself on 'ready', then re-reads the ring (in that order).
+    autoResubscribe: false,
+    enableReadyCheck: true,
+    retryStrategy: (attempt: number) =>
+      Math.min(reconnectBackoffBaseMs * 2 ** Math.min(attempt - 1, 20), reconnectBackoffMaxMs),
+  };
+}
+
+/** Where Redis is, for messages: its host and port, never the password. */
+export function redisHost(redisUrl: string): string {
+  try {
+    return new URL(redisUrl).host;
+  } catch {
+    return 'redis';
+  }
+}
+
+/**
+ * Runs Redis work; a failure to reach Redis becomes OWNER_UNAVAILABLE (retryable). Catalogue
+ * errors (a lost compare-and-set, a damaged ring) pass through as they are.
+ */
+export async function withRedis<T>(
+  operation: string,
+  where: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof ChatringError) throw error;
+    throw new ChatringError(
+      'OWNER_UNAVAILABLE',
+      `control plane ${operation}: Redis at ${where} failed: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+}
+
+/** Connects and waits for 'ready' (ioredis keeps retrying meanwhile); fails after timeoutMs. */
+export function waitForReady(redis: Redis, timeoutMs: number, where: string): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    let lastError = '';
+    const onError = (error: Error) => (lastError = error.message);
+    const cleanup = () => {
+      clearTimeout(timer);
+      redis.off('ready', onReady);
+      redis.off('error', onError);
+    };
+    const onReady = () => {
+      cleanup();
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(
+        new ChatringError(
+          'OWNER_UNAVAILABLE',
+          `Redis at ${where} not reachable within ${timeoutMs} ms${lastError ? `: ${lastError}` : ''}`,
+        ),
+      );
+    }, timeoutMs);
+    redis.on('ready', onReady);
+    redis.on('error', onError);
+    if (redis.status === 'wait') redis.connect().catch(() => undefined);
+  });
+}
+
+/** Closes a connection politely when it is up, at once when it is not. */
+export async function quit(redis: Redis): Promise<void> {
+  if (redis.status === 'end') return;
+  if (redis.status === 'ready') {
+    try {
+      await redis.quit();
+      return;
+    } catch {
+      // fall through: drop the connection
+    }
+  }
+  redis.disconnect();
+}
