@@ -8,16 +8,15 @@ import {
   type ChangeResult,
   type ClusterStatus,
 } from '../control-plane/index.js';
-import { assertUserId } from '../protocol/index.js';
+import { ChatringError } from '../protocol/index.js';
 import { RingView } from '../ring/index.js';
+import { PeerClient } from '../transport/index.js';
+import { adminOwnerPath, ownerAnswerOf, type OwnerAnswer } from '../router/index.js';
 
-export interface OwnerAnswer {
-  userId: string;
-  slot: string | undefined;
-  nodeId: string;
-  url: string;
-  epoch: number;
-}
+export type { OwnerAnswer } from '../router/index.js';
+
+/** ringctl waits this long for one answer: a ring change streams progress until every node released. */
+const RINGCTL_TIMEOUT_MS = 120_000;
 
 /** How ringctl reaches a cluster: through one of its routers, or straight to its Redis control plane. */
 export interface ClusterConnection {
@@ -40,30 +39,45 @@ export async function connectToCluster(target: {
 }
 
 function viaRouter(routerUrl: string): ClusterConnection {
-  const client = new HttpControlPlaneClient(routerUrl, 120_000);
+  const baseUrl = routerUrl.replace(/\/$/, '');
+  const client = new HttpControlPlaneClient(baseUrl, RINGCTL_TIMEOUT_MS);
+  const router = new PeerClient('ringctl', {
+    timeoutMs: RINGCTL_TIMEOUT_MS,
+    connectionsPerPeer: 2,
+  });
+  const reach = <T>(call: Promise<T>): Promise<T> =>
+    call.catch((error: unknown) => {
+      throw unreachable(baseUrl, error);
+    });
   return {
-    status: () => client.status(),
-    async owner(userId) {
-      const response = await fetch(
-        `${routerUrl.replace(/\/$/, '')}/admin/v1/owner/${encodeURIComponent(userId)}`,
-      );
-      const body = (await response.json()) as Partial<OwnerAnswer> & {
-        error?: { code: string; message: string };
-      };
-      if (body.error !== undefined) throw new Error(`${body.error.code}: ${body.error.message}`);
-      return {
-        userId,
-        slot: body.slot,
-        nodeId: body.nodeId ?? '',
-        url: body.url ?? '',
-        epoch: body.epoch ?? 0,
-      };
-    },
-    previewChange: (change) => client.previewChange(change),
+    status: () => reach(client.status()),
+    owner: (userId) =>
+      reach(router.call<OwnerAnswer>(baseUrl, { method: 'GET', path: adminOwnerPath(userId) })),
+    previewChange: (change) => reach(client.previewChange(change)),
     applyChange: (change, expectedEpoch, onProgress) =>
-      client.applyChange(change, expectedEpoch, onProgress),
-    close: () => client.close(),
+      reach(client.applyChange(change, expectedEpoch, onProgress)),
+    async close() {
+      await router.close();
+      await client.close();
+    },
   };
+}
+
+/**
+ * Says which router could not be reached. PeerClient reports a peer it cannot reach (or that misses
+ * the deadline) as OWNER_UNAVAILABLE with the network error as its cause; a refusal the router
+ * answered (OWNER_UNAVAILABLE for a user no node serves) has no cause and passes unchanged.
+ */
+function unreachable(routerUrl: string, error: unknown): unknown {
+  if (!(error instanceof ChatringError) || error.code !== 'OWNER_UNAVAILABLE') return error;
+  if (error.cause === undefined) return error;
+  return new ChatringError(
+    'OWNER_UNAVAILABLE',
+    `router ${routerUrl} unreachable: ${error.message}`,
+    {
+      cause: error.cause,
+    },
+  );
 }
 
 /** ringctl as a control plane client of its own: no failure detector, no subscription. */
@@ -76,19 +90,7 @@ async function viaRedis(redisUrl: string): Promise<ClusterConnection> {
   const orchestrator = new RingChangeOrchestrator(controlPlane);
   return {
     status: () => controlPlane.status(),
-    async owner(userId) {
-      assertUserId(userId);
-      const ring = new RingView(await controlPlane.currentRing());
-      const owner = ring.ownerOf(userId);
-      if (owner === undefined) throw new Error(`OWNER_UNAVAILABLE: no node serves ${userId}`);
-      return {
-        userId,
-        slot: ring.slotOf(userId),
-        nodeId: owner.nodeId,
-        url: owner.url,
-        epoch: ring.epoch,
-      };
-    },
+    owner: async (userId) => ownerAnswerOf(new RingView(await controlPlane.currentRing()), userId),
     previewChange: (change) => orchestrator.preview(parseChange(change)),
     applyChange: (change, expectedEpoch, onProgress) =>
       orchestrator.apply(parseChange(change), expectedEpoch, onProgress),

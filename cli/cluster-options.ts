@@ -1,11 +1,16 @@
 import {
+  LISTEN_PORT_MAX,
   LOCAL_NODES_MAX,
   LOCAL_ROUTERS_MAX,
   LOCAL_STANDBYS_MAX,
   WARM_HANDOFF_BYTES_DEFAULT,
+  ChatringError,
 } from '../protocol/index.js';
 import { resolve } from 'node:path';
+import { DEFAULT_CONTROL_PLANE_TIMINGS } from '../control-plane/index.js';
+import { DEFAULT_ROUTER_OPTIONS } from '../router/index.js';
 import type { StoreOptions } from '../store-adapter/index.js';
+import { booleanOption, integerOption, redisUrlOption, timingOptions } from './flag-values.js';
 import { storeOptionsFrom, type StoreFlags } from './store-flags.js';
 
 /**
@@ -43,66 +48,65 @@ export const LOCAL_CLUSTER_LIMITS = Object.freeze({
   routersMax: LOCAL_ROUTERS_MAX,
 });
 
+/** The one source of each default; the timings' and the warm budget's are their owners'. */
+export const DEFAULT_LOCAL_CLUSTER_OPTIONS = Object.freeze({
+  port: DEFAULT_ROUTER_OPTIONS.port,
+  dataDir: './.chatring-data',
+  nodes: 3,
+  standbys: 1,
+  leaseMs: DEFAULT_CONTROL_PLANE_TIMINGS.leaseMs,
+  heartbeatIntervalMs: DEFAULT_CONTROL_PLANE_TIMINGS.heartbeatIntervalMs,
+  restartMembers: true,
+  routers: 1,
+  warmHandoffBytesMax: WARM_HANDOFF_BYTES_DEFAULT,
+});
+
+type IntegerOptionName = 'port' | 'nodes' | 'standbys' | 'routers' | 'warmHandoffBytesMax';
+
 export function resolveClusterOptions(
   flags: Record<string, string | undefined>,
   env: NodeJS.ProcessEnv,
 ): Readonly<LocalClusterOptions> {
-  const pick = (name: string, envName: string, fallback: string) =>
-    flags[name] ?? env[`CHATRING_${envName}`] ?? env[envName] ?? fallback;
-  const dataDir = resolve(pick('dataDir', 'DATA_DIR', './.chatring-data'));
-  const redisUrl = flags.redis ?? env.CHATRING_REDIS_URL;
-  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl))
-    throw new Error(`--redis must be a redis:// URL, got "${redisUrl}"`);
-  const routers = integerOption(
-    '--routers',
-    pick('routers', 'ROUTERS', '1'),
-    1,
-    LOCAL_CLUSTER_LIMITS.routersMax,
-  );
+  const defaults = DEFAULT_LOCAL_CLUSTER_OPTIONS;
+  const pick = (name: string, envName: string) =>
+    flags[name] ?? env[`CHATRING_${envName}`] ?? env[envName];
+  const integer = (name: IntegerOptionName, envName: string, min: number, max: number) => {
+    const text = pick(name, envName);
+    const flag = `--${name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
+    return text === undefined ? defaults[name] : integerOption(flag, text, min, max);
+  };
+  const dataDir = resolve(pick('dataDir', 'DATA_DIR') ?? defaults.dataDir);
+  const redisUrl = redisUrlOption(flags.redis, env);
+  const routers = integer('routers', 'ROUTERS', 1, LOCAL_CLUSTER_LIMITS.routersMax);
   if (routers > 1 && redisUrl === undefined)
-    throw new Error('--routers above 1 needs --redis: routers share the control plane there');
+    throw new ChatringError(
+      'INVALID_OPTION',
+      '--routers above 1 needs --redis: routers share the control plane there',
+    );
+  const restartMembers = pick('restartMembers', 'RESTART_MEMBERS');
+  const timings = timingOptions('chatring start', {
+    leaseMs: pick('leaseMs', 'LEASE_MS'),
+    heartbeatIntervalMs: pick('heartbeatIntervalMs', 'HEARTBEAT_INTERVAL_MS'),
+  });
   return Object.freeze({
     routers,
-    warmHandoffBytesMax: integerOption(
-      '--warm-handoff-bytes-max',
-      pick('warmHandoffBytesMax', 'WARM_HANDOFF_BYTES_MAX', String(WARM_HANDOFF_BYTES_DEFAULT)),
+    warmHandoffBytesMax: integer(
+      'warmHandoffBytesMax',
+      'WARM_HANDOFF_BYTES_MAX',
       0,
       Number.MAX_SAFE_INTEGER,
     ),
     ...(redisUrl === undefined ? {} : { redisUrl }),
-    port: integerOption('--port', pick('port', 'PORT', '8080'), 0, 65_535),
+    port: integer('port', 'PORT', 0, LISTEN_PORT_MAX),
     dataDir,
-    nodes: integerOption('--nodes', pick('nodes', 'NODES', '3'), 1, LOCAL_CLUSTER_LIMITS.nodesMax),
-    standbys: integerOption(
-      '--standbys',
-      pick('standbys', 'STANDBYS', '1'),
-      0,
-      LOCAL_CLUSTER_LIMITS.standbysMax,
-    ),
+    nodes: integer('nodes', 'NODES', 1, LOCAL_CLUSTER_LIMITS.nodesMax),
+    standbys: integer('standbys', 'STANDBYS', 0, LOCAL_CLUSTER_LIMITS.standbysMax),
     store: storeOptionsFrom(flags as StoreFlags, env, dataDir),
-    leaseMs: integerOption('--lease-ms', pick('leaseMs', 'LEASE_MS', '3000'), 100, 600_000),
-    restartMembers: booleanOption(
-      '--restart-members',
-      pick('restartMembers', 'RESTART_MEMBERS', 'true'),
-    ),
-    heartbeatIntervalMs: integerOption(
-      '--heartbeat-interval-ms',
-      pick('heartbeatIntervalMs', 'HEARTBEAT_INTERVAL_MS', '500'),
-      10,
-      60_000,
-    ),
+    leaseMs: timings.leaseMs,
+    heartbeatIntervalMs: timings.heartbeatIntervalMs,
+    restartMembers:
+      restartMembers === undefined
+        ? defaults.restartMembers
+        : booleanOption('--restart-members', restartMembers),
   });
-}
-
-export function integerOption(name: string, text: string, min: number, max: number): number {
-  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
-    throw new Error(`${name} must be an integer from ${min} to ${max}, got "${text}"`);
-  }
-  return Number(text);
-}
-
-export function booleanOption(name: string, text: string): boolean {
-  if (text === 'true' || text === '1') return true;
-  if (text === 'false' || text === '0') return false;
-  throw new Error(`${name} must be true or false, got "${text}"`);
 }

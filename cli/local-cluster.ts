@@ -1,12 +1,21 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { ChatringError, SYSTEM_CLOCK, type Clock } from '../protocol/index.js';
 import { openStore } from '../store-adapter/index.js';
+import { HttpControlPlaneClient } from '../control-plane/index.js';
 import type { LocalClusterOptions } from './cluster-options.js';
 import { storeArgs } from './store-flags.js';
 
 const ENTRY = fileURLToPath(new URL('./chatring.js', import.meta.url));
+/** A member that keeps dying is restarted a little later each time, never later than this. */
+const RESTART_DELAY_MS_MAX = 5_000;
+const RESTART_DELAY_STEP_MS = 250;
+/** How long the whole cluster may take to start serving every slot, polled this often. */
+const START_TIMEOUT_MS = 30_000;
+const START_POLL_INTERVAL_MS = 100;
+/** A stopped member gets this long to close cleanly before SIGKILL. */
+const STOP_GRACE_MS = 10_000;
 
 interface Member {
   name: string;
@@ -28,11 +37,13 @@ export interface LocalClusterHandle {
  * `npm start`: one router (hosting the control plane), N cache nodes and the standbys, each its own
  * process on loopback, all on one store (embedded in dataDir by default). With `--redis`, the
  * control plane lives in Redis and there may be several routers. A member that dies is started again
- * (it rejoins as a standby if its slot was handed over meanwhile).
+ * (it rejoins as a standby if its slot was handed over meanwhile). `clock` paces restarts and the
+ * wait for the cluster to serve.
  */
 export async function startLocalCluster(
   options: Readonly<LocalClusterOptions>,
   log: (line: string) => void,
+  clock: Clock = SYSTEM_CLOCK,
 ): Promise<LocalClusterHandle> {
   const nodeIds = Array.from({ length: options.nodes }, (_, index) => `node-${index + 1}`);
   const controlPlaneArgs =
@@ -70,7 +81,9 @@ export async function startLocalCluster(
       if (stopping || !options.restartMembers) return;
       member.restarts += 1;
       log(`${member.name} exited (${signal ?? code}); restarting it`);
-      void sleep(Math.min(5_000, 250 * member.restarts)).then(() => !stopping && launch(member));
+      void clock
+        .sleep(Math.min(RESTART_DELAY_MS_MAX, RESTART_DELAY_STEP_MS * member.restarts))
+        .then(() => !stopping && launch(member));
     });
     return child;
   };
@@ -111,7 +124,7 @@ export async function startLocalCluster(
     restarts: 0,
   }));
   for (const member of members) launch(member);
-  await waitUntilServing(routerUrl, options.nodes);
+  await waitUntilServing(routerUrl, options.nodes, clock);
 
   return {
     routerUrl,
@@ -137,43 +150,44 @@ async function waitForLine(child: ChildProcess, pattern: RegExp): Promise<string
       }
     };
     child.stdout?.on('data', onData);
+    // It printed why on stderr (inherited): a taken port, a bad option, an unreachable Redis.
     child.once('exit', (code) =>
-      reject(new Error(`process exited (${code}) before printing ${pattern}`)),
+      reject(new ChatringError('INTERNAL', `process exited (${code}) before printing ${pattern}`)),
     );
   });
 }
 
 /** Waits until every slot of the ring is held by a node that heartbeats. */
-async function waitUntilServing(
-  routerUrl: string,
-  slots: number,
-  timeoutMs = 30_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      const response = await fetch(`${routerUrl}/control/v1/status`);
-      const status = (await response.json()) as {
-        slots: unknown[];
-        nodes: { state: string; slots: string[] }[];
-      };
-      const serving = status.nodes
-        .filter((node) => node.state === 'serving')
-        .reduce((sum, node) => sum + node.slots.length, 0);
-      if (serving >= Math.min(slots, status.slots.length)) return;
-    } catch {
-      // the router is still starting
+async function waitUntilServing(routerUrl: string, slots: number, clock: Clock): Promise<void> {
+  const controlPlane = new HttpControlPlaneClient(routerUrl);
+  const deadline = clock.monotonicNow() + START_TIMEOUT_MS;
+  try {
+    while (clock.monotonicNow() < deadline) {
+      try {
+        const status = await controlPlane.status();
+        const serving = status.nodes
+          .filter((node) => node.state === 'serving')
+          .reduce((sum, node) => sum + node.slots.length, 0);
+        if (serving >= Math.min(slots, status.slots.length)) return;
+      } catch {
+        // the router is still starting
+      }
+      await clock.sleep(START_POLL_INTERVAL_MS);
     }
-    await sleep(100);
+  } finally {
+    await controlPlane.close();
   }
-  throw new Error(`the cluster did not start serving within ${timeoutMs} ms`);
+  throw new ChatringError(
+    'OWNER_UNAVAILABLE',
+    `the cluster did not start serving within ${START_TIMEOUT_MS} ms`,
+  );
 }
 
-async function terminate(child: ChildProcess | undefined, graceMs = 10_000): Promise<void> {
+async function terminate(child: ChildProcess | undefined): Promise<void> {
   if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, 'exit');
   child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
   await exited;
   clearTimeout(timer);
 }

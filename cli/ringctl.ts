@@ -10,8 +10,11 @@
  * Exit codes: 0 done, 1 refused or failed (the message says why), 2 bad usage.
  */
 import { Command, CommanderError } from 'commander';
+import { ChatringError } from '../protocol/index.js';
 import type { ClusterStatus } from '../control-plane/index.js';
 import { connectToCluster, type ClusterConnection } from './cluster-connection.js';
+import { failureLine } from './failure-line.js';
+import { integerOption, redisUrlOption } from './flag-values.js';
 import { ProgressBar, formatPreview, formatResult, formatStatusTable } from './status-table.js';
 
 interface GlobalOptions {
@@ -66,11 +69,20 @@ async function resolveNode(client: ClusterConnection, node: string): Promise<str
     (candidate) => candidate.url.replace(/\/$/, '') === node.replace(/\/$/, ''),
   );
   if (match === undefined)
-    throw new Error(`UNKNOWN_NODE: no node has registered with the address ${node}`);
+    throw new ChatringError('UNKNOWN_NODE', `no node has registered with the address ${node}`);
   return match.nodeId;
 }
 
-type ChangeSpec = { action: string; nodeId?: string; weight?: number; standbyId?: string };
+type ChangeSpec = { action: string; nodeId?: string; weight?: unknown; standbyId?: string };
+
+/**
+ * `--weight` as the control plane should see it: the number when the text is one, else the text
+ * itself, which the control plane refuses with its own code (one check, where the rule lives; a
+ * plain Number() would send NaN, which JSON turns into null: "no weight", silently weight 1).
+ */
+function numberOrText(text: string): number | string {
+  return /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : text;
+}
 
 async function withConnection<T>(
   work: (cluster: ClusterConnection, options: GlobalOptions) => Promise<T>,
@@ -78,7 +90,7 @@ async function withConnection<T>(
   const options = program.opts<GlobalOptions>();
   const cluster = await connectToCluster({
     routerUrl: options.router,
-    redisUrl: options.redis ?? process.env.CHATRING_REDIS_URL,
+    redisUrl: redisUrlOption(options.redis, process.env),
   });
   try {
     return await work(cluster, options);
@@ -96,9 +108,12 @@ async function previewChange(spec: ChangeSpec): Promise<void> {
 }
 
 async function applyChange(spec: ChangeSpec, expectEpoch: string | undefined): Promise<void> {
+  const expectedEpoch =
+    expectEpoch === undefined
+      ? undefined
+      : integerOption('--expect-epoch', expectEpoch, 0, Number.MAX_SAFE_INTEGER);
   await withConnection(async (client, options) => {
     const change = { ...spec, nodeId: await resolveNode(client, spec.nodeId ?? '') };
-    const expectedEpoch = expectEpoch === undefined ? undefined : Number(expectEpoch);
     const bar = new ProgressBar(process.stderr, options.json !== true);
     const result = await client.applyChange(change, expectedEpoch, (event) => bar.update(event));
     bar.done();
@@ -119,7 +134,10 @@ program
   .option(...expectEpochOption)
   .description('give a standby a new slot: ~1/(N+1) of users move to it, warm')
   .action(async (node: string, flags: { weight: string; expectEpoch?: string }) =>
-    applyChange({ action: 'add', nodeId: node, weight: Number(flags.weight) }, flags.expectEpoch),
+    applyChange(
+      { action: 'add', nodeId: node, weight: numberOrText(flags.weight) },
+      flags.expectEpoch,
+    ),
   );
 
 program
@@ -175,7 +193,7 @@ program
     previewChange({
       action,
       nodeId: node,
-      ...(action === 'add' ? { weight: Number(flags.weight) } : {}),
+      ...(action === 'add' ? { weight: numberOrText(flags.weight) } : {}),
       ...(flags.standby === undefined ? {} : { standbyId: flags.standby }),
     }),
   );
@@ -183,9 +201,6 @@ program
 program.parseAsync().catch((error: unknown) => {
   if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
   // Refusals lead with their stable code, whichever path (router or Redis) they came back by.
-  const { message, code, cause } = error as { message: string; code?: unknown; cause?: Error };
-  const coded =
-    typeof code === 'string' && !message.startsWith(code) ? `${code}: ${message}` : message;
-  console.error(`ringctl: ${coded}${cause === undefined ? '' : ` (${cause.message})`}`);
+  console.error(failureLine('ringctl', error));
   process.exit(1);
 });

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { ChatringError } from '../protocol/index.js';
 import { parseCassandraOptions, type StoreOptions } from '../store-adapter/index.js';
 
 /**
@@ -40,7 +41,10 @@ export function storeOptionsFrom(
   const kind = flags.store ?? env.CHATRING_STORE ?? 'embedded';
   if (kind === 'embedded') return { kind: 'embedded', dataDir };
   if (kind !== 'cassandra')
-    throw new Error(`--store: unknown store "${kind}" (expected embedded or cassandra)`);
+    throw new ChatringError(
+      'INVALID_OPTION',
+      `--store: unknown store "${kind}" (expected embedded or cassandra)`,
+    );
   const raw: Record<string, unknown> = parseJsonOption(
     flags.cassandraOptions ?? env.CHATRING_CASSANDRA_OPTIONS,
   );
@@ -67,11 +71,13 @@ function parseJsonOption(text: string | undefined): Record<string, unknown> {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new Error(`--cassandra-options is not JSON: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new ChatringError(
+      'INVALID_OPTION',
+      `--cassandra-options is not JSON: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-    throw new Error('--cassandra-options must be a JSON object');
+    throw new ChatringError('INVALID_OPTION', '--cassandra-options must be a JSON object');
   return parsed as Record<string, unknown>;
 }

@@ -1,8 +1,16 @@
 /** router/: the public HTTP front door; it forwards to a user's owner through transport/'s OwnerClient. */
 export { buildRouterServer, type RouterServerDependencies } from './router-server.js';
+export { startRouter, type RunningRouter } from './start-router.js';
 export {
-  startRouter,
-  type RouterOptions,
+  DEFAULT_ROUTER_OPTIONS,
+  resolveRouterOptions,
+  type GivenRouterOptions,
   type RouterControlPlane,
-  type RunningRouter,
-} from './start-router.js';
+  type RouterOptions,
+} from './router-options.js';
+export {
+  ROUTER_ADMIN_PATHS,
+  adminOwnerPath,
+  ownerAnswerOf,
+  type OwnerAnswer,
+} from './owner-lookup.js';

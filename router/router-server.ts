@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import {
   CONVERSATIONS_PAGE_SIZE_DEFAULT,
-  ChatringError,
   MESSAGES_PAGE_SIZE_DEFAULT,
   assertUserId,
   orderedPair,
@@ -12,6 +11,7 @@ import {
 } from '../protocol/index.js';
 import { createHttpServer, type OwnerClient, type OwnerResponse } from '../transport/index.js';
 import { type RingView } from '../ring/index.js';
+import { ROUTER_ADMIN_PATHS, ownerAnswerOf } from './owner-lookup.js';
 
 export interface RouterServerDependencies {
   owners: OwnerClient;
@@ -76,20 +76,9 @@ export function buildRouterServer(deps: RouterServerDependencies): FastifyInstan
     },
   );
 
-  app.get<{ Params: UserParams }>('/admin/v1/owner/:userId', async (request) => {
-    const userId = assertUserId(request.params.userId);
-    const ring = deps.ring();
-    const owner = ring?.ownerOf(userId);
-    if (ring === undefined || owner === undefined)
-      throw new ChatringError('OWNER_UNAVAILABLE', `no node serves ${userId}`);
-    return {
-      userId,
-      slot: ring.slotOf(userId),
-      nodeId: owner.nodeId,
-      url: owner.url,
-      epoch: ring.epoch,
-    };
-  });
+  app.get<{ Params: UserParams }>(ROUTER_ADMIN_PATHS.owner, async (request) =>
+    ownerAnswerOf(deps.ring(), request.params.userId),
+  );
 
   deps.extraRoutes?.(app);
   return app;

@@ -8,25 +8,16 @@ import {
   registerControlPlaneRoutes,
   registerRingChangeRoutes,
   type ControlPlane,
-  type ControlPlaneTimings,
   type RingChangeTarget,
 } from '../control-plane/index.js';
 import { RingView } from '../ring/index.js';
-import { OwnerClient, type OwnerClientOptions } from '../transport/index.js';
+import { OwnerClient } from '../transport/index.js';
 import { buildRouterServer } from './router-server.js';
-
-/** Which control plane a router uses: its own in-process one (one router), or Redis (many). */
-export type RouterControlPlane =
-  { kind: 'in-process'; dataDir: string } | { kind: 'redis'; redisUrl: string; keyPrefix?: string };
-
-export interface RouterOptions extends Partial<ControlPlaneTimings> {
-  host: string;
-  port: number;
-  controlPlane: RouterControlPlane;
-  /** Node ids that serve the slots of a brand-new ring (ignored once a ring exists). */
-  initialNodeIds: string[];
-  owners?: Partial<OwnerClientOptions>;
-}
+import {
+  resolveRouterOptions,
+  type GivenRouterOptions,
+  type RouterOptions,
+} from './router-options.js';
 
 export interface RunningRouter {
   url: string;
@@ -39,7 +30,8 @@ export interface RunningRouter {
  * ringctl's status and changes in both). It follows every new ring by push: in-process from its
  * own control plane, or by Redis pub/sub when several routers share one.
  */
-export async function startRouter(options: RouterOptions): Promise<RunningRouter> {
+export async function startRouter(given: GivenRouterOptions): Promise<RunningRouter> {
+  const options = resolveRouterOptions(given);
   const controlPlane = await openControlPlane(options);
   let ring = new RingView(await controlPlane.currentRing());
   controlPlane.subscribe((next) => {
@@ -73,12 +65,13 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
   };
 }
 
-async function openControlPlane(options: RouterOptions): Promise<ControlPlane & RingChangeTarget> {
+async function openControlPlane(
+  options: Readonly<RouterOptions>,
+): Promise<ControlPlane & RingChangeTarget> {
   const timings = {
-    ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
-    ...(options.heartbeatIntervalMs === undefined
-      ? {}
-      : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
+    leaseMs: options.leaseMs,
+    heartbeatIntervalMs: options.heartbeatIntervalMs,
+    startupGraceMs: options.startupGraceMs,
   };
   const seed = initialRing(options.initialNodeIds);
   if (options.controlPlane.kind === 'redis') {

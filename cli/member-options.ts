@@ -1,0 +1,205 @@
+import type { Command } from 'commander';
+import {
+  ChatringError,
+  LISTEN_PORT_MAX,
+  TIMEOUT_MS_MAX,
+  WARM_HANDOFF_BYTES_DEFAULT,
+} from '../protocol/index.js';
+import {
+  DEFAULT_CONTROL_PLANE_TIMINGS,
+  DEFAULT_REDIS_CONTROL_PLANE_OPTIONS,
+  type ControlPlaneAddress,
+} from '../control-plane/index.js';
+import {
+  DEFAULT_MAILBOX_CACHE_OPTIONS,
+  failpointsFromEnvironment,
+  type CacheNodeOptions,
+} from '../cache-node/index.js';
+import { DEFAULT_ROUTER_OPTIONS, type GivenRouterOptions } from '../router/index.js';
+import {
+  heartbeatIntervalOption,
+  integerOption,
+  redisUrlOption,
+  timingOptions,
+} from './flag-values.js';
+import { addStoreFlags, storeOptionsFrom, type StoreFlags } from './store-flags.js';
+
+/**
+ * The two one-member commands, `chatring router` and `chatring node` (the launcher spawns them;
+ * operators can too): their shared flags, and each command's flags turned into the options of
+ * `startRouter` / `startCacheNode`. A flag left out is left to the default of the component that
+ * owns it, so no default is written twice.
+ */
+
+/** The flags both commands take (see addMemberFlags). */
+export interface MemberFlags {
+  redis?: string;
+  redisKeyPrefix?: string;
+  host?: string;
+  port?: string;
+  leaseMs?: string;
+  heartbeatIntervalMs?: string;
+}
+
+export interface RouterFlags extends MemberFlags {
+  dataDir?: string;
+  initialNodes?: string;
+}
+
+export interface NodeFlags extends MemberFlags, StoreFlags {
+  nodeId: string;
+  controlPlaneUrl?: string;
+  dataDir: string;
+  cacheBytesMax?: string;
+  warmHandoffBytesMax?: string;
+}
+
+/** A node listens on any free port unless told otherwise: the control plane learns its URL. */
+const NODE_PORT_DEFAULT = 0;
+
+export function addRouterFlags(command: Command): Command {
+  command.option('--data-dir <dir>', 'where the ring lives (in-process control plane)');
+  return addMemberFlags(command, DEFAULT_ROUTER_OPTIONS.port).option(
+    '--initial-nodes <ids>',
+    `comma-separated node ids of a brand-new ring (default ${DEFAULT_ROUTER_OPTIONS.initialNodeIds.join(',')})`,
+  );
+}
+
+export function addNodeFlags(command: Command): Command {
+  command
+    .requiredOption('--node-id <id>', 'stable node id')
+    .option('--control-plane-url <url>', 'the router hosting the control plane (local mode)')
+    .requiredOption('--data-dir <dir>', 'where the embedded store lives');
+  addMemberFlags(command, NODE_PORT_DEFAULT)
+    .option(
+      '--warm-handoff-bytes-max <bytes>',
+      `most cached state handed to new owners in one ring change; 0: users always move cold (default ${WARM_HANDOFF_BYTES_DEFAULT})`,
+    )
+    .option(
+      '--cache-bytes-max <bytes>',
+      `memory budget of cached mailboxes (default ${DEFAULT_MAILBOX_CACHE_OPTIONS.cacheBytesMax})`,
+    );
+  return addStoreFlags(command);
+}
+
+/** The flags both commands take: where the control plane is, where to listen, the lease timings. */
+function addMemberFlags(command: Command, portDefault: number): Command {
+  const { leaseMs, heartbeatIntervalMs } = DEFAULT_CONTROL_PLANE_TIMINGS;
+  return command
+    .option('--redis <url>', 'the control plane on Redis (env CHATRING_REDIS_URL)')
+    .option(
+      '--redis-key-prefix <prefix>',
+      `prefix of chatring keys in Redis (default ${DEFAULT_REDIS_CONTROL_PLANE_OPTIONS.keyPrefix})`,
+    )
+    .option('--host <host>', `listen address (default ${DEFAULT_ROUTER_OPTIONS.host})`)
+    .option('--port <port>', `listen port; 0: any free port (default ${portDefault})`)
+    .option(
+      '--lease-ms <ms>',
+      `node lease; every router and node on one Redis must use the same (default ${leaseMs})`,
+    )
+    .option(
+      '--heartbeat-interval-ms <ms>',
+      `lease renewal interval (default ${heartbeatIntervalMs})`,
+    );
+}
+
+export function routerOptionsFrom(flags: RouterFlags, env: NodeJS.ProcessEnv): GivenRouterOptions {
+  const redisUrl = redisUrlOption(flags.redis, env);
+  if (redisUrl === undefined && flags.dataDir === undefined)
+    throw new ChatringError(
+      'INVALID_OPTION',
+      'give --data-dir (in-process control plane) or --redis URL',
+    );
+  return {
+    host: flags.host,
+    port: portOption(flags.port),
+    controlPlane:
+      redisUrl === undefined
+        ? { kind: 'in-process', dataDir: flags.dataDir ?? '' }
+        : { kind: 'redis', redisUrl, ...keyPrefixOf(flags) },
+    initialNodeIds: flags.initialNodes?.split(',').filter(Boolean),
+    ...timingOptions('chatring router', flags),
+  };
+}
+
+export function nodeOptionsFrom(flags: NodeFlags, env: NodeJS.ProcessEnv): CacheNodeOptions {
+  const { cacheBytesMax, warmHandoffBytesMax } = flags;
+  const repairDelayMs = env.CHATRING_REPAIR_DELAY_MS;
+  return {
+    nodeId: flags.nodeId,
+    host: flags.host ?? DEFAULT_ROUTER_OPTIONS.host,
+    port: portOption(flags.port) ?? NODE_PORT_DEFAULT,
+    ...nodeControlPlaneFrom(flags, env),
+    store: storeOptionsFrom(flags, env, flags.dataDir),
+    ...(cacheBytesMax === undefined
+      ? {}
+      : { cache: { cacheBytesMax: bytesOption('--cache-bytes-max', cacheBytesMax, 1) } }),
+    ...(warmHandoffBytesMax === undefined
+      ? {}
+      : {
+          handoff: {
+            warmBytesMax: bytesOption('--warm-handoff-bytes-max', warmHandoffBytesMax, 0),
+          },
+        }),
+    failpoints: failpointsFromEnvironment(env),
+    // Test and operations knob: how soon a half-sent message's coordinator copy is retried.
+    ...(repairDelayMs === undefined
+      ? {}
+      : {
+          service: {
+            repairDelayMs: integerOption(
+              'CHATRING_REPAIR_DELAY_MS',
+              repairDelayMs,
+              1,
+              TIMEOUT_MS_MAX,
+            ),
+          },
+        }),
+  };
+}
+
+/** Where a node finds the control plane, and how often it renews its lease there. */
+function nodeControlPlaneFrom(
+  flags: NodeFlags,
+  env: NodeJS.ProcessEnv,
+): { controlPlane: ControlPlaneAddress; heartbeatIntervalMs: number } {
+  const redisUrl = redisUrlOption(flags.redis, env);
+  if (redisUrl !== undefined) {
+    const { leaseMs, heartbeatIntervalMs } = timingOptions('chatring node', flags);
+    return {
+      controlPlane: {
+        kind: 'redis',
+        redisUrl,
+        ...keyPrefixOf(flags),
+        leaseMs,
+        heartbeatIntervalMs,
+      },
+      heartbeatIntervalMs,
+    };
+  }
+  if (flags.controlPlaneUrl === undefined)
+    throw new ChatringError(
+      'INVALID_OPTION',
+      'give --control-plane-url (local mode) or --redis URL',
+    );
+  // Local mode: the router hosting the control plane owns the lease; only the heartbeat is ours.
+  return {
+    controlPlane: { kind: 'http', url: flags.controlPlaneUrl },
+    heartbeatIntervalMs:
+      flags.heartbeatIntervalMs === undefined
+        ? DEFAULT_CONTROL_PLANE_TIMINGS.heartbeatIntervalMs
+        : heartbeatIntervalOption(flags.heartbeatIntervalMs),
+  };
+}
+
+function bytesOption(name: string, text: string, min: number): number {
+  return integerOption(name, text, min, Number.MAX_SAFE_INTEGER);
+}
+
+function portOption(text: string | undefined): number | undefined {
+  return text === undefined ? undefined : integerOption('--port', text, 0, LISTEN_PORT_MAX);
+}
+
+function keyPrefixOf(flags: MemberFlags): { keyPrefix?: string } {
+  return flags.redisKeyPrefix === undefined ? {} : { keyPrefix: flags.redisKeyPrefix };
+}
