@@ -49,7 +49,10 @@ export function formatPreview(preview: ChangePreview): string {
 export function formatResult(action: string, nodeId: string, result: ChangeResult): string {
   return (
     `${action} ${nodeId}: done at epoch ${result.epoch}; ${percent(result.preview.movedShare)} of users moved; ` +
-    `${result.releasedUsers} cached users released, ${result.warmUsers} handed over warm (${result.warmBytes} bytes)`
+    `${result.releasedUsers} cached users released, ${result.warmUsers} handed over warm (${result.warmBytes} bytes)` +
+    (result.warmUsersFailed > 0
+      ? `; ${result.warmUsersFailed} of them moved cold after a failed warm batch (${result.warmFailure})`
+      : '')
   );
 }
 

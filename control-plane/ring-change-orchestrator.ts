@@ -37,6 +37,10 @@ export interface ChangeResult {
   releasedUsers: number;
   warmUsers: number;
   warmBytes: number;
+  /** Of warmUsers, those whose warm batch the new owner did not take: they move cold. */
+  warmUsersFailed: number;
+  /** Why the first failed warm batch failed ('' when none did). */
+  warmFailure: string;
 }
 
 /**
@@ -140,6 +144,8 @@ export class RingChangeOrchestrator {
       releasedUsers: 0,
       warmUsers: 0,
       warmBytes: 0,
+      warmUsersFailed: 0,
+      warmFailure: '',
     };
     const contacted: string[] = [];
     try {
@@ -202,6 +208,8 @@ export class RingChangeOrchestrator {
         result.releasedUsers += released.releasedUsers;
         result.warmUsers += released.warmUsers;
         result.warmBytes += released.warmBytes;
+        result.warmUsersFailed += released.warmUsersFailed;
+        if (result.warmFailure === '') result.warmFailure = released.warmFailure;
       }
       progress({
         phase: 'released',

@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { conversationIdOf } from '../../protocol/index.js';
-import { ApiClient, uniqueUser } from '../helpers/api-client.js';
+import { ApiClient, uniqueUser } from '../../harness/index.js';
 import { bootCluster } from '../helpers/local-cluster.js';
 import { ringctl } from '../helpers/ringctl.js';
 
@@ -34,9 +34,15 @@ t.test('moved hot users are served by the new owner without a store read', async
 
   const result = await ringctl(['--router', cluster.url, '--json', 'add', 'standby-1']);
   t.equal(result.code, 0, result.stderr);
-  const change = JSON.parse(result.stdout) as { warmUsers: number };
+  const change = JSON.parse(result.stdout) as {
+    warmUsers: number;
+    warmUsersFailed: number;
+    warmFailure: string;
+  };
   t.comment(result.stdout);
   t.ok(change.warmUsers > 0, `state handed over warm for ${change.warmUsers} users`);
+  t.equal(change.warmUsersFailed, 0, 'every warm batch was taken');
+  t.equal(change.warmFailure, '');
 
   const moved = [];
   for (const [user, peer] of users)
