@@ -111,6 +111,11 @@ function main(): void {
   console.log(`\nwrote ${path}`);
 }
 
+/**
+ * One configuration: users with their rows, then their message windows, the settled heap after
+ * each phase. It stays whole because everything it builds must stay reachable until the last
+ * heap reading.
+ */
 function measure(contentBytes: number, charset: Charset): MemoryRow {
   const random = new SeededRandom(settings.seed + contentBytes);
   const heapBefore = settledHeap();

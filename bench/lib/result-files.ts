@@ -1,28 +1,12 @@
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { repositoryRoot } from '../../harness/index.js';
 import { describeMachine, type MachineInfo } from './machine.js';
 
 /**
- * Where results go: `bench/results/` of the repository (git-ignored). The benchmarks run compiled
- * from another folder (dist-bench/), so the repository root is found by walking up to chatring's
- * package.json rather than assumed relative to this file.
+ * Where results go: `bench/results/` of the repository (git-ignored), found from the repository
+ * root (the benchmarks run compiled from dist-bench/).
  */
-export function repositoryRoot(): string {
-  let directory = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const manifest = join(directory, 'package.json');
-    if (
-      existsSync(manifest) &&
-      (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'chatring'
-    )
-      return directory;
-    const parent = dirname(directory);
-    if (parent === directory) return process.cwd();
-    directory = parent;
-  }
-}
-
 export function resultsDirectory(): string {
   return resolve(
     process.env.CHATRING_BENCH_RESULTS_DIR ?? join(repositoryRoot(), 'bench', 'results'),

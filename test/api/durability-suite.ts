@@ -5,9 +5,8 @@
  */
 import type { Test } from 'tap';
 import { conversationIdOf, type Message } from '../../protocol/index.js';
-import { ApiClient, uniqueUser } from '../helpers/api-client.js';
+import { ApiClient, eventually, uniqueUser } from '../../harness/index.js';
 import type { BootCluster } from '../helpers/cluster-stores.js';
-import { eventually } from '../helpers/local-cluster.js';
 
 export async function durabilitySuite(t: Test, boot: BootCluster): Promise<void> {
   t.test('a restart on the same data dir serves every message sent before', async (t) => {

@@ -5,7 +5,7 @@
  */
 import type { Test } from 'tap';
 import { conversationIdOf, type Message } from '../../protocol/index.js';
-import { ApiClient, uniqueUser } from '../helpers/api-client.js';
+import { ApiClient, uniqueUser } from '../../harness/index.js';
 import type { BootCluster } from '../helpers/cluster-stores.js';
 
 export async function readSuite(t: Test, boot: BootCluster): Promise<void> {

@@ -6,7 +6,8 @@
  */
 import t from 'tap';
 import type { ChangePreview, ChangeResult } from '../../control-plane/index.js';
-import { bootCluster, eventually } from '../helpers/local-cluster.js';
+import { eventually } from '../../harness/index.js';
+import { bootCluster } from '../helpers/local-cluster.js';
 import { ringctl } from '../helpers/ringctl.js';
 
 t.test('ringctl changes and refusals', async (t) => {

@@ -4,7 +4,8 @@
  */
 import t from 'tap';
 import type { ClusterStatus } from '../../control-plane/index.js';
-import { bootCluster, eventually } from '../helpers/local-cluster.js';
+import { eventually } from '../../harness/index.js';
+import { bootCluster } from '../helpers/local-cluster.js';
 import { startRedisServer } from '../helpers/redis-server.js';
 import { ringctl } from '../helpers/ringctl.js';
 

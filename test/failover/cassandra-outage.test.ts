@@ -36,10 +36,15 @@ import t from 'tap';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { conversationIdOf, type Message, type SendMessageResponse } from '../../protocol/index.js';
-import { ApiClient, uniqueUser, type ApiResponse } from '../helpers/api-client.js';
+import {
+  ApiClient,
+  eventually,
+  readConversation,
+  uniqueUser,
+  type ApiResponse,
+} from '../../harness/index.js';
 import { startDedicatedCassandra } from '../helpers/dedicated-cassandra.js';
-import { bootCluster, eventually, type TestCluster } from '../helpers/local-cluster.js';
-import { readConversation } from '../helpers/steady-load.js';
+import { bootCluster, type TestCluster } from '../helpers/local-cluster.js';
 
 const RETRYABLE_CODES = ['STORE_UNAVAILABLE', 'OWNER_UNAVAILABLE'];
 const WARM_UP_SENDS = 4;

@@ -5,9 +5,9 @@
  */
 import t from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiClient } from '../helpers/api-client.js';
+import { ApiClient, eventually } from '../../harness/index.js';
 import { assertNothingLost } from '../helpers/assert-nothing-lost.js';
-import { bootCluster, eventually } from '../helpers/local-cluster.js';
+import { bootCluster } from '../helpers/local-cluster.js';
 import { startSteadyLoad } from '../helpers/steady-load.js';
 
 t.test('kill -9 of a primary under load, standby free', async (t) => {

@@ -5,8 +5,8 @@
  */
 import t from 'tap';
 import { conversationIdOf } from '../../protocol/index.js';
-import { ApiClient, uniqueUser } from '../helpers/api-client.js';
-import { bootCluster, eventually } from '../helpers/local-cluster.js';
+import { ApiClient, eventually, uniqueUser } from '../../harness/index.js';
+import { bootCluster } from '../helpers/local-cluster.js';
 
 t.test(
   'a node woken from SIGSTOP after its slot moved answers nothing stale and accepts nothing',

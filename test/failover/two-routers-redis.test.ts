@@ -8,9 +8,9 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiClient, uniqueUser } from '../helpers/api-client.js';
+import { ApiClient, eventually, uniqueUser } from '../../harness/index.js';
 import { assertNothingLost } from '../helpers/assert-nothing-lost.js';
-import { bootCluster, eventually } from '../helpers/local-cluster.js';
+import { bootCluster } from '../helpers/local-cluster.js';
 import { startRedisServer } from '../helpers/redis-server.js';
 import { startSteadyLoad } from '../helpers/steady-load.js';
 

@@ -13,11 +13,5 @@ export const bootEmbeddedCluster: BootCluster = (t, options) => bootCluster(t, o
 /** Boots clusters on a real Cassandra, in a keyspace of this test file (dropped at the end). */
 export async function cassandraClusterBooter(t: Test, label: string): Promise<BootCluster> {
   const keyspace = await cassandraTestKeyspace(t, label);
-  const storeArgs = [
-    '--store',
-    'cassandra',
-    '--cassandra-options',
-    JSON.stringify(keyspace.storeOptions()),
-  ];
-  return (test, options = {}) => bootCluster(test, { ...options, storeArgs });
+  return (test, options = {}) => bootCluster(test, { ...options, storeArgs: keyspace.storeArgs() });
 }

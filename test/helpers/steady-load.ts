@@ -1,15 +1,16 @@
 /**
  * A steady send/read load through the router for failure tests: `concurrency` loops, each sending
  * between its own pair of users and reading back, until stopped. It records every acknowledged
- * message, and every failure with its time, so a test can check that nothing acknowledged was lost
- * and measure how long an affected user went unserved.
+ * message (with when it was issued and acknowledged, for harness/'s order check), and every failure
+ * with its time, so a test can check that nothing acknowledged was lost and measure how long an
+ * affected user went unserved.
  */
 import { randomUUID } from 'node:crypto';
 import { conversationIdOf, type Message } from '../../protocol/index.js';
-import { ApiClient, uniqueUser } from './api-client.js';
+import { uniqueUser, type AcknowledgedSend, type ApiClient } from '../../harness/index.js';
 
 export interface LoadReport {
-  acknowledged: Message[];
+  acknowledged: AcknowledgedSend[];
   failures: { at: number; status: number; code: string }[];
   /** Successful requests per user pair, with times, to find recovery. */
   successesAt: Map<string, number[]>;
@@ -40,31 +41,28 @@ export function startSteadyLoad(
     report.successesAt.set(key, []);
     for (let i = 0; running; i += 1) {
       const clientMessageId = randomUUID();
+      const issuedAtMs = Date.now();
       let acked: Message | undefined;
       // A client retries a failed send with the same clientMessageId until it is acknowledged.
       for (let attempt = 0; attempt < 50; attempt += 1) {
         const [from, to] = (i + index) % 2 === 0 ? [sender, recipient] : [recipient, sender];
-        const response = await api
-          .send(from, to, `load ${i}`, clientMessageId)
-          .catch(() => undefined);
-        if (response !== undefined && (response.status === 201 || response.status === 200)) {
-          report.acknowledged.push(response.body.message);
+        const response = await api.send(from, to, `load ${i}`, clientMessageId);
+        if (response.status === 201 || response.status === 200) {
           acked = response.body.message;
+          report.acknowledged.push({ message: acked, issuedAtMs, acknowledgedAtMs: Date.now() });
           report.successesAt.get(key)?.push(Date.now());
           break;
         }
-        const code =
-          (response?.body as { error?: { code?: string } } | undefined)?.error?.code ?? 'NETWORK';
-        report.failures.push({ at: Date.now(), status: response?.status ?? 0, code });
+        // No answer at all (status 0) is a network failure.
+        const code = response.status === 0 ? 'NETWORK' : (response.errorCode ?? 'NETWORK');
+        report.failures.push({ at: Date.now(), status: response.status, code });
         if (!running && attempt > 5) break;
       }
       // Read your writes: the acknowledged message must be visible to both, at once.
       for (const reader of acked === undefined ? [] : [sender, recipient]) {
-        const read = await api
-          .messages(reader, conversationIdOf(sender, recipient), '?pageSize=5')
-          .catch(() => undefined);
+        const read = await api.messages(reader, conversationIdOf(sender, recipient), '?pageSize=5');
         if (
-          read?.status === 200 &&
+          read.status === 200 &&
           !read.body.messages.some((m) => m.messageId === acked?.messageId)
         ) {
           report.staleReads.push({ userId: reader, messageId: acked?.messageId ?? '' });
@@ -80,21 +78,4 @@ export function startSteadyLoad(
       return report;
     },
   };
-}
-
-/** Reads each pair's conversation in both mailboxes, all pages. */
-export async function readConversation(
-  api: ApiClient,
-  owner: string,
-  peer: string,
-): Promise<Message[]> {
-  const conversationId = conversationIdOf(owner, peer);
-  const messages: Message[] = [];
-  for (let page = 0; ; page += 1) {
-    const response = await api.messages(owner, conversationId, `?page=${page}&pageSize=200`);
-    if (response.status !== 200)
-      throw new Error(`read ${owner} failed: ${response.status} ${JSON.stringify(response.body)}`);
-    messages.push(...response.body.messages);
-    if (response.body.messages.length < 200) return messages;
-  }
 }

@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiClient } from '../helpers/api-client.js';
+import { ApiClient } from '../../harness/index.js';
 import { assertNothingLost } from '../helpers/assert-nothing-lost.js';
 import { bootCluster } from '../helpers/local-cluster.js';
 import { ringctl } from '../helpers/ringctl.js';

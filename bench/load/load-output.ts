@@ -1,0 +1,76 @@
+/** The load benchmark's table, one line per target, and each target against the baseline. */
+import { fixed, percent, renderTable, type Cell } from '../lib/text-table.js';
+import type { TargetResult } from './load-results.js';
+import { OPERATION_ORDER } from './load-settings.js';
+
+export function printResults(results: TargetResult[]): void {
+  const headers = [
+    'target',
+    'operation',
+    'ok',
+    'errors',
+    'ops/s',
+    'p50 ms',
+    'p99 ms',
+    'p99.9 ms',
+    'max ms',
+    'cache hit',
+  ];
+  const rows: Cell[][] = [];
+  for (const result of results) {
+    if (result.skipped !== undefined) continue;
+    for (const kind of OPERATION_ORDER) {
+      const summary = result.byOperation[kind];
+      if (summary === undefined || summary.ok + summary.errors === 0) continue;
+      rows.push([
+        result.target,
+        kind,
+        summary.ok,
+        summary.errors,
+        fixed(summary.opsPerSecond, 0),
+        fixed(summary.p50Ms, 2),
+        fixed(summary.p99Ms, 2),
+        fixed(summary.p999Ms, 2),
+        fixed(summary.maxMs, 1),
+        kind === 'all'
+          ? result.cache === undefined
+            ? 'n/a'
+            : percent(result.cache.hitRatio, 1)
+          : '',
+      ]);
+    }
+  }
+  console.log(renderTable(headers, rows));
+  console.log('');
+  for (const result of results) {
+    if (result.skipped !== undefined) continue;
+    const errors = result.byOperation.all?.errorsByCode ?? {};
+    const errorText =
+      Object.keys(errors).length === 0 ? 'no errors' : `errors ${JSON.stringify(errors)}`;
+    const cacheText =
+      result.cache === undefined
+        ? 'no cache'
+        : `cache ${result.cache.hits} hits / ${result.cache.misses} misses, ${result.cache.storeLoads} store loads, ${result.cache.cachedUsersAtEnd} users cached (${(result.cache.cachedBytesAtEnd / 2 ** 20).toFixed(1)} MiB est.)`;
+    const cpuText =
+      result.cpuSeconds === undefined || result.cpuCores === undefined
+        ? `cpu: not measured (${result.cpuNotMeasured ?? 'unknown'})`
+        : `cpu ${result.cpuSeconds.toFixed(2)} s = ${fixed(result.cpuCores, 2)} cores busy (${result.cpuScope ?? ''}, ${result.cpuProcesses ?? 0} processes${result.cpuProcessesExited ? `, ${result.cpuProcessesExited} exited uncounted` : ''}), ${fixed(result.sendsPerCpuSecond ?? Number.NaN, 1)} sends per CPU second; load generator ${fixed(result.loadGeneratorCpuSeconds ?? Number.NaN, 2)} s (excluded)`;
+    console.log(
+      `${result.target}: ${result.description}; ${fixed(result.throughputOpsPerSecond, 0)} ops/s over ${result.measuredSeconds.toFixed(1)} s; ${cacheText}; ${cpuText}; ${errorText}`,
+    );
+  }
+  const baseline = results.find(
+    (result) => result.target === 'baseline' && result.skipped === undefined,
+  );
+  if (baseline !== undefined) {
+    for (const result of results) {
+      if (result === baseline || result.skipped !== undefined) continue;
+      const ratio = (kind: string, field: 'p50Ms' | 'p99Ms') =>
+        (result.byOperation[kind]?.[field] ?? Number.NaN) /
+        (baseline.byOperation[kind]?.[field] ?? Number.NaN);
+      console.log(
+        `${result.target} vs baseline: throughput ×${fixed(result.throughputOpsPerSecond / baseline.throughputOpsPerSecond, 2)}, p50 ×${fixed(ratio('all', 'p50Ms'), 2)}, p99 ×${fixed(ratio('all', 'p99Ms'), 2)} (reads: conversations p50 ×${fixed(ratio('conversations', 'p50Ms'), 2)}, messages p50 ×${fixed(ratio('messages', 'p50Ms'), 2)}; send p50 ×${fixed(ratio('send', 'p50Ms'), 2)})`,
+      );
+    }
+  }
+}

@@ -1,0 +1,213 @@
+/**
+ * The one client of the public API v1 for tests and benchmarks: send, conversations, messages,
+ * markRead, health, over a keep-alive undici Pool to one origin (a router, a cache node, or the
+ * benchmarks' baseline server).
+ *
+ * It never throws for an HTTP or socket failure: every call answers with the status (0 when no
+ * answer came), the parsed body and, for anything but a 2xx, an error code — a test asserts on the
+ * status, a benchmark counts failures by code rather than stopping.
+ */
+import { randomUUID } from 'node:crypto';
+import { Pool } from 'undici';
+import {
+  BOOLEAN_RULE,
+  integerRule,
+  resolveOptions,
+  type ConversationsResponse,
+  type GivenOptions,
+  type MarkReadResponse,
+  type MessagesResponse,
+  type OptionRules,
+  type SendMessageResponse,
+} from '../protocol/index.js';
+
+export interface ApiResponse<T> {
+  /** The HTTP status; 0 when no answer came (refused, reset, timed out). */
+  status: number;
+  /**
+   * The parsed JSON body (the raw text if it is not JSON). Undefined when the answer had none, when
+   * no answer came, or for a 2xx when the client does not parse success bodies.
+   */
+  body: T;
+  /**
+   * Undefined for a 2xx. Otherwise the error body's catalogue code, `HTTP_<status>` if it has
+   * none, or the client-side failure (undici's code, e.g. `UND_ERR_HEADERS_TIMEOUT`).
+   */
+  errorCode?: string;
+}
+
+/** A page of a list: `page`/`pageSize`, or a `cursor` for the changes since it. */
+export interface PageQuery {
+  page?: number;
+  pageSize?: number;
+  cursor?: string;
+}
+
+export interface ApiClientOptions {
+  /**
+   * Keep-alive connections to the origin (requests beyond it queue).
+   * @default 128
+   */
+  connections: number;
+  /**
+   * Deadline for the answer's headers, and again for its body.
+   * @default 300000 (undici's own)
+   */
+  timeoutMs: number;
+  /**
+   * How long an idle connection stays open.
+   * @default 10000
+   */
+  keepAliveTimeoutMs: number;
+  /**
+   * Parse the body of a 2xx. The load generator turns it off: it only counts answers, and parsing
+   * every page would spend the generator's CPU on work no figure needs. Error bodies are always read.
+   * @default true
+   */
+  parseSuccessBodies: boolean;
+}
+
+export const DEFAULT_API_CLIENT_OPTIONS: Readonly<ApiClientOptions> = Object.freeze({
+  connections: 128,
+  timeoutMs: 300_000,
+  keepAliveTimeoutMs: 10_000,
+  parseSuccessBodies: true,
+});
+
+const API_CLIENT_RULES: OptionRules<ApiClientOptions> = {
+  connections: integerRule(1, 4_096),
+  timeoutMs: integerRule(1, 3_600_000),
+  keepAliveTimeoutMs: integerRule(1, 3_600_000),
+  parseSuccessBodies: BOOLEAN_RULE,
+};
+
+export class ApiClient {
+  readonly origin: string;
+  readonly #pathPrefix: string;
+  readonly #options: Readonly<ApiClientOptions>;
+  readonly #pool: Pool;
+
+  /** `baseUrl`: the origin, with a path prefix if the API is mounted below one. */
+  constructor(baseUrl: string, options?: GivenOptions<ApiClientOptions>) {
+    this.#options = resolveOptions(
+      'ApiClient',
+      DEFAULT_API_CLIENT_OPTIONS,
+      options,
+      API_CLIENT_RULES,
+    );
+    const url = new URL(baseUrl);
+    this.origin = url.origin;
+    this.#pathPrefix = url.pathname.replace(/\/$/, '');
+    this.#pool = new Pool(this.origin, {
+      connections: this.#options.connections,
+      pipelining: 1,
+      keepAliveTimeout: this.#options.keepAliveTimeoutMs,
+    });
+  }
+
+  send(
+    senderId: string,
+    recipientId: string,
+    content: string,
+    clientMessageId: string = randomUUID(),
+  ): Promise<ApiResponse<SendMessageResponse>> {
+    return this.call('POST', '/v1/messages', { senderId, recipientId, content, clientMessageId });
+  }
+
+  /** `query`: a PageQuery, or a raw query string such as `?pageSize=5` (tests send bad ones). */
+  conversations(
+    userId: string,
+    query: PageQuery | string = '',
+  ): Promise<ApiResponse<ConversationsResponse>> {
+    return this.call('GET', `/v1/users/${userId}/conversations${queryString(query)}`);
+  }
+
+  messages(
+    userId: string,
+    conversationId: string,
+    query: PageQuery | string = '',
+  ): Promise<ApiResponse<MessagesResponse>> {
+    return this.call(
+      'GET',
+      `/v1/users/${userId}/conversations/${conversationId}/messages${queryString(query)}`,
+    );
+  }
+
+  markRead(userId: string, conversationId: string): Promise<ApiResponse<MarkReadResponse>> {
+    return this.call('POST', `/v1/users/${userId}/conversations/${conversationId}/read`, {});
+  }
+
+  health(): Promise<ApiResponse<{ status: string; epoch: number }>> {
+    return this.call('GET', '/healthz');
+  }
+
+  /**
+   * Any request: `body` is sent as JSON, or `rawBody` as it is (with a JSON content type), for a
+   * test of what the server does with a malformed or oversized one.
+   */
+  async call<T = unknown>(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    rawBody?: string,
+  ): Promise<ApiResponse<T>> {
+    const payload = rawBody ?? (body === undefined ? undefined : JSON.stringify(body));
+    try {
+      const response = await this.#pool.request({
+        method,
+        path: `${this.#pathPrefix}${path}`,
+        headersTimeout: this.#options.timeoutMs,
+        bodyTimeout: this.#options.timeoutMs,
+        ...(payload === undefined
+          ? {}
+          : { body: payload, headers: { 'content-type': 'application/json' } }),
+      });
+      const status = response.statusCode;
+      const ok = status >= 200 && status < 300;
+      const text = await response.body.text();
+      if (ok && !this.#options.parseSuccessBodies) return { status, body: undefined as T };
+      const parsed = parseJson(text);
+      if (ok) return { status, body: parsed as T };
+      return { status, body: parsed as T, errorCode: errorCodeOf(parsed) ?? `HTTP_${status}` };
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      return {
+        status: 0,
+        body: undefined as T,
+        errorCode: typeof code === 'string' ? code : (error as Error).name,
+      };
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.close();
+  }
+}
+
+/** A user id no other test or run uses. */
+export function uniqueUser(prefix: string): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+function queryString(query: PageQuery | string): string {
+  if (typeof query === 'string') return query;
+  const parts: string[] = [];
+  if (query.page !== undefined) parts.push(`page=${query.page}`);
+  if (query.pageSize !== undefined) parts.push(`pageSize=${query.pageSize}`);
+  if (query.cursor !== undefined) parts.push(`cursor=${encodeURIComponent(query.cursor)}`);
+  return parts.length === 0 ? '' : `?${parts.join('&')}`;
+}
+
+function parseJson(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+function errorCodeOf(body: unknown): string | undefined {
+  const code = (body as { error?: { code?: unknown } } | null | undefined)?.error?.code;
+  return typeof code === 'string' ? code : undefined;
+}

@@ -1,0 +1,84 @@
+import { getJson, LOOKUP_TIMEOUT_MS_DEFAULT } from './http-json.js';
+
+/** A cache node's own statistics route (cache-node/node-server.ts). */
+export const NODE_STATS_PATH = '/internal/v1/stats';
+
+/** The counters of a node's stats that tests and benchmarks read, 0 where the node has none. */
+export interface NodeCounters {
+  storeLoads: number;
+  cacheHits: number;
+  cacheMisses: number;
+  cachedUsers: number;
+  cachedBytes: number;
+  releasedUsers: number;
+  warmUsersSent: number;
+  warmUsersReceived: number;
+  warmUsersAdopted: number;
+}
+
+export const NODE_COUNTER_NAMES: readonly (keyof NodeCounters)[] = Object.freeze([
+  'storeLoads',
+  'cacheHits',
+  'cacheMisses',
+  'cachedUsers',
+  'cachedBytes',
+  'releasedUsers',
+  'warmUsersSent',
+  'warmUsersReceived',
+  'warmUsersAdopted',
+]);
+
+/** One node's stats: what it serves, how long its lease still runs, and its counters. */
+export interface NodeStatsView {
+  slots: string[];
+  /** Undefined when the node reports no lease (it never had one). */
+  leaseRemainingMs?: number;
+  counters: NodeCounters;
+}
+
+export async function readNodeStats(
+  nodeUrl: string,
+  timeoutMs = LOOKUP_TIMEOUT_MS_DEFAULT,
+): Promise<NodeStatsView> {
+  const document = await getJson<Record<string, unknown>>(
+    `${nodeUrl}${NODE_STATS_PATH}`,
+    timeoutMs,
+  );
+  const section = (name: string) => (document[name] ?? {}) as Record<string, unknown>;
+  // Service counters were once at the top level of the document; either place is read.
+  const service = (document.service ?? document) as Record<string, unknown>;
+  const cache = section('cache');
+  const handoff = section('handoff');
+  const slots = Array.isArray(document.slots) ? (document.slots as string[]) : [];
+  return {
+    slots,
+    ...(typeof document.leaseRemainingMs === 'number'
+      ? { leaseRemainingMs: document.leaseRemainingMs }
+      : {}),
+    counters: {
+      storeLoads: count(service.storeLoads),
+      cacheHits: count(service.cacheHits),
+      cacheMisses: count(service.cacheMisses),
+      cachedUsers: count(cache.users),
+      cachedBytes: count(cache.bytes),
+      releasedUsers: count(handoff.releasedUsers),
+      warmUsersSent: count(handoff.warmUsersSent),
+      warmUsersReceived: count(handoff.warmUsersReceived),
+      warmUsersAdopted: count(handoff.warmUsersAdopted),
+    },
+  };
+}
+
+/** The counters of several nodes added up. */
+export function sumCounters(all: Iterable<NodeCounters>): NodeCounters {
+  const sum = Object.fromEntries(NODE_COUNTER_NAMES.map((name) => [name, 0])) as Record<
+    keyof NodeCounters,
+    number
+  >;
+  for (const counters of all) for (const name of NODE_COUNTER_NAMES) sum[name] += counters[name];
+  return sum;
+}
+
+function count(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+}
