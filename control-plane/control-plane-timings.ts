@@ -1,4 +1,5 @@
 import {
+  ChatringError,
   HEARTBEAT_INTERVAL_MS_MAX,
   HEARTBEAT_INTERVAL_MS_MIN,
   LEASE_MS_MAX,
@@ -78,4 +79,23 @@ export function resolveControlPlaneTimings(
     ...timings,
     startupGraceMs: Math.max(timings.startupGraceMs, timings.leaseMs),
   });
+}
+
+/**
+ * Splits a backend's options into the shared timings, checked here by the one rule, and the
+ * backend's own options, left for its own rule table.
+ */
+export function separateTimings<T extends GivenOptions<ControlPlaneTimings>>(
+  component: string,
+  given: T,
+): { timings: Readonly<ControlPlaneTimings>; own: Omit<T, keyof ControlPlaneTimings> } {
+  if (typeof given !== 'object' || given === null)
+    throw new ChatringError('INVALID_OPTION', `${component}: options must be an object`);
+  const { heartbeatIntervalMs, leaseMs, startupGraceMs, ...own } = given;
+  const timings = resolveControlPlaneTimings(component, {
+    heartbeatIntervalMs,
+    leaseMs,
+    startupGraceMs,
+  });
+  return { timings, own };
 }

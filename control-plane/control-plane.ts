@@ -20,5 +20,6 @@ export interface ControlPlane {
 export {
   DEFAULT_CONTROL_PLANE_TIMINGS,
   resolveControlPlaneTimings,
+  separateTimings,
   type ControlPlaneTimings,
 } from './control-plane-timings.js';

@@ -13,7 +13,7 @@ import {
   type RingConfig,
 } from '../protocol/index.js';
 import {
-  resolveControlPlaneTimings,
+  separateTimings,
   type ClusterStatus,
   type ControlPlane,
   type ControlPlaneTimings,
@@ -146,14 +146,7 @@ function resolveInProcessOptions(given: InProcessControlPlaneOptions): {
   now: () => number;
   timings: Readonly<ControlPlaneTimings>;
 } {
-  if (typeof given !== 'object' || given === null)
-    throw new ChatringError('INVALID_OPTION', `${COMPONENT}: options must be an object`);
-  const { heartbeatIntervalMs, leaseMs, startupGraceMs, ...rest } = given;
-  const timings = resolveControlPlaneTimings(COMPONENT, {
-    heartbeatIntervalMs,
-    leaseMs,
-    startupGraceMs,
-  });
+  const { timings, own: rest } = separateTimings(COMPONENT, given);
   requireOption(rest.ringFile !== undefined, COMPONENT, 'ringFile', 'is required');
   // resolveOptions fills the defaults' keys and checked ringFile: the cast says what it guarantees.
   const checked = resolveOptions<Partial<InProcessOnlyOptions>>(

@@ -1,4 +1,9 @@
-import { ChatringError, type Message } from '../protocol/index.js';
+import {
+  ChatringError,
+  type MailboxConversationRow,
+  type MailboxMessage,
+  type Message,
+} from '../protocol/index.js';
 
 /**
  * The store interface, shaped by the access patterns of the cache node and by Cassandra's rules,
@@ -16,22 +21,13 @@ import { ChatringError, type Message } from '../protocol/index.js';
  * nothing. After a conflict the caller must drop what it cached for the user and reload.
  */
 
-/** A message as stored in one owner's mailbox, with the mailbox version that added it. */
-export interface StoredMessage extends Message {
-  version: number;
-}
+/** A message as stored in one owner's mailbox, with the mailbox version that added it (the same
+ * shape travels between nodes in a warm handoff, so it is defined once, in protocol/). */
+export type StoredMessage = MailboxMessage;
 
-export interface ConversationRow {
-  conversationId: string;
-  participants: [string, string];
-  /** The start of the latest message. */
-  snippet: string;
-  /** sentAt of the latest message. Conversations list most recent first by this. */
-  lastUpdatedTimestamp: number;
-  unreadCount: number;
-  /** The mailbox version of the last change to this row (a message or a read). */
-  version: number;
-}
+/** A conversation row of one owner's mailbox; conversations list most recent first by
+ * `lastUpdatedTimestamp`. Defined once in protocol/, where it also travels between nodes. */
+export type ConversationRow = MailboxConversationRow;
 
 interface CommitBase {
   ownerId: string;

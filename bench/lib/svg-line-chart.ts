@@ -28,6 +28,11 @@ const WIDTH = 860;
 const HEIGHT = 480;
 const MARGIN = { top: 48, right: 260, bottom: 56, left: 72 };
 
+/**
+ * Renders the whole chart as one SVG string: axes, grid, one polyline per series, legend. It stays
+ * one function because each part reads the same scales and layout constants; split, every part
+ * would take them all as arguments.
+ */
 export function renderLineChart(options: LineChartOptions): string {
   const points = options.series.flatMap((series) => series.points);
   const xs = points.map((point) => point.x);

@@ -3,6 +3,10 @@ import { fixed, percent, renderTable, type Cell } from '../lib/text-table.js';
 import type { TargetResult } from './load-results.js';
 import { OPERATION_ORDER } from './load-settings.js';
 
+/**
+ * Prints the table and the ratios against the baseline. One function: the columns and the ratio
+ * lines are one layout, read top to bottom like the output.
+ */
 export function printResults(results: TargetResult[]): void {
   const headers = [
     'target',

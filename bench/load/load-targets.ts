@@ -89,6 +89,11 @@ function locationMissing(): never {
   throw new Error('CASSANDRA_CONTACT_POINTS is not set');
 }
 
+/**
+ * Seeds, starts a cluster, warms it, drives the load through the router and straight to the
+ * owners, and stops it: one function so the cluster's lifetime (start … finally stop) is visible
+ * in one place.
+ */
 async function runOnCluster(
   target: string,
   dataDir: string,

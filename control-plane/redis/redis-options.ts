@@ -1,7 +1,6 @@
 import {
   ANY_RULE,
   BOOLEAN_RULE,
-  ChatringError,
   FUNCTION_RULE,
   REDIS_COMMAND_TIMEOUT_MS_MIN,
   REDIS_CONNECT_TIMEOUT_MS_MIN,
@@ -16,7 +15,7 @@ import {
   type OptionRules,
   type RingConfig,
 } from '../../protocol/index.js';
-import { resolveControlPlaneTimings, type ControlPlaneTimings } from '../control-plane.js';
+import { separateTimings, type ControlPlaneTimings } from '../control-plane.js';
 import { checkedRingOption } from '../ring-config-check.js';
 
 /** What a RedisControlPlane reports about itself (logging, metrics, tests). */
@@ -176,14 +175,7 @@ const REDIS_OPTION_RULES: OptionRules<RedisOnlyOptions> = {
 export function resolveRedisControlPlaneOptions(
   given: RedisControlPlaneOptions,
 ): Readonly<ResolvedRedisControlPlaneOptions> {
-  if (typeof given !== 'object' || given === null)
-    throw new ChatringError('INVALID_OPTION', `${COMPONENT}: options must be an object`);
-  const { heartbeatIntervalMs, leaseMs, startupGraceMs, ...rest } = given;
-  const timings = resolveControlPlaneTimings(COMPONENT, {
-    heartbeatIntervalMs,
-    leaseMs,
-    startupGraceMs,
-  });
+  const { timings, own: rest } = separateTimings(COMPONENT, given);
   requireOption(rest.redisUrl !== undefined, COMPONENT, 'redisUrl', 'is required');
   // resolveOptions fills every key of the defaults and checked redisUrl's type: the cast only
   // tells the compiler what that call guarantees.
