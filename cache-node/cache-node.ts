@@ -12,6 +12,7 @@ import {
   SYSTEM_CLOCK,
   USER_ID_PATTERN,
   checkOption,
+  httpUrlOf,
   integerRule,
   requireOption,
   resolveOptions,
@@ -200,7 +201,7 @@ export async function startCacheNode(given: CacheNodeOptions): Promise<RunningCa
     }),
   });
   await app.listen({ host: options.host, port: options.port });
-  const url = `http://${options.host}:${(app.server.address() as AddressInfo).port}`;
+  const url = httpUrlOf(options.host, (app.server.address() as AddressInfo).port);
   await renewals.start({ nodeId, url, pid: process.pid });
 
   return {

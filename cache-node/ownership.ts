@@ -98,7 +98,7 @@ export class Ownership implements OwnershipGuard {
    * is suspect: listeners are told to drop it all.
    */
   renewed(sentAt: number, ring: RingConfig, leaseMs: number): void {
-    const lapsed = this.leaseRemainingMs() <= 0;
+    const lapsed = !(this.leaseRemainingMs() > 0); // NaN (a garbled lease) counts as lapsed
     this.#leaseMs = leaseMs;
     this.#renewalSentAt = Math.max(this.#renewalSentAt, sentAt);
     if (lapsed) for (const listener of this.#lapseListeners) listener();
@@ -161,7 +161,7 @@ export class Ownership implements OwnershipGuard {
         `user ${userId} is being handed over to another node`,
       );
     }
-    if (this.leaseRemainingMs() <= 0) {
+    if (!(this.leaseRemainingMs() > 0)) {
       throw new ChatringError(
         'OWNER_UNAVAILABLE',
         `node ${this.#nodeId} cannot prove its lease is current`,

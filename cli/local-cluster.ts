@@ -38,7 +38,9 @@ export interface LocalClusterHandle {
  * process on loopback, all on one store (embedded in dataDir by default). With `--redis`, the
  * control plane lives in Redis and there may be several routers. A member that dies is started again
  * (it rejoins as a standby if its slot was handed over meanwhile). `clock` paces restarts and the
- * wait for the cluster to serve.
+ * wait for the cluster to serve. It stays one function because the members' lifetimes (spawn,
+ * restart on exit, stop on shutdown) share the same few closures; split, each part would need them
+ * all passed in.
  */
 export async function startLocalCluster(
   options: Readonly<LocalClusterOptions>,
@@ -159,7 +161,8 @@ async function waitForLine(child: ChildProcess, pattern: RegExp): Promise<string
 
 /** Waits until every slot of the ring is held by a node that heartbeats. */
 async function waitUntilServing(routerUrl: string, slots: number, clock: Clock): Promise<void> {
-  const controlPlane = new HttpControlPlaneClient(routerUrl);
+  // Each status call may take as long as the whole start: a busy machine answers slowly, not never.
+  const controlPlane = new HttpControlPlaneClient(routerUrl, START_TIMEOUT_MS);
   const deadline = clock.monotonicNow() + START_TIMEOUT_MS;
   try {
     while (clock.monotonicNow() < deadline) {

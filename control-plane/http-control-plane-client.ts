@@ -1,4 +1,11 @@
-import { ChatringError, errorFromBody, type NodeInfo, type RingConfig } from '../protocol/index.js';
+import {
+  ChatringError,
+  errorFromBody,
+  parseHeartbeatReply,
+  parseRingConfig,
+  type NodeInfo,
+  type RingConfig,
+} from '../protocol/index.js';
 import type { ChangePreview } from '../ring/index.js';
 import { PeerClient } from '../transport/index.js';
 import type { ClusterStatus, HeartbeatReply } from './control-plane.js';
@@ -25,19 +32,22 @@ export class HttpControlPlaneClient {
     });
   }
 
-  heartbeat(node: NodeInfo): Promise<HeartbeatReply> {
-    return this.#peers.call<HeartbeatReply>(this.#baseUrl, {
+  /** The reply is parsed, not cast: a node fences itself by the lease and the ring it carries. */
+  async heartbeat(node: NodeInfo): Promise<HeartbeatReply> {
+    const reply = await this.#peers.call<unknown>(this.#baseUrl, {
       method: 'POST',
       path: CONTROL_PLANE_PATHS.heartbeat,
       body: node,
     });
+    return parseHeartbeatReply(reply);
   }
 
-  currentRing(): Promise<RingConfig> {
-    return this.#peers.call<RingConfig>(this.#baseUrl, {
+  async currentRing(): Promise<RingConfig> {
+    const ring = await this.#peers.call<unknown>(this.#baseUrl, {
       method: 'GET',
       path: CONTROL_PLANE_PATHS.ring,
     });
+    return parseRingConfig(ring);
   }
 
   status(): Promise<ClusterStatus> {

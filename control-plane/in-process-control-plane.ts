@@ -3,7 +3,6 @@ import { dirname } from 'node:path';
 import {
   ANY_RULE,
   ChatringError,
-  FUNCTION_RULE,
   SYSTEM_CLOCK,
   requireOption,
   resolveOptions,
@@ -30,8 +29,6 @@ export interface InProcessControlPlaneOptions extends Partial<ControlPlaneTiming
   initialRing: RingConfig;
   /** Time for leases and the start-up grace (injected for tests). @default SYSTEM_CLOCK */
   clock?: Clock;
-  /** A monotonic clock in ms; when given it replaces `clock.monotonicNow` (older name). */
-  monotonicNow?: () => number;
 }
 
 const COMPONENT = 'InProcessControlPlane';
@@ -47,7 +44,6 @@ const IN_PROCESS_OPTION_RULES: OptionRules<InProcessOnlyOptions> = {
   ringFile: { kind: 'string', pattern: /./, describe: 'a file path' },
   initialRing: ANY_RULE,
   clock: ANY_RULE,
-  monotonicNow: FUNCTION_RULE,
 };
 
 /**
@@ -156,7 +152,7 @@ function resolveInProcessOptions(given: InProcessControlPlaneOptions): {
     IN_PROCESS_OPTION_RULES,
   ) as Readonly<Required<Pick<InProcessOnlyOptions, 'ringFile' | 'clock'>>> &
     Readonly<InProcessOnlyOptions>;
-  const { ringFile, initialRing, clock, monotonicNow } = checked;
+  const { ringFile, initialRing, clock } = checked;
   requireOption(initialRing !== undefined, COMPONENT, 'initialRing', 'is required');
   requireOption(
     typeof clock?.monotonicNow === 'function',
@@ -167,7 +163,7 @@ function resolveInProcessOptions(given: InProcessControlPlaneOptions): {
   return {
     ringFile,
     initialRing: checkedRingOption(COMPONENT, 'initialRing', initialRing),
-    now: monotonicNow ?? (() => clock.monotonicNow()),
+    now: () => clock.monotonicNow(),
     timings,
   };
 }

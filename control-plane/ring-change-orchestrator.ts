@@ -208,8 +208,9 @@ export class RingChangeOrchestrator {
         result.releasedUsers += released.releasedUsers;
         result.warmUsers += released.warmUsers;
         result.warmBytes += released.warmBytes;
-        result.warmUsersFailed += released.warmUsersFailed;
-        if (result.warmFailure === '') result.warmFailure = released.warmFailure;
+        // A node of the previous release reports neither field (a rolling upgrade): none failed.
+        result.warmUsersFailed += released.warmUsersFailed ?? 0;
+        if (result.warmFailure === '') result.warmFailure = released.warmFailure ?? '';
       }
       progress({
         phase: 'released',

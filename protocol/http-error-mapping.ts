@@ -1,4 +1,4 @@
-import { ChatringError } from './errors.js';
+import { ChatringError, ERROR_CATALOGUE } from './errors.js';
 import { REQUEST_BODY_BYTES_LIMIT } from './limits.js';
 
 /**
@@ -7,7 +7,11 @@ import { REQUEST_BODY_BYTES_LIMIT } from './limits.js';
  * fastify, so router and node answer framework errors with the same codes.
  */
 export function toChatringError(error: unknown): ChatringError {
-  if (error instanceof ChatringError) return error;
+  if (error instanceof ChatringError) {
+    // Codes between chatring's own parts never reach a caller as such: they mean a bug here.
+    if (ERROR_CATALOGUE[error.code].audience !== 'internal') return error;
+    return new ChatringError('INTERNAL', error.message, { cause: error });
+  }
   const statusCode = (error as { statusCode?: unknown } | null)?.statusCode;
   const message = error instanceof Error ? error.message : String(error);
   switch (statusCode) {

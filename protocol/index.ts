@@ -10,3 +10,4 @@ export * from './internal-validation.js';
 export * from './http-error-mapping.js';
 export * from './options.js';
 export * from './clock.js';
+export * from './http-url.js';

@@ -3,6 +3,7 @@ import { ChatringError } from './errors.js';
 import type {
   CancelRequest,
   DeliverResponse,
+  HeartbeatReply,
   MailboxConversationRow,
   MailboxMessage,
   MailboxMessageWindow,
@@ -16,6 +17,8 @@ import type {
 } from './internal-api.js';
 import {
   CHANGE_ID_PATTERN,
+  LEASE_MS_MAX,
+  LEASE_MS_MIN,
   NODE_URL_CHARS_LIMIT,
   RING_NODES_LIMIT,
   RING_SLOTS_LIMIT,
@@ -113,6 +116,30 @@ export function parseNodeInfo(body: unknown, path = ''): NodeInfo {
     );
   if (object.pid === undefined) return { nodeId, url };
   return { nodeId, url, pid: integerAt(object.pid, join(path, 'pid'), 0) };
+}
+
+/**
+ * A node's entry in a stored or pushed ring. Looser than a heartbeat on the URL (a string within
+ * the length limit): the URL was checked when the node registered, and a ring written by an older
+ * release must still be readable; one odd entry must never make the whole ring unreadable.
+ */
+function parseRingNodeInfo(value: unknown, path: string): NodeInfo {
+  const object = objectAt(value, path);
+  const nodeId = nodeIdAt(required(object, 'nodeId', path), join(path, 'nodeId'));
+  const url = stringAt(required(object, 'url', path), join(path, 'url'));
+  if (url.length > NODE_URL_CHARS_LIMIT)
+    throw invalid(join(path, 'url'), `must be at most ${NODE_URL_CHARS_LIMIT} characters`);
+  if (object.pid === undefined) return { nodeId, url };
+  return { nodeId, url, pid: integerAt(object.pid, join(path, 'pid'), 0) };
+}
+
+/** What a heartbeat answers: the ring and the lease granted, within the lease bounds. */
+export function parseHeartbeatReply(body: unknown): HeartbeatReply {
+  const object = bodyObject(body, 'the heartbeat reply');
+  return {
+    ring: parseRingConfig(required(object, 'ring', ''), 'ring'),
+    leaseMs: integerAt(required(object, 'leaseMs', ''), 'leaseMs', LEASE_MS_MIN, LEASE_MS_MAX),
+  };
 }
 
 /**
@@ -298,7 +325,7 @@ function parseNodes(value: unknown, path: string): Record<string, NodeInfo> {
   return Object.fromEntries(
     entries.map(([key, info]) => {
       const infoPath = join(path, key);
-      const node = parseNodeInfo(info, infoPath);
+      const node = parseRingNodeInfo(info, infoPath);
       if (node.nodeId !== key)
         throw invalid(infoPath, `is keyed by ${key} but is node ${node.nodeId}`);
       return [key, node];

@@ -10,6 +10,7 @@ import {
   type ControlPlane,
   type RingChangeTarget,
 } from '../control-plane/index.js';
+import { httpUrlOf } from '../protocol/index.js';
 import { RingView } from '../ring/index.js';
 import { OwnerClient } from '../transport/index.js';
 import { buildRouterServer } from './router-server.js';
@@ -52,7 +53,7 @@ export async function startRouter(given: GivenRouterOptions): Promise<RunningRou
     },
   });
   await app.listen({ host: options.host, port: options.port });
-  const url = `http://${options.host}:${(app.server.address() as AddressInfo).port}`;
+  const url = httpUrlOf(options.host, (app.server.address() as AddressInfo).port);
   return {
     url,
     controlPlane,

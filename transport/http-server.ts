@@ -1,23 +1,16 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { ChatringError, REQUEST_BODY_BYTES_LIMIT, toChatringError } from '../protocol/index.js';
 
-export interface HttpServerOptions {
-  /**
-   * Largest request body, checked before parsing (413 BODY_TOO_LARGE past it).
-   * @default REQUEST_BODY_BYTES_LIMIT (512 KiB)
-   */
-  bodyLimit: number;
-}
-
 /**
  * The one HTTP server factory every chatring process uses (router, cache node; the control plane's
- * routes are mounted on the router's): fastify with the body limit checked before parsing, the JSON
- * parser that reads an empty body as `{}`-less, every error answered from the catalogue, and 503
+ * routes are mounted on the router's): fastify with the body limit (REQUEST_BODY_BYTES_LIMIT; a route
+ * may set a larger one, as the warm-handoff route does) checked before parsing, the JSON parser
+ * that reads an empty body as no body, every error answered from the catalogue, and 503
  * while closing so a stopping process sheds requests instead of hanging them.
  */
-export function createHttpServer(options: Partial<HttpServerOptions> = {}): FastifyInstance {
+export function createHttpServer(): FastifyInstance {
   const app = Fastify({
-    bodyLimit: options.bodyLimit ?? REQUEST_BODY_BYTES_LIMIT,
+    bodyLimit: REQUEST_BODY_BYTES_LIMIT,
     logger: false,
     return503OnClosing: true,
   });
@@ -26,7 +19,7 @@ export function createHttpServer(options: Partial<HttpServerOptions> = {}): Fast
 }
 
 /** Every error leaves as `{error: {code, message}}` with the catalogue's status. */
-export function installErrorHandlers(app: FastifyInstance): void {
+function installErrorHandlers(app: FastifyInstance): void {
   // An empty body on a POST that takes `{}` (mark read) is accepted as `{}`.
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {

@@ -18,4 +18,4 @@ export {
   type OwnerRequest,
   type OwnerResponse,
 } from './owner-client.js';
-export { createHttpServer, installErrorHandlers, type HttpServerOptions } from './http-server.js';
+export { createHttpServer } from './http-server.js';

@@ -121,10 +121,14 @@ export class OwnerClient {
           ...(ownerRequest.body === undefined ? {} : { body: ownerRequest.body }),
         });
       } catch (error) {
-        // PeerClient has already made it OWNER_UNAVAILABLE (unreachable) or INTERNAL (garbled).
-        lastError = error as ChatringError;
-        if (lastError.retryable) continue;
-        throw lastError;
+        // Unreachable, timed out or garbled: every attempt that got no usable answer is retried
+        // (the call is idempotent), and reported as the owner being unavailable once the budget ends.
+        lastError = unavailable(owner.nodeId, error);
+        continue;
+      }
+      if (response.body === undefined) {
+        lastError = unavailable(owner.nodeId, new Error(`empty answer (${response.statusCode})`));
+        continue;
       }
       const refused = errorFromBody(response.body);
       if (refused?.code === 'NOT_OWNER' || refused?.code === 'OWNER_UNAVAILABLE') {
@@ -138,4 +142,9 @@ export class OwnerClient {
   async close(): Promise<void> {
     await this.#peers.close();
   }
+}
+
+function unavailable(nodeId: string, error: unknown): ChatringError {
+  const cause = error as Error;
+  return new ChatringError('OWNER_UNAVAILABLE', `node ${nodeId}: ${cause.message}`, { cause });
 }

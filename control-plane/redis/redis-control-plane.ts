@@ -58,7 +58,12 @@
  * redis-options.ts; this file composes them and answers the ControlPlane interface.
  */
 import { Redis } from 'ioredis';
-import { ChatringError, type NodeInfo, type RingConfig } from '../../protocol/index.js';
+import {
+  ChatringError,
+  parseNodeInfo,
+  type NodeInfo,
+  type RingConfig,
+} from '../../protocol/index.js';
 import { clusterStatusOf, knownNodeIds } from '../../ring/index.js';
 import type {
   ClusterStatus,
@@ -177,8 +182,10 @@ export class RedisControlPlane implements ControlPlane {
     return ring;
   }
 
-  async heartbeat(node: NodeInfo): Promise<HeartbeatReply> {
+  async heartbeat(given: NodeInfo): Promise<HeartbeatReply> {
     this.#assertOpen();
+    // Checked where it is written, like the HTTP heartbeat route does: what enters the ring is valid.
+    const node = parseNodeInfo(given);
     const ringSync = this.#ringSync;
     let ring = await withRedis('heartbeat', this.#where, async () => {
       const reply = await runScript(

@@ -84,8 +84,6 @@ export interface RedisControlPlaneOptions extends Partial<ControlPlaneTimings> {
   registrationAttemptsMax?: number;
   /** Time for grace periods (injected for tests). @default SYSTEM_CLOCK */
   clock?: Clock;
-  /** A monotonic clock in ms; when given it replaces `clock.monotonicNow` (older name). */
-  monotonicNow?: () => number;
   /** Told about connections, grace periods, seeding and failovers. */
   onEvent?: (event: RedisControlPlaneEvent) => void;
 }
@@ -167,7 +165,6 @@ const REDIS_OPTION_RULES: OptionRules<RedisOnlyOptions> = {
   startTimeoutMs: CONNECT_TIMEOUT_RULE,
   registrationAttemptsMax: integerRule(1, REGISTRATION_ATTEMPTS_LIMIT),
   clock: ANY_RULE,
-  monotonicNow: FUNCTION_RULE,
   onEvent: FUNCTION_RULE,
 };
 
@@ -185,7 +182,7 @@ export function resolveRedisControlPlaneOptions(
     rest,
     REDIS_OPTION_RULES,
   ) as Readonly<RedisOnlyOptions & typeof DEFAULT_REDIS_CONTROL_PLANE_OPTIONS>;
-  const { initialRing, monotonicNow, clock } = checked;
+  const { initialRing, clock } = checked;
   requireOption(
     typeof clock?.monotonicNow === 'function',
     COMPONENT,
@@ -210,7 +207,7 @@ export function resolveRedisControlPlaneOptions(
     reconnectBackoffMaxMs,
     startTimeoutMs: checked.startTimeoutMs,
     registrationAttemptsMax: checked.registrationAttemptsMax,
-    clock: monotonicNow === undefined ? clock : { ...clock, monotonicNow },
+    clock,
     onEvent: checked.onEvent,
   });
 }

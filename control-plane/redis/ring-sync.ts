@@ -1,4 +1,3 @@
-import assert from 'node:assert';
 import type { Redis } from 'ioredis';
 import { ChatringError, type RingConfig } from '../../protocol/index.js';
 import { checkedRing } from '../ring-config-check.js';
@@ -152,10 +151,11 @@ export class RingSync {
   ): Promise<RingConfig> {
     // Checked like a stored ring, and a fresh copy: what we write is what we adopt and return.
     const written = checkedRing('the ring to write', next);
-    assert(
-      next.epoch === expectedEpoch + 1,
-      `next.epoch must be expectedEpoch + 1 (${expectedEpoch + 1}), got ${next.epoch}`,
-    );
+    // A caller's bug, not a race: every planner makes epoch + 1 (RangeError, as before the split).
+    if (next.epoch !== expectedEpoch + 1)
+      throw new RangeError(
+        `next.epoch must be expectedEpoch + 1 (${expectedEpoch + 1}), got ${next.epoch}`,
+      );
     const { commands, keys, where } = this.#context;
     const reply = await withRedis('compareAndSetRing', where, () =>
       runScript(

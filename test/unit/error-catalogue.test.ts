@@ -13,6 +13,7 @@ import {
   ERROR_CATALOGUE,
   errorFromBody,
   isErrorCode,
+  toChatringError,
   type ErrorCode,
 } from '../../protocol/index.js';
 
@@ -112,5 +113,17 @@ t.test(
       'a missing message falls back to the code',
     );
     t.notOk(isErrorCode('toString'), 'inherited names are not codes');
+  },
+);
+
+t.test(
+  'an internal code never leaves as such: the HTTP mapping turns it into INTERNAL',
+  async (t) => {
+    const conflict = new ChatringError('STORE_VERSION_CONFLICT', 'mailbox a is at version 3');
+    const mapped = toChatringError(conflict);
+    t.equal(mapped.code, 'INTERNAL');
+    t.equal(mapped.cause, conflict, 'the original is kept as the cause');
+    const refusal = new ChatringError('UNKNOWN_NODE', 'ghost');
+    t.equal(toChatringError(refusal), refusal, 'operator and API codes pass unchanged');
   },
 );

@@ -7,6 +7,8 @@
  */
 import t, { type Test } from 'tap';
 import {
+  LEASE_MS_MAX,
+  LEASE_MS_MIN,
   CONTENT_BYTES_LIMIT,
   NODE_URL_CHARS_LIMIT,
   RING_SLOTS_LIMIT,
@@ -19,6 +21,7 @@ import {
   parseDeliverResponse,
   parseNodeInfo,
   parseReleaseRequest,
+  parseHeartbeatReply,
   parseRingConfig,
   parseRingPush,
   parseWarmBatch,
@@ -220,7 +223,10 @@ t.test('ring: every wrong field is INVALID_FIELD naming its path', async (t) => 
     [{ parked: [''] }, /^parked\[0\]/],
     [{ nodes: [] }, /^nodes/],
     [{ nodes: { 'node-1': { nodeId: 'node-2', url: 'http://h' } } }, /^nodes\.node-1 is keyed/],
-    [{ nodes: { 'node-1': { nodeId: 'node-1', url: 'h' } } }, /^nodes\.node-1\.url/],
+    [
+      { nodes: { 'node-1': { nodeId: 'node-1', url: 'h'.repeat(NODE_URL_CHARS_LIMIT + 1) } } },
+      /^nodes\.node-1\.url/,
+    ],
     [{ changeId: '' }, /^changeId/],
     [{ changeId: 'has space' }, /^changeId/],
   ];
@@ -427,3 +433,34 @@ t.test('the node routes answer a malformed internal body with 400 and its code',
     t.equal((response.json() as { error: { code: string } }).error.code, code);
   }
 });
+
+t.test(
+  'heartbeat reply: the ring parsed, the lease within its bounds (a garbled lease never fences open)',
+  async (t) => {
+    t.same(parseHeartbeatReply({ ring, leaseMs: 3_000 }), { ring, leaseMs: 3_000 });
+    t.same(parseHeartbeatReply({ ring, leaseMs: LEASE_MS_MIN }).leaseMs, LEASE_MS_MIN);
+    t.same(parseHeartbeatReply({ ring, leaseMs: LEASE_MS_MAX }).leaseMs, LEASE_MS_MAX);
+    for (const leaseMs of [LEASE_MS_MIN - 1, LEASE_MS_MAX + 1, 'soon', null, 1.5])
+      t.throws(
+        () => parseHeartbeatReply({ ring, leaseMs }),
+        { code: 'INVALID_FIELD' },
+        String(leaseMs),
+      );
+    t.throws(() => parseHeartbeatReply({ ring }), { code: 'MISSING_FIELD' });
+    t.throws(() => parseHeartbeatReply({ ring: { epoch: 1 }, leaseMs: 3_000 }), {
+      code: 'MISSING_FIELD',
+    });
+    t.throws(() => parseHeartbeatReply('ok'), { code: 'INVALID_BODY' });
+  },
+);
+
+t.test(
+  'a ring entry written by an older release (a URL a heartbeat would refuse) still reads',
+  async (t) => {
+    const old = { ...ring, nodes: { n1: { nodeId: 'n1', url: 'http://::1:8080' } } };
+    t.equal(parseRingConfig(old).nodes.n1?.url, 'http://::1:8080');
+    t.throws(() => parseNodeInfo({ nodeId: 'n1', url: 'http://::1:8080' }), {
+      code: 'INVALID_FIELD',
+    });
+  },
+);

@@ -11,10 +11,15 @@ import { ChatringError } from '../../protocol/index.js';
 import { OwnerClient } from '../../transport/index.js';
 import { RingView } from '../../ring/index.js';
 
-async function refusingNode(t: Test) {
+async function refusingNode(t: Test, answer = 'refuse' as 'refuse' | 'garble' | 'empty') {
   let requests = 0;
   const server = createServer((_request, response) => {
     requests += 1;
+    if (answer !== 'refuse') {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(answer === 'garble' ? '{"cut off' : '');
+      return;
+    }
     response.writeHead(503, { 'content-type': 'application/json' });
     response.end(
       JSON.stringify({ error: { code: 'OWNER_UNAVAILABLE', message: 'being handed over' } }),
@@ -62,3 +67,22 @@ t.test('stopRetrying ends the loop before the next attempt, with its own error',
   );
   t.equal(node.requests(), 1, 'one attempt, no retry');
 });
+
+t.test(
+  'an answer that is not JSON, or empty, is retried and ends as OWNER_UNAVAILABLE',
+  async (t) => {
+    for (const answer of ['garble', 'empty'] as const) {
+      const node = await refusingNode(t, answer);
+      const client = new OwnerClient(
+        () => node.ring,
+        async () => undefined,
+        { retryBudgetMs: 300 },
+      );
+      t.teardown(() => client.close());
+      await t.rejects(client.call('alice', { method: 'GET', path: '/x' }), {
+        code: 'OWNER_UNAVAILABLE',
+      });
+      t.ok(node.requests() > 1, `${answer}: retried (${node.requests()} attempts)`);
+    }
+  },
+);
