@@ -1,6 +1,9 @@
 import HashRing from 'hashring';
 import type { NodeInfo, RingConfig } from '../protocol/index.js';
 
+/** Lookups a RingView remembers (the same bound hashring's cache had here). */
+const RING_LOOKUPS_CACHED_MAX = 10_000;
+
 /**
  * The pure routing function every router and node shares: userId → slot by a virtual-node
  * consistent hash over slot *names* (hashring), then slot → node by the ring config.
@@ -12,6 +15,15 @@ export class RingView {
   readonly config: Readonly<RingConfig>;
   readonly #ring: HashRing | undefined;
   readonly #ownerBySlot: Map<string, string>;
+  /**
+   * Recent lookups, our own: hashring's `get` caches in a plain object keyed by the user id, so
+   * `__proto__` (a valid user id) would reach Object.prototype and corrupt every later lookup.
+   * Maps have no such keys. Two generations bound it: when the newer fills, it becomes the older
+   * and the oldest is dropped whole (O(1); evicting single entries from a Map's front costs more
+   * than the MD5 it saves).
+   */
+  #recentSlots = new Map<string, string>();
+  #olderSlots = new Map<string, string>();
 
   constructor(config: RingConfig) {
     this.config = config;
@@ -21,7 +33,7 @@ export class RingView {
     this.#ring =
       config.slots.length === 0
         ? undefined
-        : new HashRing(vnodesBySlot(config), 'md5', { 'max cache size': 10_000 });
+        : new HashRing(vnodesBySlot(config), 'md5', { 'max cache size': 0 });
   }
 
   get epoch(): number {
@@ -30,7 +42,20 @@ export class RingView {
 
   /** The slot a user hashes to; undefined only on an empty ring. */
   slotOf(userId: string): string | undefined {
-    return this.#ring?.get(userId);
+    const ring = this.#ring;
+    if (ring === undefined) return undefined;
+    const recent = this.#recentSlots.get(userId);
+    if (recent !== undefined) return recent;
+    // What hashring's `get` computes, without its cache: the first point at or after the key's hash.
+    const slot =
+      this.#olderSlots.get(userId) ?? ring.ring[ring.find(ring.hashValue(userId))]?.server;
+    if (slot === undefined) return undefined;
+    if (this.#recentSlots.size >= RING_LOOKUPS_CACHED_MAX / 2) {
+      this.#olderSlots = this.#recentSlots;
+      this.#recentSlots = new Map();
+    }
+    this.#recentSlots.set(userId, slot);
+    return slot;
   }
 
   ownerIdOf(userId: string): string | undefined {

@@ -11,6 +11,12 @@ declare module 'hashring' {
   class HashRing {
     constructor(servers?: ServerSpec, algorithm?: string, options?: HashRingOptions);
     get(key: string): string;
+    /** The ring's points, sorted by value; `server` is the name the point belongs to. */
+    ring: { value: number; server: string }[];
+    /** The key's position on the ring (ketama: the first 4 bytes of its MD5, little-endian). */
+    hashValue(key: string): number;
+    /** The index in `ring` of the first point at or after `hashValue` (wrapping to 0). */
+    find(hashValue: number): number;
     add(servers: ServerSpec): this;
     remove(server: string): this;
     has(server: string): boolean;

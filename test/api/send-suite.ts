@@ -258,4 +258,25 @@ export async function sendSuite(t: Test, boot: BootCluster): Promise<void> {
     const health = await api.call('GET', '/healthz');
     t.equal(health.status, 200);
   });
+
+  t.test('user ids that are Object.prototype keys work end to end and harm no one', async (t) => {
+    // Once, `GET /v1/users/__proto__/conversations` polluted Object.prototype through hashring's
+    // plain-object cache, and users `value`, `next`, `before` got 500 from then on.
+    const tricky = ['__proto__', 'constructor', 'toString', 'value', 'next', 'before'];
+    for (const userId of tricky)
+      t.equal((await api.conversations(userId)).status, 200, `${userId} reads`);
+    const clientMessageId = `proto-${Date.now()}`;
+    const sent = await api.send('value', '__proto__', 'hi', clientMessageId);
+    t.equal(sent.status, 201);
+    const conversationId = conversationIdOf('value', '__proto__');
+    for (const userId of ['__proto__', 'value']) {
+      const messages = await allMessages(userId, conversationId);
+      t.ok(
+        messages.some((message) => message.messageId === sent.body.message.messageId),
+        `${userId} has the message`,
+      );
+    }
+    for (const userId of ['next', 'before'])
+      t.equal((await api.send(userId, uniqueUser('peer'), 'x')).status, 201, `${userId} sends`);
+  });
 }

@@ -6,6 +6,7 @@
  * an empty ring maps nobody.
  */
 import t from 'tap';
+import HashRing from 'hashring';
 import { type RingConfig, type SlotAssignment } from '../../protocol/index.js';
 import { RingView } from '../../ring/index.js';
 
@@ -180,4 +181,55 @@ t.test('a slot whose node has no NodeInfo has an owner id but no owner address',
   const view = new RingView(config);
   t.equal(view.ownerIdOf('alice'), 'node-0');
   t.equal(view.ownerOf('alice'), undefined);
+});
+
+t.test(
+  'user ids that are Object.prototype keys route like any other and pollute nothing',
+  async (t) => {
+    const config: RingConfig = {
+      epoch: 1,
+      virtualNodesPerWeight: 160,
+      slots: [0, 1, 2].map((index) => ({ slot: `slot-${index}`, nodeId: `n${index}`, weight: 1 })),
+      standbys: [],
+      nodes: {},
+    };
+    const view = new RingView(config);
+    const baseline = new HashRing(
+      { 'slot-0': { vnodes: 160 }, 'slot-1': { vnodes: 160 }, 'slot-2': { vnodes: 160 } },
+      'md5',
+    );
+    const tricky = [
+      '__proto__',
+      'constructor',
+      'toString',
+      'hasOwnProperty',
+      'value',
+      'next',
+      'before',
+    ];
+    for (const userId of [...tricky, ...tricky]) {
+      const slot = view.slotOf(userId);
+      t.match(slot, /^slot-[0-2]$/, `${userId} has a slot`);
+    }
+    for (const userId of ['value', 'next', 'before', 'alice'])
+      t.equal(view.slotOf(userId), baseline.get(userId), `${userId}: same slot as plain hashring`);
+    t.equal(Object.getOwnPropertyNames(Object.prototype).includes('value'), false);
+    t.equal(({} as Record<string, unknown>).next, undefined, 'Object.prototype has no next');
+    t.equal(({} as Record<string, unknown>).before, undefined, 'Object.prototype has no before');
+  },
+);
+
+t.test('the lookup cache is bounded and never changes an answer', async (t) => {
+  const view = new RingView({
+    epoch: 1,
+    virtualNodesPerWeight: 40,
+    slots: [0, 1, 2, 3].map((index) => ({ slot: `slot-${index}`, nodeId: `n${index}`, weight: 1 })),
+    standbys: [],
+    nodes: {},
+  });
+  const first = new Map<string, string | undefined>();
+  for (let index = 0; index < 25_000; index += 1) first.set(`u${index}`, view.slotOf(`u${index}`));
+  let changed = 0;
+  for (const [userId, slot] of first) if (view.slotOf(userId) !== slot) changed += 1;
+  t.equal(changed, 0, 'evicted and recomputed lookups agree');
 });
