@@ -46,6 +46,13 @@ export function parseSendRequest(body: unknown): SendMessageRequest {
   if (senderId === recipientId)
     throw new ChatringError('SELF_MESSAGE', 'senderId and recipientId must differ');
   const content = object.content as string;
+  // A lone surrogate has no UTF-8 form: a store would keep U+FFFD while the cache kept the
+  // original, and the two copies of one message would differ.
+  if (!content.isWellFormed())
+    throw new ChatringError(
+      'INVALID_FIELD',
+      'content must be well-formed Unicode (it has a lone surrogate)',
+    );
   const contentBytes = Buffer.byteLength(content, 'utf8');
   if (contentBytes >= CONTENT_BYTES_LIMIT) {
     throw new ChatringError(

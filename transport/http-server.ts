@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { ChatringError, REQUEST_BODY_BYTES_LIMIT, toChatringError } from '../protocol/index.js';
 
@@ -22,8 +23,12 @@ export function createHttpServer(): FastifyInstance {
 function installErrorHandlers(app: FastifyInstance): void {
   // An empty body on a POST that takes `{}` (mark read) is accepted as `{}`.
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-    const text = String(body);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
+    // Bytes that are not UTF-8 would be decoded to U+FFFD and stored as something the client
+    // never sent: refuse them instead.
+    if (!isUtf8(body as Buffer))
+      return done(new ChatringError('INVALID_BODY', 'the body is not valid UTF-8'), undefined);
+    const text = (body as Buffer).toString('utf8');
     if (text.trim() === '') return done(null, undefined);
     try {
       done(null, JSON.parse(text) as unknown);

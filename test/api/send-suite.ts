@@ -4,6 +4,7 @@
  * nothing stored.
  */
 import type { Test } from 'tap';
+import { request } from 'undici';
 import { REQUEST_BODY_BYTES_LIMIT, conversationIdOf, type Message } from '../../protocol/index.js';
 import { ApiClient, uniqueUser } from '../../harness/index.js';
 import type { BootCluster } from '../helpers/cluster-stores.js';
@@ -279,4 +280,33 @@ export async function sendSuite(t: Test, boot: BootCluster): Promise<void> {
     for (const userId of ['next', 'before'])
       t.equal((await api.send(userId, uniqueUser('peer'), 'x')).status, 201, `${userId} sends`);
   });
+
+  t.test(
+    'content that is not well-formed Unicode, or a body that is not UTF-8, stores nothing',
+    async (t) => {
+      // Once, "x\udc00y" was acknowledged and cached as sent while the store kept U+FFFD, so cache and
+      // store (and the two copies) differed; invalid UTF-8 bytes were silently replaced.
+      const alice = uniqueUser('alice');
+      const bob = uniqueUser('bob');
+      const lone = await api.send(alice, bob, 'x\udc00y', 'lone-1');
+      t.equal(lone.status, 400);
+      t.equal((lone.body as unknown as { error: { code: string } }).error.code, 'INVALID_FIELD');
+      const json = `{"senderId":"${alice}","recipientId":"${bob}","content":"x\xff\xfey","clientMessageId":"bytes-1"}`;
+      const bytes = Buffer.from(json, 'latin1'); // 0xff 0xfe: never valid UTF-8
+      const response = await request(`${cluster.url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: bytes,
+      });
+      const answer = (await response.body.json()) as { error: { code: string } };
+      t.equal(response.statusCode, 400);
+      t.equal(answer.error.code, 'INVALID_BODY');
+      for (const userId of [alice, bob])
+        t.same(
+          (await api.conversations(userId)).body.conversations,
+          [],
+          `nothing stored for ${userId}`,
+        );
+    },
+  );
 }

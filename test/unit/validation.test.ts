@@ -436,3 +436,12 @@ t.test('parseMarkReadBody: {} or nothing', async (t) => {
   for (const body of [[], 'x', 1, true])
     expectCode(t, () => parseMarkReadBody(body), 'INVALID_BODY', JSON.stringify(body));
 });
+
+t.test('content must be well-formed Unicode: a lone surrogate is INVALID_FIELD', async (t) => {
+  const send = (content: string) =>
+    parseSendRequest({ senderId: 'alice', recipientId: 'bob', content, clientMessageId: 'c1' });
+  for (const content of ['x\udc00y', '\ud83d', 'end\ud800', '\udfff\ud83d'])
+    t.throws(() => send(content), { code: 'INVALID_FIELD', message: /well-formed Unicode/ });
+  t.equal(send('pair 😀 ok').content, 'pair 😀 ok', 'a surrogate pair is fine');
+  t.equal(send('').content, '', 'empty content is fine');
+});
