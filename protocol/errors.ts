@@ -70,6 +70,30 @@ export const ERROR_CATALOGUE = {
     retryable: false,
     summary: 'page * pageSize is beyond the deepest offset served; use the cursor.',
   },
+  INVALID_URL: {
+    audience: 'api',
+    status: 400,
+    retryable: false,
+    summary: 'The URL is malformed (e.g. a broken percent-encoding).',
+  },
+  MALFORMED_REQUEST: {
+    audience: 'api',
+    status: 400,
+    retryable: false,
+    summary: 'The request is not well-formed HTTP; the connection is closed.',
+  },
+  REQUEST_TIMEOUT: {
+    audience: 'api',
+    status: 408,
+    retryable: true,
+    summary: 'The request did not arrive in time; the connection is closed.',
+  },
+  HEADERS_TOO_LARGE: {
+    audience: 'api',
+    status: 431,
+    retryable: false,
+    summary: 'The request line and headers exceed the size limit (a URL too long included).',
+  },
   NOT_FOUND: { audience: 'api', status: 404, retryable: false, summary: 'No such route.' },
   CLIENT_MESSAGE_ID_CONFLICT: {
     audience: 'api',

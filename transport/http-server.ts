@@ -1,5 +1,7 @@
 import { isUtf8 } from 'node:buffer';
-import Fastify, { type FastifyInstance } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { ChatringError, REQUEST_BODY_BYTES_LIMIT, toChatringError } from '../protocol/index.js';
 
 /**
@@ -14,6 +16,16 @@ export function createHttpServer(): FastifyInstance {
     bodyLimit: REQUEST_BODY_BYTES_LIMIT,
     logger: false,
     return503OnClosing: true,
+    // Errors fastify and Node's parser answer themselves, before any route: catalogue bodies too.
+    frameworkErrors: (error, _request, reply) => {
+      const mapped =
+        error.code === 'FST_ERR_BAD_URL'
+          ? new ChatringError('INVALID_URL', error.message)
+          : toChatringError(error);
+      // The reply's generic types know no routes here; the body is the catalogue's shape.
+      void (reply as unknown as FastifyReply).code(mapped.status).send(mapped.toBody());
+    },
+    clientErrorHandler: answerClientError,
   });
   installErrorHandlers(app);
   return app;
@@ -53,4 +65,30 @@ function installErrorHandlers(app: FastifyInstance): void {
     );
     void reply.code(mapped.status).send(mapped.toBody());
   });
+}
+
+/**
+ * A request Node's HTTP parser refused (headers too large, malformed, too slow): answered on the
+ * raw socket with the catalogue's shape, then closed, as fastify's default handler does with its own.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const mapped =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? new ChatringError('HEADERS_TOO_LARGE', 'the request line and headers are too large')
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new ChatringError('REQUEST_TIMEOUT', 'the request did not arrive in time')
+        : new ChatringError(
+            'MALFORMED_REQUEST',
+            `the request is not valid HTTP (${error.code ?? 'unknown'})`,
+          );
+  const body = JSON.stringify(mapped.toBody());
+  socket.end(
+    `HTTP/1.1 ${mapped.status} ${STATUS_CODES[mapped.status] ?? ''}\r\n` +
+      `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+      `connection: close\r\n\r\n${body}`,
+  );
 }

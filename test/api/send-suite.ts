@@ -4,6 +4,7 @@
  * nothing stored.
  */
 import type { Test } from 'tap';
+import { connect } from 'node:net';
 import { request } from 'undici';
 import { REQUEST_BODY_BYTES_LIMIT, conversationIdOf, type Message } from '../../protocol/index.js';
 import { ApiClient, uniqueUser } from '../../harness/index.js';
@@ -307,6 +308,35 @@ export async function sendSuite(t: Test, boot: BootCluster): Promise<void> {
           [],
           `nothing stored for ${userId}`,
         );
+    },
+  );
+
+  t.test(
+    'errors fastify and the HTTP parser answer themselves have the catalogue shape',
+    async (t) => {
+      const answer = async (path: string, headers: Record<string, string> = {}) => {
+        const response = await request(`${cluster.url}${path}`, { headers });
+        return { status: response.statusCode, body: (await response.body.json()) as unknown };
+      };
+      const badUrl = await answer('/v1/users/%E0%A4%A/conversations');
+      t.equal(badUrl.status, 400);
+      t.match(badUrl.body, { error: { code: 'INVALID_URL', message: /not a valid url/ } });
+      const longUrl = await answer(`/v1/users/${'a'.repeat(20_000)}/conversations`);
+      t.equal(longUrl.status, 431);
+      t.match(longUrl.body, { error: { code: 'HEADERS_TOO_LARGE' } });
+      const bigHeader = await answer('/healthz', { 'x-big': 'a'.repeat(20_000) });
+      t.equal(bigHeader.status, 431);
+      t.match(bigHeader.body, { error: { code: 'HEADERS_TOO_LARGE' } });
+      const port = Number(new URL(cluster.url).port);
+      const raw = await new Promise<string>((resolve, reject) => {
+        let text = '';
+        const socket = connect(port, '127.0.0.1', () => socket.write('GARBAGE\r\n\r\n'));
+        socket.on('data', (chunk) => (text += String(chunk)));
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+      t.match(raw, /^HTTP\/1\.1 400 /, 'malformed HTTP gets a 400');
+      t.match(raw, /"code":"MALFORMED_REQUEST"/);
     },
   );
 }
