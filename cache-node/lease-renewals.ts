@@ -1,5 +1,5 @@
 import type { ControlPlaneLink } from '../control-plane/index.js';
-import type { Clock, NodeInfo } from '../protocol/index.js';
+import { ChatringError, type Clock, type NodeInfo } from '../protocol/index.js';
 import type { Ownership } from './ownership.js';
 
 export interface LeaseRenewalStats {
@@ -12,7 +12,8 @@ export interface LeaseRenewalStats {
  * The lease-renewal loop: every `heartbeatIntervalMs`, renew the node's lease and learn the ring
  * from the answer. Each renewal is timed from when it was *sent* (Ownership counts the lease from
  * there). A failed renewal just lets the lease run down, so Ownership stops serving when it lapses;
- * it is not retried sooner, but it is counted with its reason for the node's stats.
+ * it is not retried sooner, but it is counted with its reason for the node's stats. A lease no
+ * longer than the renewal interval is refused the same way (INVALID_OPTION in the stats).
  */
 export class LeaseRenewals {
   readonly stats: LeaseRenewalStats = { renewalsFailed: 0, lastRenewalFailure: '' };
@@ -36,13 +37,13 @@ export class LeaseRenewals {
 
   /** Starts renewing for `node` (its URL is known once it listens); resolves after a first try. */
   async start(node: NodeInfo): Promise<void> {
+    await this.#renewOnce(node);
     this.#loop = (async () => {
       while (!this.#stopping) {
-        await this.#renewOnce(node);
         await this.#clock.sleep(this.#heartbeatIntervalMs);
+        if (!this.#stopping) await this.#renewOnce(node);
       }
     })();
-    await this.#renewOnce(node);
   }
 
   /** Ends the loop; resolves when its last renewal and sleep are over. */
@@ -55,6 +56,14 @@ export class LeaseRenewals {
     const sentAt = this.#clock.monotonicNow();
     try {
       const reply = await this.#controlPlane.heartbeat(node);
+      // In local mode the lease is the router's and the interval this node's own flag: checked
+      // here, where both are known. A lease that lapses between renewals is no lease at all, so
+      // the node does not take it (it never serves) and says why, rather than flapping.
+      if (reply.leaseMs <= this.#heartbeatIntervalMs)
+        throw new ChatringError(
+          'INVALID_OPTION',
+          `heartbeatIntervalMs ${this.#heartbeatIntervalMs} is not below the control plane's lease of ${reply.leaseMs} ms; restart the node with a shorter --heartbeat-interval-ms`,
+        );
       this.#ownership.renewed(sentAt, reply.ring, reply.leaseMs);
     } catch (error) {
       this.stats.renewalsFailed += 1;

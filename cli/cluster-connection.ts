@@ -1,4 +1,5 @@
 import {
+  changeFailure,
   HttpControlPlaneClient,
   RedisControlPlane,
   RingChangeOrchestrator,
@@ -92,8 +93,12 @@ async function viaRedis(redisUrl: string): Promise<ClusterConnection> {
     status: () => controlPlane.status(),
     owner: async (userId) => ownerAnswerOf(new RingView(await controlPlane.currentRing()), userId),
     previewChange: (change) => orchestrator.preview(parseChange(change)),
+    // The same failure codes the router's change route answers (changeFailure), so `--redis`
+    // and the router path tell an operator the same thing.
     applyChange: (change, expectedEpoch, onProgress) =>
-      orchestrator.apply(parseChange(change), expectedEpoch, onProgress),
+      orchestrator.apply(parseChange(change), expectedEpoch, onProgress).catch((error: unknown) => {
+        throw changeFailure(error);
+      }),
     async close() {
       await orchestrator.close();
       await controlPlane.close();

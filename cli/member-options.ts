@@ -11,6 +11,7 @@ import {
   type ControlPlaneAddress,
 } from '../control-plane/index.js';
 import {
+  DEFAULT_CACHE_NODE_OPTIONS,
   DEFAULT_MAILBOX_CACHE_OPTIONS,
   failpointsFromEnvironment,
   type CacheNodeOptions,
@@ -54,12 +55,9 @@ export interface NodeFlags extends MemberFlags, StoreFlags {
   warmHandoffBytesMax?: string;
 }
 
-/** A node listens on any free port unless told otherwise: the control plane learns its URL. */
-const NODE_PORT_DEFAULT = 0;
-
 export function addRouterFlags(command: Command): Command {
   command.option('--data-dir <dir>', 'where the ring lives (in-process control plane)');
-  return addMemberFlags(command, DEFAULT_ROUTER_OPTIONS.port).option(
+  return addMemberFlags(command, DEFAULT_ROUTER_OPTIONS).option(
     '--initial-nodes <ids>',
     `comma-separated node ids of a brand-new ring (default ${DEFAULT_ROUTER_OPTIONS.initialNodeIds.join(',')})`,
   );
@@ -70,7 +68,7 @@ export function addNodeFlags(command: Command): Command {
     .requiredOption('--node-id <id>', 'stable node id')
     .option('--control-plane-url <url>', 'the router hosting the control plane (local mode)')
     .requiredOption('--data-dir <dir>', 'where the embedded store lives');
-  addMemberFlags(command, NODE_PORT_DEFAULT)
+  addMemberFlags(command, DEFAULT_CACHE_NODE_OPTIONS)
     .option(
       '--warm-handoff-bytes-max <bytes>',
       `most cached state handed to new owners in one ring change; 0: users always move cold (default ${WARM_HANDOFF_BYTES_DEFAULT})`,
@@ -83,7 +81,9 @@ export function addNodeFlags(command: Command): Command {
 }
 
 /** The flags both commands take: where the control plane is, where to listen, the lease timings. */
-function addMemberFlags(command: Command, portDefault: number): Command {
+/** `defaults`: the member's own DEFAULT options, shown in `--help` (a node listens on any free
+ * port unless told otherwise: the control plane learns its URL). */
+function addMemberFlags(command: Command, defaults: { host: string; port: number }): Command {
   const { leaseMs, heartbeatIntervalMs } = DEFAULT_CONTROL_PLANE_TIMINGS;
   return command
     .option('--redis <url>', 'the control plane on Redis (env CHATRING_REDIS_URL)')
@@ -91,8 +91,8 @@ function addMemberFlags(command: Command, portDefault: number): Command {
       '--redis-key-prefix <prefix>',
       `prefix of chatring keys in Redis (default ${DEFAULT_REDIS_CONTROL_PLANE_OPTIONS.keyPrefix})`,
     )
-    .option('--host <host>', `listen address (default ${DEFAULT_ROUTER_OPTIONS.host})`)
-    .option('--port <port>', `listen port; 0: any free port (default ${portDefault})`)
+    .option('--host <host>', `listen address (default ${defaults.host})`)
+    .option('--port <port>', `listen port; 0: any free port (default ${defaults.port})`)
     .option(
       '--lease-ms <ms>',
       `node lease; every router and node on one Redis must use the same (default ${leaseMs})`,
@@ -127,8 +127,8 @@ export function nodeOptionsFrom(flags: NodeFlags, env: NodeJS.ProcessEnv): Cache
   const repairDelayMs = env.CHATRING_REPAIR_DELAY_MS;
   return {
     nodeId: flags.nodeId,
-    host: flags.host ?? DEFAULT_ROUTER_OPTIONS.host,
-    port: portOption(flags.port) ?? NODE_PORT_DEFAULT,
+    host: flags.host ?? DEFAULT_CACHE_NODE_OPTIONS.host,
+    port: portOption(flags.port) ?? DEFAULT_CACHE_NODE_OPTIONS.port,
     ...nodeControlPlaneFrom(flags, env),
     store: storeOptionsFrom(flags, env, flags.dataDir),
     ...(cacheBytesMax === undefined

@@ -106,7 +106,7 @@ export class PeerClient {
   async call<T>(baseUrl: string, peerRequest: PeerRequest): Promise<T> {
     const response = await this.send(baseUrl, peerRequest);
     if (response.statusCode >= 200 && response.statusCode < 300) return response.body as T;
-    throw this.refusal(peerRequest, response);
+    throw this.#refusal(peerRequest, response);
   }
 
   /**
@@ -121,7 +121,10 @@ export class PeerClient {
     const response = await this.#request(baseUrl, peerRequest);
     if (response.statusCode < 200 || response.statusCode >= 300) {
       const text = await response.body.text().catch(() => '');
-      throw this.refusal(peerRequest, { statusCode: response.statusCode, body: parseOrText(text) });
+      throw this.#refusal(peerRequest, {
+        statusCode: response.statusCode,
+        body: parseOrText(text),
+      });
     }
     let buffer = '';
     try {
@@ -141,7 +144,7 @@ export class PeerClient {
   }
 
   /** The catalogue error a refused answer carries, or INTERNAL naming the status. */
-  refusal(peerRequest: PeerRequest, response: PeerResponse): ChatringError {
+  #refusal(peerRequest: PeerRequest, response: PeerResponse): ChatringError {
     return (
       errorFromBody(response.body) ??
       new ChatringError(
