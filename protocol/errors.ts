@@ -94,6 +94,30 @@ export const ERROR_CATALOGUE = {
     retryable: false,
     summary: 'The request line and headers exceed the size limit (a URL too long included).',
   },
+  UNAUTHENTICATED: {
+    audience: 'api',
+    status: 401,
+    retryable: false,
+    summary: 'The route needs a credential (an app or operator bearer token, or a member signature) and none came.',
+  },
+  FORBIDDEN: {
+    audience: 'api',
+    status: 403,
+    retryable: false,
+    summary: 'The credential is wrong, expired, or not one this route accepts.',
+  },
+  METHOD_NOT_ALLOWED: {
+    audience: 'api',
+    status: 405,
+    retryable: false,
+    summary: 'The path exists but not with this method.',
+  },
+  URL_TOO_LONG: {
+    audience: 'api',
+    status: 414,
+    retryable: false,
+    summary: 'The URL exceeds the length limit.',
+  },
   NOT_FOUND: { audience: 'api', status: 404, retryable: false, summary: 'No such route.' },
   CLIENT_MESSAGE_ID_CONFLICT: {
     audience: 'api',
@@ -143,6 +167,12 @@ export const ERROR_CATALOGUE = {
     retryable: true,
     summary:
       'The store failed or timed out; nothing was acknowledged, retry with the same clientMessageId.',
+  },
+  OVERLOADED: {
+    audience: 'api',
+    status: 503,
+    retryable: true,
+    summary: 'The process is at its limit of requests in flight or connections; retry after Retry-After seconds.',
   },
   INTERNAL: {
     audience: 'api',
@@ -205,6 +235,12 @@ export const ERROR_CATALOGUE = {
     retryable: true,
     summary:
       'The change failed while it ran; its releases were cancelled and the ring is unchanged.',
+  },
+  UNKNOWN_MEMBER: {
+    audience: 'operator',
+    status: 403,
+    retryable: false,
+    summary: 'A member the cluster does not know heartbeated; an operator admits it first (ringctl member add).',
   },
   // Configuration: options, flags and environment, checked once where they are built.
   INVALID_OPTION: {
