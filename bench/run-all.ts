@@ -103,12 +103,20 @@ const flags = BenchFlags.parse('run-all', 'all benchmarks, short (default) or lo
     description: "rewrite README.md's Performance section afterwards (true/false)",
     default: 'true',
   },
+  auth: {
+    description:
+      "also run load's router-auth target (app tokens on; ~20-40 s more) for the cost of authentication (true/false)",
+    default: 'false',
+  },
 });
 const profile = flags.string('profile');
 if (profile !== 'short' && profile !== 'long')
   throw new Error(`--profile must be short or long, got "${profile}"`);
 const only = flags.string('only').split(',').filter(Boolean);
 const updateReadme = flags.boolean('report');
+const withAuth = flags.boolean('auth');
+/** load's targets with router-auth right after router (its baseline), for --auth true. */
+const LOAD_TARGETS_WITH_AUTH = ['--targets', 'router,router-auth,direct,baseline,cassandra'];
 for (const name of only)
   if (!(BENCHMARKS as readonly string[]).includes(name))
     throw new Error(`--only: unknown benchmark "${name}"`);
@@ -124,14 +132,17 @@ interface RunOutcome {
 
 const report = startReport<{ runs: RunOutcome[] }>(
   'run-all',
-  { profile, only },
+  { profile, only, auth: withAuth },
   'each benchmark compares against its own baseline in its own run; see its JSON',
 );
 console.log(`run-all (${profile}) — ${machineLine(report.machine)}\n`);
 const runs: RunOutcome[] = [];
 for (const benchmark of BENCHMARKS) {
   if (!only.includes(benchmark)) continue;
-  const args = PROFILES[profile][benchmark];
+  const args = [
+    ...PROFILES[profile][benchmark],
+    ...(benchmark === 'load' && withAuth ? LOAD_TARGETS_WITH_AUTH : []),
+  ];
   console.log(`\n===== ${benchmark} ${args.join(' ')} =====\n`);
   runs.push(await run(benchmark, args));
 }

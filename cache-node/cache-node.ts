@@ -21,7 +21,14 @@ import {
   type OptionRule,
   type OptionRules,
 } from '../protocol/index.js';
-import { OwnerClient, PeerClient } from '../transport/index.js';
+import {
+  OwnerClient,
+  PeerClient,
+  httpServerLoad,
+  processSecurity,
+  type Credentials,
+  type HttpServerOptions,
+} from '../transport/index.js';
 import { openStore, type MailboxStore, type StoreOptions } from '../store-adapter/index.js';
 import { MailboxCache, type MailboxCacheOptions } from './mailbox-cache.js';
 import { MailboxService, type MailboxServiceOptions } from './mailbox-service.js';
@@ -51,6 +58,8 @@ export interface ResolvedCacheNodeOptions {
   controlPlane: ControlPlaneAddress;
   /** The store (checked by `openStore`). No default. */
   store: StoreOptions;
+  /** The cluster secret and, beyond loopback, app and operator tokens. No default. */
+  credentials: Credentials;
   /**
    * How often the lease is renewed.
    * @default DEFAULT_CONTROL_PLANE_TIMINGS.heartbeatIntervalMs (500)
@@ -64,6 +73,8 @@ export interface ResolvedCacheNodeOptions {
   service: Partial<MailboxServiceOptions>;
   /** Handoff's options (it checks them). @default {} */
   handoff: Partial<HandoffOptions>;
+  /** The HTTP server's bounds (createHttpServer checks them). @default {} */
+  http: GivenOptions<HttpServerOptions>;
   /** Failures a test asks for (off unless given). @default undefined */
   failpoints: Failpoints | undefined;
   /**
@@ -73,7 +84,7 @@ export interface ResolvedCacheNodeOptions {
   clock: Clock;
 }
 
-type RequiredCacheNodeOptions = 'nodeId' | 'controlPlane' | 'store';
+type RequiredCacheNodeOptions = 'nodeId' | 'controlPlane' | 'store' | 'credentials';
 
 /** What `startCacheNode` takes: everything but the node id, control plane and store may be left out. */
 export type CacheNodeOptions = GivenOptions<
@@ -91,6 +102,7 @@ export const DEFAULT_CACHE_NODE_OPTIONS: Readonly<
   locks: Object.freeze({}),
   service: Object.freeze({}),
   handoff: Object.freeze({}),
+  http: Object.freeze({}),
   failpoints: undefined,
   clock: SYSTEM_CLOCK,
 });
@@ -112,6 +124,7 @@ const CACHE_NODE_RULES: OptionRules<Omit<ResolvedCacheNodeOptions, RequiredCache
   locks: ANY_RULE,
   service: ANY_RULE,
   handoff: ANY_RULE,
+  http: ANY_RULE,
   failpoints: ANY_RULE,
   clock: ANY_RULE, // checked below: an object with the Clock's three functions
 };
@@ -134,7 +147,8 @@ export function resolveCacheNodeOptions(
   given: CacheNodeOptions,
 ): Readonly<ResolvedCacheNodeOptions> {
   // The control plane and the store are checked where they are opened (connectControlPlane, openStore).
-  const { nodeId, controlPlane, store, ...rest } = given;
+  // The credentials are checked by processSecurity when the node starts.
+  const { nodeId, controlPlane, store, credentials, ...rest } = given;
   checkOption(COMPONENT, 'nodeId', nodeId, NODE_ID_RULE);
   const options = resolveOptions(COMPONENT, DEFAULT_CACHE_NODE_OPTIONS, rest, CACHE_NODE_RULES);
   const clock = options.clock as Partial<Record<keyof Clock, unknown>> | null;
@@ -148,27 +162,30 @@ export function resolveCacheNodeOptions(
     'clock',
     'must have monotonicNow, wallNow and sleep functions',
   );
-  return Object.freeze({ ...options, nodeId, controlPlane, store });
+  return Object.freeze({ ...options, nodeId, controlPlane, store, credentials });
 }
 
 /** Starts a cache node: store, indices, HTTP server, and the lease-renewal loop. */
 export async function startCacheNode(given: CacheNodeOptions): Promise<RunningCacheNode> {
   const options = resolveCacheNodeOptions(given);
   const { nodeId, clock } = options;
+  const { signer, policy } = processSecurity(COMPONENT, nodeId, options.host, options.credentials);
   const store: MailboxStore = await openStore(options.store);
   const controlPlane = await connectControlPlane(
     options.controlPlane,
     Math.max(CONTROL_PLANE_TIMEOUT_MS_MIN, options.heartbeatIntervalMs * 2),
+    signer,
   );
   const ownership = new Ownership({ nodeId, monotonicNow: () => clock.monotonicNow() });
   const refreshRing = async () => ownership.updateRing(await controlPlane.currentRing());
   const unsubscribe = controlPlane.subscribe((ring) => ownership.updateRing(ring));
-  const owners = new OwnerClient(() => ownership.ring, refreshRing, {}, clock);
+  const owners = new OwnerClient(() => ownership.ring, refreshRing, { signer }, clock);
   const { locks, cache, service } = buildDataPath(options, store, ownership, owners);
   ownership.onLeaseRegained(() => cache.clear());
 
   const handoffPeers = new PeerClient('warm handoff', {
     connectionsPerPeer: HANDOFF_CONNECTIONS_PER_PEER,
+    signer,
   });
   const handoff = new Handoff(
     { nodeId, ownership, cache, locks, peers: handoffPeers, clock },
@@ -182,6 +199,8 @@ export async function startCacheNode(given: CacheNodeOptions): Promise<RunningCa
     heartbeatIntervalMs: options.heartbeatIntervalMs,
   });
   const app = buildNodeServer({
+    access: policy,
+    http: options.http,
     handoff,
     adoptRing: (ring) => ownership.updateRing(ring),
     service,
@@ -194,6 +213,8 @@ export async function startCacheNode(given: CacheNodeOptions): Promise<RunningCa
       leaseRemainingMs: Math.round(ownership.leaseRemainingMs()),
       lease: renewals.stats,
       cache: cache.stats(),
+      emptyMailboxes: cache.emptyStats(),
+      http: httpServerLoad(app),
       service: service.stats,
       handoff: handoff.stats,
       pendingRepairs: service.pendingRepairs,

@@ -4,6 +4,7 @@ import {
   WARM_BATCH_BYTES_LIMIT,
   WARM_HANDOFF_BYTES_DEFAULT,
   WARM_USER_BYTES_MAX,
+  assertClockWindow,
   integerRule,
   resolveOptions,
   type Clock,
@@ -122,7 +123,9 @@ export class Handoff {
         taken !== undefined &&
         taken.bytes <= WARM_USER_BYTES_MAX &&
         result.warmBytes + taken.bytes <= this.#options.warmBytesMax;
-      if (!fits || newOwner === undefined) continue;
+      // A new owner without a usable address ('' : not registered yet, or an entry the ring's
+      // parser would not keep) gets nothing: its users move cold.
+      if (!fits || newOwner === undefined || newOwner.url === '') continue;
       result.warmUsers += 1;
       result.warmBytes += taken.bytes;
       await sender.add(newOwner.url, taken.snapshot, taken.bytes);
@@ -137,9 +140,27 @@ export class Handoff {
     return { ...result, warmUsersFailed: outcome.usersFailed, warmFailure: outcome.firstFailure };
   }
 
-  /** Keeps a batch's states aside until the ring of their change is adopted (`parseWarmBatch` checked it). */
+  /**
+   * Keeps a batch's states aside until the ring of their change is adopted. `parseWarmBatch`
+   * checked their shape; here their times are checked against this node's clock: a conversation
+   * stamped more than DELIVER_CLOCK_SKEW_MS_MAX ahead of it would, once cached, stamp every later
+   * message after it (as a deliver would). A batch with one such time is refused whole (400
+   * INVALID_FIELD naming it) and nothing is kept: its users move cold, which is always correct.
+   * States that waited past PENDING_WARM_TTL_MS are dropped first, so batches that never see their
+   * ring do not pile up between ring adoptions.
+   */
   acceptWarm(batch: WarmBatch): number {
+    const now = this.#deps.clock.wallNow();
+    batch.snapshots.forEach((snapshot, index) => {
+      const path = `snapshots[${index}]`;
+      assertClockWindow(snapshot.conversationsFrom, `${path}.conversationsFrom`, now);
+      snapshot.conversations.forEach(({ row }, rowIndex) => {
+        const rowPath = `${path}.conversations[${rowIndex}].row.lastUpdatedTimestamp`;
+        assertClockWindow(row.lastUpdatedTimestamp, rowPath, now);
+      });
+    });
     const receivedAt = this.#deps.clock.monotonicNow();
+    this.#dropExpired(receivedAt);
     for (const snapshot of batch.snapshots) {
       this.#pending.set(snapshot.ownerId, { changeId: batch.changeId, snapshot, receivedAt });
     }
@@ -191,9 +212,17 @@ export class Handoff {
       this.#pending.delete(userId);
       const owned = ring.ownerIdOf(userId) === this.#deps.nodeId;
       if (owned && !this.#deps.cache.has(userId)) {
-        this.#deps.cache.put(MailboxState.fromSnapshot(entry.snapshot));
+        this.#deps.cache.putLoaded(MailboxState.fromSnapshot(entry.snapshot));
         this.stats.warmUsersAdopted += 1;
       }
     }
+  }
+
+  /** Forgets warm states received more than PENDING_WARM_TTL_MS before `now` (monotonic), as an
+   * adoption does for the states of other changes. */
+  #dropExpired(now: number): void {
+    const expired = now - PENDING_WARM_TTL_MS;
+    for (const [userId, entry] of this.#pending)
+      if (entry.receivedAt < expired) this.#pending.delete(userId);
   }
 }

@@ -1,4 +1,5 @@
 import {
+  EMPTY_MAILBOXES_LIMIT,
   WINDOW_MESSAGES_LIMIT,
   integerRule,
   resolveOptions,
@@ -18,36 +19,78 @@ export interface MailboxCacheOptions {
    * @default 200
    */
   windowMessagesMax: number;
+  /**
+   * Empty mailboxes (no conversation: a user who never sent or received a message, or who does not
+   * exist) kept after a cold load. They live in their own LRU, counted apart from `cacheBytesMax`,
+   * so reading any number of unknown user ids can never push a real user's mailbox out of the
+   * cache; past this count the least recently used empty one goes. 0 keeps none (every read of an
+   * empty mailbox then asks the store). The default costs about 6 MB (600 estimated bytes each) and
+   * still answers a new user's polling of an empty inbox from memory.
+   * @default 10000
+   */
+  emptyMailboxesMax: number;
 }
 
 export const DEFAULT_MAILBOX_CACHE_OPTIONS: Readonly<MailboxCacheOptions> = Object.freeze({
   cacheBytesMax: 256 * 1024 * 1024,
   windowMessagesMax: 200,
+  emptyMailboxesMax: 10_000,
 });
 
 const MAILBOX_CACHE_RULES: OptionRules<MailboxCacheOptions> = {
   cacheBytesMax: integerRule(1),
   windowMessagesMax: integerRule(1, WINDOW_MESSAGES_LIMIT),
+  emptyMailboxesMax: integerRule(0, EMPTY_MAILBOXES_LIMIT),
 };
 
+/** Every cached user, both LRUs: `bytes` is the estimate of both (the empty ones are bounded by count). */
 export interface MailboxCacheStats {
   users: number;
   bytes: number;
   evictions: number;
 }
 
+/** The empty mailboxes' own LRU (`emptyMailboxesMax`), also counted in MailboxCacheStats. */
+export interface EmptyMailboxStats {
+  users: number;
+  evictions: number;
+}
+
+interface Entry {
+  state: MailboxState;
+  chargedBytes: number;
+}
+
+/** A mailbox with no conversation at all: what a read of an unknown user id loads. */
+function isEmptyMailbox(state: MailboxState): boolean {
+  return state.conversations.size === 0;
+}
+
 /**
  * The node's cached mailboxes: LRU over users under a byte budget; inside a user, message windows
  * are capped at `windowMessagesMax`. Pure bookkeeping; `isPinned` tells which users must not be
  * evicted now (their lock is held: a write in flight must find its state still cached).
+ *
+ * Empty mailboxes loaded on a miss (`putLoaded`) go to a second LRU bounded by count
+ * (`emptyMailboxesMax`), never to the byte-budgeted one: anyone can read any user id, and each
+ * unknown id loads an empty mailbox, so empty ones must not compete with real users for the
+ * budget. A user is in at most one of the two. Dropping an empty mailbox (or never keeping one) is
+ * always safe: the next load reads the store again, under the user's lock. An empty mailbox that
+ * receives its first commit while cached moves to the main LRU at its next `recharge`; one that is
+ * not cached stays uncached (recharge never adds a user: the state may have been dropped on
+ * purpose, by a ring change or a lease lapse), and the next read loads it, message included.
  */
 export class MailboxCache {
   readonly #options: Readonly<MailboxCacheOptions>;
   readonly #isPinned: (userId: string) => boolean;
   /** Map order is recency order: the first entry is the least recently used. */
-  readonly #states = new Map<string, { state: MailboxState; chargedBytes: number }>();
+  readonly #states = new Map<string, Entry>();
+  /** Empty mailboxes admitted by `putLoaded`, in recency order like `#states`. */
+  readonly #empty = new Map<string, Entry>();
   #bytes = 0;
+  #emptyBytes = 0;
   #evictions = 0;
+  #emptyEvictions = 0;
 
   constructor(options: Partial<MailboxCacheOptions>, isPinned: (userId: string) => boolean) {
     this.#options = resolveOptions(
@@ -63,37 +106,73 @@ export class MailboxCache {
     return this.#options;
   }
 
-  /** The cached state, marked most recently used; undefined on a miss. */
+  /** The cached state, marked most recently used (in its own LRU); undefined on a miss. */
   get(userId: string): MailboxState | undefined {
-    const entry = this.#states.get(userId);
-    if (entry === undefined) return undefined;
-    this.#states.delete(userId);
-    this.#states.set(userId, entry);
-    return entry.state;
+    for (const states of [this.#states, this.#empty]) {
+      const entry = states.get(userId);
+      if (entry === undefined) continue;
+      states.delete(userId);
+      states.set(userId, entry);
+      return entry.state;
+    }
+    return undefined;
   }
 
   /** The cached state without touching its recency. */
   peek(userId: string): MailboxState | undefined {
-    return this.#states.get(userId)?.state;
+    return (this.#states.get(userId) ?? this.#empty.get(userId))?.state;
   }
 
-  /** Cached users, most recently used first (the hottest move first in a handoff). */
+  /**
+   * Cached users, most recently used first (the hottest move first in a handoff); the empty
+   * mailboxes last, so a handoff that drops every moving user drops those too.
+   */
   usersByRecency(): string[] {
-    return [...this.#states.keys()].reverse();
+    return [...this.#states.keys()].reverse().concat([...this.#empty.keys()].reverse());
   }
 
   has(userId: string): boolean {
-    return this.#states.has(userId);
+    return this.#states.has(userId) || this.#empty.has(userId);
   }
 
+  /** Caches a state under the byte budget (a warm handoff's, a test's), empty or not. */
   put(state: MailboxState): void {
     this.delete(state.ownerId);
     this.#states.set(state.ownerId, { state, chargedBytes: 0 });
     this.recharge(state);
   }
 
+  /**
+   * Caches a state a cold load just read from the store. A mailbox with conversations is `put`; an
+   * empty one goes to the empty LRU (or nowhere when `emptyMailboxesMax` is 0), so it can evict
+   * only other empty mailboxes, never a real user's.
+   */
+  putLoaded(state: MailboxState): void {
+    if (!isEmptyMailbox(state)) {
+      this.put(state);
+      return;
+    }
+    this.delete(state.ownerId);
+    if (this.#options.emptyMailboxesMax === 0) return;
+    this.#empty.set(state.ownerId, { state, chargedBytes: state.bytes });
+    this.#emptyBytes += state.bytes;
+    this.#evictEmptyPastBudget();
+  }
+
   /** Call after a state changed: trims its windows, re-counts its bytes, evicts past the budget. */
   recharge(state: MailboxState): void {
+    const empty = this.#empty.get(state.ownerId);
+    if (empty !== undefined && empty.state === state) {
+      if (isEmptyMailbox(state)) {
+        this.#emptyBytes += state.bytes - empty.chargedBytes;
+        empty.chargedBytes = state.bytes;
+        return;
+      }
+      // Its first conversation: a real user now, charged against the byte budget like any other.
+      this.#empty.delete(state.ownerId);
+      this.#emptyBytes -= empty.chargedBytes;
+      this.#states.set(state.ownerId, { state, chargedBytes: 0 });
+    }
     const entry = this.#states.get(state.ownerId);
     if (entry === undefined || entry.state !== state) return;
     state.trimWindows(this.#options.windowMessagesMax);
@@ -104,15 +183,21 @@ export class MailboxCache {
 
   delete(userId: string): void {
     const entry = this.#states.get(userId);
-    if (entry === undefined) return;
-    this.#states.delete(userId);
-    this.#bytes -= entry.chargedBytes;
+    if (entry !== undefined) {
+      this.#states.delete(userId);
+      this.#bytes -= entry.chargedBytes;
+    }
+    const empty = this.#empty.get(userId);
+    if (empty !== undefined) {
+      this.#empty.delete(userId);
+      this.#emptyBytes -= empty.chargedBytes;
+    }
   }
 
   /** Drops every cached user for whom `predicate` holds (users of a slot this node lost). */
   deleteWhere(predicate: (userId: string) => boolean): number {
     let dropped = 0;
-    for (const userId of [...this.#states.keys()]) {
+    for (const userId of [...this.#states.keys(), ...this.#empty.keys()]) {
       if (predicate(userId)) {
         this.delete(userId);
         dropped += 1;
@@ -123,11 +208,21 @@ export class MailboxCache {
 
   clear(): void {
     this.#states.clear();
+    this.#empty.clear();
     this.#bytes = 0;
+    this.#emptyBytes = 0;
   }
 
   stats(): MailboxCacheStats {
-    return { users: this.#states.size, bytes: this.#bytes, evictions: this.#evictions };
+    return {
+      users: this.#states.size + this.#empty.size,
+      bytes: this.#bytes + this.#emptyBytes,
+      evictions: this.#evictions + this.#emptyEvictions,
+    };
+  }
+
+  emptyStats(): EmptyMailboxStats {
+    return { users: this.#empty.size, evictions: this.#emptyEvictions };
   }
 
   #evictPastBudget(): void {
@@ -138,6 +233,18 @@ export class MailboxCache {
       this.#states.delete(userId);
       this.#bytes -= entry.chargedBytes;
       this.#evictions += 1;
+    }
+  }
+
+  #evictEmptyPastBudget(): void {
+    const max = this.#options.emptyMailboxesMax;
+    if (this.#empty.size <= max) return;
+    for (const [userId, entry] of this.#empty) {
+      if (this.#empty.size <= max) return;
+      if (this.#isPinned(userId)) continue;
+      this.#empty.delete(userId);
+      this.#emptyBytes -= entry.chargedBytes;
+      this.#emptyEvictions += 1;
     }
   }
 }

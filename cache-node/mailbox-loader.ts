@@ -56,7 +56,10 @@ export class MailboxLoader {
     const recent = await store.recentConversations(userId, limit);
     const state = new MailboxState(userId, version, recent, limit);
     this.#deps.ownership.assertServing(userId);
-    this.#deps.cache.put(state);
+    // An empty mailbox (any unknown user id) is kept apart, or not at all: reads of made-up ids
+    // must not evict real users. Not keeping it is safe: the next load, under this lock, rereads
+    // the store, so a message that arrives meanwhile is seen.
+    this.#deps.cache.putLoaded(state);
     return state;
   }
 

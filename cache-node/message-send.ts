@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import {
+  ChatringError,
+  DELIVER_CLOCK_SKEW_MS_MAX,
+  DELIVER_SENT_AT_AGE_MS_MAX,
+  assertClockWindow,
   conversationIdOf,
   orderedPair,
   type DeliverResponse,
@@ -81,6 +85,7 @@ export class MessageSend {
       };
       const delivered = await this.#deps.delivery.deliver(proposal);
       assertCopyOf(delivered, proposal);
+      this.#assertNotAhead(delivered);
       try {
         this.#deps.failpoints?.beforeCoordinatorCommit(delivered.message);
         await this.#writer.commitMessageLocked(state, delivered.message);
@@ -93,8 +98,20 @@ export class MessageSend {
     });
   }
 
-  /** Writes the higher-id participant's copy; called by the coordinator (maybe this very node). */
+  /**
+   * Writes the higher-id participant's copy; called by the coordinator (maybe this very node).
+   * The proposed sentAt must be within this node's clock window (DELIVER_CLOCK_SKEW_MS_MAX ahead,
+   * DELIVER_SENT_AT_AGE_MS_MAX behind), checked before anything else, so a refused proposal
+   * (400 INVALID_FIELD) changes nothing: one far in the future would stamp every later message of
+   * the conversation after it, and at 2^53 - 1 no later message could be stamped at all.
+   */
   async deliver(proposal: Message): Promise<DeliverResponse> {
+    assertClockWindow(
+      proposal.sentAt,
+      'message.sentAt',
+      this.#deps.now(),
+      DELIVER_SENT_AT_AGE_MS_MAX,
+    );
     const owner = orderedPair(proposal.senderId, proposal.recipientId)[1];
     this.#deps.ownership.assertServing(owner);
     return this.#deps.locks.run(owner, async () => {
@@ -113,6 +130,22 @@ export class MessageSend {
       await this.#writer.commitMessageLocked(state, message);
       return { message: toMessage(message), duplicate: false };
     });
+  }
+
+  /**
+   * The other owner's answer is a member's word too: a copy stamped further ahead of this node's
+   * clock than any owner accepts (a buggy or hostile peer; with a duplicate, one from before this
+   * check) is not committed here, where it would wedge this copy of the conversation the same way.
+   * INTERNAL, like any other malformed answer between nodes (PeerDelivery); the client may retry.
+   */
+  #assertNotAhead(delivered: DeliverResponse): void {
+    const now = this.#deps.now();
+    const { sentAt } = delivered.message;
+    if (sentAt > now + DELIVER_CLOCK_SKEW_MS_MAX)
+      throw new ChatringError(
+        'INTERNAL',
+        `the other owner stamped the message ${sentAt}, more than ${DELIVER_CLOCK_SKEW_MS_MAX} ms ahead of this node's clock (${now}); not committed`,
+      );
   }
 
   /** Half-sent messages still waiting for their coordinator copy. */

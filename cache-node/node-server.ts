@@ -5,6 +5,7 @@ import {
   HANDOFF_PATHS,
   MESSAGES_PAGE_SIZE_DEFAULT,
   RING_EPOCH_HEADER,
+  RING_EPOCH_MAX,
   WARM_BATCH_BODY_BYTES_LIMIT,
   assertUserId,
   parseCancelRequest,
@@ -15,9 +16,15 @@ import {
   parseRingPush,
   parseSendRequest,
   parseWarmBatch,
+  type GivenOptions,
   type RingConfig,
 } from '../protocol/index.js';
-import { createHttpServer } from '../transport/index.js';
+import {
+  createHttpServer,
+  installAccessControl,
+  type AccessPolicy,
+  type HttpServerOptions,
+} from '../transport/index.js';
 import type { MailboxService } from './mailbox-service.js';
 import type { Handoff } from './handoff.js';
 
@@ -29,6 +36,10 @@ export interface NodeServerDependencies {
   stats: () => unknown;
   handoff: Handoff;
   adoptRing: (ring: RingConfig) => void;
+  /** Who may call what (transport/security): checked before any route runs. */
+  access: AccessPolicy;
+  /** The server's bounds (timeouts, connection cap, in-flight limit). */
+  http: GivenOptions<HttpServerOptions>;
 }
 
 interface UserParams {
@@ -44,14 +55,23 @@ interface ConversationParams extends UserParams {
  * runs a ring change), and stats.
  */
 export function buildNodeServer(deps: NodeServerDependencies): FastifyInstance {
-  const app = createHttpServer();
+  const app = createHttpServer(deps.http);
+  installAccessControl(app, deps.access);
 
   // A caller that routed by a newer ring than ours: learn it before judging ownership. If the
   // control plane cannot answer, we judge by the ring we have (at worst NOT_OWNER: the caller retries).
+  // Only a plausible epoch triggers it, and one refresh serves every request waiting meanwhile.
+  let refreshing: Promise<void> | undefined;
   app.addHook('onRequest', async (request) => {
     const header = request.headers[RING_EPOCH_HEADER];
-    if (typeof header === 'string' && Number(header) > deps.epoch())
-      await deps.refreshRing().catch(() => undefined);
+    if (typeof header !== 'string' || !/^\d{1,16}$/.test(header)) return;
+    const epoch = Number(header);
+    if (epoch <= deps.epoch() || epoch > RING_EPOCH_MAX) return;
+    refreshing ??= deps
+      .refreshRing()
+      .catch(() => undefined)
+      .finally(() => (refreshing = undefined));
+    await refreshing;
   });
 
   app.get('/healthz', async () => ({ status: 'ok', epoch: deps.epoch() }));

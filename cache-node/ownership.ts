@@ -2,6 +2,7 @@ import {
   ChatringError,
   FUNCTION_RULE,
   LEASE_MS_MAX,
+  RING_RELEASE_EPOCH_AHEAD_MAX,
   SYSTEM_CLOCK,
   USER_ID_PATTERN,
   integerRule,
@@ -127,8 +128,22 @@ export class Ownership implements OwnershipGuard {
   /**
    * First step of a handoff: stop serving every user that `target` gives to another node, before
    * that node may start (it starts when `target` is published). Idempotent per changeId.
+   *
+   * The release lasts until a ring at `target`'s epoch or later is adopted (or the change is
+   * cancelled), so a target far ahead of this node's ring would keep those users refused for good.
+   * A live node's ring lags the control plane's by the few epochs published since its last
+   * renewal, and the target is the control plane's epoch + 1; a target more than
+   * RING_RELEASE_EPOCH_AHEAD_MAX ahead is refused (INVALID_FIELD, nothing changes; the change is
+   * refused and may be retried). With no ring yet this node serves nobody, so there is nothing to
+   * compare and nothing to wedge.
    */
   beginRelease(changeId: string, target: RingConfig): RingView {
+    const current = this.#ring?.epoch;
+    if (current !== undefined && target.epoch > current + RING_RELEASE_EPOCH_AHEAD_MAX)
+      throw new ChatringError(
+        'INVALID_FIELD',
+        `targetRing.epoch ${target.epoch} is more than ${RING_RELEASE_EPOCH_AHEAD_MAX} ahead of this node's ring (epoch ${current})`,
+      );
     const view = new RingView(target);
     this.#release = { changeId, target: view };
     return view;

@@ -18,12 +18,15 @@ import {
   type RouterFlags,
 } from './member-options.js';
 import { addStoreFlags } from './store-flags.js';
+import { addRedisConnectionFlags } from './flag-values.js';
+import { ChatringError } from '../protocol/index.js';
+import { TokenSet, hashToken } from '../transport/index.js';
 
 const program = new Command('chatring').description(
   'A user-sharded, write-through cache tier for 1:1 chat.',
 );
 
-addStoreFlags(program.command('start'))
+addRedisConnectionFlags(addStoreFlags(program.command('start')))
   .description('run a local cluster: one router, N cache nodes and standbys, on the embedded store')
   .option('--port <port>', 'router port (env CHATRING_PORT or PORT)')
   .option(
@@ -69,6 +72,21 @@ addNodeFlags(program.command('node'))
     const node = await startCacheNode(nodeOptionsFrom(flags, process.env));
     console.log(`node ${flags.nodeId} listening on ${node.url}`);
     await stopOnSignal(() => node.close());
+  });
+
+program
+  .command('hash-token')
+  .description(
+    'read a token on stdin, print the sha256: form to put in a tokens file instead of the token',
+  )
+  .action(async () => {
+    let text = '';
+    for await (const chunk of process.stdin) text += String(chunk);
+    const token = text.trim();
+    if (token === '') throw new ChatringError('INVALID_OPTION', 'give the token on stdin');
+    // The same check servers apply, so a hash is never printed for a token they would refuse.
+    TokenSet.from([token], 'hash-token');
+    console.log(hashToken(token));
   });
 
 /** Resolves after the first SIGINT/SIGTERM has run `stop`; exits non-zero if stopping failed. */

@@ -11,7 +11,8 @@ import {
 } from '../control-plane/index.js';
 import { ChatringError } from '../protocol/index.js';
 import { RingView } from '../ring/index.js';
-import { PeerClient } from '../transport/index.js';
+import { CREDENTIAL_SOURCES, MemberSigner, PeerClient } from '../transport/index.js';
+import type { RedisConnectionOptions } from './flag-values.js';
 import { adminOwnerPath, ownerAnswerOf, type OwnerAnswer } from '../router/index.js';
 
 export type { OwnerAnswer } from '../router/index.js';
@@ -32,19 +33,47 @@ export interface ClusterConnection {
   close(): Promise<void>;
 }
 
-export async function connectToCluster(target: {
+export interface ClusterTarget {
   routerUrl: string;
   redisUrl?: string | undefined;
-}): Promise<ClusterConnection> {
-  return target.redisUrl === undefined ? viaRouter(target.routerUrl) : viaRedis(target.redisUrl);
+  /** AUTH and TLS to that Redis. */
+  redisConnection?: RedisConnectionOptions | undefined;
+  /** Presented to the router's operator routes. */
+  operatorToken?: string | undefined;
+  /** With it ringctl signs as a member: needed with --redis (it calls nodes itself), else optional. */
+  clusterSecret?: Buffer | undefined;
 }
 
-function viaRouter(routerUrl: string): ClusterConnection {
+/** The member id ringctl signs with when it holds the cluster secret. */
+const RINGCTL_MEMBER_ID = 'ringctl';
+
+export async function connectToCluster(target: ClusterTarget): Promise<ClusterConnection> {
+  const signer =
+    target.clusterSecret === undefined
+      ? undefined
+      : new MemberSigner(RINGCTL_MEMBER_ID, target.clusterSecret);
+  return target.redisUrl === undefined
+    ? viaRouter(target.routerUrl, target.operatorToken, signer)
+    : viaRedis(target.redisUrl, target.redisConnection ?? {}, signer);
+}
+
+function viaRouter(
+  routerUrl: string,
+  operatorToken: string | undefined,
+  signer: MemberSigner | undefined,
+): ClusterConnection {
   const baseUrl = routerUrl.replace(/\/$/, '');
-  const client = new HttpControlPlaneClient(baseUrl, RINGCTL_TIMEOUT_MS);
+  // The operator token when there is one (the operator's own credential), else the member signature.
+  const credential =
+    operatorToken === undefined ? { signer } : { bearerToken: operatorToken, signer: undefined };
+  const client = new HttpControlPlaneClient(baseUrl, {
+    timeoutMs: RINGCTL_TIMEOUT_MS,
+    ...credential,
+  });
   const router = new PeerClient('ringctl', {
     timeoutMs: RINGCTL_TIMEOUT_MS,
     connectionsPerPeer: 2,
+    ...credential,
   });
   const reach = <T>(call: Promise<T>): Promise<T> =>
     call.catch((error: unknown) => {
@@ -82,23 +111,40 @@ function unreachable(routerUrl: string, error: unknown): unknown {
 }
 
 /** ringctl as a control plane client of its own: no failure detector, no subscription. */
-async function viaRedis(redisUrl: string): Promise<ClusterConnection> {
+async function viaRedis(
+  redisUrl: string,
+  connection: RedisConnectionOptions,
+  signer: MemberSigner | undefined,
+): Promise<ClusterConnection> {
   const controlPlane = await RedisControlPlane.open({
     redisUrl,
+    ...connection,
     failureDetector: false,
     listenForRingChanges: false,
   });
-  const orchestrator = new RingChangeOrchestrator(controlPlane);
+  const orchestrator = new RingChangeOrchestrator(controlPlane, { signer });
+  // A change run from here calls every node's member routes: refuse before anything moves.
+  const needSigner = () => {
+    if (signer === undefined)
+      throw new ChatringError(
+        'INVALID_OPTION',
+        `ringctl --redis runs the change itself and calls nodes as a member: give the cluster secret (${CREDENTIAL_SOURCES.clusterSecret})`,
+      );
+  };
   return {
     status: () => controlPlane.status(),
     owner: async (userId) => ownerAnswerOf(new RingView(await controlPlane.currentRing()), userId),
     previewChange: (change) => orchestrator.preview(parseChange(change)),
     // The same failure codes the router's change route answers (changeFailure), so `--redis`
     // and the router path tell an operator the same thing.
-    applyChange: (change, expectedEpoch, onProgress) =>
-      orchestrator.apply(parseChange(change), expectedEpoch, onProgress).catch((error: unknown) => {
-        throw changeFailure(error);
-      }),
+    applyChange: async (change, expectedEpoch, onProgress) => {
+      needSigner();
+      return orchestrator
+        .apply(parseChange(change), expectedEpoch, onProgress)
+        .catch((error: unknown) => {
+          throw changeFailure(error);
+        });
+    },
     async close() {
       await orchestrator.close();
       await controlPlane.close();

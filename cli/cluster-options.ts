@@ -10,7 +10,15 @@ import { resolve } from 'node:path';
 import { DEFAULT_CONTROL_PLANE_TIMINGS } from '../control-plane/index.js';
 import { DEFAULT_ROUTER_OPTIONS } from '../router/index.js';
 import type { StoreOptions } from '../store-adapter/index.js';
-import { booleanOption, integerOption, redisUrlOption, timingOptions } from './flag-values.js';
+import {
+  booleanOption,
+  integerOption,
+  redisConnectionOptions,
+  redisUrlOption,
+  timingOptions,
+  type RedisConnectionFlags,
+  type RedisConnectionOptions,
+} from './flag-values.js';
 import { storeOptionsFrom, type StoreFlags } from './store-flags.js';
 
 /**
@@ -36,6 +44,8 @@ export interface LocalClusterOptions {
   restartMembers: boolean;
   /** Put the control plane in Redis (else in the router's process). */
   redisUrl?: string;
+  /** AUTH and TLS to that Redis, handed to every member through its environment. @default {} */
+  redisConnection: RedisConnectionOptions;
   /** Routers to start; more than one needs redisUrl. @default 1 */
   routers: number;
   /** Cached state a node hands to new owners per ring change. @default 67108864 (64 MiB) */
@@ -97,6 +107,7 @@ export function resolveClusterOptions(
       Number.MAX_SAFE_INTEGER,
     ),
     ...(redisUrl === undefined ? {} : { redisUrl }),
+    redisConnection: redisConnectionOptions(redisUrl, flags as RedisConnectionFlags, env),
     port: integer('port', 'PORT', 0, LISTEN_PORT_MAX),
     dataDir,
     nodes: integer('nodes', 'NODES', 1, LOCAL_CLUSTER_LIMITS.nodesMax),

@@ -1,3 +1,4 @@
+import type { Command } from 'commander';
 import {
   ChatringError,
   HEARTBEAT_INTERVAL_MS_MAX,
@@ -5,7 +6,12 @@ import {
   LEASE_MS_MAX,
   LEASE_MS_MIN,
 } from '../protocol/index.js';
-import { resolveControlPlaneTimings, type ControlPlaneTimings } from '../control-plane/index.js';
+import {
+  resolveControlPlaneTimings,
+  resolveRedisControlPlaneOptions,
+  type ControlPlaneTimings,
+  type RedisControlPlaneOptions,
+} from '../control-plane/index.js';
 
 /**
  * Flag and environment text turned into checked values. Every refusal is INVALID_OPTION and names
@@ -28,15 +34,152 @@ export function booleanOption(name: string, text: string): boolean {
   throw new ChatringError('INVALID_OPTION', `${name} must be true or false, got "${text}"`);
 }
 
-/** `--redis` (else CHATRING_REDIS_URL): undefined when neither is set. */
+/**
+ * `--redis` (else CHATRING_REDIS_URL): undefined when neither is set. A refused URL is shown with
+ * its credentials blanked out.
+ */
 export function redisUrlOption(
   flag: string | undefined,
   env: NodeJS.ProcessEnv,
 ): string | undefined {
   const redisUrl = flag ?? env.CHATRING_REDIS_URL;
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl))
-    throw new ChatringError('INVALID_OPTION', `--redis must be a redis:// URL, got "${redisUrl}"`);
+    throw new ChatringError(
+      'INVALID_OPTION',
+      `--redis must be a redis:// URL, got "${redisUrl.replace(/^([^/]*\/\/)[^/@]*@/, '$1***@')}"`,
+    );
   return redisUrl;
+}
+
+/**
+ * How the control plane authenticates to Redis and checks it: AUTH and TLS. The password never
+ * needs the command line: `--redis-password-file` names a file; the environment may carry the
+ * password itself (CHATRING_REDIS_PASSWORD) or a file (CHATRING_REDIS_PASSWORD_FILE); the flag
+ * wins, then the value, then the file. Every other flag falls back to its variable. A rediss://
+ * URL turns TLS on by itself (the system's CAs); any TLS file or the server name turns it on too.
+ */
+export interface RedisConnectionFlags {
+  redisUsername?: string;
+  redisPasswordFile?: string;
+  redisTlsCaFile?: string;
+  redisTlsCertFile?: string;
+  redisTlsKeyFile?: string;
+  redisTlsServerName?: string;
+}
+
+/** What those flags set on RedisControlPlane (spread into its options). */
+export type RedisConnectionOptions = Pick<
+  RedisControlPlaneOptions,
+  'username' | 'password' | 'passwordFile' | 'tls'
+>;
+
+export const REDIS_CONNECTION_ENV = Object.freeze({
+  username: 'CHATRING_REDIS_USERNAME',
+  password: 'CHATRING_REDIS_PASSWORD',
+  passwordFile: 'CHATRING_REDIS_PASSWORD_FILE',
+  tlsCaFile: 'CHATRING_REDIS_TLS_CA_FILE',
+  tlsCertFile: 'CHATRING_REDIS_TLS_CERT_FILE',
+  tlsKeyFile: 'CHATRING_REDIS_TLS_KEY_FILE',
+  tlsServerName: 'CHATRING_REDIS_TLS_SERVER_NAME',
+});
+
+/** The flags, for refusing them without a Redis URL. */
+const REDIS_CONNECTION_FLAGS: readonly (readonly [keyof RedisConnectionFlags, string])[] = [
+  ['redisUsername', '--redis-username'],
+  ['redisPasswordFile', '--redis-password-file'],
+  ['redisTlsCaFile', '--redis-tls-ca-file'],
+  ['redisTlsCertFile', '--redis-tls-cert-file'],
+  ['redisTlsKeyFile', '--redis-tls-key-file'],
+  ['redisTlsServerName', '--redis-tls-server-name'],
+];
+
+export function addRedisConnectionFlags(command: Command): Command {
+  const env = REDIS_CONNECTION_ENV;
+  return command
+    .option('--redis-username <name>', `Redis ACL user; needs a password (env ${env.username})`)
+    .option(
+      '--redis-password-file <file>',
+      `Redis AUTH password, on one line (env ${env.password} or ${env.passwordFile})`,
+    )
+    .option(
+      '--redis-tls-ca-file <file>',
+      `PEM CA Redis's certificate is checked against, default the system's; turns TLS on (env ${env.tlsCaFile})`,
+    )
+    .option(
+      '--redis-tls-cert-file <file>',
+      `PEM client certificate (tls-auth-clients), with --redis-tls-key-file (env ${env.tlsCertFile})`,
+    )
+    .option(
+      '--redis-tls-key-file <file>',
+      `its unencrypted PEM private key (env ${env.tlsKeyFile})`,
+    )
+    .option(
+      '--redis-tls-server-name <name>',
+      `the name Redis's certificate must carry, default the URL's host (env ${env.tlsServerName})`,
+    );
+}
+
+/**
+ * The AUTH and TLS options for `redisUrl`, checked at once (files read, so a bad one fails at
+ * start-up naming the option and the path, not in every member). Without a Redis URL the flags
+ * are refused and the variables ignored.
+ */
+export function redisConnectionOptions(
+  redisUrl: string | undefined,
+  flags: RedisConnectionFlags,
+  env: NodeJS.ProcessEnv,
+): RedisConnectionOptions {
+  if (redisUrl === undefined) {
+    const given = REDIS_CONNECTION_FLAGS.find(([key]) => flags[key] !== undefined);
+    if (given !== undefined)
+      throw new ChatringError('INVALID_OPTION', `${given[1]} needs --redis (a Redis URL)`);
+    return {};
+  }
+  const names = REDIS_CONNECTION_ENV;
+  const username = flags.redisUsername ?? env[names.username];
+  const password =
+    flags.redisPasswordFile !== undefined
+      ? { passwordFile: flags.redisPasswordFile }
+      : env[names.password] !== undefined
+        ? { password: env[names.password] ?? '' }
+        : env[names.passwordFile] !== undefined
+          ? { passwordFile: env[names.passwordFile] ?? '' }
+          : {};
+  const tls = Object.fromEntries(
+    Object.entries({
+      caFile: flags.redisTlsCaFile ?? env[names.tlsCaFile],
+      certFile: flags.redisTlsCertFile ?? env[names.tlsCertFile],
+      keyFile: flags.redisTlsKeyFile ?? env[names.tlsKeyFile],
+      serverName: flags.redisTlsServerName ?? env[names.tlsServerName],
+    }).filter(([, given]) => given !== undefined),
+  );
+  const options: RedisConnectionOptions = {
+    ...(username === undefined ? {} : { username }),
+    ...password,
+    ...(Object.keys(tls).length === 0 ? {} : { tls }),
+  };
+  resolveRedisControlPlaneOptions({ redisUrl, ...options });
+  return options;
+}
+
+/**
+ * The same choices as environment variables, for the members a launcher spawns (no secret on their
+ * command lines). Every variable is set or cleared (undefined: spawn leaves it out), so a member
+ * makes exactly this process's choice whatever else its inherited environment says.
+ */
+export function redisConnectionEnvironment(options: RedisConnectionOptions): NodeJS.ProcessEnv {
+  const names = REDIS_CONNECTION_ENV;
+  const { username, password, passwordFile, tls } = options;
+  const files = typeof tls === 'object' ? tls : {};
+  return {
+    [names.username]: username,
+    [names.password]: password,
+    [names.passwordFile]: passwordFile,
+    [names.tlsCaFile]: files.caFile,
+    [names.tlsCertFile]: files.certFile,
+    [names.tlsKeyFile]: files.keyFile,
+    [names.tlsServerName]: files.serverName,
+  };
 }
 
 /**

@@ -1,11 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ChatringError, SYSTEM_CLOCK, type Clock } from '../protocol/index.js';
-import { openStore } from '../store-adapter/index.js';
+import { openStore, type StoreOptions } from '../store-adapter/index.js';
 import { HttpControlPlaneClient } from '../control-plane/index.js';
+import { MemberSigner } from '../transport/index.js';
 import type { LocalClusterOptions } from './cluster-options.js';
-import { storeArgs } from './store-flags.js';
+import { CREDENTIAL_ENV, credentialsFrom } from './credential-flags.js';
+import { redisConnectionEnvironment } from './flag-values.js';
 
 const ENTRY = fileURLToPath(new URL('./chatring.js', import.meta.url));
 /** A member that keeps dying is restarted a little later each time, never later than this. */
@@ -48,10 +53,10 @@ export async function startLocalCluster(
   clock: Clock = SYSTEM_CLOCK,
 ): Promise<LocalClusterHandle> {
   const nodeIds = Array.from({ length: options.nodes }, (_, index) => `node-${index + 1}`);
-  const controlPlaneArgs =
-    options.redisUrl === undefined
-      ? ['--data-dir', options.dataDir]
-      : ['--redis', options.redisUrl];
+  const standbyIds = Array.from({ length: options.standbys }, (_, index) => `standby-${index + 1}`);
+  // Secrets and connection strings reach members through their environment, never their argv.
+  const memberEnv = membersEnvironment(options, log);
+  const controlPlaneArgs = options.redisUrl === undefined ? ['--data-dir', options.dataDir] : [];
   const routers: Member[] = Array.from({ length: options.routers }, (_, index) => ({
     name: index === 0 ? 'router' : `router-${index + 1}`,
     args: [
@@ -61,6 +66,7 @@ export async function startLocalCluster(
       ...controlPlaneArgs,
       '--initial-nodes',
       nodeIds.join(','),
+      ...(standbyIds.length === 0 ? [] : ['--initial-standbys', standbyIds.join(',')]),
       '--lease-ms',
       String(options.leaseMs),
       '--heartbeat-interval-ms',
@@ -72,6 +78,7 @@ export async function startLocalCluster(
   const launch = (member: Member) => {
     const child = spawn(process.execPath, [ENTRY, ...member.args], {
       stdio: ['ignore', 'pipe', 'inherit'],
+      env: memberEnv,
     });
     member.child = child;
     child.stdout
@@ -104,11 +111,8 @@ export async function startLocalCluster(
   const nodeControlPlaneArgs =
     options.redisUrl === undefined
       ? ['--control-plane-url', routerUrl]
-      : ['--redis', options.redisUrl, '--lease-ms', String(options.leaseMs)];
-  const members: Member[] = [
-    ...nodeIds,
-    ...Array.from({ length: options.standbys }, (_, index) => `standby-${index + 1}`),
-  ].map((nodeId) => ({
+      : ['--lease-ms', String(options.leaseMs)];
+  const members: Member[] = [...nodeIds, ...standbyIds].map((nodeId) => ({
     name: nodeId,
     args: [
       'node',
@@ -117,7 +121,6 @@ export async function startLocalCluster(
       ...nodeControlPlaneArgs,
       '--data-dir',
       options.dataDir,
-      ...storeArgs(options.store),
       '--heartbeat-interval-ms',
       String(options.heartbeatIntervalMs),
       '--warm-handoff-bytes-max',
@@ -126,7 +129,7 @@ export async function startLocalCluster(
     restarts: 0,
   }));
   for (const member of members) launch(member);
-  await waitUntilServing(routerUrl, options.nodes, clock);
+  await waitUntilServing(routerUrl, options.nodes, clock, memberEnv);
 
   return {
     routerUrl,
@@ -137,6 +140,55 @@ export async function startLocalCluster(
       await Promise.all(members.map((m) => terminate(m.child)));
       await Promise.all(routers.map((router) => terminate(router.child)));
     },
+  };
+}
+
+/** Where a local cluster keeps its generated secret (owner-only), beside its data. */
+export function clusterSecretPath(dataDir: string): string {
+  return join(dataDir, 'cluster-secret');
+}
+
+/**
+ * The members' environment: the launcher's own, plus the cluster secret (the one in the environment
+ * if the operator gave one, else one generated once per data directory and kept there, readable by
+ * the owner only), the Redis URL and the store's options. Prints the one warning that app and
+ * operator routes are open when no tokens were given (allowed because members listen on loopback).
+ */
+function membersEnvironment(
+  options: Readonly<LocalClusterOptions>,
+  log: (line: string) => void,
+): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...storeEnvironment(options.store) };
+  if (options.redisUrl !== undefined)
+    Object.assign(env, {
+      CHATRING_REDIS_URL: options.redisUrl,
+      ...redisConnectionEnvironment(options.redisConnection),
+    });
+  if (
+    env[CREDENTIAL_ENV.clusterSecret] === undefined &&
+    env[CREDENTIAL_ENV.clusterSecretFile] === undefined
+  ) {
+    const path = clusterSecretPath(options.dataDir);
+    if (!existsSync(path)) {
+      mkdirSync(options.dataDir, { recursive: true });
+      writeFileSync(path, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+    }
+    readFileSync(path); // unreadable: fail here, not in every member
+    env[CREDENTIAL_ENV.clusterSecretFile] = path;
+  }
+  const credentials = credentialsFrom({}, env);
+  if (credentials.appTokens === undefined || credentials.operatorTokens === undefined)
+    log(
+      'warning: no app or operator tokens given, so the public API and ring changes take anyone who reaches loopback; see docs/security.md',
+    );
+  return env;
+}
+
+function storeEnvironment(store: StoreOptions): NodeJS.ProcessEnv {
+  if (store.kind === 'embedded') return { CHATRING_STORE: 'embedded' };
+  return {
+    CHATRING_STORE: 'cassandra',
+    CHATRING_CASSANDRA_OPTIONS: JSON.stringify(store.cassandra),
   };
 }
 
@@ -160,9 +212,18 @@ async function waitForLine(child: ChildProcess, pattern: RegExp): Promise<string
 }
 
 /** Waits until every slot of the ring is held by a node that heartbeats. */
-async function waitUntilServing(routerUrl: string, slots: number, clock: Clock): Promise<void> {
+async function waitUntilServing(
+  routerUrl: string,
+  slots: number,
+  clock: Clock,
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
   // Each status call may take as long as the whole start: a busy machine answers slowly, not never.
-  const controlPlane = new HttpControlPlaneClient(routerUrl, START_TIMEOUT_MS);
+  // The launcher signs as a member: it holds the secret it gave its members.
+  const controlPlane = new HttpControlPlaneClient(routerUrl, {
+    timeoutMs: START_TIMEOUT_MS,
+    signer: new MemberSigner('launcher', credentialsFrom({}, env).clusterSecret),
+  });
   const deadline = clock.monotonicNow() + START_TIMEOUT_MS;
   try {
     while (clock.monotonicNow() < deadline) {

@@ -17,13 +17,18 @@ import {
   type CacheNodeOptions,
 } from '../cache-node/index.js';
 import { DEFAULT_ROUTER_OPTIONS, type GivenRouterOptions } from '../router/index.js';
+import { resolveHttpServerOptions } from '../transport/index.js';
 import {
+  addRedisConnectionFlags,
   heartbeatIntervalOption,
   integerOption,
+  redisConnectionOptions,
   redisUrlOption,
   timingOptions,
+  type RedisConnectionFlags,
 } from './flag-values.js';
 import { addStoreFlags, storeOptionsFrom, type StoreFlags } from './store-flags.js';
+import { addCredentialFlags, credentialsFrom, type CredentialFlags } from './credential-flags.js';
 
 /**
  * The two one-member commands, `chatring router` and `chatring node` (the launcher spawns them;
@@ -33,18 +38,20 @@ import { addStoreFlags, storeOptionsFrom, type StoreFlags } from './store-flags.
  */
 
 /** The flags both commands take (see addMemberFlags). */
-export interface MemberFlags {
+export interface MemberFlags extends CredentialFlags, RedisConnectionFlags {
   redis?: string;
   redisKeyPrefix?: string;
   host?: string;
   port?: string;
   leaseMs?: string;
   heartbeatIntervalMs?: string;
+  httpOptions?: string;
 }
 
 export interface RouterFlags extends MemberFlags {
   dataDir?: string;
   initialNodes?: string;
+  initialStandbys?: string;
 }
 
 export interface NodeFlags extends MemberFlags, StoreFlags {
@@ -57,10 +64,15 @@ export interface NodeFlags extends MemberFlags, StoreFlags {
 
 export function addRouterFlags(command: Command): Command {
   command.option('--data-dir <dir>', 'where the ring lives (in-process control plane)');
-  return addMemberFlags(command, DEFAULT_ROUTER_OPTIONS).option(
-    '--initial-nodes <ids>',
-    `comma-separated node ids of a brand-new ring (default ${DEFAULT_ROUTER_OPTIONS.initialNodeIds.join(',')})`,
-  );
+  return addMemberFlags(command, DEFAULT_ROUTER_OPTIONS)
+    .option(
+      '--initial-nodes <ids>',
+      `comma-separated node ids of a brand-new ring (default ${DEFAULT_ROUTER_OPTIONS.initialNodeIds.join(',')})`,
+    )
+    .option(
+      '--initial-standbys <ids>',
+      'comma-separated node ids a brand-new ring admits as standbys (default none)',
+    );
 }
 
 export function addNodeFlags(command: Command): Command {
@@ -85,8 +97,12 @@ export function addNodeFlags(command: Command): Command {
  * port unless told otherwise: the control plane learns its URL). */
 function addMemberFlags(command: Command, defaults: { host: string; port: number }): Command {
   const { leaseMs, heartbeatIntervalMs } = DEFAULT_CONTROL_PLANE_TIMINGS;
-  return command
-    .option('--redis <url>', 'the control plane on Redis (env CHATRING_REDIS_URL)')
+  return addRedisConnectionFlags(
+    addCredentialFlags(command).option(
+      '--redis <url>',
+      'the control plane on Redis (env CHATRING_REDIS_URL)',
+    ),
+  )
     .option(
       '--redis-key-prefix <prefix>',
       `prefix of chatring keys in Redis (default ${DEFAULT_REDIS_CONTROL_PLANE_OPTIONS.keyPrefix})`,
@@ -100,11 +116,37 @@ function addMemberFlags(command: Command, defaults: { host: string; port: number
     .option(
       '--heartbeat-interval-ms <ms>',
       `lease renewal interval (default ${heartbeatIntervalMs})`,
+    )
+    .option(
+      '--http-options <json>',
+      'the HTTP server bounds as JSON, e.g. {"requestsInFlightMax":2000,"requestTimeoutMs":10000} (env CHATRING_HTTP_OPTIONS; docs/operations.md)',
     );
+}
+
+/** The HTTP server's bounds: JSON from the flag or CHATRING_HTTP_OPTIONS, checked by the server. */
+function httpOptionsFrom(flags: MemberFlags, env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const text = flags.httpOptions ?? env.CHATRING_HTTP_OPTIONS;
+  if (text === undefined || text === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new ChatringError(
+      'INVALID_OPTION',
+      `--http-options is not JSON: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new ChatringError('INVALID_OPTION', '--http-options must be a JSON object');
+  // Checked now, so a bad one stops the start with the flag's name rather than deep in a server.
+  resolveHttpServerOptions(parsed as Record<string, unknown>);
+  return parsed as Record<string, unknown>;
 }
 
 export function routerOptionsFrom(flags: RouterFlags, env: NodeJS.ProcessEnv): GivenRouterOptions {
   const redisUrl = redisUrlOption(flags.redis, env);
+  if (redisUrl === undefined) redisConnectionOptions(redisUrl, flags, env); // refuses stray flags
   if (redisUrl === undefined && flags.dataDir === undefined)
     throw new ChatringError(
       'INVALID_OPTION',
@@ -116,8 +158,16 @@ export function routerOptionsFrom(flags: RouterFlags, env: NodeJS.ProcessEnv): G
     controlPlane:
       redisUrl === undefined
         ? { kind: 'in-process', dataDir: flags.dataDir ?? '' }
-        : { kind: 'redis', redisUrl, ...keyPrefixOf(flags) },
+        : {
+            kind: 'redis',
+            redisUrl,
+            ...keyPrefixOf(flags),
+            connection: redisConnectionOptions(redisUrl, flags, env),
+          },
     initialNodeIds: flags.initialNodes?.split(',').filter(Boolean),
+    initialStandbyIds: flags.initialStandbys?.split(',').filter(Boolean),
+    credentials: credentialsFrom(flags, env),
+    http: httpOptionsFrom(flags, env),
     ...timingOptions('chatring router', flags),
   };
 }
@@ -131,6 +181,8 @@ export function nodeOptionsFrom(flags: NodeFlags, env: NodeJS.ProcessEnv): Cache
     port: portOption(flags.port) ?? DEFAULT_CACHE_NODE_OPTIONS.port,
     ...nodeControlPlaneFrom(flags, env),
     store: storeOptionsFrom(flags, env, flags.dataDir),
+    credentials: credentialsFrom(flags, env),
+    http: httpOptionsFrom(flags, env),
     ...(cacheBytesMax === undefined
       ? {}
       : { cache: { cacheBytesMax: bytesOption('--cache-bytes-max', cacheBytesMax, 1) } }),
@@ -164,6 +216,7 @@ function nodeControlPlaneFrom(
   env: NodeJS.ProcessEnv,
 ): { controlPlane: ControlPlaneAddress; heartbeatIntervalMs: number } {
   const redisUrl = redisUrlOption(flags.redis, env);
+  const connection = redisConnectionOptions(redisUrl, flags, env);
   if (redisUrl !== undefined) {
     const { leaseMs, heartbeatIntervalMs } = timingOptions('chatring node', flags);
     return {
@@ -171,6 +224,7 @@ function nodeControlPlaneFrom(
         kind: 'redis',
         redisUrl,
         ...keyPrefixOf(flags),
+        connection,
         leaseMs,
         heartbeatIntervalMs,
       },

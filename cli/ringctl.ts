@@ -14,10 +14,17 @@ import { ChatringError } from '../protocol/index.js';
 import type { ClusterStatus } from '../control-plane/index.js';
 import { connectToCluster, type ClusterConnection } from './cluster-connection.js';
 import { failureLine } from './failure-line.js';
-import { integerOption, redisUrlOption } from './flag-values.js';
+import {
+  addRedisConnectionFlags,
+  integerOption,
+  redisConnectionOptions,
+  redisUrlOption,
+  type RedisConnectionFlags,
+} from './flag-values.js';
+import { clusterSecretFrom, operatorTokensFrom, type CredentialFlags } from './credential-flags.js';
 import { ProgressBar, formatPreview, formatResult, formatStatusTable } from './status-table.js';
 
-interface GlobalOptions {
+interface GlobalOptions extends CredentialFlags, RedisConnectionFlags {
   router: string;
   redis?: string;
   json?: boolean;
@@ -31,8 +38,17 @@ const program = new Command('ringctl')
     process.env.CHATRING_ROUTER_URL ?? 'http://127.0.0.1:8080',
   )
   .option('--redis <url>', 'or reach the control plane on Redis directly (env CHATRING_REDIS_URL)')
+  .option(
+    '--operator-token-file <file>',
+    'the operator token (env CHATRING_OPERATOR_TOKEN or CHATRING_OPERATOR_TOKEN_FILE)',
+  )
+  .option(
+    '--cluster-secret-file <file>',
+    'sign as a member instead; needed for changes with --redis (env CHATRING_CLUSTER_SECRET or CHATRING_CLUSTER_SECRET_FILE)',
+  )
   .option('--json', 'print JSON instead of a table')
   .exitOverride();
+addRedisConnectionFlags(program);
 
 program
   .command('status')
@@ -88,9 +104,13 @@ async function withConnection<T>(
   work: (cluster: ClusterConnection, options: GlobalOptions) => Promise<T>,
 ): Promise<T> {
   const options = program.opts<GlobalOptions>();
+  const redisUrl = redisUrlOption(options.redis, process.env);
   const cluster = await connectToCluster({
     routerUrl: options.router,
-    redisUrl: redisUrlOption(options.redis, process.env),
+    redisUrl,
+    redisConnection: redisConnectionOptions(redisUrl, options, process.env),
+    operatorToken: operatorTokensFrom(options, process.env)?.[0],
+    clusterSecret: clusterSecretFrom(options, process.env),
   });
   try {
     return await work(cluster, options);
@@ -180,9 +200,28 @@ standby
     applyChange({ action: 'standby-remove', nodeId: node }, undefined),
   );
 
+const member = program
+  .command('member')
+  .description('admit new members, forget old ones (a member must be admitted before it may join)');
+member
+  .command('add')
+  .argument('<node>', 'node id')
+  .description('admit a node id: its first heartbeat makes it a standby')
+  .action(async (node: string) => applyChange({ action: 'member-add', nodeId: node }, undefined));
+member
+  .command('remove')
+  .argument('<node>', 'node id')
+  .description('forget a node that serves no slot: its heartbeats are refused until admitted again')
+  .action(async (node: string) =>
+    applyChange({ action: 'member-remove', nodeId: node }, undefined),
+  );
+
 program
   .command('preview')
-  .argument('<action>', 'add | remove | promote | standby-add | standby-remove')
+  .argument(
+    '<action>',
+    'add | remove | promote | standby-add | standby-remove | member-add | member-remove',
+  )
   .argument('<node>', 'node id or URL')
   .option('--weight <weight>', 'for add', '1')
   .option('--standby <id>', 'for promote')

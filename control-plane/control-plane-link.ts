@@ -2,6 +2,8 @@ import type { NodeInfo, RingConfig } from '../protocol/index.js';
 import type { HeartbeatReply } from './control-plane.js';
 import { HttpControlPlaneClient } from './http-control-plane-client.js';
 import { RedisControlPlane } from './redis/redis-control-plane.js';
+import type { RedisControlPlaneOptions } from './redis/redis-options.js';
+import type { MemberSigner } from '../transport/index.js';
 
 /** Where a node (or ringctl) finds the control plane: a router hosting it (local mode), or Redis. */
 export type ControlPlaneAddress =
@@ -12,6 +14,8 @@ export type ControlPlaneAddress =
       keyPrefix?: string;
       leaseMs: number;
       heartbeatIntervalMs: number;
+      /** AUTH and TLS (username, password or passwordFile, tls), checked by RedisControlPlane. */
+      connection?: Pick<RedisControlPlaneOptions, 'username' | 'password' | 'passwordFile' | 'tls'>;
     };
 
 /** What a cache node needs from the control plane: renew its lease, read the ring, hear of changes. */
@@ -26,9 +30,10 @@ export interface ControlPlaneLink {
 export async function connectControlPlane(
   address: ControlPlaneAddress,
   timeoutMs: number,
+  signer: MemberSigner,
 ): Promise<ControlPlaneLink> {
   if (address.kind === 'http') {
-    const client = new HttpControlPlaneClient(address.url, timeoutMs);
+    const client = new HttpControlPlaneClient(address.url, { timeoutMs, signer });
     return {
       heartbeat: (node) => client.heartbeat(node),
       currentRing: () => client.currentRing(),
@@ -39,6 +44,7 @@ export async function connectControlPlane(
   // A node's handle: it renews its own lease and listens for rings; routers run the failure detector.
   return RedisControlPlane.open({
     redisUrl: address.redisUrl,
+    ...address.connection,
     ...(address.keyPrefix === undefined ? {} : { keyPrefix: address.keyPrefix }),
     leaseMs: address.leaseMs,
     heartbeatIntervalMs: address.heartbeatIntervalMs,

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { parseNodeInfo } from '../protocol/index.js';
+import { ChatringError, parseNodeInfo } from '../protocol/index.js';
+import { authenticatedMember } from '../transport/index.js';
 import type { ControlPlane } from './control-plane.js';
 
 export const CONTROL_PLANE_PATHS = Object.freeze({
@@ -14,9 +15,17 @@ export const CONTROL_PLANE_PATHS = Object.freeze({
  * malformed one is a 400 with a catalogue code.
  */
 export function registerControlPlaneRoutes(app: FastifyInstance, controlPlane: ControlPlane): void {
-  app.post(CONTROL_PLANE_PATHS.heartbeat, async (request) =>
-    controlPlane.heartbeat(parseNodeInfo(request.body)),
-  );
+  app.post(CONTROL_PLANE_PATHS.heartbeat, async (request) => {
+    const node = parseNodeInfo(request.body);
+    // The route is a member route (signed); a member renews its own lease and no one else's.
+    const member = authenticatedMember(request);
+    if (member !== node.nodeId)
+      throw new ChatringError(
+        'FORBIDDEN',
+        `member ${member ?? '(none)'} may not heartbeat as ${node.nodeId}`,
+      );
+    return controlPlane.heartbeat(node);
+  });
   app.get(CONTROL_PLANE_PATHS.ring, async () => controlPlane.currentRing());
   app.get(CONTROL_PLANE_PATHS.status, async () => controlPlane.status());
 }

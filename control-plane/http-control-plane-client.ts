@@ -7,11 +7,22 @@ import {
   type RingConfig,
 } from '../protocol/index.js';
 import type { ChangePreview } from '../ring/index.js';
-import { PeerClient } from '../transport/index.js';
+import { PeerClient, type MemberSigner } from '../transport/index.js';
 import type { ClusterStatus, HeartbeatReply } from './control-plane.js';
 import { CONTROL_PLANE_PATHS } from './control-plane-routes.js';
 import type { ChangeProgress, ChangeResult } from './ring-change-orchestrator.js';
 import { RING_CHANGE_PATHS } from './ring-change-routes.js';
+
+export interface HttpControlPlaneClientOptions {
+  /** Bounds each request, and each wait between lines of a change's progress. @default 1000 */
+  timeoutMs?: number;
+  /** A member (a node, the launcher) signs: heartbeats and the ring are member routes. */
+  signer?: MemberSigner | undefined;
+  /** ringctl without the cluster secret: the operator token (status and changes only). */
+  bearerToken?: string | undefined;
+}
+
+const DEFAULT_TIMEOUT_MS = 1_000;
 
 /**
  * A node's (and ringctl's) handle on a control plane served over HTTP by a router. Every failure is
@@ -22,13 +33,14 @@ export class HttpControlPlaneClient {
   readonly #baseUrl: string;
   readonly #peers: PeerClient;
 
-  /** `timeoutMs` bounds each request, and each wait between lines of a change's progress. */
-  constructor(baseUrl: string, timeoutMs = 1_000) {
+  constructor(baseUrl: string, options: HttpControlPlaneClientOptions = {}) {
     this.#baseUrl = baseUrl.replace(/\/$/, '');
     this.#peers = new PeerClient('control plane', {
-      timeoutMs,
+      timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       connectionsPerPeer: 2,
       keepAliveTimeoutMs: 10_000,
+      signer: options.signer,
+      bearerToken: options.bearerToken,
     });
   }
 

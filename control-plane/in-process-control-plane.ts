@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import {
   ANY_RULE,
   ChatringError,
+  MEMBER_RETENTION_MS,
   SYSTEM_CLOCK,
   requireOption,
   resolveOptions,
@@ -96,7 +97,8 @@ export class InProcessControlPlane implements ControlPlane {
         `the ring is at epoch ${this.#ring.epoch}, the change expected ${expectedEpoch}`,
       );
     }
-    this.#publish(next);
+    // Checked like a ring read back from storage: no backend publishes a ring nodes would refuse.
+    this.#publish(checkedRing('the ring to publish', next));
     return this.#ring;
   }
 
@@ -110,7 +112,13 @@ export class InProcessControlPlane implements ControlPlane {
     const liveness = new Map(this.#lastHeartbeatAt);
     for (const nodeId of knownNodeIds(this.#ring))
       if (!liveness.has(nodeId)) liveness.set(nodeId, this.#graceUntil);
-    const next = planFailover(this.#ring, liveness, this.#now(), this.timings.leaseMs);
+    const next = planFailover(
+      this.#ring,
+      liveness,
+      this.#now(),
+      this.timings.leaseMs,
+      MEMBER_RETENTION_MS,
+    );
     if (next !== undefined) this.#publish(next);
   }
 

@@ -5,7 +5,10 @@ export {
   InProcessControlPlane,
   type InProcessControlPlaneOptions,
 } from './in-process-control-plane.js';
-export { HttpControlPlaneClient } from './http-control-plane-client.js';
+export {
+  HttpControlPlaneClient,
+  type HttpControlPlaneClientOptions,
+} from './http-control-plane-client.js';
 export { registerControlPlaneRoutes, CONTROL_PLANE_PATHS } from './control-plane-routes.js';
 export * from './ring-change-orchestrator.js';
 export * from './ring-change-routes.js';
@@ -18,6 +21,7 @@ export {
   resolveRedisControlPlaneOptions,
   type RedisControlPlaneEvent,
   type RedisControlPlaneOptions,
+  type RedisTlsOptions,
   type ResolvedRedisControlPlaneOptions,
 } from './redis/redis-options.js';
 export * from './control-plane-link.js';

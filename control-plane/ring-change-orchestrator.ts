@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   HANDOFF_PATHS,
   TIMEOUT_MS_MAX,
+  ANY_RULE,
   integerRule,
   resolveOptions,
   type OptionRules,
@@ -15,7 +16,7 @@ import {
   type ChangePreview,
   type RingChange,
 } from '../ring/index.js';
-import { PeerClient } from '../transport/index.js';
+import { PeerClient, type MemberSigner } from '../transport/index.js';
 import type { ClusterStatus } from './control-plane.js';
 
 /** What the orchestrator needs from a control plane backend. */
@@ -61,13 +62,19 @@ export interface RingChangeOrchestratorOptions {
    * @default 30000
    */
   releaseTimeoutMs: number;
+  /**
+   * Signs the calls to nodes (releases, cancels, ring pushes): member routes refuse anything else.
+   * @default undefined
+   */
+  signer: MemberSigner | undefined;
 }
 
 export const DEFAULT_RING_CHANGE_ORCHESTRATOR_OPTIONS: Readonly<RingChangeOrchestratorOptions> =
-  Object.freeze({ releaseTimeoutMs: 30_000 });
+  Object.freeze({ releaseTimeoutMs: 30_000, signer: undefined });
 
 const RING_CHANGE_ORCHESTRATOR_RULES: OptionRules<RingChangeOrchestratorOptions> = {
   releaseTimeoutMs: integerRule(1, TIMEOUT_MS_MAX),
+  signer: ANY_RULE,
 };
 
 /**
@@ -99,6 +106,7 @@ export class RingChangeOrchestrator {
       timeoutMs: this.options.releaseTimeoutMs,
       connectionsPerPeer: 4,
       keepAliveTimeoutMs: 10_000,
+      signer: this.options.signer,
     });
   }
 

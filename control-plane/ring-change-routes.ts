@@ -84,7 +84,15 @@ function changeBody(body: unknown): ChangeBody {
   return body as ChangeBody;
 }
 
-const ACTIONS = ['add', 'remove', 'promote', 'standby-add', 'standby-remove'] as const;
+const ACTIONS = [
+  'add',
+  'remove',
+  'promote',
+  'standby-add',
+  'standby-remove',
+  'member-add',
+  'member-remove',
+] as const;
 
 /** An operator's change from JSON; anything malformed is INVALID_CHANGE (INVALID_WEIGHT for the
  * weight) naming the field. */
@@ -119,7 +127,10 @@ export function parseChange(raw: unknown): RingChange {
         ? { action: 'promote', nodeId }
         : { action: 'promote', nodeId, standbyId: standbyId as string };
     default:
-      return { action: action as 'remove' | 'standby-add' | 'standby-remove', nodeId };
+      return {
+        action: action as Exclude<RingChange['action'], 'add' | 'promote'>,
+        nodeId,
+      };
   }
 }
 

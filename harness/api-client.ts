@@ -65,6 +65,11 @@ export interface ApiClientOptions {
    * @default true
    */
   parseSuccessBodies: boolean;
+  /**
+   * The app token sent as `authorization: Bearer <token>` (a cluster with app tokens configured).
+   * @default undefined
+   */
+  bearerToken: string | undefined;
 }
 
 export const DEFAULT_API_CLIENT_OPTIONS: Readonly<ApiClientOptions> = Object.freeze({
@@ -72,6 +77,7 @@ export const DEFAULT_API_CLIENT_OPTIONS: Readonly<ApiClientOptions> = Object.fre
   timeoutMs: 300_000,
   keepAliveTimeoutMs: 10_000,
   parseSuccessBodies: true,
+  bearerToken: undefined,
 });
 
 const API_CLIENT_RULES: OptionRules<ApiClientOptions> = {
@@ -79,6 +85,7 @@ const API_CLIENT_RULES: OptionRules<ApiClientOptions> = {
   timeoutMs: integerRule(1, 3_600_000),
   keepAliveTimeoutMs: integerRule(1, 3_600_000),
   parseSuccessBodies: BOOLEAN_RULE,
+  bearerToken: { kind: 'string', pattern: /^\S+$/, describe: 'a bearer token' },
 };
 
 export class ApiClient {
@@ -86,6 +93,7 @@ export class ApiClient {
   readonly #pathPrefix: string;
   readonly #options: Readonly<ApiClientOptions>;
   readonly #pool: Pool;
+  readonly #authorization: Record<string, string>;
 
   /** `baseUrl`: the origin, with a path prefix if the API is mounted below one. */
   constructor(baseUrl: string, options?: GivenOptions<ApiClientOptions>) {
@@ -97,6 +105,8 @@ export class ApiClient {
     );
     const url = new URL(baseUrl);
     this.origin = url.origin;
+    const token = this.#options.bearerToken;
+    this.#authorization = token === undefined ? {} : { authorization: `Bearer ${token}` };
     this.#pathPrefix = url.pathname.replace(/\/$/, '');
     this.#pool = new Pool(this.origin, {
       connections: this.#options.connections,
@@ -159,8 +169,11 @@ export class ApiClient {
         headersTimeout: this.#options.timeoutMs,
         bodyTimeout: this.#options.timeoutMs,
         ...(payload === undefined
-          ? {}
-          : { body: payload, headers: { 'content-type': 'application/json' } }),
+          ? { headers: this.#authorization }
+          : {
+              body: payload,
+              headers: { 'content-type': 'application/json', ...this.#authorization },
+            }),
       });
       const status = response.statusCode;
       const ok = status >= 200 && status < 300;

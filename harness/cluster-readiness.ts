@@ -3,6 +3,7 @@ import { CONTROL_PLANE_PATHS } from '../control-plane/index.js';
 import type { RingConfig } from '../protocol/index.js';
 import { getJson } from './http-json.js';
 import { readNodeStats } from './node-stats.js';
+import type { MemberSigner } from '../transport/index.js';
 
 const POLL_INTERVAL_MS = 100;
 const STATS_TIMEOUT_MS = 2_000;
@@ -12,12 +13,16 @@ const STATS_TIMEOUT_MS = 2_000;
  * node, and each of those nodes holds a live lease and sees its slot. Throws after `timeoutMs`
  * with the last thing still missing.
  */
-export async function waitUntilServing(routerUrl: string, timeoutMs: number): Promise<void> {
+export async function waitUntilServing(
+  routerUrl: string,
+  timeoutMs: number,
+  signer: MemberSigner,
+): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   let problem = 'not polled yet';
   while (performance.now() < deadline) {
     try {
-      problem = await readinessProblem(routerUrl);
+      problem = await readinessProblem(routerUrl, signer);
       if (problem === '') return;
     } catch (error) {
       problem = (error as Error).message;
@@ -28,12 +33,16 @@ export async function waitUntilServing(routerUrl: string, timeoutMs: number): Pr
 }
 
 /** What still keeps the cluster from serving; '' when nothing does. */
-async function readinessProblem(routerUrl: string): Promise<string> {
-  const ring = await getJson<RingConfig>(`${routerUrl}${CONTROL_PLANE_PATHS.ring}`);
+async function readinessProblem(routerUrl: string, signer: MemberSigner): Promise<string> {
+  const ring = await getJson<RingConfig>(
+    `${routerUrl}${CONTROL_PLANE_PATHS.ring}`,
+    undefined,
+    signer,
+  );
   for (const assignment of ring.slots) {
     const url = ring.nodes[assignment.nodeId]?.url ?? '';
     if (url === '') return `${assignment.nodeId} has not registered yet`;
-    const stats = await readNodeStats(url, STATS_TIMEOUT_MS);
+    const stats = await readNodeStats(url, STATS_TIMEOUT_MS, signer);
     if (!(stats.leaseRemainingMs !== undefined && stats.leaseRemainingMs > 0))
       return `${assignment.nodeId} holds no lease yet`;
     if (!stats.slots.includes(assignment.slot))

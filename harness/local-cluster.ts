@@ -6,7 +6,7 @@
  * first. Nothing here knows a test framework; test/helpers wraps stop() in the test's teardown.
  */
 import type { ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { CONTROL_PLANE_PATHS } from '../control-plane/index.js';
 import {
@@ -21,6 +21,8 @@ import {
   type RingConfig,
 } from '../protocol/index.js';
 import { adminOwnerPath, type OwnerAnswer } from '../router/index.js';
+import { MemberSigner } from '../transport/index.js';
+import { clusterSecretPath } from '../cli/local-cluster.js';
 import { waitUntilServing } from './cluster-readiness.js';
 import { getJson } from './http-json.js';
 import { forgetGroup, hasExited, killGroup, spawnGroupLeader } from './process-group.js';
@@ -103,6 +105,10 @@ export interface LocalCluster {
   readonly dataDir: string;
   /** The launcher's pid: the root of the cluster's process tree. */
   readonly launcherPid: number | undefined;
+  /** The secret the launcher generated for its members (in dataDir, owner-only). */
+  readonly clusterSecret: Buffer;
+  /** Signs as the member `harness`: the ring, status, stats, or a test's own internal calls. */
+  readonly signer: MemberSigner;
   /** The end of the launcher's output, members' lines included: for a failure message. */
   outputTail(): string;
   status(): Promise<ClusterStatus>;
@@ -150,10 +156,14 @@ export async function startLocalCluster(
   const startTimeoutMs = options.startTimeoutMs ?? 120_000;
   const deadline = performance.now() + startTimeoutMs;
   let urls: string[];
+  let clusterSecret: Buffer;
+  let signer: MemberSigner;
   try {
     urls = await launcherUrls(child, output, startTimeoutMs);
+    clusterSecret = readClusterSecret(dataDir, options.env);
+    signer = new MemberSigner(HARNESS_MEMBER_ID, clusterSecret);
     if (options.waitForLeases !== false)
-      await waitUntilServing(urls[0] ?? '', Math.max(0, deadline - performance.now()));
+      await waitUntilServing(urls[0] ?? '', Math.max(0, deadline - performance.now()), signer);
   } catch (error) {
     cleanUp();
     throw new Error(`${(error as Error).message}\nlauncher output:\n${output.text()}`, {
@@ -161,27 +171,40 @@ export async function startLocalCluster(
     });
   }
   const [url = ''] = urls;
-  const status = () => getJson<ClusterStatus>(`${url}${CONTROL_PLANE_PATHS.status}`);
+  const status = () =>
+    getJson<ClusterStatus>(`${url}${CONTROL_PLANE_PATHS.status}`, undefined, signer);
   let stopped: Promise<void> | undefined;
   return {
     url,
     urls,
     dataDir,
     launcherPid: child.pid,
+    clusterSecret,
+    signer,
     outputTail: () => output.text(),
     status,
-    ring: () => getJson<RingConfig>(`${url}${CONTROL_PLANE_PATHS.ring}`),
+    ring: () => getJson<RingConfig>(`${url}${CONTROL_PLANE_PATHS.ring}`, undefined, signer),
     async pidOf(nodeId) {
       const node = (await status()).nodes.find((candidate) => candidate.nodeId === nodeId);
       if (node?.pid === undefined) throw new Error(`node ${nodeId} has no pid in the status`);
       return node.pid;
     },
-    ownerOf: (userId) => getJson<OwnerAnswer>(`${url}${adminOwnerPath(userId)}`),
+    ownerOf: (userId) => getJson<OwnerAnswer>(`${url}${adminOwnerPath(userId)}`, undefined, signer),
     stop(graceMs = 15_000) {
       stopped ??= stopLauncher(child, graceMs).finally(cleanUp);
       return stopped;
     },
   };
+}
+
+/** The member id the harness signs its look-ups with. */
+const HARNESS_MEMBER_ID = 'harness';
+
+/** The secret the members got: the one a caller put in their environment, else the launcher's. */
+function readClusterSecret(dataDir: string, env: Record<string, string> | undefined): Buffer {
+  const given = env?.CHATRING_CLUSTER_SECRET;
+  const path = env?.CHATRING_CLUSTER_SECRET_FILE ?? clusterSecretPath(dataDir);
+  return Buffer.from((given ?? readFileSync(path, 'utf8')).trim(), 'utf8');
 }
 
 function launcherArgs(options: Readonly<LocalClusterOptions>, dataDir: string): string[] {

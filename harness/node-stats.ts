@@ -1,3 +1,4 @@
+import type { MemberSigner } from '../transport/index.js';
 import { getJson, LOOKUP_TIMEOUT_MS_DEFAULT } from './http-json.js';
 
 /** A cache node's own statistics route (cache-node/node-server.ts). */
@@ -39,10 +40,12 @@ export interface NodeStatsView {
 export async function readNodeStats(
   nodeUrl: string,
   timeoutMs = LOOKUP_TIMEOUT_MS_DEFAULT,
+  signer?: MemberSigner,
 ): Promise<NodeStatsView> {
   const document = await getJson<Record<string, unknown>>(
     `${nodeUrl}${NODE_STATS_PATH}`,
     timeoutMs,
+    signer,
   );
   const section = (name: string) => (document[name] ?? {}) as Record<string, unknown>;
   // Service counters were once at the top level of the document; either place is read.

@@ -98,7 +98,8 @@ export const ERROR_CATALOGUE = {
     audience: 'api',
     status: 401,
     retryable: false,
-    summary: 'The route needs a credential (an app or operator bearer token, or a member signature) and none came.',
+    summary:
+      'The route needs a credential (an app or operator bearer token, or a member signature) and none came.',
   },
   FORBIDDEN: {
     audience: 'api',
@@ -172,7 +173,8 @@ export const ERROR_CATALOGUE = {
     audience: 'api',
     status: 503,
     retryable: true,
-    summary: 'The process is at its limit of requests in flight or connections; retry after Retry-After seconds.',
+    summary:
+      'The process is at its limit of requests in flight or connections; retry after Retry-After seconds.',
   },
   INTERNAL: {
     audience: 'api',
@@ -240,7 +242,8 @@ export const ERROR_CATALOGUE = {
     audience: 'operator',
     status: 403,
     retryable: false,
-    summary: 'A member the cluster does not know heartbeated; an operator admits it first (ringctl member add).',
+    summary:
+      'A member the cluster does not know heartbeated; an operator admits it first (ringctl member add).',
   },
   // Configuration: options, flags and environment, checked once where they are built.
   INVALID_OPTION: {

@@ -11,3 +11,4 @@ export * from './http-error-mapping.js';
 export * from './options.js';
 export * from './clock.js';
 export * from './http-url.js';
+export * from './secret-files.js';

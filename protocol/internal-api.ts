@@ -47,6 +47,12 @@ export interface RingConfig {
   standbys: string[];
   /** Nodes an operator took out of the standby pool: alive, known, never promoted automatically. */
   parked?: string[];
+  /**
+   * Members an operator (or the launcher) admitted that have not heartbeated yet: the first
+   * heartbeat makes one a standby. A member in no list and not in `nodes` is refused
+   * (UNKNOWN_MEMBER), so holding the cluster secret is not enough to join under a new id.
+   */
+  admitted?: string[];
   nodes: Record<string, NodeInfo>;
   /** Set on a ring published by an operator's change: nodes adopt the warm state sent for it. */
   changeId?: string;

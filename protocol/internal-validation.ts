@@ -17,16 +17,24 @@ import type {
 } from './internal-api.js';
 import {
   CHANGE_ID_PATTERN,
+  DELIVER_CLOCK_SKEW_MS_MAX,
   LEASE_MS_MAX,
   LEASE_MS_MIN,
+  MESSAGE_ID_PATTERN,
   NODE_URL_CHARS_LIMIT,
+  RING_EPOCH_MAX,
   RING_NODES_LIMIT,
   RING_SLOTS_LIMIT,
+  RING_VIRTUAL_NODES_LIMIT,
   SLOT_WEIGHT_MAX,
   SLOT_WEIGHT_MIN,
   SNIPPET_CHARS_MAX,
+  UNREAD_COUNT_MAX,
   USER_ID_PATTERN,
   VIRTUAL_NODES_PER_WEIGHT_LIMIT,
+  WARM_BATCH_SNAPSHOTS_LIMIT,
+  WARM_SNAPSHOT_CONVERSATIONS_LIMIT,
+  WINDOW_MESSAGES_LIMIT,
 } from './limits.js';
 import { assertUserId, parseSendRequest } from './validation.js';
 import type { Message } from './wire-types.js';
@@ -46,12 +54,20 @@ import type { Message } from './wire-types.js';
  * field an older one does not know, and refusing it would break the cluster rather than one client.
  * Nothing unchecked passes: the result is built from the checked fields only. Errors name the
  * field's path in the body (`snapshots[2].conversations[0].row.version`).
+ *
+ * Members are authenticated, but a buggy or hostile one must still not be able to wedge a node or
+ * corrupt its cached state, so values are checked against what the protocol can produce, not just
+ * their types: ring epochs and sizes, node URLs, message order inside a window, versions no newer
+ * than their mailbox. What needs the receiving node's clock (how far ahead a sentAt may be) cannot
+ * live in these pure parsers: `assertClockWindow` is the shared rule, applied by the deliver and
+ * warm handlers (cache-node/message-send.ts, cache-node/handoff.ts) before they change anything.
  */
 
 /** The fields of a message that a public send carries (and checks). */
 const SEND_FIELDS = ['senderId', 'recipientId', 'content', 'clientMessageId'] as const;
 
-/** The coordinator's proposal (`POST /internal/v1/deliver`), checked as strictly as a public send. */
+/** The coordinator's proposal (`POST /internal/v1/deliver`), checked as strictly as a public send.
+ * Its sentAt is checked against the owner's clock where the clock is (MessageSend.deliver). */
 export function parseDeliverRequest(body: unknown): Message {
   const object = bodyObject(body, 'deliver');
   return parseMessage(required(object, 'message', ''), 'message');
@@ -66,13 +82,21 @@ export function parseDeliverResponse(body: unknown): DeliverResponse {
   };
 }
 
-/** `POST /internal/v1/handoff/release`: `{changeId, targetRing}`. */
+/**
+ * `POST /internal/v1/handoff/release`: `{changeId, targetRing}`. The target is the ring the change
+ * will publish, so it serves at least one slot (no change removes the last one), and it carries
+ * the change's id when it carries one at all.
+ */
 export function parseReleaseRequest(body: unknown): ReleaseRequest {
   const object = bodyObject(body, 'release');
-  return {
-    changeId: changeIdAt(required(object, 'changeId', ''), 'changeId'),
-    targetRing: parseRingConfig(required(object, 'targetRing', ''), 'targetRing'),
-  };
+  const changeId = changeIdAt(required(object, 'changeId', ''), 'changeId');
+  const targetRing = parseServingRing(required(object, 'targetRing', ''), 'targetRing');
+  if (targetRing.changeId !== undefined && targetRing.changeId !== changeId)
+    throw invalid(
+      'targetRing.changeId',
+      `is ${targetRing.changeId}, not the release's ${changeId}`,
+    );
+  return { changeId, targetRing };
 }
 
 /** `POST /internal/v1/handoff/cancel`: `{changeId}`. */
@@ -81,54 +105,77 @@ export function parseCancelRequest(body: unknown): CancelRequest {
   return { changeId: changeIdAt(required(object, 'changeId', ''), 'changeId') };
 }
 
-/** `POST /internal/v1/ring`: `{ring}`. */
+/** `POST /internal/v1/ring`: `{ring}`, a published ring, which always serves at least one slot (a
+ * zero-slot ring exists only on a control plane started without nodes, and nodes learn that one
+ * from their heartbeats). */
 export function parseRingPush(body: unknown): RingPush {
   const object = bodyObject(body, 'the ring push');
-  return { ring: parseRingConfig(required(object, 'ring', ''), 'ring') };
+  return { ring: parseServingRing(required(object, 'ring', ''), 'ring') };
 }
 
-/** `POST /internal/v1/handoff/warm`: `{changeId, snapshots}`. Its size is bounded by the route's
- * body limit (WARM_BATCH_BODY_BYTES_LIMIT), so the counts inside need no bound of their own. */
+/**
+ * `POST /internal/v1/handoff/warm`: `{changeId, snapshots}`. Its bytes are bounded by the route's
+ * body limit (WARM_BATCH_BODY_BYTES_LIMIT) and the counts inside by what a sender can put in a
+ * batch (WARM_BATCH_SNAPSHOTS_LIMIT mailboxes, each with at most WARM_SNAPSHOT_CONVERSATIONS_LIMIT
+ * conversations and WINDOW_MESSAGES_LIMIT messages per window): small entries would otherwise let
+ * one body hold millions. One mailbox per owner.
+ */
 export function parseWarmBatch(body: unknown): WarmBatch {
   const object = bodyObject(body, 'the warm batch');
-  const snapshots = arrayAt(required(object, 'snapshots', ''), 'snapshots');
+  const snapshots = arrayAt(
+    required(object, 'snapshots', ''),
+    'snapshots',
+    WARM_BATCH_SNAPSHOTS_LIMIT,
+  );
+  const changeId = changeIdAt(required(object, 'changeId', ''), 'changeId');
+  const owners = new Set<string>();
   return {
-    changeId: changeIdAt(required(object, 'changeId', ''), 'changeId'),
-    snapshots: snapshots.map((snapshot, index) =>
-      parseMailboxSnapshot(snapshot, `snapshots[${index}]`),
-    ),
+    changeId,
+    snapshots: snapshots.map((snapshot, index) => {
+      const path = `snapshots[${index}]`;
+      const parsed = parseMailboxSnapshot(snapshot, path);
+      if (owners.has(parsed.ownerId)) throw invalid(path, `repeats mailbox ${parsed.ownerId}`);
+      owners.add(parsed.ownerId);
+      return parsed;
+    }),
   };
 }
 
 /**
- * A node's heartbeat body (`{nodeId, url, pid?}`): the node id in the user id alphabet, an
- * absolute http(s) URL, and the process id when the node is local.
+ * A node's heartbeat body (`{nodeId, url, pid?}`): the node id in the user id alphabet, the node's
+ * base URL (`isNodeBaseUrl`: http(s), a host, nothing else), and the process id when the node is
+ * local.
  */
 export function parseNodeInfo(body: unknown, path = ''): NodeInfo {
   const object = path === '' ? bodyObject(body, 'the node info') : objectAt(body, path);
   const nodeId = nodeIdAt(required(object, 'nodeId', path), join(path, 'nodeId'));
   const urlPath = join(path, 'url');
   const url = stringAt(required(object, 'url', path), urlPath);
-  if (url.length > NODE_URL_CHARS_LIMIT || !isHttpUrl(url))
+  if (url.length > NODE_URL_CHARS_LIMIT || !isNodeBaseUrl(url))
     throw invalid(
       urlPath,
-      `must be an absolute http(s) URL of at most ${NODE_URL_CHARS_LIMIT} characters`,
+      `must be an http(s) URL of a host and port only (no credentials, path, query or fragment), of at most ${NODE_URL_CHARS_LIMIT} characters`,
     );
   if (object.pid === undefined) return { nodeId, url };
   return { nodeId, url, pid: integerAt(object.pid, join(path, 'pid'), 0) };
 }
 
 /**
- * A node's entry in a stored or pushed ring. Looser than a heartbeat on the URL (a string within
- * the length limit): the URL was checked when the node registered, and a ring written by an older
- * release must still be readable; one odd entry must never make the whole ring unreadable.
+ * A node's entry in a stored or pushed ring. Its URL is where peers send deliveries, releases and
+ * whole cached mailboxes, so only a base URL such as a heartbeat registers is kept; any other
+ * string within the length limit reads as `''`, the ring's "no address yet", which every caller
+ * already skips (no request goes to it; the node's next heartbeat records its real address). It
+ * is not refused: a ring written by an older release (which checked less) must still be readable,
+ * and one odd entry (of a node long gone, say) must never make the whole ring unreadable, which
+ * would stop every lease renewal in the cluster.
  */
 function parseRingNodeInfo(value: unknown, path: string): NodeInfo {
   const object = objectAt(value, path);
   const nodeId = nodeIdAt(required(object, 'nodeId', path), join(path, 'nodeId'));
-  const url = stringAt(required(object, 'url', path), join(path, 'url'));
-  if (url.length > NODE_URL_CHARS_LIMIT)
+  const given = stringAt(required(object, 'url', path), join(path, 'url'));
+  if (given.length > NODE_URL_CHARS_LIMIT)
     throw invalid(join(path, 'url'), `must be at most ${NODE_URL_CHARS_LIMIT} characters`);
+  const url = isNodeBaseUrl(given) ? given : '';
   if (object.pid === undefined) return { nodeId, url };
   return { nodeId, url, pid: integerAt(object.pid, join(path, 'pid'), 0) };
 }
@@ -145,14 +192,22 @@ export function parseHeartbeatReply(body: unknown): HeartbeatReply {
 /**
  * A ring config: a non-negative epoch; virtual nodes per weight 1..VIRTUAL_NODES_PER_WEIGHT_LIMIT;
  * at most RING_SLOTS_LIMIT slots with distinct names, each served by a node id with a weight in
- * SLOT_WEIGHT_MIN..SLOT_WEIGHT_MAX; standbys and parked nodes as node ids; the nodes' infos keyed
- * by their own id; the changeId that published it, if any.
+ * SLOT_WEIGHT_MIN..SLOT_WEIGHT_MAX; standbys, parked and admitted nodes as node ids; the nodes' infos keyed
+ * by their own id; the changeId that published it, if any. The epoch is at most RING_EPOCH_MAX and
+ * the slots place at most RING_VIRTUAL_NODES_LIMIT virtual nodes in all.
+ *
+ * A slot's node need not have an entry in `nodes`: a node gets its address from its own first
+ * heartbeat, and a ring names nodes before that (`initialRing` starts with `nodes: {}`). Routers,
+ * nodes and the ring-change orchestrator treat a node without an address (or with `''`) as not
+ * reachable yet: its users get a retryable OWNER_UNAVAILABLE; releases, pushes and warm batches
+ * skip it. Zero slots are allowed here (a control plane started without nodes holds such a ring
+ * until an operator adds one); a pushed or target ring must serve at least one (`parseServingRing`).
  */
 export function parseRingConfig(value: unknown, path = ''): RingConfig {
   const object = path === '' ? bodyObject(value, 'the ring') : objectAt(value, path);
   const at = (key: string) => join(path, key);
   const ring: RingConfig = {
-    epoch: integerAt(required(object, 'epoch', path), at('epoch'), 0),
+    epoch: integerAt(required(object, 'epoch', path), at('epoch'), 0, RING_EPOCH_MAX),
     virtualNodesPerWeight: integerAt(
       required(object, 'virtualNodesPerWeight', path),
       at('virtualNodesPerWeight'),
@@ -163,33 +218,75 @@ export function parseRingConfig(value: unknown, path = ''): RingConfig {
     standbys: nodeIdsAt(required(object, 'standbys', path), at('standbys')),
     nodes: parseNodes(required(object, 'nodes', path), at('nodes')),
   };
+  const virtualNodes = ring.slots.reduce(
+    (sum, { weight }) => sum + Math.max(1, Math.round(ring.virtualNodesPerWeight * weight)),
+    0,
+  );
+  if (virtualNodes > RING_VIRTUAL_NODES_LIMIT)
+    throw invalid(
+      at('slots'),
+      `place ${virtualNodes} virtual nodes (virtualNodesPerWeight × weight, summed); at most ${RING_VIRTUAL_NODES_LIMIT}`,
+    );
   if (object.parked !== undefined) ring.parked = nodeIdsAt(object.parked, at('parked'));
+  if (object.admitted !== undefined) ring.admitted = nodeIdsAt(object.admitted, at('admitted'));
   if (object.changeId !== undefined) ring.changeId = changeIdAt(object.changeId, at('changeId'));
   return ring;
 }
 
+/** A ring a member pushes or releases for: a ring config that serves at least one slot. */
+function parseServingRing(value: unknown, path: string): RingConfig {
+  const ring = parseRingConfig(value, path);
+  if (ring.slots.length === 0) throw invalid(join(path, 'slots'), 'must have at least one slot');
+  return ring;
+}
+
+/**
+ * A time from another member checked against this node's wall clock `now`: at most
+ * DELIVER_CLOCK_SKEW_MS_MAX ahead of it and, when `ageMaxMs` is given, at most that far behind.
+ * Throws INVALID_FIELD naming `path`.
+ */
+export function assertClockWindow(
+  value: number,
+  path: string,
+  now: number,
+  ageMaxMs = Number.POSITIVE_INFINITY,
+): void {
+  if (value > now + DELIVER_CLOCK_SKEW_MS_MAX)
+    throw invalid(
+      path,
+      `is ${value}, more than ${DELIVER_CLOCK_SKEW_MS_MAX} ms ahead of this node's clock (${now})`,
+    );
+  if (value < now - ageMaxMs)
+    throw invalid(path, `is ${value}, more than ${ageMaxMs} ms behind this node's clock (${now})`);
+}
+
 /**
  * One cached mailbox of a warm batch: every row a conversation of the owner whose id matches its
- * participants, every window message of that conversation, newest first.
+ * participants, every window message of that conversation, strictly newest first. No version is
+ * newer than what it belongs to (a message's ≤ its row's ≤ the mailbox's): cursor reads are served
+ * from these versions, and one from the future would let a client's cursor skip real changes.
  */
 function parseMailboxSnapshot(value: unknown, path: string): MailboxSnapshot {
   const object = objectAt(value, path);
   const ownerId = assertUserId(required(object, 'ownerId', path), join(path, 'ownerId'));
+  const version = integerAt(required(object, 'version', path), join(path, 'version'), 0);
   const seen = new Set<string>();
   const conversationsPath = join(path, 'conversations');
-  const conversations = arrayAt(required(object, 'conversations', path), conversationsPath).map(
-    (entry, index) => {
-      const entryPath = `${conversationsPath}[${index}]`;
-      const parsed = parseCachedConversation(entry, entryPath, ownerId);
-      if (seen.has(parsed.row.conversationId))
-        throw invalid(entryPath, `repeats conversation ${parsed.row.conversationId}`);
-      seen.add(parsed.row.conversationId);
-      return parsed;
-    },
-  );
+  const conversations = arrayAt(
+    required(object, 'conversations', path),
+    conversationsPath,
+    WARM_SNAPSHOT_CONVERSATIONS_LIMIT,
+  ).map((entry, index) => {
+    const entryPath = `${conversationsPath}[${index}]`;
+    const parsed = parseCachedConversation(entry, entryPath, ownerId, version);
+    if (seen.has(parsed.row.conversationId))
+      throw invalid(entryPath, `repeats conversation ${parsed.row.conversationId}`);
+    seen.add(parsed.row.conversationId);
+    return parsed;
+  });
   return {
     ownerId,
-    version: integerAt(required(object, 'version', path), join(path, 'version'), 0),
+    version,
     conversationsComplete: booleanAt(
       required(object, 'conversationsComplete', path),
       join(path, 'conversationsComplete'),
@@ -207,13 +304,19 @@ function parseCachedConversation(
   value: unknown,
   path: string,
   ownerId: string,
+  mailboxVersion: number,
 ): MailboxSnapshot['conversations'][number] {
   const object = objectAt(value, path);
-  const row = parseConversationRow(required(object, 'row', path), join(path, 'row'), ownerId);
+  const rowPath = join(path, 'row');
+  const row = parseConversationRow(required(object, 'row', path), rowPath, ownerId);
+  if (row.version > mailboxVersion)
+    throw invalid(join(rowPath, 'version'), `is newer than its mailbox's (${mailboxVersion})`);
   if (object.window === undefined) return { row };
-  return { row, window: parseWindow(object.window, join(path, 'window'), row.conversationId) };
+  return { row, window: parseWindow(object.window, join(path, 'window'), row) };
 }
 
+/** A conversation row; its snippet well-formed Unicode (a store would keep U+FFFD for a lone
+ * surrogate, and cache and store would differ), its unread count within the store's column. */
 function parseConversationRow(
   value: unknown,
   path: string,
@@ -233,6 +336,8 @@ function parseConversationRow(
   const snippet = stringAt(required(object, 'snippet', path), snippetPath);
   if (Array.from(snippet).length > SNIPPET_CHARS_MAX)
     throw invalid(snippetPath, `must be at most ${SNIPPET_CHARS_MAX} characters`);
+  if (!snippet.isWellFormed())
+    throw invalid(snippetPath, 'must be well-formed Unicode (it has a lone surrogate)');
   return {
     conversationId,
     participants,
@@ -242,16 +347,34 @@ function parseConversationRow(
       join(path, 'lastUpdatedTimestamp'),
       0,
     ),
-    unreadCount: integerAt(required(object, 'unreadCount', path), join(path, 'unreadCount'), 0),
+    unreadCount: integerAt(
+      required(object, 'unreadCount', path),
+      join(path, 'unreadCount'),
+      0,
+      UNREAD_COUNT_MAX,
+    ),
     version: integerAt(required(object, 'version', path), join(path, 'version'), 0),
   };
 }
 
-function parseWindow(value: unknown, path: string, conversationId: string): MailboxMessageWindow {
+/**
+ * A conversation's cached window: at most WINDOW_MESSAGES_LIMIT messages (what any node's cache
+ * keeps), each of this conversation, sentAt strictly decreasing (sentAt strictly increases within
+ * a conversation; the window is newest first), none newer than the row's lastUpdatedTimestamp (the
+ * next send is stamped after the row's time, so it could land before such a message) and none
+ * with a version newer than the row's.
+ */
+function parseWindow(
+  value: unknown,
+  path: string,
+  row: MailboxConversationRow,
+): MailboxMessageWindow {
+  const { conversationId } = row;
   const object = objectAt(value, path);
   const messagesPath = join(path, 'messages');
   let newer: MailboxMessage | undefined;
-  const messages = arrayAt(required(object, 'messages', path), messagesPath).map((entry, index) => {
+  const entries = arrayAt(required(object, 'messages', path), messagesPath, WINDOW_MESSAGES_LIMIT);
+  const messages = entries.map((entry, index) => {
     const messagePath = `${messagesPath}[${index}]`;
     const message: MailboxMessage = {
       ...parseMessage(entry, messagePath),
@@ -259,12 +382,21 @@ function parseWindow(value: unknown, path: string, conversationId: string): Mail
         required(entry as Record<string, unknown>, 'version', messagePath),
         join(messagePath, 'version'),
         0,
+        row.version,
       ),
     };
     if (message.conversationId !== conversationId)
       throw invalid(messagePath, `belongs to ${message.conversationId}, not ${conversationId}`);
-    if (newer !== undefined && message.sentAt > newer.sentAt)
-      throw invalid(messagePath, 'is newer than the one before it (a window is newest first)');
+    if (newer === undefined && message.sentAt > row.lastUpdatedTimestamp)
+      throw invalid(
+        join(messagePath, 'sentAt'),
+        `is after the conversation's lastUpdatedTimestamp (${row.lastUpdatedTimestamp})`,
+      );
+    if (newer !== undefined && message.sentAt >= newer.sentAt)
+      throw invalid(
+        join(messagePath, 'sentAt'),
+        'is not older than the one before it (a window is strictly newest first)',
+      );
     newer = message;
     return message;
   });
@@ -281,8 +413,8 @@ function parseMessage(value: unknown, path: string): Message {
   const send = parseSendRequest(Object.fromEntries(sendFields.map((key) => [key, object[key]])));
   const messageIdPath = join(path, 'messageId');
   const messageId = stringAt(required(object, 'messageId', path), messageIdPath);
-  if (messageId.length === 0 || messageId.length > 64)
-    throw invalid(messageIdPath, 'must be 1-64 characters');
+  if (!MESSAGE_ID_PATTERN.test(messageId))
+    throw invalid(messageIdPath, 'must be 1-64 printable ASCII characters');
   const conversationIdPath = join(path, 'conversationId');
   const conversationId = stringAt(required(object, 'conversationId', path), conversationIdPath);
   if (conversationId !== conversationIdOf(send.senderId, send.recipientId))
@@ -402,10 +534,19 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function isHttpUrl(text: string): boolean {
-  if (!URL.canParse(text)) return false;
-  const { protocol } = new URL(text);
-  return protocol === 'http:' || protocol === 'https:';
+/** `scheme://authority` and nothing after it: no path (not even `/`), query or fragment, and no
+ * credentials (`@`) or backslash (which URL parsers read as `/`). */
+const BASE_URL_SHAPE = /^https?:\/\/[^/?#@\\\s]+$/i;
+
+/**
+ * A node's base URL as `httpUrlOf` makes it: http or https, a host, maybe a port, nothing else.
+ * Every peer call appends its own path to it (`${url}/internal/v1/...`), so a path, query or
+ * fragment would send the request somewhere else, and credentials have no place in a ring.
+ */
+function isNodeBaseUrl(text: string): boolean {
+  if (!BASE_URL_SHAPE.test(text) || !URL.canParse(text)) return false;
+  const url = new URL(text);
+  return url.hostname !== '' && url.port !== '0';
 }
 
 function join(path: string, key: string): string {

@@ -33,11 +33,49 @@ export const SNIPPET_CHARS_MAX = 100;
 /** Largest page number accepted before it is even multiplied (keeps arithmetic safe). */
 export const PAGE_INDEX_MAX = 1_000_000;
 
+// ---- HTTP servers (transport/http-server.ts: every router and node) ----
+
+/** Any HTTP server timeout (headers, request, keep-alive, idle), at least this: below it ordinary
+ * scheduling jitter would cut healthy clients off. */
+export const HTTP_TIMEOUT_MS_MIN = 10;
+/** The request line and headers (Node's maxHeaderSize): a real request with the longest path and
+ * a cursor is under 1 KiB of them, so 4 KiB is the smallest limit an operator may set ... */
+export const HTTP_HEADERS_BYTES_MIN = 4_096;
+/** ... and 64 KiB the largest (no chatring request needs more; Node's default is 16 KiB). */
+export const HTTP_HEADERS_BYTES_MAX = 65_536;
+/** The longest path parameter the API defines: a conversation id, two 64-character user ids and
+ * the separator. A path parameter limit below it would refuse valid requests. */
+export const PATH_PARAM_CHARS_MIN = 2 * 64 + 1;
+/** Open connections one HTTP server may be set to accept at once (`connectionsMax`). */
+export const HTTP_CONNECTIONS_LIMIT = 1_000_000;
+/** Requests one HTTP server may be set to handle at once (`requestsInFlightMax`). */
+export const REQUESTS_IN_FLIGHT_LIMIT = 1_000_000;
+/** The longest Retry-After an overloaded server may ask for, in seconds. */
+export const RETRY_AFTER_SECONDS_MAX = 3_600;
+/** A connection refused past `connectionsMax` gets its 503 and is closed once the client closes,
+ * or after this long: enough for the client to send its request and read the answer (closing on
+ * unread bytes would reset the connection and lose the answer), short enough that refused
+ * connections cannot pile up. */
+export const REFUSED_CONNECTION_LINGER_MS = 1_000;
+
 // ---- The ring ----
 
 /** A slot's weight (its share of virtual nodes); ring changes outside it are INVALID_WEIGHT. */
 export const SLOT_WEIGHT_MIN = 1;
 export const SLOT_WEIGHT_MAX = 100;
+/** A ring's epoch. Every change adds one, so no real cluster gets near 2^40 (35 years at 1,000
+ * changes a second), and epoch + 1 stays exact. A node never adopts a ring above it: one that did
+ * would ignore every real ring after it. */
+export const RING_EPOCH_MAX = 2 ** 40;
+/** All virtual nodes of a ring (the sum over slots of virtualNodesPerWeight × weight). Every router
+ * and node builds its RingView on its event loop at about 7-14 µs and 400 bytes per virtual node
+ * (1,024,000: 10-14 s, ~400 MB); the largest local cluster (64 slots) at SLOT_WEIGHT_MAX at the
+ * default 160 fits, the 100 M the other bounds alone allow (a stalled node for minutes) does not. */
+export const RING_VIRTUAL_NODES_LIMIT = 1_048_576;
+/** A release names the ring the change will publish (the control plane's epoch + 1); a live node
+ * lags that by the few epochs published since its last renewal. One further ahead is refused: the
+ * node would refuse the moving users until a ring at that epoch came, maybe never. */
+export const RING_RELEASE_EPOCH_AHEAD_MAX = 1_000;
 
 // ---- Control-plane timing (the same bounds on every backend and every command line) ----
 
@@ -88,6 +126,8 @@ export const LOCK_WAITERS_LIMIT = 10_000;
 /** MailboxCache and MailboxService: the longest message window per cached conversation
  * (`windowMessagesMax`, `windowMessagesLoaded`). */
 export const WINDOW_MESSAGES_LIMIT = 10_000;
+/** MailboxCache: the most empty mailboxes kept in their own LRU (`emptyMailboxesMax`). */
+export const EMPTY_MAILBOXES_LIMIT = 1_000_000;
 /** MailboxService: the most conversations loaded with a mailbox (`recentConversationsLoaded`). */
 export const CONVERSATIONS_LOADED_LIMIT = 10_000;
 /** RepairQueue: the most retries of one half-sent message (`repairAttemptsMax`). */
@@ -109,6 +149,28 @@ export const VIRTUAL_NODES_PER_WEIGHT_LIMIT = 1_000;
 export const NODE_URL_CHARS_LIMIT = 2_048;
 /** Internal bodies: a ring change's id (a UUID in practice): printable ASCII, bounded. */
 export const CHANGE_ID_PATTERN = /^[\x21-\x7e]{1,128}$/;
+/** Internal bodies: a message id (a UUID in practice): printable ASCII, bounded, the same in the
+ * cache and in every store. */
+export const MESSAGE_ID_PATTERN = /^[\x21-\x7e]{1,64}$/;
+/** Deliver and warm batches: a time (sentAt, lastUpdatedTimestamp) at most this far ahead of the
+ * receiving node's wall clock. sentAt strictly increases per conversation, so one far-future time
+ * would stamp every later message after it (2^53 - 1: no later message at all). NTP keeps nodes
+ * within milliseconds; a minute is room for a badly drifting one. */
+export const DELIVER_CLOCK_SKEW_MS_MAX = 60_000;
+/** Deliver: a proposed sentAt at most this far behind the receiving node's clock. A proposal is
+ * max(now, last + 1) when sent, so it arrives at most the owner client's retry budget plus one
+ * attempt plus the skew old (seconds; 2 h with both timeouts at TIMEOUT_MS_MAX). Half-sent repairs
+ * never deliver (they commit the coordinator's copy locally, with the time the other owner fixed),
+ * and even their longest schedule (REPAIR_ATTEMPTS_LIMIT × REPAIR_BACKOFF_MS_MAX, 8 h 20 min) fits. */
+export const DELIVER_SENT_AT_AGE_MS_MAX = 24 * 60 * 60 * 1000;
+/** Warm batches: mailboxes per batch. A batch is under WARM_BATCH_BYTES_LIMIT plus one user of
+ * WARM_USER_BYTES_MAX (24 MiB) of estimates, each mailbox charged at least 600 bytes: ≤ 41,944. */
+export const WARM_BATCH_SNAPSHOTS_LIMIT = 65_536;
+/** Warm batches: conversations of one mailbox. A user over WARM_USER_BYTES_MAX moves cold and each
+ * cached row is charged 400 bytes (more than 256), so a warm one has fewer than this. */
+export const WARM_SNAPSHOT_CONVERSATIONS_LIMIT = WARM_USER_BYTES_MAX / 256;
+/** A conversation's unread count: the Cassandra column is a 32-bit int. */
+export const UNREAD_COUNT_MAX = 2_147_483_647;
 
 // ---- The control plane ----
 
@@ -120,3 +182,28 @@ export const REDIS_COMMAND_TIMEOUT_MS_MIN = 5;
 export const REDIS_CONNECT_TIMEOUT_MS_MIN = 10;
 /** Redis control plane: compare-and-set attempts one heartbeat may spend registering its node. */
 export const REGISTRATION_ATTEMPTS_LIMIT = 100;
+
+// ---- Authentication (docs/security.md) ----
+
+/** The cluster secret members sign with: at least 256 bits (the launcher generates 32 random bytes). */
+export const CLUSTER_SECRET_BYTES_MIN = 32;
+/** A member signature is accepted this far from the receiver's wall clock, either way (NTP keeps
+ * hosts within milliseconds; a replay inside the window changes nothing, docs/security.md). */
+export const MEMBER_SIGNATURE_WINDOW_MS = 30_000;
+/** App and operator bearer tokens: at least this long when given in plain (not as a sha256: hash). */
+export const BEARER_TOKEN_CHARS_MIN = 16;
+/** Tokens accepted at once per role (rotation needs two; a handful per app fleet). */
+export const BEARER_TOKENS_MAX = 64;
+/** A member placed nowhere (no slot, not standing by, parked or admitted) and silent this long is
+ * forgotten: it must be admitted again to rejoin (in-process control plane; docs/security.md). */
+export const MEMBER_RETENTION_MS = 3_600_000;
+
+// ---- Secrets and certificates named by options (protocol/secret-files.ts) ----
+
+/**
+ * A password, from any source: 1 to this many bytes of UTF-8. Redis and Cassandra take longer ones;
+ * no real secret needs them, and a password file must not be a whole disk.
+ */
+export const PASSWORD_BYTES_MAX = 4_096;
+/** A PEM file (a CA bundle, a certificate, a key): the system's CA bundle is about 220 KB. */
+export const PEM_FILE_BYTES_MAX = 1_048_576;

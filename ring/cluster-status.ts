@@ -7,13 +7,14 @@ export interface NodeLiveness {
   leaseAgeMs?: number | undefined;
 }
 
-/** Every node the ring knows of: serving, standby, parked, or only registered. */
+/** Every node the ring knows of: serving, standby, parked, admitted, or only registered. */
 export function knownNodeIds(ring: RingConfig): string[] {
   return [
     ...new Set([
       ...ring.slots.map((a) => a.nodeId),
       ...ring.standbys,
       ...(ring.parked ?? []),
+      ...(ring.admitted ?? []),
       ...Object.keys(ring.nodes),
     ]),
   ];

@@ -1,5 +1,6 @@
 import {
   ChatringError,
+  RING_NODES_LIMIT,
   SLOT_WEIGHT_MAX,
   SLOT_WEIGHT_MIN,
   type RingConfig,
@@ -17,7 +18,11 @@ export type RingChange =
   | { action: 'remove'; nodeId: string }
   | { action: 'promote'; nodeId: string; standbyId?: string }
   | { action: 'standby-add'; nodeId: string }
-  | { action: 'standby-remove'; nodeId: string };
+  | { action: 'standby-remove'; nodeId: string }
+  /** Lets a new member join: its first heartbeat makes it a standby. */
+  | { action: 'member-add'; nodeId: string }
+  /** Forgets a member that serves no slot: it may not heartbeat again until admitted again. */
+  | { action: 'member-remove'; nodeId: string };
 
 export type RingChangeRefusalCode =
   | 'UNKNOWN_NODE'
@@ -54,7 +59,14 @@ function planUnversioned(ring: RingConfig, change: RingChange): RingConfig {
     serving: ring.slots.some((a) => a.nodeId === change.nodeId),
     standby: ring.standbys.includes(change.nodeId),
   };
-  if (!place.serving && !place.standby && ring.nodes[change.nodeId] === undefined)
+  if (change.action === 'member-add') return planMemberAdd(ring, change);
+  const known =
+    place.serving ||
+    place.standby ||
+    Object.hasOwn(ring.nodes, change.nodeId) ||
+    (change.action === 'member-remove' &&
+      [...(ring.parked ?? []), ...(ring.admitted ?? [])].includes(change.nodeId));
+  if (!known)
     throw new RingChangeRefused(
       'UNKNOWN_NODE',
       `node ${change.nodeId} has never joined this cluster`,
@@ -70,6 +82,8 @@ function planUnversioned(ring: RingConfig, change: RingChange): RingConfig {
       return planStandbyAdd(ring, change, place);
     case 'standby-remove':
       return planStandbyRemove(ring, change, place);
+    case 'member-remove':
+      return planMemberRemove(ring, change, place);
   }
 }
 
@@ -160,6 +174,48 @@ function planStandbyRemove(
     ...ring,
     standbys: without(ring.standbys, change.nodeId),
     parked: [...without(ring.parked, change.nodeId), change.nodeId],
+  };
+}
+
+function planMemberAdd(ring: RingConfig, change: ChangeOf<'member-add'>): RingConfig {
+  const known = new Set([
+    ...ring.slots.map((a) => a.nodeId),
+    ...ring.standbys,
+    ...(ring.parked ?? []),
+    ...(ring.admitted ?? []),
+    ...Object.keys(ring.nodes),
+  ]);
+  if (known.has(change.nodeId))
+    throw new RingChangeRefused('NOTHING_TO_DO', `node ${change.nodeId} is already a member`);
+  if (known.size >= RING_NODES_LIMIT)
+    throw new ChatringError(
+      'INVALID_CHANGE',
+      `the cluster already has ${RING_NODES_LIMIT} members; remove one first`,
+    );
+  return { ...ring, admitted: [...(ring.admitted ?? []), change.nodeId] };
+}
+
+function planMemberRemove(
+  ring: RingConfig,
+  change: ChangeOf<'member-remove'>,
+  place: NodePlace,
+): RingConfig {
+  if (place.serving)
+    throw new RingChangeRefused(
+      'NODE_BUSY',
+      `node ${change.nodeId} serves a slot; remove it from the ring first`,
+    );
+  const nodes = { ...ring.nodes };
+  delete nodes[change.nodeId];
+  const { parked, admitted, ...rest } = ring;
+  const stillParked = without(parked, change.nodeId);
+  const stillAdmitted = without(admitted, change.nodeId);
+  return {
+    ...rest,
+    standbys: without(ring.standbys, change.nodeId),
+    ...(stillParked.length === 0 ? {} : { parked: stillParked }),
+    ...(stillAdmitted.length === 0 ? {} : { admitted: stillAdmitted }),
+    nodes,
   };
 }
 

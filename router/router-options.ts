@@ -12,12 +12,20 @@ import {
   DEFAULT_CONTROL_PLANE_TIMINGS,
   resolveControlPlaneTimings,
   type ControlPlaneTimings,
+  type RedisControlPlaneOptions,
 } from '../control-plane/index.js';
-import type { OwnerClientOptions } from '../transport/index.js';
+import type { Credentials, HttpServerOptions, OwnerClientOptions } from '../transport/index.js';
 
 /** Which control plane a router uses: its own in-process one (one router), or Redis (many). */
 export type RouterControlPlane =
-  { kind: 'in-process'; dataDir: string } | { kind: 'redis'; redisUrl: string; keyPrefix?: string };
+  | { kind: 'in-process'; dataDir: string }
+  | {
+      kind: 'redis';
+      redisUrl: string;
+      keyPrefix?: string;
+      /** AUTH and TLS (username, password or passwordFile, tls), checked by RedisControlPlane. */
+      connection?: Pick<RedisControlPlaneOptions, 'username' | 'password' | 'passwordFile' | 'tls'>;
+    };
 
 /**
  * A router's options, checked once by `startRouter` (unknown keys refused) and frozen. The lease
@@ -42,24 +50,41 @@ export interface RouterOptions extends ControlPlaneTimings {
    */
   initialNodeIds: readonly string[];
   /**
+   * Node ids admitted to a brand-new ring as future standbys (ignored once a ring exists).
+   * @default []
+   */
+  initialStandbyIds: readonly string[];
+  /**
    * The options of the client that forwards requests to owners (it checks them itself).
    * @default {}
    */
   owners: Partial<OwnerClientOptions>;
+  /**
+   * The HTTP server's bounds (createHttpServer checks them; heartbeats are never refused).
+   * @default {}
+   */
+  http: GivenOptions<HttpServerOptions>;
+  /** The cluster secret and, beyond loopback, app and operator tokens: no default. */
+  credentials: Credentials;
 }
 
 /** What `startRouter` takes: every option but the control plane may be left to its default. */
-export type GivenRouterOptions = GivenOptions<Omit<RouterOptions, 'controlPlane'>> & {
+export type GivenRouterOptions = GivenOptions<
+  Omit<RouterOptions, 'controlPlane' | 'credentials'>
+> & {
   controlPlane: RouterControlPlane;
+  credentials: Credentials;
 };
 
-type DefaultedRouterOptions = Omit<RouterOptions, 'controlPlane'>;
+type DefaultedRouterOptions = Omit<RouterOptions, 'controlPlane' | 'credentials'>;
 
 export const DEFAULT_ROUTER_OPTIONS: Readonly<DefaultedRouterOptions> = Object.freeze({
   host: '127.0.0.1',
   port: 8080,
   initialNodeIds: Object.freeze(['node-1', 'node-2', 'node-3']),
+  initialStandbyIds: Object.freeze([]),
   owners: Object.freeze({}),
+  http: Object.freeze({}),
   ...DEFAULT_CONTROL_PLANE_TIMINGS,
 });
 
@@ -69,7 +94,9 @@ const ROUTER_OPTION_RULES: OptionRules<DefaultedRouterOptions> = {
   host: { kind: 'string', pattern: /^\S+$/, describe: 'a host name or address' },
   port: integerRule(0, LISTEN_PORT_MAX),
   initialNodeIds: ANY_RULE, // checked below: an array of node ids
+  initialStandbyIds: ANY_RULE, // likewise
   owners: ANY_RULE, // checked by OwnerClient
+  http: ANY_RULE, // checked by createHttpServer
   // The timings are checked together by resolveControlPlaneTimings (heartbeat below lease).
   heartbeatIntervalMs: ANY_RULE,
   leaseMs: ANY_RULE,
@@ -78,17 +105,20 @@ const ROUTER_OPTION_RULES: OptionRules<DefaultedRouterOptions> = {
 
 /** Fills and checks a router's options; throws INVALID_OPTION naming the first bad one. */
 export function resolveRouterOptions(given: GivenRouterOptions): Readonly<RouterOptions> {
-  const { controlPlane, ...rest } = given;
+  // The credentials are checked where they are used (processSecurity, at start).
+  const { controlPlane, credentials, ...rest } = given;
   const checked = resolveOptions(COMPONENT, DEFAULT_ROUTER_OPTIONS, rest, ROUTER_OPTION_RULES);
   return Object.freeze({
     ...checked,
     ...resolveControlPlaneTimings(COMPONENT, checked),
-    initialNodeIds: Object.freeze(checkNodeIds(checked.initialNodeIds)),
+    initialNodeIds: Object.freeze(checkNodeIds('initialNodeIds', checked.initialNodeIds)),
+    initialStandbyIds: Object.freeze(checkNodeIds('initialStandbyIds', checked.initialStandbyIds)),
+    credentials,
     controlPlane: Object.freeze(checkControlPlane(controlPlane)),
   });
 }
 
-function checkNodeIds(ids: unknown): string[] {
+function checkNodeIds(name: string, ids: unknown): string[] {
   if (
     !Array.isArray(ids) ||
     !ids.every((id) => typeof id === 'string' && USER_ID_PATTERN.test(id)) ||
@@ -96,7 +126,7 @@ function checkNodeIds(ids: unknown): string[] {
   )
     throw invalidOption(
       COMPONENT,
-      'initialNodeIds',
+      name,
       'must be distinct node ids (1-64 characters of [A-Za-z0-9_-])',
     );
   return [...(ids as string[])];
@@ -109,12 +139,14 @@ function checkControlPlane(controlPlane: unknown): RouterControlPlane {
   if (
     given.kind === 'redis' &&
     typeof given.redisUrl === 'string' &&
-    (given.keyPrefix === undefined || typeof given.keyPrefix === 'string')
+    (given.keyPrefix === undefined || typeof given.keyPrefix === 'string') &&
+    (given.connection === undefined ||
+      (typeof given.connection === 'object' && given.connection !== null))
   )
     return controlPlane as RouterControlPlane;
   throw invalidOption(
     COMPONENT,
     'controlPlane',
-    'must be { kind: "in-process", dataDir } or { kind: "redis", redisUrl, keyPrefix? }',
+    'must be { kind: "in-process", dataDir } or { kind: "redis", redisUrl, keyPrefix?, connection? }',
   );
 }

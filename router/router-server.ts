@@ -8,14 +8,27 @@ import {
   parseMarkReadBody,
   parseSendRequest,
   participantsOf,
+  type GivenOptions,
 } from '../protocol/index.js';
-import { createHttpServer, type OwnerClient, type OwnerResponse } from '../transport/index.js';
+import { CONTROL_PLANE_PATHS } from '../control-plane/index.js';
+import {
+  createHttpServer,
+  installAccessControl,
+  type AccessPolicy,
+  type HttpServerOptions,
+  type OwnerClient,
+  type OwnerResponse,
+} from '../transport/index.js';
 import { type RingView } from '../ring/index.js';
 import { ROUTER_ADMIN_PATHS, ownerAnswerOf } from './owner-lookup.js';
 
 export interface RouterServerDependencies {
   owners: OwnerClient;
   ring: () => RingView | undefined;
+  /** Who may call what (transport/security): checked before any route runs. */
+  access: AccessPolicy;
+  /** The server's bounds (timeouts, connection cap, in-flight limit). */
+  http: GivenOptions<HttpServerOptions>;
   /** Extra routes (the local control plane, admin). */
   extraRoutes?: (app: FastifyInstance) => void;
 }
@@ -33,7 +46,12 @@ interface ConversationParams extends UserParams {
  * owning node and relays the answer. Body size is limited before parsing (fastify's bodyLimit).
  */
 export function buildRouterServer(deps: RouterServerDependencies): FastifyInstance {
-  const app = createHttpServer();
+  // A flood of API requests must not cost nodes their leases: heartbeats skip the in-flight limit.
+  const app = createHttpServer({
+    ...deps.http,
+    unlimitedPaths: [...(deps.http.unlimitedPaths ?? ['/healthz']), CONTROL_PLANE_PATHS.heartbeat],
+  });
+  installAccessControl(app, deps.access);
 
   app.get('/healthz', async () => ({ status: 'ok', epoch: deps.ring()?.epoch ?? 0 }));
 

@@ -12,13 +12,16 @@ import {
 } from '../control-plane/index.js';
 import { httpUrlOf } from '../protocol/index.js';
 import { RingView } from '../ring/index.js';
-import { OwnerClient } from '../transport/index.js';
+import { OwnerClient, processSecurity } from '../transport/index.js';
 import { buildRouterServer } from './router-server.js';
 import {
   resolveRouterOptions,
   type GivenRouterOptions,
   type RouterOptions,
 } from './router-options.js';
+
+/** The member id routers sign with (the forwards to nodes, the ring-change calls). */
+export const ROUTER_MEMBER_ID = 'router';
 
 export interface RunningRouter {
   url: string;
@@ -33,20 +36,31 @@ export interface RunningRouter {
  */
 export async function startRouter(given: GivenRouterOptions): Promise<RunningRouter> {
   const options = resolveRouterOptions(given);
+  const security = processSecurity(
+    'startRouter',
+    ROUTER_MEMBER_ID,
+    options.host,
+    options.credentials,
+  );
   const controlPlane = await openControlPlane(options);
   let ring = new RingView(await controlPlane.currentRing());
   controlPlane.subscribe((next) => {
     if (next.epoch > ring.epoch) ring = new RingView(next);
   });
-  const orchestrator = new RingChangeOrchestrator(controlPlane);
+  const orchestrator = new RingChangeOrchestrator(controlPlane, { signer: security.signer });
   const refreshRing = async () => {
     const next = await controlPlane.currentRing();
     if (next.epoch > ring.epoch) ring = new RingView(next);
   };
-  const owners = new OwnerClient(() => ring, refreshRing, options.owners);
+  const owners = new OwnerClient(() => ring, refreshRing, {
+    ...options.owners,
+    signer: security.signer,
+  });
   const app = buildRouterServer({
     owners,
     ring: () => ring,
+    access: security.policy,
+    http: options.http,
     extraRoutes: (server) => {
       registerControlPlaneRoutes(server, controlPlane);
       registerRingChangeRoutes(server, orchestrator);
@@ -74,10 +88,11 @@ async function openControlPlane(
     heartbeatIntervalMs: options.heartbeatIntervalMs,
     startupGraceMs: options.startupGraceMs,
   };
-  const seed = initialRing(options.initialNodeIds);
+  const seed = initialRing(options.initialNodeIds, undefined, options.initialStandbyIds);
   if (options.controlPlane.kind === 'redis') {
     return RedisControlPlane.open({
       redisUrl: options.controlPlane.redisUrl,
+      ...options.controlPlane.connection,
       ...(options.controlPlane.keyPrefix === undefined
         ? {}
         : { keyPrefix: options.controlPlane.keyPrefix }),

@@ -18,4 +18,12 @@ export {
   type OwnerRequest,
   type OwnerResponse,
 } from './owner-client.js';
-export { createHttpServer } from './http-server.js';
+export {
+  createHttpServer,
+  DEFAULT_HTTP_SERVER_OPTIONS,
+  resolveHttpServerOptions,
+  httpServerLoad,
+  type HttpServerOptions,
+  type HttpServerLoad,
+} from './http-server.js';
+export * from './security/index.js';

@@ -1,4 +1,5 @@
 import {
+  ANY_RULE,
   ChatringError,
   RING_EPOCH_HEADER,
   SYSTEM_CLOCK,
@@ -11,6 +12,7 @@ import {
 } from '../protocol/index.js';
 import type { RingView } from '../ring/index.js';
 import { PeerClient, type PeerResponse } from './peer-client.js';
+import type { MemberSigner } from './security/index.js';
 
 export interface OwnerClientOptions {
   /**
@@ -29,18 +31,25 @@ export interface OwnerClientOptions {
    * @default 64
    */
   connectionsPerNode: number;
+  /**
+   * Signs every forwarded request as this member (nodes take the router's forwards as a member's).
+   * @default undefined
+   */
+  signer: MemberSigner | undefined;
 }
 
 export const DEFAULT_OWNER_CLIENT_OPTIONS: Readonly<OwnerClientOptions> = Object.freeze({
   attemptTimeoutMs: 5_000,
   retryBudgetMs: 6_000,
   connectionsPerNode: 64,
+  signer: undefined,
 });
 
 const OWNER_CLIENT_RULES: OptionRules<OwnerClientOptions> = {
   attemptTimeoutMs: integerRule(1, TIMEOUT_MS_MAX),
   retryBudgetMs: integerRule(0, TIMEOUT_MS_MAX),
   connectionsPerNode: integerRule(1, 10_000),
+  signer: ANY_RULE,
 };
 
 /** Backoff between attempts: 50, 100, 200, then 400 ms. */
@@ -87,6 +96,7 @@ export class OwnerClient {
     this.#peers = new PeerClient('owner client', {
       timeoutMs: this.#options.attemptTimeoutMs,
       connectionsPerPeer: this.#options.connectionsPerNode,
+      signer: this.#options.signer,
     });
   }
 
@@ -121,6 +131,8 @@ export class OwnerClient {
           ...(ownerRequest.body === undefined ? {} : { body: ownerRequest.body }),
         });
       } catch (error) {
+        // Our own pool to the owner is full: retrying would only add to the queue. The app backs off.
+        if (error instanceof ChatringError && error.code === 'OVERLOADED') throw error;
         // Unreachable, timed out or garbled: every attempt that got no usable answer is retried
         // (the call is idempotent), and reported as the owner being unavailable once the budget ends.
         lastError = unavailable(owner.nodeId, error);

@@ -1,5 +1,6 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import {
+  ANY_RULE,
   ChatringError,
   TIMEOUT_MS_MAX,
   errorFromBody,
@@ -7,19 +8,24 @@ import {
   resolveOptions,
   type OptionRules,
 } from '../protocol/index.js';
+import { MEMBER_SIGNATURE_HEADER, type MemberSigner } from './security/index.js';
 
 /**
  * The one HTTP client between chatring's own processes: router → node, node → node (delivery,
  * warm handoff), router → node (ring-change releases) and node/ringctl → control plane. One policy
  * for all of them:
  *
- * - keep-alive undici pools, one per peer origin, bounded by `connectionsPerPeer`;
+ * - keep-alive undici pools, one per peer origin, bounded by `connectionsPerPeer`, and at most
+ *   `queuedPerPeerMax` more requests waiting for a connection: beyond that a call fails at once
+ *   with OVERLOADED (retryable by the app, never by us) instead of queueing without bound;
  * - every request has one deadline (`timeoutMs`: to the answer's headers, and again between body
  *   chunks);
  * - a peer that cannot be reached, resets, or misses the deadline is `OWNER_UNAVAILABLE`
  *   (retryable; the cause is kept), never a plain Error;
  * - `call` turns a non-2xx answer into the catalogue error its body carries, or `INTERNAL` when the
  *   body carries none; `send` hands back any status for callers that decide themselves;
+ * - every request is signed as this member when the client has a signer (member routes refuse
+ *   anything else), or carries the bearer token it was given (ringctl's operator token);
  * - no retries here. Retrying is a decision of the caller that knows the call is idempotent and
  *   where to send it next (`OwnerClient` re-resolves the owner on every attempt).
  */
@@ -36,22 +42,43 @@ export interface PeerClientOptions {
    */
   connectionsPerPeer: number;
   /**
+   * Requests per peer origin that may wait for a connection beyond `connectionsPerPeer`.
+   * @default 1024
+   */
+  queuedPerPeerMax: number;
+  /**
    * Idle keep-alive sockets are closed after this, in ms.
    * @default 30000
    */
   keepAliveTimeoutMs: number;
+  /**
+   * Signs every request as this member (transport/security). Undefined: unsigned.
+   * @default undefined
+   */
+  signer: MemberSigner | undefined;
+  /**
+   * Sent as `authorization: Bearer <token>` when there is no signer (ringctl's operator token).
+   * @default undefined
+   */
+  bearerToken: string | undefined;
 }
 
 export const DEFAULT_PEER_CLIENT_OPTIONS: Readonly<PeerClientOptions> = Object.freeze({
   timeoutMs: 5_000,
   connectionsPerPeer: 64,
+  queuedPerPeerMax: 1_024,
   keepAliveTimeoutMs: 30_000,
+  signer: undefined,
+  bearerToken: undefined,
 });
 
 const PEER_CLIENT_RULES: OptionRules<PeerClientOptions> = {
   timeoutMs: integerRule(1, TIMEOUT_MS_MAX),
   connectionsPerPeer: integerRule(1, 10_000),
+  queuedPerPeerMax: integerRule(0, 1_000_000),
   keepAliveTimeoutMs: integerRule(1, TIMEOUT_MS_MAX),
+  signer: ANY_RULE,
+  bearerToken: ANY_RULE,
 };
 
 export interface PeerRequest {
@@ -75,6 +102,8 @@ export class PeerClient {
   /** Who is calling, for error messages ("control plane", "deliver", ...). */
   readonly #name: string;
   readonly #agent: Dispatcher;
+  /** Requests under way per peer origin (waiting for a connection included). */
+  readonly #inFlight = new Map<string, number>();
 
   constructor(name: string, options: Partial<PeerClientOptions> = {}) {
     this.options = resolveOptions(
@@ -92,14 +121,19 @@ export class PeerClient {
 
   /** Sends one request and reads its JSON answer, whatever its status. */
   async send(baseUrl: string, peerRequest: PeerRequest): Promise<PeerResponse> {
-    const response = await this.#request(baseUrl, peerRequest);
-    let text: string;
+    const release = this.#admit(baseUrl, peerRequest);
     try {
-      text = await response.body.text();
-    } catch (error) {
-      throw this.#failure(baseUrl, peerRequest, error);
+      const response = await this.#request(baseUrl, peerRequest);
+      let text: string;
+      try {
+        text = await response.body.text();
+      } catch (error) {
+        throw this.#failure(baseUrl, peerRequest, error);
+      }
+      return { statusCode: response.statusCode, body: this.#parse(peerRequest, text) };
+    } finally {
+      release();
     }
-    return { statusCode: response.statusCode, body: this.#parse(peerRequest, text) };
   }
 
   /** Sends one request; a 2xx answer's body is the result, anything else throws its catalogue error. */
@@ -114,6 +148,19 @@ export class PeerClient {
    * hands each line to `onLine` as it arrives. A non-2xx answer throws its catalogue error.
    */
   async callLines(
+    baseUrl: string,
+    peerRequest: PeerRequest,
+    onLine: (line: unknown) => void,
+  ): Promise<void> {
+    const release = this.#admit(baseUrl, peerRequest);
+    try {
+      await this.#readLines(baseUrl, peerRequest, onLine);
+    } finally {
+      release();
+    }
+  }
+
+  async #readLines(
     baseUrl: string,
     peerRequest: PeerRequest,
     onLine: (line: unknown) => void,
@@ -154,13 +201,29 @@ export class PeerClient {
     );
   }
 
+  /** Counts a request against its peer's bound; the returned function ends it. */
+  #admit(baseUrl: string, peerRequest: PeerRequest): () => void {
+    const underWay = this.#inFlight.get(baseUrl) ?? 0;
+    if (underWay >= this.options.connectionsPerPeer + this.options.queuedPerPeerMax)
+      throw new ChatringError(
+        'OVERLOADED',
+        `${this.#name}: ${underWay} requests already under way to ${baseUrl}; ${peerRequest.method} ${peerRequest.path} not sent`,
+      );
+    this.#inFlight.set(baseUrl, underWay + 1);
+    return () => {
+      const left = (this.#inFlight.get(baseUrl) ?? 1) - 1;
+      if (left === 0) this.#inFlight.delete(baseUrl);
+      else this.#inFlight.set(baseUrl, left);
+    };
+  }
+
   async close(): Promise<void> {
     await this.#agent.close();
   }
 
   async #request(baseUrl: string, peerRequest: PeerRequest): Promise<Dispatcher.ResponseData> {
     const timeoutMs = peerRequest.timeoutMs ?? this.options.timeoutMs;
-    const hasBody = peerRequest.body !== undefined;
+    const body = peerRequest.body === undefined ? undefined : JSON.stringify(peerRequest.body);
     try {
       return await request(`${baseUrl}${peerRequest.path}`, {
         method: peerRequest.method,
@@ -168,14 +231,24 @@ export class PeerClient {
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
         headers: {
-          ...(hasBody ? { 'content-type': 'application/json' } : {}),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...this.#credentialHeaders(peerRequest, body),
           ...peerRequest.headers,
         },
-        ...(hasBody ? { body: JSON.stringify(peerRequest.body) } : {}),
+        ...(body === undefined ? {} : { body }),
       });
     } catch (error) {
       throw this.#failure(baseUrl, peerRequest, error);
     }
+  }
+
+  #credentialHeaders(peerRequest: PeerRequest, body: string | undefined): Record<string, string> {
+    const { signer, bearerToken } = this.options;
+    if (signer !== undefined)
+      return {
+        [MEMBER_SIGNATURE_HEADER]: signer.sign(peerRequest.method, peerRequest.path, body),
+      };
+    return bearerToken === undefined ? {} : { authorization: `Bearer ${bearerToken}` };
   }
 
   /** A peer that answers something other than JSON is a bug on one side, not an outage. */

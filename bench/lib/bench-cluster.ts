@@ -17,7 +17,7 @@ export function startBenchCluster(
   dataDir: string,
   nodes: number,
   chatringEntry: string,
-  more: Pick<LocalClusterOptions, 'storeArgs' | 'extraArgs'> = {},
+  more: Pick<LocalClusterOptions, 'storeArgs' | 'extraArgs' | 'env'> = {},
 ): Promise<LocalCluster> {
   return startLocalCluster({
     dataDir,

@@ -48,8 +48,32 @@ export interface LoadTargetResult {
   skipped?: string;
 }
 
+/** The part of load.json's `auth` the report reads (bench/load/auth-cost.ts; absent in older runs). */
+export interface LoadAuthResults {
+  memberSigning: {
+    get: { totalUs: number; signUs: number; verifyUs: number };
+    send: { totalUs: number; bodyBytes: number };
+    appTokenCheckUs: number;
+  };
+  signingShare?: {
+    cpuUsPerRead: number;
+    readsOnlyMix: boolean;
+    signingUsPerRead: number;
+    shareOfCpuPerRead: number;
+  };
+  appTokens?: {
+    readOpsPerSecondRatio: number;
+    conversations: { p50Ratio: number; p99Ratio: number };
+    messages: { p50Ratio: number; p99Ratio: number };
+    cpuPerReadRatio?: number;
+    cacheHitRatio?: { router: number; routerAuth: number };
+    errors: number;
+  };
+}
+
 export interface LoadResults {
   targets: LoadTargetResult[];
+  auth?: LoadAuthResults;
 }
 
 export interface MemoryResultRow {

@@ -1,5 +1,6 @@
 /** The load benchmark's table, one line per target, and each target against the baseline. */
 import { fixed, percent, renderTable, type Cell } from '../lib/text-table.js';
+import type { AuthFigures } from './auth-cost.js';
 import type { TargetResult } from './load-results.js';
 import { OPERATION_ORDER } from './load-settings.js';
 
@@ -77,4 +78,38 @@ export function printResults(results: TargetResult[]): void {
       );
     }
   }
+}
+
+/**
+ * The cost of authentication on cached reads: router-auth over router (app tokens) and the
+ * member-signing micro-benchmark over router's CPU per read.
+ */
+export function printAuthFigures(auth: AuthFigures): void {
+  const signing = auth.memberSigning;
+  const change = (ratio: number) =>
+    Number.isFinite(ratio) ? `${ratio >= 1 ? '+' : '−'}${percent(Math.abs(ratio - 1), 1)}` : 'n/a';
+  console.log('');
+  const tokens = auth.appTokens;
+  if (tokens === undefined) {
+    console.log('app tokens: not measured (run --targets router,router-auth)');
+  } else {
+    const kind = (name: string, ratio: typeof tokens.conversations) =>
+      `${name} ops/s ×${fixed(ratio.opsPerSecondRatio, 3)}, p50 ×${fixed(ratio.p50Ratio, 3)}, p99 ×${fixed(ratio.p99Ratio, 3)}`;
+    console.log(
+      `app tokens (router-auth ÷ router, cached reads): read throughput ×${fixed(tokens.readOpsPerSecondRatio, 3)} (${change(tokens.readOpsPerSecondRatio)})${tokens.cpuPerReadRatio === undefined ? '' : `, cluster CPU per read ×${fixed(tokens.cpuPerReadRatio, 3)} (${change(tokens.cpuPerReadRatio)})`}; ${kind('conversations', tokens.conversations)}; ${kind('messages', tokens.messages)}; cache hit ${percent(tokens.cacheHitRatio.router, 1)} / ${percent(tokens.cacheHitRatio.routerAuth, 1)}${tokens.cacheHitRatio.router < 0.9 || tokens.cacheHitRatio.routerAuth < 0.9 ? ' (below 90 %: many reads were store loads, not cached reads; warm up longer or use fewer --users)' : ''}${tokens.errors > 0 ? `; router-auth had ${tokens.errors} errors` : ''}`,
+    );
+  }
+  console.log(
+    `member signing (always on): ${fixed(signing.get.totalUs, 2)} µs per forwarded GET (sign ${fixed(signing.get.signUs, 2)} + verify ${fixed(signing.get.verifyUs, 2)}), ${fixed(signing.send.totalUs, 2)} µs per POST of ${signing.send.bodyBytes} bytes; app-token check ${fixed(signing.appTokenCheckUs, 2)} µs (median of ${signing.samples} batches of ${signing.requestsPerSample}, wall time in the load generator)`,
+  );
+  const share = auth.signingShare;
+  if (share === undefined) {
+    console.log(
+      'member signing share: not computed (router target not run, or its CPU not measured)',
+    );
+    return;
+  }
+  console.log(
+    `member signing share: one sign + one verify per cached read = ${fixed(share.signingUsPerRead, 2)} µs of ${fixed(share.cpuUsPerRead, 1)} µs cluster CPU per read on router (${share.cpuSeconds.toFixed(2)} CPU s ÷ ${share.reads} reads${share.readsOnlyMix ? '' : ", sends' CPU included"}, background work included: an upper bound) = ${percent(share.shareOfCpuPerRead, 2)} (a lower bound${share.readsOnlyMix ? '' : "; --mix conversations:50,messages:50 leaves only the background in a read's CPU"})${share.readsOnlyMix ? '' : `; per request of the mix ${fixed(share.cpuUsPerRequest, 1)} µs`}; the app-token check alone would be ${percent(share.appTokenCheckShareOfCpuPerRead, 2)} of a read's CPU`,
+  );
 }

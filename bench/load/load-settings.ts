@@ -27,7 +27,8 @@ export const flags = BenchFlags.parse(
     'page-size': { description: 'pageSize of conversations and messages reads', default: '20' },
     nodes: { description: 'cache nodes of the local cluster (plus 1 standby)', default: '3' },
     targets: {
-      description: 'targets to run, in order',
+      description:
+        'targets to run, in order (router, router-auth, direct, baseline, cassandra; router-auth is router with app tokens: opt-in)',
       default: 'router,direct,baseline,cassandra',
     },
     'timeout-ms': { description: 'client deadline per request', default: '10000' },
@@ -57,7 +58,7 @@ export const settings = {
   chatringEntry: flags.string('chatring-entry'),
   keepData: flags.boolean('keep-data'),
 };
-export const KNOWN_TARGETS = ['router', 'direct', 'baseline', 'cassandra'];
+export const KNOWN_TARGETS = ['router', 'router-auth', 'direct', 'baseline', 'cassandra'];
 for (const target of settings.targets)
   if (!KNOWN_TARGETS.includes(target))
     throw new Error(`--targets: unknown target "${target}" (known: ${KNOWN_TARGETS.join(', ')})`);

@@ -1,8 +1,10 @@
 /**
  * The targets the load runs against, each started for its run and always stopped: the router of a
- * local cluster, the same cluster's owners directly, the no-cache baseline server, and the router
- * on Cassandra (a keyspace of its own, only when CASSANDRA_CONTACT_POINTS is set).
+ * local cluster, the same with app tokens required (router-auth), the same cluster's owners
+ * directly, the no-cache baseline server, and the router on Cassandra (a keyspace of its own, only
+ * when CASSANDRA_CONTACT_POINTS is set).
  */
+import { randomBytes } from 'node:crypto';
 import {
   ApiClient,
   cassandraFromEnvironment,
@@ -31,6 +33,7 @@ export async function runTarget(
 ): Promise<TargetResult> {
   switch (target) {
     case 'router':
+    case 'router-auth':
     case 'direct':
       return runOnCluster(target, dataDir, workload);
     case 'cassandra':
@@ -105,11 +108,19 @@ async function runOnCluster(
       ? 'straight to the owning cache node (owner from RingView; sends to the owner of the lower id)'
       : target === 'cassandra'
         ? 'through the router, cluster on Cassandra (its own keyspace, seeded with the same data)'
-        : 'through the router of a local cluster';
+        : target === 'router-auth'
+          ? 'through the router of a local cluster with app tokens required (Bearer on every call)'
+          : 'through the router of a local cluster';
+  // router-auth: one app token for this run, given to the cluster (CHATRING_APP_TOKENS) and sent by
+  // the load generator. Every other cluster target runs without app tokens, whatever this shell's
+  // environment holds (an empty CHATRING_APP_TOKENS wins over CHATRING_APP_TOKENS_FILE), so
+  // `router` is the baseline of router-auth. Member signatures are on in both: always.
+  const appToken = target === 'router-auth' ? randomBytes(24).toString('base64url') : undefined;
   let cluster: LocalCluster;
   try {
     cluster = await startBenchCluster(dataDir, settings.nodes, settings.chatringEntry, {
       storeArgs,
+      env: { CHATRING_APP_TOKENS: appToken ?? '' },
     });
   } catch (error) {
     if (target !== 'cassandra') throw error;
@@ -120,10 +131,12 @@ async function runOnCluster(
   }
   try {
     const status = await cluster.status();
+    if (target === 'router' || target === 'router-auth')
+      await checkAppTokens(cluster.url, appToken, workload);
     const loadTarget =
       target === 'direct'
         ? await directTarget(cluster)
-        : clientTarget(new ApiClient(cluster.url, clientOptions()));
+        : clientTarget(new ApiClient(cluster.url, clientOptions(appToken)));
     try {
       const measured = await drive(
         loadTarget,
@@ -190,13 +203,51 @@ async function runOnBaseline(dataDir: string, workload: ChatWorkload): Promise<T
 }
 
 /** Bodies are not parsed: the load only counts answers (see ApiClientOptions). */
-function clientOptions() {
+function clientOptions(bearerToken?: string) {
   return {
     connections: settings.concurrency,
     timeoutMs: settings.timeoutMs,
     keepAliveTimeoutMs: 30_000,
     parseSuccessBodies: false,
+    ...(bearerToken === undefined ? {} : { bearerToken }),
   };
+}
+
+/**
+ * The router-auth / router ratio means something only if router-auth's router really checks the
+ * token and router's does not: before the load, a read without a token must be refused (401) by
+ * router-auth and served by router, and the same read with the token served by router-auth. Both
+ * targets make the same one read of the same user, so their caches start alike.
+ */
+async function checkAppTokens(
+  url: string,
+  token: string | undefined,
+  workload: ChatWorkload,
+): Promise<void> {
+  const userId = workload.byRank[0] ?? '';
+  const anonymous = new ApiClient(url, { ...clientOptions(), connections: 1 });
+  const bearer = new ApiClient(url, { ...clientOptions(token), connections: 1 });
+  try {
+    const withoutToken = await anonymous.conversations(userId, { pageSize: settings.pageSize });
+    if (token === undefined) {
+      if (withoutToken.errorCode !== undefined)
+        throw new Error(
+          `router: a read without an app token failed (${withoutToken.status} ${withoutToken.errorCode}): the cluster requires app tokens, so it is no baseline for router-auth`,
+        );
+      return;
+    }
+    if (withoutToken.status !== 401)
+      throw new Error(
+        `router-auth: a read without the app token answered ${withoutToken.status} ${withoutToken.errorCode ?? ''}, not 401: the cluster did not take CHATRING_APP_TOKENS`,
+      );
+    const withToken = await bearer.conversations(userId, { pageSize: settings.pageSize });
+    if (withToken.errorCode !== undefined)
+      throw new Error(
+        `router-auth: a read with the app token failed: ${withToken.status} ${withToken.errorCode}`,
+      );
+  } finally {
+    await Promise.all([anonymous.close(), bearer.close()]);
+  }
 }
 
 function clientTarget(client: ApiClient): LoadTarget {

@@ -1,5 +1,10 @@
 /** The load section: each target's throughput, latency and CPU against the baseline. */
-import { figure, type LoadResults, type LoadTargetResult } from '../lib/bench-results.js';
+import {
+  figure,
+  type LoadAuthResults,
+  type LoadResults,
+  type LoadTargetResult,
+} from '../lib/bench-results.js';
 import { grouped, times } from '../lib/figure-format.js';
 import { markdownTable } from '../lib/markdown-section.js';
 import { type BenchReport } from '../lib/result-files.js';
@@ -8,6 +13,7 @@ import { settingText } from './provenance-section.js';
 
 export const TARGET_LABELS: Record<string, string> = {
   router: 'router (chatring)',
+  'router-auth': 'router, app tokens on',
   direct: 'direct to owner',
   baseline: 'baseline: no cache',
   cassandra: 'router on Cassandra',
@@ -82,7 +88,29 @@ export function loadSection(report: BenchReport<LoadResults> | undefined): strin
       ],
     ),
     ...(skipped.length === 0 ? [] : [`Not measured: ${skipped.join('; ')}.`]),
+    ...(report.results.auth === undefined
+      ? []
+      : [authText(report.results.auth, report.machine.loadAverage1m > report.machine.cores)]),
   ].join('\n\n');
+}
+
+/** One paragraph: what authentication costs a cached read (issue 10's target: at most 5 %). */
+export function authText(auth: LoadAuthResults, loaded: boolean): string {
+  const signing = auth.memberSigning;
+  const change = (ratio: number) =>
+    Number.isFinite(ratio) ? `${ratio >= 1 ? '+' : '−'}${percent(Math.abs(ratio - 1), 1)}` : 'n/a';
+  const tokens = auth.appTokens;
+  const tokenText =
+    tokens === undefined
+      ? 'app tokens were not measured in this run (`--targets router,router-auth`)'
+      : `with app tokens required (\`router-auth\` over \`router\`, same run, data and operation streams) read throughput ${times(figure(tokens.readOpsPerSecondRatio, 'load auth read ops/s ratio'), 3)} (${change(tokens.readOpsPerSecondRatio)})${tokens.cpuPerReadRatio === undefined ? '' : `, cluster CPU per read ${times(tokens.cpuPerReadRatio, 3)}`}, p50/p99 ${times(tokens.conversations.p50Ratio)}/${times(tokens.conversations.p99Ratio)} on conversations and ${times(tokens.messages.p50Ratio)}/${times(tokens.messages.p99Ratio)} on messages${tokens.cacheHitRatio === undefined ? '' : `, at cache hit ratios of ${percent(tokens.cacheHitRatio.router, 1)} and ${percent(tokens.cacheHitRatio.routerAuth, 1)}`} (one run each: ${loaded ? 'on this loaded machine the ratio measures the neighbours as much as the token check' : 'a few percent either way is within run-to-run noise'})`;
+  const share = auth.signingShare;
+  const signingText = `member signatures (always on, so measured apart): ${fixed(figure(signing.get.totalUs, 'load auth signing µs'), 1)} µs to sign and verify a forwarded read (${fixed(signing.send.totalUs, 1)} µs with a ${grouped(signing.send.bodyBytes)}-byte send body)${
+    share === undefined
+      ? ''
+      : `, ${percent(share.shareOfCpuPerRead, 1)} of the router target's ${fixed(share.cpuUsPerRead, 0)} µs cluster CPU per read${share.readsOnlyMix ? " (the cluster's background work charged to the reads: a lower bound)" : " (the sends' CPU and the cluster's background work charged to the reads: a lower bound)"}`
+  }; the app-token check itself measures ${fixed(signing.appTokenCheckUs, 1)} µs`;
+  return `Authentication on cached reads: ${tokenText}; ${signingText}.`;
 }
 
 /** The load generator's own CPU cores in the measured windows, when recorded. */

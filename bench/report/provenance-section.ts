@@ -22,6 +22,7 @@ export function provenanceSection(): string {
     ({ report }) => report.machine.loadAverage1m > report.machine.cores,
   );
   const profile = String(results.runAll?.settings.profile ?? 'short');
+  const auth = results.runAll?.settings.auth === true;
   const fromRunAll = reports.filter(({ name, report }) => ranInRunAll(name, report));
 
   const lines = [
@@ -31,7 +32,7 @@ export function provenanceSection(): string {
   const commands: string[] = [];
   if (fromRunAll.length > 0)
     commands.push(
-      `${profile === 'long' ? 'npm run bench:long' : 'npm run bench'}    # node dist-bench/bench/run-all.js --profile ${profile}, which ran:`,
+      `${profile === 'long' ? 'npm run bench:long' : 'npm run bench'}${auth ? ' -- --auth true' : ''}    # node dist-bench/bench/run-all.js --profile ${profile}${auth ? ' --auth true' : ''}, which ran:`,
     );
   for (const { name, report } of reports) {
     const viaRunAll = ranInRunAll(name, report);

@@ -83,7 +83,10 @@ async function measure(
     timeoutMs: settings.timeoutMs,
     keepAliveTimeoutMs: 30_000,
   });
-  const control = new HttpControlPlaneClient(cluster.url, 120_000);
+  const control = new HttpControlPlaneClient(cluster.url, {
+    timeoutMs: 120_000,
+    signer: cluster.signer,
+  });
   try {
     // 1. Warm every user's caches: the conversation list and each conversation the load reads.
     const warmCaches = await warmEveryUser(client, workload, readStats);

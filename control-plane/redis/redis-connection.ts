@@ -9,8 +9,14 @@ export function ioredisOptions(
 ): RedisOptions {
   const { connectTimeoutMs, commandTimeoutMs, reconnectBackoffBaseMs, reconnectBackoffMaxMs } =
     options;
+  const { username, password, tls } = options;
   return {
     connectionName: `chatring-control-plane-${role}`,
+    // ioredis lets what the URL says win over these; the options refuse to have both.
+    ...(username === undefined ? {} : { username }),
+    ...(password === undefined ? {} : { password }),
+    // An object even for rediss:// URLs: a copy, so rejectUnauthorized is always said explicitly.
+    ...(tls === undefined ? {} : { tls: { ...tls } }),
     lazyConnect: true,
     connectTimeout: connectTimeoutMs,
     commandTimeout: commandTimeoutMs,
@@ -57,12 +63,62 @@ export async function withRedis<T>(
   }
 }
 
-/** Connects and waits for 'ready' (ioredis keeps retrying meanwhile); fails after timeoutMs. */
+/**
+ * Node's codes for a server certificate that does not verify: no retry makes it verify, so start-up
+ * fails at once rather than after its whole timeout.
+ */
+const TLS_VERIFICATION_CODES: ReadonlySet<string> = new Set([
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_REJECTED',
+  'CERT_REVOKED',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'HOSTNAME_MISMATCH',
+  'INVALID_CA',
+  'INVALID_PURPOSE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+]);
+
+/**
+ * What a connection error says when Redis refused us for good (the credentials, or its TLS
+ * certificate): a sentence for the start-up error. undefined: anything worth retrying. A Redis
+ * that drops a client without the certificate it asks for (`tls-auth-clients yes`) only resets
+ * the connection, which no client can tell from a network fault: that one times out.
+ */
+function permanentRefusal(error: Error): string | undefined {
+  if (/^(WRONGPASS|NOAUTH)\b|^ERR (invalid password|invalid username-password)/.test(error.message))
+    return 'refused the credentials (check the password and the username)';
+  const { code } = error as NodeJS.ErrnoException;
+  if (code !== undefined && TLS_VERIFICATION_CODES.has(code))
+    return 'failed TLS verification (check tls.caFile and tls.serverName)';
+  return undefined;
+}
+
+/**
+ * Connects and waits for 'ready' (ioredis keeps retrying meanwhile); fails after timeoutMs, or at
+ * once when Redis refuses the credentials or its certificate does not verify.
+ */
 export function waitForReady(redis: Redis, timeoutMs: number, where: string): Promise<void> {
   if (redis.status === 'ready') return Promise.resolve();
   return new Promise((resolve, reject) => {
     let lastError = '';
-    const onError = (error: Error) => (lastError = error.message);
+    const onError = (error: Error) => {
+      lastError = error.message;
+      const refusal = permanentRefusal(error);
+      if (refusal === undefined) return;
+      cleanup();
+      reject(
+        new ChatringError('OWNER_UNAVAILABLE', `Redis at ${where} ${refusal}: ${error.message}`, {
+          cause: error,
+        }),
+      );
+    };
     const cleanup = () => {
       clearTimeout(timer);
       redis.off('ready', onReady);

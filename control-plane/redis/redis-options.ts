@@ -8,10 +8,18 @@ import {
   REGISTRATION_ATTEMPTS_LIMIT,
   SYSTEM_CLOCK,
   TIMEOUT_MS_MAX,
+  checkOption,
+  checkServerName,
+  checkedPassword,
+  readCertificates,
+  readPasswordFile,
+  readPrivateKey,
   integerRule,
+  invalidOption,
   requireOption,
   resolveOptions,
   type Clock,
+  type OptionRule,
   type OptionRules,
   type RingConfig,
 } from '../../protocol/index.js';
@@ -31,13 +39,70 @@ export type RedisControlPlaneEvent =
   | { type: 'ring'; epoch: number; source: 'push' | 'poll' | 'reconnect' | 'write' | 'read' }
   | { type: 'failover'; epoch: number; deadNodeIds: string[] };
 
+/** TLS to Redis (`tls-port`, and `tls-auth-clients yes` for client certificates). */
+export interface RedisTlsOptions {
+  /**
+   * A PEM file with the certificate authorities that signed Redis's certificate.
+   * @default the system's CAs
+   */
+  caFile?: string;
+  /** A PEM client certificate, for a Redis that asks for one (`tls-auth-clients`); with keyFile. */
+  certFile?: string;
+  /** The unencrypted PEM private key of certFile. */
+  keyFile?: string;
+  /**
+   * The name Redis's certificate must carry (also sent as SNI): a DNS name, for a Redis reached by
+   * an address its certificate does not name.
+   * @default the host of redisUrl
+   */
+  serverName?: string;
+  /**
+   * Refuse a Redis whose certificate does not verify. Turn off only to debug a handshake: the
+   * password then goes to whoever answers.
+   * @default true
+   */
+  rejectUnauthorized?: boolean;
+}
+
+/** TLS as the connections use it (node:tls connect options): the files read and checked. */
+export interface ResolvedRedisTls {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  servername?: string;
+  rejectUnauthorized: boolean;
+}
+
 /**
  * Options of a RedisControlPlane. Timings must be the same in every instance of one cluster; they
  * are checked by resolveControlPlaneTimings like on every other backend.
  */
 export interface RedisControlPlaneOptions extends Partial<ControlPlaneTimings> {
-  /** `redis://[user:password@]host:port[/db]` (or `rediss://` for TLS). */
+  /**
+   * `redis://host:port[/db]` (or `rediss://` for TLS). Credentials may be in it
+   * (`redis://user:password@…`), but a URL ends up on command lines and in `ps`: prefer `password`
+   * or `passwordFile` (the CLI also reads CHATRING_REDIS_PASSWORD). No query string: ioredis would
+   * read it as options overriding these.
+   */
   redisUrl: string;
+  /** The ACL user to AUTH as (Redis 6+); needs a password. Not with credentials in redisUrl. */
+  username?: string;
+  /**
+   * The AUTH password (1 to 4096 bytes). Not with passwordFile, nor with credentials in redisUrl.
+   */
+  password?: string;
+  /**
+   * A file holding the AUTH password on one line (a trailing line break is ignored), read once when
+   * the control plane is built. Not with password, nor with credentials in redisUrl.
+   */
+  passwordFile?: string;
+  /**
+   * TLS: `true` verifies Redis against the system's CAs; `{ caFile, certFile, keyFile, … }` names
+   * the files, read and checked when the control plane is built (an unreadable or malformed one is
+   * INVALID_OPTION naming it). A rediss:// URL turns TLS on too, and cannot be combined with `false`.
+   * @default false (true for a rediss:// URL)
+   */
+  tls?: boolean | RedisTlsOptions;
   /**
    * Prefix of every key and channel. Use a hash tag (`{chatring}:`) on a Redis Cluster so all
    * keys share one slot (the scripts touch several keys).
@@ -90,6 +155,11 @@ export interface RedisControlPlaneOptions extends Partial<ControlPlaneTimings> {
 
 export interface ResolvedRedisControlPlaneOptions extends ControlPlaneTimings {
   redisUrl: string;
+  username: string | undefined;
+  /** From password or passwordFile; undefined: none, or the one in redisUrl. */
+  password: string | undefined;
+  /** undefined: plain TCP. */
+  tls: Readonly<ResolvedRedisTls> | undefined;
   keyPrefix: string;
   initialRing: RingConfig | undefined;
   failureDetector: boolean;
@@ -146,9 +216,29 @@ const COMPONENT = 'RedisControlPlane';
 
 const CONNECT_TIMEOUT_RULE = integerRule(REDIS_CONNECT_TIMEOUT_MS_MIN, TIMEOUT_MS_MAX);
 
-/** reconnectBackoffMaxMs, clock and initialRing are checked again below (relations and shapes). */
+const FILE_PATH_RULE: OptionRule = { kind: 'string', pattern: /^[^\0]+$/, describe: 'a file path' };
+const TLS_OPTION_RULES: OptionRules<RedisTlsOptions> = {
+  caFile: FILE_PATH_RULE,
+  certFile: FILE_PATH_RULE,
+  keyFile: FILE_PATH_RULE,
+  serverName: ANY_RULE, // checkServerName
+  rejectUnauthorized: BOOLEAN_RULE,
+};
+/**
+ * reconnectBackoffMaxMs, clock and initialRing are checked again below (relations and shapes);
+ * redisUrl, password and tls are checked below because they must never be echoed (redisUrl may hold
+ * a password) or take more than one shape.
+ */
 const REDIS_OPTION_RULES: OptionRules<RedisOnlyOptions> = {
-  redisUrl: { kind: 'string', pattern: /^rediss?:\/\//, describe: 'a redis:// or rediss:// URL' },
+  redisUrl: ANY_RULE,
+  username: {
+    kind: 'string',
+    pattern: /^[\x21-\x7e]{1,256}$/,
+    describe: '1-256 printable ASCII characters, no spaces',
+  },
+  password: ANY_RULE,
+  passwordFile: FILE_PATH_RULE,
+  tls: ANY_RULE,
   keyPrefix: {
     kind: 'string',
     pattern: REDIS_KEY_PREFIX_PATTERN,
@@ -174,8 +264,8 @@ export function resolveRedisControlPlaneOptions(
 ): Readonly<ResolvedRedisControlPlaneOptions> {
   const { timings, own: rest } = separateTimings(COMPONENT, given);
   requireOption(rest.redisUrl !== undefined, COMPONENT, 'redisUrl', 'is required');
-  // resolveOptions fills every key of the defaults and checked redisUrl's type: the cast only
-  // tells the compiler what that call guarantees.
+  // resolveOptions fills every key of the defaults (redisUrl is checked by checkedRedisUrl below):
+  // the cast only tells the compiler what those calls guarantee.
   const checked = resolveOptions<Partial<RedisOnlyOptions>>(
     COMPONENT,
     DEFAULT_REDIS_CONTROL_PLANE_OPTIONS,
@@ -183,6 +273,7 @@ export function resolveRedisControlPlaneOptions(
     REDIS_OPTION_RULES,
   ) as Readonly<RedisOnlyOptions & typeof DEFAULT_REDIS_CONTROL_PLANE_OPTIONS>;
   const { initialRing, clock } = checked;
+  const url = checkedRedisUrl(checked.redisUrl);
   requireOption(
     typeof clock?.monotonicNow === 'function',
     COMPONENT,
@@ -193,6 +284,8 @@ export function resolveRedisControlPlaneOptions(
   return Object.freeze({
     ...timings,
     redisUrl: checked.redisUrl,
+    ...resolveCredentials(checked, url.credentials),
+    tls: resolveTls(checked.tls, url.secure),
     keyPrefix: checked.keyPrefix,
     initialRing:
       initialRing === undefined
@@ -241,4 +334,135 @@ function leaseBoundTimeouts(
     `must be at least reconnectBackoffBaseMs (${reconnectBackoffBaseMs}), got ${reconnectBackoffMaxMs}`,
   );
   return { commandTimeoutMs, reconnectBackoffMaxMs };
+}
+
+/**
+ * redisUrl: a redis:// or rediss:// URL with a host, at most a database number for a path, and no
+ * query or fragment (ioredis reads query items as options, and they would win over ours). Errors
+ * show it with any credentials blanked out.
+ */
+function checkedRedisUrl(value: unknown): { secure: boolean; credentials: boolean } {
+  let url: URL | undefined;
+  try {
+    if (typeof value === 'string' && /^rediss?:\/\//.test(value)) url = new URL(value);
+  } catch {
+    // refused below
+  }
+  if (url === undefined || url.hostname === '')
+    throw invalidOption(
+      COMPONENT,
+      'redisUrl',
+      `must be a redis:// or rediss:// URL, got ${describeUrl(value)}`,
+    );
+  requireOption(
+    url.search === '' && url.hash === '',
+    COMPONENT,
+    'redisUrl',
+    'must not carry a query or a fragment (give options as options)',
+  );
+  requireOption(
+    /^\/?\d{0,5}$/.test(url.pathname),
+    COMPONENT,
+    'redisUrl',
+    `may name a database number as its path, got ${JSON.stringify(url.pathname)}`,
+  );
+  return {
+    secure: url.protocol === 'rediss:',
+    credentials: url.username !== '' || url.password !== '',
+  };
+}
+
+/** A URL for an error message: its credentials replaced by `***`. */
+function describeUrl(value: unknown): string {
+  if (typeof value !== 'string') return value === null ? 'null' : typeof value;
+  const shown = value.replace(/^([a-z]+:\/\/)[^/@]*@/i, '$1***@');
+  return shown.length > 200 ? `a ${value.length}-character string` : JSON.stringify(shown);
+}
+
+/** username and the password (given, or read from passwordFile): one place for the credentials. */
+function resolveCredentials(
+  checked: Pick<RedisOnlyOptions, 'username' | 'password' | 'passwordFile'>,
+  urlHasCredentials: boolean,
+): { username: string | undefined; password: string | undefined } {
+  const { username, password, passwordFile } = checked;
+  for (const [name, value] of Object.entries({ username, password, passwordFile }))
+    requireOption(
+      !urlHasCredentials || value === undefined,
+      COMPONENT,
+      name,
+      'cannot be given with credentials in redisUrl: give them in one place',
+    );
+  requireOption(
+    password === undefined || passwordFile === undefined,
+    COMPONENT,
+    'passwordFile',
+    'cannot be given with password: give one',
+  );
+  const secret =
+    passwordFile !== undefined
+      ? readPasswordFile(COMPONENT, 'passwordFile', passwordFile)
+      : password === undefined
+        ? undefined
+        : checkedPassword(COMPONENT, 'password', password, 'must be');
+  requireOption(
+    username === undefined || secret !== undefined,
+    COMPONENT,
+    'username',
+    'needs a password (password or passwordFile)',
+  );
+  return { username, password: secret };
+}
+
+/** tls as the connections take it: off, the system's CAs, or the named files read and checked. */
+function resolveTls(given: unknown, secureUrl: boolean): Readonly<ResolvedRedisTls> | undefined {
+  if (given === undefined || given === false) {
+    requireOption(
+      given === undefined || !secureUrl,
+      COMPONENT,
+      'tls',
+      'is false but redisUrl is rediss:// (TLS): drop one',
+    );
+    return secureUrl ? Object.freeze({ rejectUnauthorized: true }) : undefined;
+  }
+  if (given === true) return Object.freeze({ rejectUnauthorized: true });
+  if (typeof given !== 'object' || given === null || Array.isArray(given))
+    throw invalidOption(
+      COMPONENT,
+      'tls',
+      `must be true, false or { caFile, certFile, keyFile, serverName, rejectUnauthorized }, got ${describeType(given)}`,
+    );
+  const record = given as Record<string, unknown>;
+  const known = Object.keys(TLS_OPTION_RULES);
+  for (const [name, value] of Object.entries(record)) {
+    const rule = TLS_OPTION_RULES[name as keyof RedisTlsOptions] as OptionRule | undefined;
+    if (rule === undefined)
+      throw invalidOption(COMPONENT, `tls.${name}`, `is unknown; known: ${known.join(', ')}`);
+    if (value !== undefined) checkOption(COMPONENT, `tls.${name}`, value, rule);
+  }
+  const { caFile, certFile, keyFile, serverName, rejectUnauthorized } = record as RedisTlsOptions;
+  if ((certFile === undefined) !== (keyFile === undefined))
+    throw invalidOption(
+      COMPONENT,
+      certFile === undefined ? 'tls.certFile' : 'tls.keyFile',
+      `is required with ${certFile === undefined ? 'tls.keyFile' : 'tls.certFile'}`,
+    );
+  const tls: ResolvedRedisTls = { rejectUnauthorized: rejectUnauthorized ?? true };
+  if (serverName !== undefined)
+    tls.servername = checkServerName(COMPONENT, 'tls.serverName', serverName);
+  if (caFile !== undefined) tls.ca = readCertificates(COMPONENT, 'tls.caFile', caFile);
+  if (certFile !== undefined && keyFile !== undefined) {
+    const cert = readCertificates(COMPONENT, 'tls.certFile', certFile);
+    tls.cert = cert;
+    tls.key = readPrivateKey(COMPONENT, 'tls.keyFile', keyFile, {
+      name: 'tls.certFile',
+      pem: cert,
+    });
+  }
+  return Object.freeze(tls);
+}
+
+function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : typeof value;
 }

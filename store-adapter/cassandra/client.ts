@@ -1,8 +1,6 @@
 import cassandra from 'cassandra-driver';
-import { readFileSync } from 'node:fs';
-import type { ConnectionOptions } from 'node:tls';
 import { BoundedRetryPolicy } from './bounded-retry-policy.js';
-import type { CassandraStoreOptions } from './options.js';
+import { readConnectionSecrets, type CassandraStoreOptions } from './options.js';
 
 /** The driver's codes for the consistency levels the options name. */
 const { consistencies } = cassandra.types;
@@ -15,7 +13,10 @@ export const CONSISTENCY_CODES = {
   LOCAL_SERIAL: consistencies.localSerial,
 } as const;
 
-/** A driver client (not yet connected) configured from validated options. */
+/**
+ * A driver client (not yet connected) configured from validated options. Reads the password file
+ * and the TLS files: one that cannot be read or is malformed fails here with INVALID_OPTION.
+ */
 export function createCassandraClient(options: CassandraStoreOptions): cassandra.Client {
   return new cassandra.Client(clientOptions(options));
 }
@@ -24,10 +25,8 @@ function clientOptions(options: CassandraStoreOptions): cassandra.DseClientOptio
   return {
     contactPoints: [...options.contactPoints],
     localDataCenter: options.localDataCenter,
-    ...(options.username !== undefined && options.password !== undefined
-      ? { credentials: { username: options.username, password: options.password } }
-      : {}),
-    ...(options.tls === false ? {} : { sslOptions: tlsOptions(options.tls) }),
+    // credentials (PasswordAuthenticator) and sslOptions (node:tls connect options), when given.
+    ...readConnectionSecrets(options),
     policies: {
       // Token-aware over DC-aware round robin: requests go straight to a replica in the local DC.
       loadBalancing: new cassandra.policies.loadBalancing.DefaultLoadBalancingPolicy({
@@ -53,12 +52,5 @@ function clientOptions(options: CassandraStoreOptions): cassandra.DseClientOptio
     },
     // No anonymous usage reports leave the process.
     monitorReporting: { enabled: false },
-  };
-}
-
-function tlsOptions(tls: Exclude<CassandraStoreOptions['tls'], false>): ConnectionOptions {
-  return {
-    rejectUnauthorized: tls.rejectUnauthorized,
-    ...(tls.caFile === undefined ? {} : { ca: [readFileSync(tls.caFile)] }),
   };
 }

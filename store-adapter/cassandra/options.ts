@@ -1,3 +1,4 @@
+import type { ConnectionOptions } from 'node:tls';
 import {
   ANY_RULE,
   CASSANDRA_REPLICATION_FACTOR_MAX,
@@ -6,6 +7,11 @@ import {
   MESSAGE_BUCKET_MS_MAX,
   VERSIONS_PER_BUCKET_MAX,
   checkOption,
+  checkServerName,
+  checkedPassword,
+  readCertificates,
+  readPasswordFile,
+  readPrivateKey,
   integerRule,
   invalidOption,
   requireOption,
@@ -47,10 +53,26 @@ export interface NetworkTopologyStrategyReplication {
 export type KeyspaceReplication = SimpleStrategyReplication | NetworkTopologyStrategyReplication;
 
 export interface CassandraTlsOptions {
-  /** A PEM file with the certificate authority that signed the nodes' certificates. */
+  /**
+   * A PEM file with the certificate authorities that signed the nodes' certificates.
+   * @default the system's CAs
+   */
   caFile?: string;
   /**
-   * Refuse nodes whose certificate does not verify. Turn off only to debug a handshake.
+   * A PEM client certificate, for nodes that ask for one (`client_encryption_options`
+   * `require_client_auth`); give keyFile with it.
+   */
+  certFile?: string;
+  /** The unencrypted PEM private key of certFile. */
+  keyFile?: string;
+  /**
+   * The name every node's certificate must carry (also sent as SNI), for nodes that share one
+   * certificate. Without it each node is checked against the address the driver connects to.
+   */
+  serverName?: string;
+  /**
+   * Refuse nodes whose certificate does not verify. Turn off only to debug a handshake: the
+   * password then goes to whoever answers.
    * @default true
    */
   rejectUnauthorized: boolean;
@@ -81,11 +103,22 @@ export interface CassandraStoreOptions {
    * @default { class: 'SimpleStrategy', replicationFactor: 1 }
    */
   replication: KeyspaceReplication;
-  /** Credentials for PasswordAuthenticator; give both or neither. */
+  /**
+   * Credentials for PasswordAuthenticator: a username with a password (1 to 4096 bytes) or a
+   * passwordFile, or none of them. Options travel as JSON on the command lines of the nodes the
+   * launcher spawns: pass the password by passwordFile (or CHATRING_CASSANDRA_PASSWORD in the CLI).
+   */
   username?: string;
   password?: string;
   /**
-   * Encrypt client connections. `true` verifies the nodes against the system's CAs.
+   * A file holding the password on one line (a trailing line break is ignored), read when the store
+   * opens. Not with password.
+   */
+  passwordFile?: string;
+  /**
+   * Encrypt client connections. `true` verifies the nodes against the system's CAs; the files are
+   * read and checked when the store opens (an unreadable or malformed one is INVALID_OPTION naming
+   * the option and the path).
    * @default false
    */
   tls: false | CassandraTlsOptions;
@@ -203,6 +236,7 @@ const OPTION_RULES: OptionRules<CassandraStoreOptions> = {
   replication: ANY_RULE,
   username: ANY_RULE,
   password: ANY_RULE,
+  passwordFile: ANY_RULE,
   tls: ANY_RULE,
   readConsistency: oneOfRule(READ_CONSISTENCY_LEVELS),
   writeConsistency: oneOfRule(WRITE_CONSISTENCY_LEVELS),
@@ -236,15 +270,28 @@ export function parseCassandraOptions(
   if (checked.username !== undefined)
     options.username = parseNonEmptyString(checked.username, 'username');
   if (checked.password !== undefined)
-    options.password = parseNonEmptyString(checked.password, 'password');
+    options.password = checkedPassword(COMPONENT, 'password', checked.password, 'must be');
+  if (checked.passwordFile !== undefined)
+    options.passwordFile = parseNonEmptyString(checked.passwordFile, 'passwordFile');
   checkCombinations(options);
   return deepFreeze(options);
 }
 
 function checkCombinations(options: CassandraStoreOptions): void {
-  if ((options.username === undefined) !== (options.password === undefined)) {
+  requireOption(
+    options.password === undefined || options.passwordFile === undefined,
+    COMPONENT,
+    'passwordFile',
+    'cannot be given with password: give one',
+  );
+  const hasPassword = options.password !== undefined || options.passwordFile !== undefined;
+  if ((options.username === undefined) === hasPassword) {
     const missing = options.username === undefined ? 'username' : 'password';
-    throw invalidOption(COMPONENT, missing, 'is required when the other credential is given');
+    throw invalidOption(
+      COMPONENT,
+      missing,
+      'is required when the other credential is given (password or passwordFile)',
+    );
   }
   requireOption(
     options.attemptTimeoutMs <= options.requestTimeoutMs,
@@ -324,9 +371,23 @@ function parseTls(value: unknown, key: string): false | CassandraTlsOptions {
   if (value === false) return false;
   if (value === true) return { rejectUnauthorized: true };
   const record = parseRecord(value, key);
-  rejectUnknownKeys(record, key, ['caFile', 'rejectUnauthorized']);
+  rejectUnknownKeys(record, key, [
+    'caFile',
+    'certFile',
+    'keyFile',
+    'serverName',
+    'rejectUnauthorized',
+  ]);
   const tls: CassandraTlsOptions = { rejectUnauthorized: true };
-  if (record.caFile !== undefined) tls.caFile = parseNonEmptyString(record.caFile, `${key}.caFile`);
+  for (const file of ['caFile', 'certFile', 'keyFile'] as const)
+    if (record[file] !== undefined) tls[file] = parseNonEmptyString(record[file], `${key}.${file}`);
+  if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) {
+    const [missing, given] =
+      tls.certFile === undefined ? ['certFile', 'keyFile'] : ['keyFile', 'certFile'];
+    throw invalidOption(COMPONENT, `${key}.${missing}`, `is required with ${key}.${given}`);
+  }
+  if (record.serverName !== undefined)
+    tls.serverName = checkServerName(COMPONENT, `${key}.serverName`, record.serverName);
   if (record.rejectUnauthorized !== undefined) {
     if (typeof record.rejectUnauthorized !== 'boolean') {
       throw invalidOption(
@@ -338,6 +399,45 @@ function parseTls(value: unknown, key: string): false | CassandraTlsOptions {
     tls.rejectUnauthorized = record.rejectUnauthorized;
   }
   return tls;
+}
+
+/**
+ * What the driver needs beyond the options: the password (given, or read from passwordFile) and the
+ * TLS files, read and checked. Called when the store opens; an unreadable or malformed file is
+ * INVALID_OPTION naming the option and the path.
+ */
+export function readConnectionSecrets(options: Readonly<CassandraStoreOptions>): {
+  credentials?: { username: string; password: string };
+  sslOptions?: ConnectionOptions;
+} {
+  const { username, password, passwordFile, tls } = options;
+  const secret =
+    passwordFile === undefined
+      ? password
+      : readPasswordFile(COMPONENT, 'passwordFile', passwordFile);
+  return {
+    ...(username === undefined || secret === undefined
+      ? {}
+      : { credentials: { username, password: secret } }),
+    ...(tls === false ? {} : { sslOptions: readTlsFiles(tls) }),
+  };
+}
+
+/** node:tls connect options; rejectUnauthorized always explicit (the driver's default is false). */
+function readTlsFiles(tls: Readonly<CassandraTlsOptions>): ConnectionOptions {
+  const sslOptions: ConnectionOptions = { rejectUnauthorized: tls.rejectUnauthorized };
+  if (tls.caFile !== undefined)
+    sslOptions.ca = readCertificates(COMPONENT, 'tls.caFile', tls.caFile);
+  if (tls.certFile !== undefined && tls.keyFile !== undefined) {
+    const cert = readCertificates(COMPONENT, 'tls.certFile', tls.certFile);
+    sslOptions.cert = cert;
+    sslOptions.key = readPrivateKey(COMPONENT, 'tls.keyFile', tls.keyFile, {
+      name: 'tls.certFile',
+      pem: cert,
+    });
+  }
+  if (tls.serverName !== undefined) sslOptions.servername = tls.serverName;
+  return sslOptions;
 }
 
 function parseRecord(value: unknown, key: string): Record<string, unknown> {

@@ -99,10 +99,12 @@ export async function sendSuite(t: Test, boot: BootCluster): Promise<void> {
             : api.send(bob, alice, `b${i}`, `c${i}`),
         ),
       );
-      t.ok(
-        results.every((r) => r.status === 201),
+      t.same(
+        results.filter((r) => r.status !== 201).map((r) => `${r.status} ${r.errorCode}`),
+        [],
         'every send acknowledged',
       );
+      if (results.some((r) => r.status !== 201)) return;
       const conversationId = conversationIdOf(alice, bob);
       const acknowledged = new Set(results.map((r) => r.body.message.messageId));
       const copies: Message[][] = [];

@@ -26,7 +26,12 @@ t.test('ringctl --redis', async (t) => {
   const expected = await cluster.ownerOf('alice');
   t.match(owner.stdout, new RegExp(`^alice → ${expected.nodeId} \\(${expected.slot}, `));
 
-  const added = await ringctl(['--redis', redis.url, 'add', 'standby-1']);
+  // A change run from ringctl calls the nodes itself: it must hold the cluster secret.
+  const unsigned = await ringctl(['--redis', redis.url, 'add', 'standby-1']);
+  t.equal(unsigned.code, 1);
+  t.match(unsigned.stderr, /ringctl: INVALID_OPTION: .*cluster secret/);
+  const member = { CHATRING_CLUSTER_SECRET: cluster.clusterSecret.toString() };
+  const added = await ringctl(['--redis', redis.url, 'add', 'standby-1'], member);
   t.equal(added.code, 0, added.stderr);
   const epoch = JSON.parse(
     (await ringctl(['--redis', redis.url, '--json', 'status'])).stdout,
@@ -36,7 +41,7 @@ t.test('ringctl --redis', async (t) => {
     return health.epoch === epoch.epoch ? true : undefined;
   });
   t.equal((await cluster.status()).slots.length, 3, 'the router serves the new ring');
-  const refused = await ringctl(['--redis', redis.url, 'remove', 'ghost']);
+  const refused = await ringctl(['--redis', redis.url, 'remove', 'ghost'], member);
   t.equal(refused.code, 1);
   t.match(refused.stderr, /UNKNOWN_NODE/);
 });

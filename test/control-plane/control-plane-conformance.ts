@@ -1,7 +1,7 @@
 /**
  * The control-plane conformance suite: written once, run against every ControlPlane backend
  * (in-process-control-plane.test.ts, redis-control-plane.test.ts). It proves what routers and nodes
- * rely on: a heartbeat registers an unknown node as a standby; a serving node that stops
+ * rely on: a heartbeat registers an admitted node as a standby (an unknown one is refused); a serving node that stops
  * heartbeating is replaced in its own slot by a live standby in exactly one change (epoch + 1);
  * with no standby its slot leaves the ring; the last slot is never removed; subscribers get every
  * new ring in epoch order; status() reports states, slots and lease ages. Timings are small (lease
@@ -67,7 +67,7 @@ export async function waitFor<T>(
 }
 
 export function nodeInfo(nodeId: string): NodeInfo {
-  return { nodeId, url: `http://127.0.0.1:1/${nodeId}`, pid: 4242 };
+  return { nodeId, url: `http://${nodeId}.invalid:1`, pid: 4242 };
 }
 
 export interface HeartbeatLoops {
@@ -132,15 +132,28 @@ export async function waitForRegistered(
   });
 }
 
+/** Standby ids the conformance rings admit (a member must be admitted before it may join). */
+const ADMITTED_STANDBYS = ['standby-1', 'standby-2', 'standby-3', 'standby-4'];
+
 export function runControlPlaneConformance(t: Test, target: ConformanceTarget): void {
   const timings = CONFORMANCE_TIMINGS;
   const open = async (t: Test, nodeIds: string[]) => {
-    const controlPlane = await target.open(t, { ...timings, initialRing: initialRing(nodeIds, 8) });
+    const controlPlane = await target.open(t, {
+      ...timings,
+      initialRing: initialRing(nodeIds, 8, ADMITTED_STANDBYS),
+    });
     t.teardown(() => controlPlane.close());
     return controlPlane;
   };
 
-  t.test('heartbeat registers an unknown node as a standby and records its info', async (t) => {
+  t.test('a member nobody admitted is refused and changes nothing', async (t) => {
+    const controlPlane = await open(t, ['node-1']);
+    const before = await controlPlane.currentRing();
+    await t.rejects(controlPlane.heartbeat(nodeInfo('intruder')), { code: 'UNKNOWN_MEMBER' });
+    t.same(await controlPlane.currentRing(), before);
+  });
+
+  t.test('heartbeat registers an admitted node as a standby and records its info', async (t) => {
     const controlPlane = await open(t, ['node-1']);
     const loops = startHeartbeats(t, (n) => controlPlane.heartbeat(n), [nodeInfo('node-1')], 50);
     const reply = await controlPlane.heartbeat(nodeInfo('standby-1'));
@@ -157,10 +170,10 @@ export function runControlPlaneConformance(t: Test, target: ConformanceTarget): 
     await controlPlane.heartbeat(nodeInfo('standby-1'));
     t.equal((await controlPlane.currentRing()).epoch, settled, 'a known node renewing: no change');
 
-    await controlPlane.heartbeat({ ...nodeInfo('standby-1'), url: 'http://127.0.0.1:2/moved' });
+    await controlPlane.heartbeat({ ...nodeInfo('standby-1'), url: 'http://127.0.0.2:2' });
     const moved = await waitFor('the new url recorded', async () => {
       const latest = await controlPlane.currentRing();
-      return latest.nodes['standby-1']?.url === 'http://127.0.0.1:2/moved' ? latest : undefined;
+      return latest.nodes['standby-1']?.url === 'http://127.0.0.2:2' ? latest : undefined;
     });
     t.equal(moved.epoch, settled + 1, 'changed node info is one ring change');
     loops.stop('standby-1');
@@ -287,7 +300,7 @@ export function runControlPlaneConformance(t: Test, target: ConformanceTarget): 
     const note = (ring: RingConfig, nodeId: string): RingConfig => ({
       ...ring,
       epoch: ring.epoch + 1,
-      nodes: { ...ring.nodes, [nodeId]: { nodeId, url: `http://127.0.0.1:1/${nodeId}` } },
+      nodes: { ...ring.nodes, [nodeId]: { nodeId, url: `http://${nodeId}.invalid:1` } },
     });
     // A backend may refuse changes for a while after it seeded a ring (Redis: one lease).
     const written = await waitFor('a compare-and-set to apply', async () => {
@@ -332,7 +345,13 @@ export function runControlPlaneConformance(t: Test, target: ConformanceTarget): 
     });
     t.match(byId(status, 'node-2'), { state: 'serving', slots: ['slot-1'] });
     t.match(byId(status, 'standby-1'), { state: 'standby', slots: [] });
-    for (const node of status.nodes) {
+    for (const nodeId of ['standby-2', 'standby-3', 'standby-4'])
+      t.match(
+        byId(status, nodeId),
+        { state: 'joining', slots: [] },
+        `${nodeId}: admitted, not seen`,
+      );
+    for (const node of status.nodes.filter((n) => n.state !== 'joining')) {
       t.ok(
         node.leaseAgeMs !== undefined && node.leaseAgeMs >= 0 && node.leaseAgeMs <= timings.leaseMs,
         `${node.nodeId}: lease age ${node.leaseAgeMs} ms within the lease`,

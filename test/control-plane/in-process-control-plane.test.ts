@@ -18,10 +18,10 @@ t.test('the ring survives a restart in its ring file (initialRing is ignored the
   const ringFile = join(t.testdir(), 'ring.json');
   const first = new InProcessControlPlane({
     ringFile,
-    initialRing: initialRing(['node-1']),
+    initialRing: initialRing(['node-1'], undefined, ['standby-1']),
     ...CONFORMANCE_TIMINGS,
   });
-  await first.heartbeat({ nodeId: 'standby-1', url: 'http://127.0.0.1:1/standby-1' });
+  await first.heartbeat({ nodeId: 'standby-1', url: 'http://127.0.0.1:1' });
   const ring = await first.currentRing();
   await first.close();
   const second = new InProcessControlPlane({

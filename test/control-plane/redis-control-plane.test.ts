@@ -66,7 +66,7 @@ function withNote(ring: RingConfig, note: string): RingConfig {
   return {
     ...ring,
     epoch: ring.epoch + 1,
-    nodes: { ...ring.nodes, [note]: { nodeId: note, url: `http://127.0.0.1:1/${note}` } },
+    nodes: { ...ring.nodes, [note]: { nodeId: note, url: `http://${note}.invalid:1` } },
   };
 }
 
@@ -229,7 +229,7 @@ t.test('a fresh seed refuses changes for one lease (the seed window)', async (t)
 
 t.test('two routers running failure detectors apply one failover, once', async (t) => {
   const keyPrefix = freshPrefix();
-  const ring = initialRing(['node-1', 'node-2', 'node-3']);
+  const ring = initialRing(['node-1', 'node-2', 'node-3'], undefined, ['standby-1', 'standby-2']);
   const failovers: number[] = [];
   const onEvent = (event: RedisControlPlaneEvent) => {
     if (event.type === 'failover') failovers.push(event.epoch);

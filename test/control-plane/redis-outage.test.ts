@@ -74,7 +74,7 @@ async function bootCluster(
     routers.push(
       await RedisControlPlane.open({
         ...common(`router-${index}`),
-        initialRing: initialRing(['node-1', 'node-2', 'node-3'], 8),
+        initialRing: initialRing(['node-1', 'node-2', 'node-3'], 8, ['standby-1']),
       }),
     );
   }

@@ -58,17 +58,23 @@ t.test('routers sharing a Redis control plane agree, and follow a failover toget
       '--heartbeat-interval-ms',
       '250',
     ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    // The cluster's secret, in the environment as an operator would give it (never on argv).
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, CHATRING_CLUSTER_SECRET: cluster.clusterSecret.toString() },
+    },
   );
   t.teardown(() => {
     third.kill('SIGTERM');
   });
-  const thirdUrl = await new Promise<string>((resolve) =>
+  const thirdUrl = await new Promise<string>((resolve, reject) => {
     third.stdout?.setEncoding('utf8').on('data', (text: string) => {
       const match = /router listening on (\S+)/.exec(text);
       if (match?.[1] !== undefined) resolve(match[1]);
-    }),
-  );
+    });
+    // It printed why on stderr (inherited); fail now rather than at the file's timeout.
+    third.once('exit', (code) => reject(new Error(`the third router exited (${code})`)));
+  });
   t.same(
     await ownersOf(thirdUrl, users),
     await ownersOf(first, users),

@@ -23,6 +23,9 @@ import {
   resolveRouterOptions,
 } from '../../router/index.js';
 
+/** Members always need the cluster secret; these tests are about the other flags. */
+const SECRET_ENV = { CHATRING_CLUSTER_SECRET: 'a-test-cluster-secret-of-32-bytes-or-more' };
+
 t.test('defaults', async (t) => {
   const options = resolveClusterOptions({}, {});
   t.equal(options.port, 8080);
@@ -144,17 +147,20 @@ t.test('lease and heartbeat: one rule, from the control plane, on every command'
   );
 
   const dataDir = '/tmp/chatring-options-test';
-  t.throws(() => routerOptionsFrom({ dataDir, leaseMs: '99' }, {}), /--lease-ms/);
+  t.throws(() => routerOptionsFrom({ dataDir, leaseMs: '99' }, SECRET_ENV), /--lease-ms/);
   t.throws(
-    () => routerOptionsFrom({ dataDir, leaseMs: '1000', heartbeatIntervalMs: '1000' }, {}),
+    () => routerOptionsFrom({ dataDir, leaseMs: '1000', heartbeatIntervalMs: '1000' }, SECRET_ENV),
     /^chatring router: option "heartbeatIntervalMs" must be below leaseMs/,
   );
   const node = { nodeId: 'node-1', dataDir, redis: 'redis://127.0.0.1:6379' };
   t.throws(
-    () => nodeOptionsFrom({ ...node, leaseMs: '1000', heartbeatIntervalMs: '1000' }, {}),
+    () => nodeOptionsFrom({ ...node, leaseMs: '1000', heartbeatIntervalMs: '1000' }, SECRET_ENV),
     /^chatring node: option "heartbeatIntervalMs" must be below leaseMs/,
   );
-  const onRedis = nodeOptionsFrom({ ...node, leaseMs: '1000', heartbeatIntervalMs: '999' }, {});
+  const onRedis = nodeOptionsFrom(
+    { ...node, leaseMs: '1000', heartbeatIntervalMs: '999' },
+    SECRET_ENV,
+  );
   t.match(onRedis.controlPlane, { kind: 'redis', leaseMs: 1000, heartbeatIntervalMs: 999 });
   t.equal(onRedis.heartbeatIntervalMs, 999);
   const local = nodeOptionsFrom(
@@ -164,7 +170,7 @@ t.test('lease and heartbeat: one rule, from the control plane, on every command'
       controlPlaneUrl: 'http://127.0.0.1:8080',
       heartbeatIntervalMs: '5000',
     },
-    {},
+    SECRET_ENV,
   );
   t.equal(
     local.heartbeatIntervalMs,
@@ -175,7 +181,7 @@ t.test('lease and heartbeat: one rule, from the control plane, on every command'
     () =>
       nodeOptionsFrom(
         { nodeId: 'node-1', dataDir, controlPlaneUrl: 'http://r', heartbeatIntervalMs: '9' },
-        {},
+        SECRET_ENV,
       ),
     /--heartbeat-interval-ms/,
   );
@@ -183,7 +189,7 @@ t.test('lease and heartbeat: one rule, from the control plane, on every command'
 
 t.test('chatring router: flags into the router options, checked once', async (t) => {
   const dataDir = '/tmp/chatring-options-test';
-  const options = resolveRouterOptions(routerOptionsFrom({ dataDir }, {}));
+  const options = resolveRouterOptions(routerOptionsFrom({ dataDir }, SECRET_ENV));
   t.equal(options.host, DEFAULT_ROUTER_OPTIONS.host);
   t.equal(options.port, 8080);
   t.same(options.initialNodeIds, ['node-1', 'node-2', 'node-3']);
@@ -192,46 +198,59 @@ t.test('chatring router: flags into the router options, checked once', async (t)
   t.same(options.controlPlane, { kind: 'in-process', dataDir });
   t.ok(Object.isFrozen(options), 'frozen');
   t.same(
-    resolveRouterOptions(routerOptionsFrom({ dataDir, initialNodes: 'a,b' }, {})).initialNodeIds,
+    resolveRouterOptions(routerOptionsFrom({ dataDir, initialNodes: 'a,b' }, SECRET_ENV))
+      .initialNodeIds,
     ['a', 'b'],
   );
   t.same(
-    routerOptionsFrom({ dataDir }, { CHATRING_REDIS_URL: 'redis://127.0.0.1:6379' }).controlPlane,
-    { kind: 'redis', redisUrl: 'redis://127.0.0.1:6379' },
-    'Redis wins over --data-dir; the key prefix is left to the control plane',
+    routerOptionsFrom({ dataDir }, { ...SECRET_ENV, CHATRING_REDIS_URL: 'redis://127.0.0.1:6379' })
+      .controlPlane,
+    { kind: 'redis', redisUrl: 'redis://127.0.0.1:6379', connection: {} },
+    'Redis wins over --data-dir; the key prefix is left to the control plane, no AUTH or TLS unless given',
   );
-  t.equal(routerOptionsFrom({ dataDir, port: '65535' }, {}).port, 65_535);
-  t.throws(() => routerOptionsFrom({ dataDir, port: '65536' }, {}), {
+  t.equal(routerOptionsFrom({ dataDir, port: '65535' }, SECRET_ENV).port, 65_535);
+  t.throws(() => routerOptionsFrom({ dataDir, port: '65536' }, SECRET_ENV), {
     code: 'INVALID_OPTION',
     message: /--port must be an integer from 0 to 65535/,
   });
-  t.throws(() => routerOptionsFrom({}, {}), {
+  t.throws(() => routerOptionsFrom({}, SECRET_ENV), {
     code: 'INVALID_OPTION',
     message: /give --data-dir \(in-process control plane\) or --redis URL/,
   });
-  t.throws(() => routerOptionsFrom({ redis: 'http://x' }, {}), /--redis must be a redis:\/\/ URL/);
+  t.throws(
+    () => routerOptionsFrom({ redis: 'http://x' }, SECRET_ENV),
+    /--redis must be a redis:\/\/ URL/,
+  );
 
   const controlPlane = { kind: 'in-process', dataDir } as const;
-  t.throws(() => resolveRouterOptions({ controlPlane, port: 65_536 }), {
+  const credentials = { clusterSecret: Buffer.alloc(32, 7) };
+  t.throws(() => resolveRouterOptions({ controlPlane, credentials, port: 65_536 }), {
     code: 'INVALID_OPTION',
     message: /^startRouter: option "port" must be an integer from 0 to 65535/,
   });
-  t.throws(() => resolveRouterOptions({ controlPlane, bogus: 1 } as never), {
+  t.throws(() => resolveRouterOptions({ controlPlane, credentials, bogus: 1 } as never), {
     code: 'INVALID_OPTION',
     message: /option "bogus" is unknown/,
   });
-  t.throws(() => resolveRouterOptions({ controlPlane: { kind: 'in-process', dataDir: '' } }), {
-    code: 'INVALID_OPTION',
-    message: /option "controlPlane"/,
-  });
-  t.throws(() => resolveRouterOptions({ controlPlane, initialNodeIds: ['a', 'a'] }), {
+  t.throws(
+    () => resolveRouterOptions({ controlPlane: { kind: 'in-process', dataDir: '' }, credentials }),
+    {
+      code: 'INVALID_OPTION',
+      message: /option "controlPlane"/,
+    },
+  );
+  t.throws(() => resolveRouterOptions({ controlPlane, credentials, initialNodeIds: ['a', 'a'] }), {
     code: 'INVALID_OPTION',
     message: /option "initialNodeIds"/,
   });
-  t.throws(() => resolveRouterOptions({ controlPlane, leaseMs: 1000, heartbeatIntervalMs: 1000 }), {
-    code: 'INVALID_OPTION',
-    message: /^startRouter: option "heartbeatIntervalMs" must be below leaseMs/,
-  });
+  t.throws(
+    () =>
+      resolveRouterOptions({ controlPlane, credentials, leaseMs: 1000, heartbeatIntervalMs: 1000 }),
+    {
+      code: 'INVALID_OPTION',
+      message: /^startRouter: option "heartbeatIntervalMs" must be below leaseMs/,
+    },
+  );
 });
 
 t.test('chatring node: flags into the cache node options', async (t) => {
@@ -240,33 +259,37 @@ t.test('chatring node: flags into the cache node options', async (t) => {
     dataDir: '/tmp/chatring-options-test',
     controlPlaneUrl: 'http://r',
   };
-  const options = nodeOptionsFrom(base, {});
+  const options = nodeOptionsFrom(base, SECRET_ENV);
   t.equal(options.port, 0, 'any free port by default');
   t.equal(options.heartbeatIntervalMs, 500);
   t.same(options.controlPlane, { kind: 'http', url: 'http://r' });
   t.equal(options.cache, undefined, "the cache's own budget by default");
   t.equal(options.handoff, undefined, "the handoff's own warm budget by default");
-  t.throws(() => nodeOptionsFrom({ nodeId: 'node-1', dataDir: '/tmp/x' }, {}), {
+  t.throws(() => nodeOptionsFrom({ nodeId: 'node-1', dataDir: '/tmp/x' }, SECRET_ENV), {
     code: 'INVALID_OPTION',
     message: /give --control-plane-url \(local mode\) or --redis URL/,
   });
-  t.equal(nodeOptionsFrom({ ...base, cacheBytesMax: '1' }, {}).cache?.cacheBytesMax, 1);
-  t.throws(() => nodeOptionsFrom({ ...base, cacheBytesMax: '0' }, {}), {
+  t.equal(nodeOptionsFrom({ ...base, cacheBytesMax: '1' }, SECRET_ENV).cache?.cacheBytesMax, 1);
+  t.throws(() => nodeOptionsFrom({ ...base, cacheBytesMax: '0' }, SECRET_ENV), {
     code: 'INVALID_OPTION',
     message: /--cache-bytes-max must be an integer from 1/,
   });
-  t.equal(nodeOptionsFrom({ ...base, warmHandoffBytesMax: '0' }, {}).handoff?.warmBytesMax, 0);
+  t.equal(
+    nodeOptionsFrom({ ...base, warmHandoffBytesMax: '0' }, SECRET_ENV).handoff?.warmBytesMax,
+    0,
+  );
   t.throws(
-    () => nodeOptionsFrom({ ...base, warmHandoffBytesMax: '-1' }, {}),
+    () => nodeOptionsFrom({ ...base, warmHandoffBytesMax: '-1' }, SECRET_ENV),
     /--warm-handoff-bytes-max/,
   );
-  t.throws(() => nodeOptionsFrom({ ...base, port: '65536' }, {}), /--port/);
+  t.throws(() => nodeOptionsFrom({ ...base, port: '65536' }, SECRET_ENV), /--port/);
   t.equal(
-    nodeOptionsFrom(base, { CHATRING_REPAIR_DELAY_MS: '600000' }).service?.repairDelayMs,
+    nodeOptionsFrom(base, { ...SECRET_ENV, CHATRING_REPAIR_DELAY_MS: '600000' }).service
+      ?.repairDelayMs,
     600_000,
   );
   t.throws(
-    () => nodeOptionsFrom(base, { CHATRING_REPAIR_DELAY_MS: '0' }),
+    () => nodeOptionsFrom(base, { ...SECRET_ENV, CHATRING_REPAIR_DELAY_MS: '0' }),
     /CHATRING_REPAIR_DELAY_MS/,
   );
 });

@@ -206,15 +206,70 @@ t.test('a plan applied again with the same heartbeats changes nothing more', asy
 });
 
 t.test(
-  'planRegistration: a new node joins the standby pool; a known one changes nothing',
+  'planRegistration: an admitted or once-registered node joins the standby pool; a placed one changes nothing; anyone else is refused',
   async (t) => {
-    const ring = ringWith(['standby-1']);
+    const ring = { ...ringWith(['standby-1']), admitted: ['node-9', 'node-10'] };
     const next = planRegistration(ring, 'node-9');
     t.same(next?.standbys, ['standby-1', 'node-9']);
+    t.same(next?.admitted, ['node-10'], 'no longer waiting to join');
     t.equal(next?.epoch, 8);
     t.same(next?.slots, ring.slots);
+    t.throws(() => planRegistration(ring, 'node-11'), { code: 'UNKNOWN_MEMBER' });
+    const gone = {
+      ...ring,
+      nodes: { 'node-11': { nodeId: 'node-11', url: 'http://127.0.0.1:1' } },
+    };
+    t.same(
+      planRegistration(gone, 'node-11')?.standbys,
+      ['standby-1', 'node-11'],
+      'a dead node that comes back',
+    );
+    t.throws(
+      () => planRegistration(ring, '__proto__'),
+      { code: 'UNKNOWN_MEMBER' },
+      'no prototype keys',
+    );
     t.equal(planRegistration(ring, 'node-2'), undefined, 'a serving node');
     t.equal(planRegistration(ring, 'standby-1'), undefined, 'a standby');
     t.same(ring.standbys, ['standby-1'], 'the input ring is not mutated');
+  },
+);
+
+t.test(
+  'planFailover forgets members that left: placed nowhere and silent past the retention',
+  async (t) => {
+    const retentionMs = 60_000;
+    const info = (nodeId: string) => ({ nodeId, url: `http://127.0.0.1:1/${nodeId}` });
+    const ring: RingConfig = {
+      ...ringWith([]),
+      parked: ['parked-1'],
+      admitted: ['admitted-1'],
+      nodes: Object.fromEntries(
+        ['node-1', 'node-2', 'node-3', 'gone-1', 'gone-2', 'parked-1', 'unseen'].map((id) => [
+          id,
+          info(id),
+        ]),
+      ),
+    };
+    const seen = heartbeats({
+      'node-1': alive,
+      'node-2': alive,
+      'node-3': alive,
+      'gone-1': NOW - retentionMs,
+      'gone-2': NOW - retentionMs - 1,
+      'parked-1': NOW - retentionMs - 1,
+    });
+    const next = planFailover(ring, seen, NOW, LEASE_MS, retentionMs);
+    t.same(
+      Object.keys(next?.nodes ?? {}).sort(),
+      ['gone-1', 'node-1', 'node-2', 'node-3', 'parked-1', 'unseen'],
+      'gone-2 is forgotten; at the retention is kept; parked and never-seen are kept',
+    );
+    t.equal(next?.epoch, ring.epoch + 1);
+    t.equal(
+      planFailover(ring, seen, NOW, LEASE_MS),
+      undefined,
+      'no retention given: nothing pruned',
+    );
   },
 );

@@ -9,6 +9,7 @@
 import t from 'tap';
 import {
   ChatringError,
+  DELIVER_CLOCK_SKEW_MS_MAX,
   PENDING_WARM_TTL_MS,
   WARM_HANDOFF_BYTES_DEFAULT,
   parseWarmBatch,
@@ -230,3 +231,83 @@ t.test('options: defaults from one place, every option checked', async (t) => {
     });
   }
 });
+
+/** A warm batch for `moving`, each mailbox with one conversation last updated at `lastUpdated`. */
+function batchAt(lastUpdated: number, conversationsFrom = 0): WarmBatch {
+  return parseWarmBatch({
+    changeId: CHANGE,
+    snapshots: moving.map((userId) => ({
+      ...new MailboxState(userId, 1, [row(userId, 'peer', lastUpdated)], 200).toSnapshot(),
+      conversationsFrom,
+    })),
+  });
+}
+
+t.test(
+  'acceptWarm: times at most DELIVER_CLOCK_SKEW_MS_MAX ahead of the clock; past it the batch is refused whole',
+  async (t) => {
+    const next = node('node-b');
+    const latest = next.clock.now + DELIVER_CLOCK_SKEW_MS_MAX;
+    t.throws(
+      () => next.handoff.acceptWarm(batchAt(latest + 1)),
+      {
+        code: 'INVALID_FIELD',
+        message:
+          /^snapshots\[0\]\.conversations\[0\]\.row\.lastUpdatedTimestamp is 61001, more than 60000 ms ahead/,
+      },
+      'one past: a conversation that would stamp every later message after it',
+    );
+    t.throws(() => next.handoff.acceptWarm(batchAt(10, latest + 1)), {
+      code: 'INVALID_FIELD',
+      message: /^snapshots\[0\]\.conversationsFrom is 61001/,
+    });
+    t.throws(
+      () => next.handoff.acceptWarm(batchAt(Number.MAX_SAFE_INTEGER)),
+      { code: 'INVALID_FIELD' },
+      'the 2^53 - 1 of issue 10',
+    );
+    t.equal(next.handoff.stats.warmUsersReceived, 0, 'nothing received');
+    next.ownership.updateRing(after);
+    t.equal(next.handoff.stats.warmUsersAdopted, 0, 'nothing kept aside: nothing adopted');
+    for (const userId of moving) t.notOk(next.cache.has(userId), `${userId} moves cold`);
+
+    const atLimit = node('node-b');
+    t.equal(atLimit.handoff.acceptWarm(batchAt(latest, latest)), moving.length, 'exactly at it');
+    atLimit.ownership.updateRing(after);
+    t.equal(atLimit.handoff.stats.warmUsersAdopted, moving.length);
+  },
+);
+
+t.test('acceptWarm drops states that waited past the TTL before keeping new ones', async (t) => {
+  const next = node('node-b');
+  next.handoff.acceptWarm(batchAt(10));
+  next.clock.now += PENDING_WARM_TTL_MS + 1;
+  next.handoff.acceptWarm({ changeId: 'another', snapshots: [] });
+  next.ownership.updateRing(after); // without the sweep, the ring of their change would adopt them
+  t.equal(next.handoff.stats.warmUsersAdopted, 0, 'the expired states were dropped');
+  for (const userId of moving) t.notOk(next.cache.has(userId));
+
+  const inTime = node('node-b');
+  inTime.handoff.acceptWarm(batchAt(10));
+  inTime.clock.now += PENDING_WARM_TTL_MS;
+  inTime.handoff.acceptWarm({ changeId: 'another', snapshots: [] });
+  inTime.ownership.updateRing(after);
+  t.equal(inTime.handoff.stats.warmUsersAdopted, moving.length, 'exactly at the TTL: kept');
+});
+
+t.test(
+  'release: a new owner with no usable address gets nothing; its users move cold',
+  async (t) => {
+    const old = node('node-a');
+    cacheUsers(old.cache, moving);
+    const unreachable: RingConfig = {
+      ...after,
+      nodes: { ...nodes, 'node-b': { nodeId: 'node-b', url: '' } },
+    };
+    const result = await old.handoff.release(CHANGE, unreachable);
+    t.equal(result.releasedUsers, moving.length);
+    t.equal(result.warmUsers, 0);
+    t.equal(old.peers.sent.length, 0, 'no request to an empty URL');
+    for (const userId of moving) t.notOk(old.cache.has(userId), `${userId} dropped`);
+  },
+);

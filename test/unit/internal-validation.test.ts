@@ -4,17 +4,27 @@
  * its catalogue code (INVALID_BODY, MISSING_FIELD, INVALID_FIELD, and the public API's codes for
  * message fields), never a TypeError; unknown fields are dropped (a rolling upgrade may add some),
  * never passed on; and the node's internal routes answer a malformed body with 400 and the code.
+ * Defence in depth (issue 10): a member's body cannot wedge a node: ring epochs, sizes and node
+ * URLs, warm batch counts, window order and versions are bounded, each tested at its limit.
  */
 import t, { type Test } from 'tap';
 import {
   LEASE_MS_MAX,
   LEASE_MS_MIN,
   CONTENT_BYTES_LIMIT,
+  DELIVER_CLOCK_SKEW_MS_MAX,
   NODE_URL_CHARS_LIMIT,
+  RING_EPOCH_MAX,
   RING_SLOTS_LIMIT,
+  RING_VIRTUAL_NODES_LIMIT,
   SLOT_WEIGHT_MAX,
   SNIPPET_CHARS_MAX,
+  UNREAD_COUNT_MAX,
   VIRTUAL_NODES_PER_WEIGHT_LIMIT,
+  WARM_BATCH_SNAPSHOTS_LIMIT,
+  WARM_SNAPSHOT_CONVERSATIONS_LIMIT,
+  WINDOW_MESSAGES_LIMIT,
+  assertClockWindow,
   conversationIdOf,
   parseCancelRequest,
   parseDeliverRequest,
@@ -33,6 +43,7 @@ import { MailboxState } from '../../cache-node/mailbox-state.js';
 import { buildNodeServer } from '../../cache-node/node-server.js';
 import type { Handoff } from '../../cache-node/handoff.js';
 import type { MailboxService } from '../../cache-node/mailbox-service.js';
+import { MEMBER_SIGNATURE_HEADER, MemberSigner } from '../../transport/index.js';
 import { message, row } from './mailbox-fixtures.js';
 
 function expectCode(t: Test, run: () => unknown, code: ErrorCode, what: string): void {
@@ -95,6 +106,10 @@ t.test('deliver: every wrong field has its code', async (t) => {
     [{ messageId: '' }, 'INVALID_FIELD'],
     [{ messageId: 'm'.repeat(65) }, 'INVALID_FIELD'],
     [{ messageId: 12 }, 'INVALID_FIELD'],
+    [{ messageId: 'has space' }, 'INVALID_FIELD'],
+    [{ messageId: 'm\u0000' }, 'INVALID_FIELD'],
+    [{ messageId: 'm\ud800' }, 'INVALID_FIELD'],
+    [{ messageId: 'mé' }, 'INVALID_FIELD'],
     [{ conversationId: 'alice~carol' }, 'INVALID_CONVERSATION_ID'],
     [{ conversationId: 3 }, 'INVALID_FIELD'],
     [{ sentAt: -1 }, 'INVALID_FIELD'],
@@ -133,8 +148,15 @@ t.test('node info: id, absolute http(s) url, optional pid', async (t) => {
   t.same(parseNodeInfo({ ...node, pid: 0 }), { ...node, pid: 0 });
   t.same(parseNodeInfo({ ...node, pid: 4242, role: 'x' }), { ...node, pid: 4242 }, 'extra dropped');
   t.same(parseNodeInfo({ ...node, nodeId: 'n'.repeat(64) }).nodeId.length, 64);
-  t.same(parseNodeInfo({ ...node, url: 'https://node.example/' }).url, 'https://node.example/');
-  const longest = `http://h/${'p'.repeat(NODE_URL_CHARS_LIMIT - 9)}`;
+  for (const url of [
+    'https://node.example',
+    'http://[::1]:8080',
+    'http://MyHost:7001', // httpUrlOf keeps the host as given
+    'HTTP://node-1:7001',
+  ])
+    t.equal(parseNodeInfo({ ...node, url }).url, url, url);
+  const longest = `http://${'h'.repeat(NODE_URL_CHARS_LIMIT - 7)}`;
+  t.equal(longest.length, NODE_URL_CHARS_LIMIT);
   t.equal(parseNodeInfo({ ...node, url: longest }).url, longest, 'a url at the limit');
   expectCode(t, () => parseNodeInfo(null), 'INVALID_BODY', 'no body');
   expectCode(t, () => parseNodeInfo({ url: node.url }), 'MISSING_FIELD', 'no nodeId');
@@ -147,6 +169,18 @@ t.test('node info: id, absolute http(s) url, optional pid', async (t) => {
     { url: 'node-1:7001' },
     { url: 'ftp://host/' },
     { url: `${longest}p` },
+    // Only a base URL: every peer call appends its own path to it.
+    { url: 'https://node.example/' },
+    { url: 'http://h:7001/x' },
+    { url: 'http://h:7001?x=1' },
+    { url: 'http://h:7001?' },
+    { url: 'http://h:7001#x' },
+    { url: 'http://user:secret@h:7001' },
+    { url: 'http://h\\x' },
+    { url: 'http://h:0' },
+    { url: 'http://h :7001' },
+    { url: 'http://::1:8080' },
+    { url: '' },
     { url: 5 },
     { pid: -1 },
     { pid: 1.5 },
@@ -184,7 +218,21 @@ t.test('ring: a valid ring comes back equal, optional fields only when given', a
   t.same(parseRingConfig(full), full);
   t.same(parseRingConfig({ ...ring, future: { x: 1 } }), ring, 'an unknown field is dropped');
   t.equal(parseRingConfig({ ...ring, epoch: 0 }).epoch, 0, 'epoch 0');
-  t.same(parseRingConfig({ ...ring, slots: [] }).slots, [], 'an empty ring');
+  t.equal(
+    parseRingConfig({ ...ring, epoch: RING_EPOCH_MAX }).epoch,
+    RING_EPOCH_MAX,
+    'RING_EPOCH_MAX',
+  );
+  t.same(
+    parseRingConfig({ ...ring, slots: [] }).slots,
+    [],
+    'an empty ring (a control plane started without nodes holds one)',
+  );
+  t.same(
+    parseRingConfig({ ...ring, nodes: {} }).slots,
+    ring.slots,
+    'slots may name nodes with no address yet (initialRing has nodes: {})',
+  );
   const most = Array.from({ length: RING_SLOTS_LIMIT }, (_, index) => ({
     slot: `slot-${index}`,
     nodeId: 'node-1',
@@ -209,6 +257,8 @@ t.test('ring: every wrong field is INVALID_FIELD naming its path', async (t) => 
   const cases: [Record<string, unknown>, RegExp][] = [
     [{ epoch: -1 }, /^epoch/],
     [{ epoch: '3' }, /^epoch/],
+    [{ epoch: RING_EPOCH_MAX + 1 }, /^epoch must be an integer from 0 to 1099511627776/],
+    [{ epoch: Number.MAX_SAFE_INTEGER }, /^epoch/],
     [{ virtualNodesPerWeight: 0 }, /^virtualNodesPerWeight/],
     [{ virtualNodesPerWeight: VIRTUAL_NODES_PER_WEIGHT_LIMIT + 1 }, /^virtualNodesPerWeight/],
     [{ slots: {} }, /^slots/],
@@ -243,6 +293,93 @@ t.test('ring: every wrong field is INVALID_FIELD naming its path', async (t) => 
     expectCode(t, () => parseRingConfig(copy), 'MISSING_FIELD', `no ${field}`);
   }
   expectCode(t, () => parseRingConfig(null), 'INVALID_BODY', 'no ring');
+});
+
+/** A ring whose slots place `vnodesPerWeight × (weight of each slot)` virtual nodes in all. */
+function ringOfWeights(vnodesPerWeight: number, weights: number[]): RingConfig {
+  return {
+    ...ring,
+    virtualNodesPerWeight: vnodesPerWeight,
+    slots: weights.map((weight, index) => ({ slot: `slot-${index}`, nodeId: 'node-1', weight })),
+  };
+}
+
+t.test('ring: at most RING_VIRTUAL_NODES_LIMIT virtual nodes in all', async (t) => {
+  // 16 × (655 × 100 + 36) = 2^20 exactly; 17 × (616 × 100 + 81) = 2^20 + 1.
+  const atLimit = ringOfWeights(16, [...Array<number>(655).fill(100), 36]);
+  t.equal(RING_VIRTUAL_NODES_LIMIT, 16 * (655 * 100 + 36));
+  t.equal(parseRingConfig(atLimit).slots.length, 656, 'exactly at the limit');
+  const onePast = ringOfWeights(17, [...Array<number>(616).fill(100), 81]);
+  t.equal(17 * (616 * 100 + 81), RING_VIRTUAL_NODES_LIMIT + 1);
+  t.throws(() => parseRingConfig(onePast), {
+    code: 'INVALID_FIELD',
+    message: /^slots place 1048577 virtual nodes/,
+  });
+  t.throws(
+    () =>
+      parseRingPush({
+        ring: ringOfWeights(VIRTUAL_NODES_PER_WEIGHT_LIMIT, Array(1024).fill(SLOT_WEIGHT_MAX)),
+      }),
+    { code: 'INVALID_FIELD', message: /^ring\.slots place 102400000 virtual nodes/ },
+    'every other bound at its maximum: 100 M virtual nodes, minutes of a blocked node',
+  );
+});
+
+t.test('ring: a node URL that is not a plain base URL reads as "no address yet"', async (t) => {
+  const entry = (url: string) => ({ ...ring, nodes: { n1: { nodeId: 'n1', url } } });
+  for (const url of ['http://127.0.0.1:7001', 'https://node.example', 'http://[::1]:8080'])
+    t.equal(parseRingConfig(entry(url)).nodes.n1?.url, url, `${url} kept`);
+  for (const url of [
+    'http://::1:8080', // what an older release wrote for an IPv6 host
+    'http://evil.example/collect',
+    'http://user:secret@h:7001',
+    'http://h:7001?x',
+    'http://h:7001#x',
+    'file:///etc/passwd',
+    'not a url',
+    '',
+  ])
+    t.equal(parseRingConfig(entry(url)).nodes.n1?.url, '', `${JSON.stringify(url)} → ''`);
+  t.equal(parseRingPush({ ring: entry('http://h/x') }).ring.nodes.n1?.url, '', 'pushed too');
+  const longest = `http://${'h'.repeat(NODE_URL_CHARS_LIMIT - 7)}`;
+  t.equal(parseRingConfig(entry(longest)).nodes.n1?.url, longest, 'a url at the limit');
+  t.throws(() => parseRingConfig(entry(`${longest}h`)), {
+    code: 'INVALID_FIELD',
+    message: /^nodes\.n1\.url must be at most 2048/,
+  });
+});
+
+t.test('ring push and release: epoch bounds, at least one slot, the change id', async (t) => {
+  t.equal(parseRingPush({ ring: { ...ring, epoch: RING_EPOCH_MAX } }).ring.epoch, RING_EPOCH_MAX);
+  for (const epoch of [RING_EPOCH_MAX + 1, Number.MAX_SAFE_INTEGER]) {
+    t.throws(() => parseRingPush({ ring: { ...ring, epoch, slots: [] } }), {
+      code: 'INVALID_FIELD',
+      message: /^ring\.epoch/,
+    });
+    t.throws(() => parseReleaseRequest({ changeId: 'c', targetRing: { ...ring, epoch } }), {
+      code: 'INVALID_FIELD',
+      message: /^targetRing\.epoch/,
+    });
+  }
+  const oneSlot = { ...ring, slots: ring.slots.slice(0, 1) };
+  t.same(parseRingPush({ ring: oneSlot }).ring.slots, oneSlot.slots, 'one slot is enough');
+  t.throws(() => parseRingPush({ ring: { ...ring, slots: [] } }), {
+    code: 'INVALID_FIELD',
+    message: /^ring\.slots must have at least one slot/,
+  });
+  t.throws(() => parseReleaseRequest({ changeId: 'c', targetRing: { ...ring, slots: [] } }), {
+    code: 'INVALID_FIELD',
+    message: /^targetRing\.slots must have at least one slot/,
+  });
+  t.same(
+    parseReleaseRequest({ changeId: 'c', targetRing: { ...ring, changeId: 'c' } }).targetRing
+      .changeId,
+    'c',
+  );
+  t.throws(() => parseReleaseRequest({ changeId: 'c', targetRing: { ...ring, changeId: 'd' } }), {
+    code: 'INVALID_FIELD',
+    message: /^targetRing\.changeId is d, not the release's c/,
+  });
 });
 
 t.test('release, cancel and ring push: their fields, paths in messages', async (t) => {
@@ -364,7 +501,7 @@ t.test('warm batch: every wrong field has its code and path', async (t) => {
       'a window not newest first',
       (s) => s.conversations[0]!.window!.messages.reverse(),
       'INVALID_FIELD',
-      /window\.messages\[1\] is newer/,
+      /window\.messages\[1\]\.sentAt is not older/,
     ],
     [
       'a window message without its version',
@@ -394,15 +531,165 @@ t.test('warm batch: every wrong field has its code and path', async (t) => {
       `${what} → ${code}`,
     );
   }
+  const more: [string, (snapshot: Snapshot) => void, RegExp][] = [
+    [
+      'two messages at one time (sentAt strictly increases in a conversation)',
+      (s) => void (s.conversations[0]!.window!.messages[1]!.sentAt = 300),
+      /window\.messages\[1\]\.sentAt is not older/,
+    ],
+    [
+      'a window message newer than its row',
+      (s) => void (s.conversations[0]!.row.lastUpdatedTimestamp = 299),
+      /window\.messages\[0\]\.sentAt is after the conversation's lastUpdatedTimestamp \(299\)/,
+    ],
+    [
+      'a message version newer than its row',
+      (s) => void (s.conversations[0]!.window!.messages[1]!.version = 10),
+      /window\.messages\[1\]\.version must be an integer from 0 to 9/,
+    ],
+    [
+      'a row version newer than its mailbox',
+      (s) => void (s.version = 8),
+      /conversations\[0\]\.row\.version is newer than its mailbox's \(8\)/,
+    ],
+    [
+      'an unread count past the store column',
+      (s) => void (s.conversations[1]!.row.unreadCount = UNREAD_COUNT_MAX + 1),
+      /conversations\[1\]\.row\.unreadCount must be an integer from 0 to 2147483647/,
+    ],
+    [
+      'a snippet with a lone surrogate',
+      (s) => void (s.conversations[0]!.row.snippet = 'a\ud800'),
+      /row\.snippet must be well-formed/,
+    ],
+    [
+      'a message id that is not printable ASCII',
+      (s) => void (s.conversations[0]!.window!.messages[0]!.messageId = 'm\n1'),
+      /window\.messages\[0\]\.messageId/,
+    ],
+  ];
+  for (const [what, spoil, message] of more) {
+    const snapshot = snapshotJson() as unknown as Snapshot;
+    spoil(snapshot);
+    t.throws(
+      () => parseWarmBatch({ changeId: 'c', snapshots: [snapshot] }),
+      { code: 'INVALID_FIELD', message },
+      what,
+    );
+  }
+  t.throws(
+    () => parseWarmBatch({ changeId: 'c', snapshots: [snapshotJson(), snapshotJson()] }),
+    { code: 'INVALID_FIELD', message: /^snapshots\[1\] repeats mailbox alice/ },
+    'one mailbox twice',
+  );
   expectCode(t, () => parseWarmBatch({ changeId: 'c' }), 'MISSING_FIELD', 'no snapshots');
   expectCode(t, () => parseWarmBatch({ snapshots: [] }), 'MISSING_FIELD', 'no changeId');
   expectCode(t, () => parseWarmBatch({ changeId: 'c', snapshots: [1] }), 'INVALID_FIELD', 'a 1');
+});
+
+/** An empty mailbox of `ownerId`, as small as a snapshot gets. */
+const emptySnapshot = (ownerId: string) => ({
+  ownerId,
+  version: 0,
+  conversationsComplete: true,
+  conversationsFrom: 0,
+  conversations: [],
+});
+
+t.test('warm batch: counts at their limits', async (t) => {
+  const owners = Array.from({ length: WARM_BATCH_SNAPSHOTS_LIMIT + 1 }, (_, i) => `u${i}`);
+  const most = owners.slice(0, -1).map(emptySnapshot);
+  t.equal(
+    parseWarmBatch({ changeId: 'c', snapshots: most }).snapshots.length,
+    WARM_BATCH_SNAPSHOTS_LIMIT,
+    'WARM_BATCH_SNAPSHOTS_LIMIT mailboxes',
+  );
+  t.throws(() => parseWarmBatch({ changeId: 'c', snapshots: owners.map(emptySnapshot) }), {
+    code: 'INVALID_FIELD',
+    message: /^snapshots must have at most 65536 entries/,
+  });
+
+  const rows = (count: number) =>
+    Array.from({ length: count }, (_, i) => ({ row: row('alice', `p${i}`, 10) }));
+  const withRows = (count: number) => ({
+    ...emptySnapshot('alice'),
+    version: 1,
+    conversations: rows(count),
+  });
+  t.equal(
+    parseWarmBatch({ changeId: 'c', snapshots: [withRows(WARM_SNAPSHOT_CONVERSATIONS_LIMIT)] })
+      .snapshots[0]?.conversations.length,
+    WARM_SNAPSHOT_CONVERSATIONS_LIMIT,
+    'WARM_SNAPSHOT_CONVERSATIONS_LIMIT conversations',
+  );
+  t.throws(
+    () =>
+      parseWarmBatch({
+        changeId: 'c',
+        snapshots: [withRows(WARM_SNAPSHOT_CONVERSATIONS_LIMIT + 1)],
+      }),
+    { code: 'INVALID_FIELD', message: /^snapshots\[0\]\.conversations must have at most 32768/ },
+  );
+
+  const windowOf = (count: number) => ({
+    ...emptySnapshot('alice'),
+    version: count,
+    conversations: [
+      {
+        row: row('alice', 'bob', count, { version: count }),
+        window: {
+          complete: true,
+          messages: Array.from({ length: count }, (_, i) =>
+            message('bob', 'alice', count - i, { version: count - i }),
+          ),
+        },
+      },
+    ],
+  });
+  t.equal(
+    parseWarmBatch({ changeId: 'c', snapshots: [windowOf(WINDOW_MESSAGES_LIMIT)] }).snapshots[0]
+      ?.conversations[0]?.window?.messages.length,
+    WINDOW_MESSAGES_LIMIT,
+    'WINDOW_MESSAGES_LIMIT messages in a window',
+  );
+  t.throws(
+    () => parseWarmBatch({ changeId: 'c', snapshots: [windowOf(WINDOW_MESSAGES_LIMIT + 1)] }),
+    {
+      code: 'INVALID_FIELD',
+      message: /^snapshots\[0\]\.conversations\[0\]\.window\.messages must have at most 10000/,
+    },
+  );
+
+  const unread = snapshotJson() as { conversations: { row: { unreadCount: number } }[] };
+  unread.conversations[1]!.row.unreadCount = UNREAD_COUNT_MAX;
+  t.equal(
+    parseWarmBatch({ changeId: 'c', snapshots: [unread] }).snapshots[0]?.conversations[1]?.row
+      .unreadCount,
+    UNREAD_COUNT_MAX,
+    'an unread count of UNREAD_COUNT_MAX',
+  );
+});
+
+t.test('assertClockWindow: DELIVER_CLOCK_SKEW_MS_MAX ahead, an optional age behind', async (t) => {
+  const now = 1_000_000;
+  t.doesNotThrow(() => assertClockWindow(now + DELIVER_CLOCK_SKEW_MS_MAX, 'x.sentAt', now));
+  t.throws(() => assertClockWindow(now + DELIVER_CLOCK_SKEW_MS_MAX + 1, 'x.sentAt', now), {
+    code: 'INVALID_FIELD',
+    message: /^x\.sentAt is 1060001, more than 60000 ms ahead of this node's clock \(1000000\)/,
+  });
+  t.doesNotThrow(() => assertClockWindow(0, 'x.sentAt', now), 'no age bound unless given');
+  t.doesNotThrow(() => assertClockWindow(now - 500, 'x.sentAt', now, 500));
+  t.throws(() => assertClockWindow(now - 501, 'x.sentAt', now, 500), {
+    code: 'INVALID_FIELD',
+    message: /^x\.sentAt is 999499, more than 500 ms behind/,
+  });
 });
 
 t.test('the node routes answer a malformed internal body with 400 and its code', async (t) => {
   const refuse = () => {
     throw new Error('never reached: the body is refused first');
   };
+  const member = new MemberSigner('node-2', Buffer.alloc(32, 7));
   const app = buildNodeServer({
     service: { deliver: refuse } as unknown as MailboxService,
     handoff: { release: refuse, acceptWarm: refuse, cancel: refuse } as unknown as Handoff,
@@ -410,6 +697,8 @@ t.test('the node routes answer a malformed internal body with 400 and its code',
     refreshRing: async () => undefined,
     stats: () => ({}),
     adoptRing: refuse,
+    access: { members: member.verifier(), appTokens: undefined, operatorTokens: undefined },
+    http: {},
   });
   t.teardown(() => app.close());
   const cases: [string, unknown, ErrorCode][] = [
@@ -421,13 +710,34 @@ t.test('the node routes answer a malformed internal body with 400 and its code',
     ['/internal/v1/handoff/cancel', { changeId: null }, 'INVALID_FIELD'],
     ['/internal/v1/ring', { ring: { ...ring, nodes: null } }, 'INVALID_FIELD'],
     ['/internal/v1/ring', 'null', 'INVALID_BODY'],
+    // The attacks of issue 10: a ring that would wedge a node, a proposal no clock produced.
+    [
+      '/internal/v1/ring',
+      { ring: { ...ring, epoch: Number.MAX_SAFE_INTEGER, slots: [] } },
+      'INVALID_FIELD',
+    ],
+    ['/internal/v1/ring', { ring: { ...ring, slots: [] } }, 'INVALID_FIELD'],
+    [
+      '/internal/v1/handoff/release',
+      { changeId: 'c', targetRing: { ...ring, epoch: RING_EPOCH_MAX + 1 } },
+      'INVALID_FIELD',
+    ],
+    [
+      '/internal/v1/handoff/warm',
+      { changeId: 'c', snapshots: [emptySnapshot('alice'), emptySnapshot('alice')] },
+      'INVALID_FIELD',
+    ],
   ];
   for (const [url, body, code] of cases) {
+    const payload = typeof body === 'string' ? body : JSON.stringify(body);
     const response = await app.inject({
       method: 'POST',
       url,
-      headers: { 'content-type': 'application/json' },
-      payload: typeof body === 'string' ? body : JSON.stringify(body),
+      headers: {
+        'content-type': 'application/json',
+        [MEMBER_SIGNATURE_HEADER]: member.sign('POST', url, payload),
+      },
+      payload,
     });
     t.equal(response.statusCode, 400, `${url} ${JSON.stringify(body).slice(0, 60)}`);
     t.equal((response.json() as { error: { code: string } }).error.code, code);
@@ -455,10 +765,16 @@ t.test(
 );
 
 t.test(
-  'a ring entry written by an older release (a URL a heartbeat would refuse) still reads',
+  'a ring entry written by an older release (a URL a heartbeat would refuse) still reads, without its address',
   async (t) => {
     const old = { ...ring, nodes: { n1: { nodeId: 'n1', url: 'http://::1:8080' } } };
-    t.equal(parseRingConfig(old).nodes.n1?.url, 'http://::1:8080');
+    const parsed = parseRingConfig(old);
+    t.same(parsed.slots, ring.slots, 'the ring reads');
+    t.equal(
+      parsed.nodes.n1?.url,
+      '',
+      'the entry reads as "no address yet" (nothing is sent there)',
+    );
     t.throws(() => parseNodeInfo({ nodeId: 'n1', url: 'http://::1:8080' }), {
       code: 'INVALID_FIELD',
     });

@@ -7,7 +7,11 @@
  */
 import t from 'tap';
 import { Ownership } from '../../cache-node/ownership.js';
-import { type RingConfig, type SlotAssignment } from '../../protocol/index.js';
+import {
+  RING_RELEASE_EPOCH_AHEAD_MAX,
+  type RingConfig,
+  type SlotAssignment,
+} from '../../protocol/index.js';
 import { RingView } from '../../ring/index.js';
 
 const LEASE_MS = 3_000;
@@ -245,3 +249,50 @@ t.test(
     ]);
   },
 );
+
+t.test(
+  'a release whose target is more than RING_RELEASE_EPOCH_AHEAD_MAX ahead is refused and changes nothing',
+  async (t) => {
+    const { clock, ownership } = setup();
+    ownership.renewed(clock.now, twoNodes(5), LEASE_MS);
+    // The target gives slot-0 (and so `mine`) to node-b.
+    const target = (epoch: number) =>
+      ring(epoch, [
+        { slot: 'slot-0', nodeId: 'node-b', weight: 1 },
+        { slot: 'slot-1', nodeId: 'node-b', weight: 1 },
+        { slot: 'slot-2', nodeId: 'node-a', weight: 1 },
+      ]);
+    t.throws(
+      () => ownership.beginRelease('far', target(5 + RING_RELEASE_EPOCH_AHEAD_MAX + 1)),
+      {
+        code: 'INVALID_FIELD',
+        message: /^targetRing\.epoch 1006 is more than 1000 ahead of this node's ring \(epoch 5\)/,
+      },
+      'one past the bound (a target no control plane publishes soon: those users would wait forever)',
+    );
+    t.doesNotThrow(() => ownership.assertServing(mine), 'nothing changed: still serving');
+
+    ownership.beginRelease('near', target(5 + RING_RELEASE_EPOCH_AHEAD_MAX));
+    t.throws(
+      () => ownership.assertServing(mine),
+      { code: 'OWNER_UNAVAILABLE' },
+      'exactly at the bound: released',
+    );
+    t.doesNotThrow(() => ownership.assertServing(alsoMine), 'a user the target keeps here');
+    ownership.cancelRelease('near');
+    t.doesNotThrow(() => ownership.assertServing(mine), 'served again after the cancel');
+    ownership.beginRelease('stale', target(5));
+    t.throws(
+      () => ownership.assertServing(mine),
+      { code: 'OWNER_UNAVAILABLE' },
+      'a target at or below the current epoch is taken (a change re-planned over a registration)',
+    );
+    ownership.updateRing(twoNodes(6));
+    t.doesNotThrow(() => ownership.assertServing(mine), 'and settled by the next ring');
+  },
+);
+
+t.test('with no ring yet, any target epoch is taken (the node serves nobody yet)', async (t) => {
+  const { ownership } = setup();
+  t.doesNotThrow(() => ownership.beginRelease('c', twoNodes(RING_RELEASE_EPOCH_AHEAD_MAX + 5)));
+});

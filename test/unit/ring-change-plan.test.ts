@@ -4,7 +4,7 @@
  * slot's users; refusals carry stable codes and change nothing.
  */
 import t from 'tap';
-import { type RingConfig } from '../../protocol/index.js';
+import { RING_NODES_LIMIT, type RingConfig } from '../../protocol/index.js';
 import { RingChangeRefused, planChange, previewChange } from '../../ring/index.js';
 import { nodesLosingUsers } from '../../control-plane/index.js';
 import { RingView } from '../../ring/index.js';
@@ -130,4 +130,58 @@ t.test('a weight-2 slot gets about twice the users of a weight-1 slot', async (t
     counts.set(view.ownerIdOf(u) ?? '', (counts.get(view.ownerIdOf(u) ?? '') ?? 0) + 1);
   const share = (counts.get('big') ?? 0) / USERS.length;
   t.ok(share > 0.3 && share < 0.5, `weight 2 of total 5 → ~40% (got ${share.toFixed(3)})`);
+});
+
+t.test('member-add admits a new id; member-remove forgets one that serves nothing', async (t) => {
+  const ring: RingConfig = {
+    epoch: 4,
+    virtualNodesPerWeight: 8,
+    slots: [{ slot: 'slot-0', nodeId: 'a', weight: 1 }],
+    standbys: ['s'],
+    parked: ['p'],
+    nodes: {
+      a: { nodeId: 'a', url: 'http://127.0.0.1:1' },
+      s: { nodeId: 's', url: 'http://127.0.0.1:2' },
+      p: { nodeId: 'p', url: 'http://127.0.0.1:3' },
+    },
+  };
+  const admitted = planChange(ring, { action: 'member-add', nodeId: 'n' });
+  t.same(admitted.admitted, ['n']);
+  t.equal(admitted.epoch, 5);
+  t.throws(() => planChange(admitted, { action: 'member-add', nodeId: 'n' }), {
+    code: 'NOTHING_TO_DO',
+  });
+  for (const known of ['a', 's', 'p'])
+    t.throws(() => planChange(ring, { action: 'member-add', nodeId: known }), {
+      code: 'NOTHING_TO_DO',
+    });
+  t.same(planChange(admitted, { action: 'member-remove', nodeId: 'n' }).admitted, undefined);
+  const withoutStandby = planChange(ring, { action: 'member-remove', nodeId: 's' });
+  t.same(withoutStandby.standbys, []);
+  t.notOk(Object.hasOwn(withoutStandby.nodes, 's'));
+  const withoutParked = planChange(ring, { action: 'member-remove', nodeId: 'p' });
+  t.equal(withoutParked.parked, undefined);
+  t.notOk(Object.hasOwn(withoutParked.nodes, 'p'));
+  t.throws(() => planChange(ring, { action: 'member-remove', nodeId: 'a' }), { code: 'NODE_BUSY' });
+  t.throws(() => planChange(ring, { action: 'member-remove', nodeId: 'zz' }), {
+    code: 'UNKNOWN_NODE',
+  });
+});
+
+t.test('member-add stops at RING_NODES_LIMIT members', async (t) => {
+  const ids = Array.from({ length: RING_NODES_LIMIT - 1 }, (_, i) => `m-${i}`);
+  const ring: RingConfig = {
+    epoch: 1,
+    virtualNodesPerWeight: 8,
+    slots: [{ slot: 'slot-0', nodeId: 'a', weight: 1 }],
+    standbys: [],
+    admitted: ids.slice(1),
+    nodes: {},
+  };
+  // a + (limit - 2) admitted = limit - 1 members: one more fits, then no more.
+  const full = planChange(ring, { action: 'member-add', nodeId: 'last' });
+  t.equal((full.admitted?.length ?? 0) + 1, RING_NODES_LIMIT);
+  t.throws(() => planChange(full, { action: 'member-add', nodeId: 'one-too-many' }), {
+    code: 'INVALID_CHANGE',
+  });
 });

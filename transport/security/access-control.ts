@@ -1,0 +1,146 @@
+import { Transform } from 'node:stream';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ChatringError } from '../../protocol/index.js';
+import {
+  MEMBER_SIGNATURE_HEADER,
+  type MemberVerifier,
+  type PendingMemberSignature,
+} from './member-signature.js';
+import { BEARER_TOKEN_PATTERN, type TokenSet } from './token-set.js';
+
+/**
+ * Who may call what (docs/security.md, the trust model), enforced once per process for every
+ * route: a route's class follows from its path, and anything not listed is a member route, so a
+ * route added later is closed until someone decides otherwise.
+ *
+ * - `open`: liveness only (`/healthz`).
+ * - `app`: the public API. App servers are trusted to act for any user (per-user authorization is
+ *   the app's job). An app token when app tokens are configured; a member signature too (the
+ *   router's forwards to nodes).
+ * - `operator`: ring changes, status, admin and stats. The operator token when one is configured;
+ *   a member signature too (a member can already do more than an operator).
+ * - `member`: heartbeats, deliveries, handoff, ring pushes, the ring itself. A member signature,
+ *   always.
+ *
+ * Without app or operator tokens those classes are open: allowed on loopback only, which the
+ * process's start-up enforces (listen-policy.ts).
+ */
+export type RouteAccess = 'open' | 'app' | 'operator' | 'member';
+
+export interface AccessPolicy {
+  /** Checks member signatures. Every process has one: member routes are never open. */
+  members: MemberVerifier;
+  /** App tokens; undefined: app routes take anyone. */
+  appTokens: TokenSet | undefined;
+  /** Operator tokens; undefined: operator routes take anyone. */
+  operatorTokens: TokenSet | undefined;
+}
+
+/** Who a request was authenticated as. */
+export type Principal =
+  | { kind: 'member'; memberId: string }
+  | { kind: 'app' }
+  | { kind: 'operator' }
+  | { kind: 'anonymous' };
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the onRequest check on every request; null only before it ran. */
+    principal: Principal | null;
+  }
+}
+
+const OPERATOR_PREFIXES = [
+  '/admin/',
+  '/control/v1/changes',
+  '/control/v1/status',
+  '/internal/v1/stats',
+] as const;
+
+export function accessOf(url: string): RouteAccess {
+  const queryAt = url.indexOf('?');
+  const path = queryAt < 0 ? url : url.slice(0, queryAt);
+  if (path === '/healthz') return 'open';
+  if (path.startsWith('/v1/')) return 'app';
+  if (OPERATOR_PREFIXES.some((prefix) => path.startsWith(prefix))) return 'operator';
+  return 'member';
+}
+
+const ANONYMOUS: Principal = Object.freeze({ kind: 'anonymous' });
+const APP: Principal = Object.freeze({ kind: 'app' });
+const OPERATOR: Principal = Object.freeze({ kind: 'operator' });
+const pendingSignatures = new WeakMap<FastifyRequest, PendingMemberSignature>();
+
+/**
+ * Installs the checks on a server: credentials are judged in onRequest, before the body is read
+ * (a caller without one never gets its body parsed); a member signature's MAC, which covers the
+ * body, is fed the bytes as they stream in and compared before validation and the handler.
+ */
+export function installAccessControl(app: FastifyInstance, policy: AccessPolicy): void {
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (request, reply) => {
+    try {
+      request.principal = authenticate(request, accessOf(request.url), policy);
+    } catch (error) {
+      if ((error as ChatringError).code === 'UNAUTHENTICATED')
+        void reply.header('www-authenticate', 'Bearer realm="chatring"');
+      throw error;
+    }
+  });
+  app.addHook('preParsing', async (request, _reply, payload) => {
+    const pending = pendingSignatures.get(request);
+    if (pending === undefined) return payload;
+    const hashing = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        pending.update(chunk);
+        callback(null, chunk);
+      },
+    });
+    payload.on('error', (error) => hashing.destroy(error));
+    return payload.pipe(hashing);
+  });
+  app.addHook('preValidation', async (request) => {
+    const pending = pendingSignatures.get(request);
+    if (pending === undefined) return;
+    pendingSignatures.delete(request);
+    pending.verify();
+  });
+}
+
+/** The member a request was signed by, or undefined. */
+export function authenticatedMember(request: FastifyRequest): string | undefined {
+  return request.principal?.kind === 'member' ? request.principal.memberId : undefined;
+}
+
+function authenticate(
+  request: FastifyRequest,
+  access: RouteAccess,
+  policy: AccessPolicy,
+): Principal {
+  if (access === 'open') return ANONYMOUS;
+  const signature = request.headers[MEMBER_SIGNATURE_HEADER];
+  if (signature !== undefined) {
+    if (typeof signature !== 'string')
+      throw new ChatringError('FORBIDDEN', `one ${MEMBER_SIGNATURE_HEADER} header, not several`);
+    const pending = policy.members.begin(signature, request.method, request.url);
+    pendingSignatures.set(request, pending);
+    return { kind: 'member', memberId: pending.memberId };
+  }
+  if (access === 'member')
+    throw new ChatringError('UNAUTHENTICATED', 'this route is for cluster members: sign it');
+  const tokens = access === 'app' ? policy.appTokens : policy.operatorTokens;
+  if (tokens === undefined) return ANONYMOUS;
+  const token = bearerTokenOf(request.headers.authorization, access);
+  if (!tokens.matches(token))
+    throw new ChatringError('FORBIDDEN', `the bearer token is not a valid ${access} token`);
+  return access === 'app' ? APP : OPERATOR;
+}
+
+function bearerTokenOf(header: string | undefined, access: RouteAccess): string {
+  if (header === undefined)
+    throw new ChatringError('UNAUTHENTICATED', `this route needs an ${access} bearer token`);
+  const match = /^Bearer +(\S+)$/i.exec(header);
+  if (match?.[1] === undefined || !BEARER_TOKEN_PATTERN.test(match[1]))
+    throw new ChatringError('FORBIDDEN', 'the authorization header is not `Bearer <token>`');
+  return match[1];
+}
