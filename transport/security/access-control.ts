@@ -74,7 +74,9 @@ const pendingSignatures = new WeakMap<FastifyRequest, PendingMemberSignature>();
 /**
  * Installs the checks on a server: credentials are judged in onRequest, before the body is read
  * (a caller without one never gets its body parsed); a member signature's MAC, which covers the
- * body, is fed the bytes as they stream in and compared before validation and the handler.
+ * body, is fed the bytes as they stream in and compared when the last one has arrived, before the
+ * body is parsed (a forger's body is hashed, never parsed), or in preValidation for a request
+ * without a body.
  */
 export function installAccessControl(app: FastifyInstance, policy: AccessPolicy): void {
   app.decorateRequest('principal', null);
@@ -89,14 +91,26 @@ export function installAccessControl(app: FastifyInstance, policy: AccessPolicy)
   });
   app.addHook('preParsing', async (request, _reply, payload) => {
     const pending = pendingSignatures.get(request);
-    if (pending === undefined) return payload;
+    // Only a request with a body is hashed as it streams; one without is verified in preValidation.
+    if (pending === undefined || !hasBody(request)) return payload;
     const hashing = new Transform({
       transform(chunk: Buffer, _encoding, callback) {
         pending.update(chunk);
         callback(null, chunk);
       },
+      flush(callback) {
+        pendingSignatures.delete(request);
+        try {
+          pending.verify();
+          callback();
+        } catch (error) {
+          callback(error as Error);
+        }
+      },
     });
     payload.on('error', (error) => hashing.destroy(error));
+    // fastify's body reader handles the stream's errors; this keeps one nobody reads from crashing.
+    hashing.on('error', () => undefined);
     return payload.pipe(hashing);
   });
   app.addHook('preValidation', async (request) => {
@@ -105,6 +119,14 @@ export function installAccessControl(app: FastifyInstance, policy: AccessPolicy)
     pendingSignatures.delete(request);
     pending.verify();
   });
+}
+
+/** Whether a body follows the headers (HTTP/1.1: a content-length above 0, or chunked). */
+function hasBody(request: FastifyRequest): boolean {
+  const length = request.headers['content-length'];
+  return (
+    (length !== undefined && length !== '0') || request.headers['transfer-encoding'] !== undefined
+  );
 }
 
 /** The member a request was signed by, or undefined. */

@@ -99,12 +99,16 @@ export class MemberVerifier {
     if (presented.length !== MAC_BYTES)
       throw new ChatringError('FORBIDDEN', `the ${MEMBER_SIGNATURE_HEADER} MAC is malformed`);
     const mac = startMac(this.#secret, method, pathAndQuery, memberId, timestamp);
+    // The digest can be taken once; a second verify() answers the first one's verdict.
+    let verdict: boolean | undefined;
     return {
       memberId,
-      update: (chunk) => mac.update(chunk),
+      update: (chunk) => {
+        if (verdict === undefined) mac.update(chunk);
+      },
       verify: () => {
-        if (!timingSafeEqual(mac.digest(), presented))
-          throw new ChatringError('FORBIDDEN', 'the member signature does not verify');
+        verdict ??= timingSafeEqual(mac.digest(), presented);
+        if (!verdict) throw new ChatringError('FORBIDDEN', 'the member signature does not verify');
       },
     };
   }
