@@ -62,16 +62,19 @@ export function buildNodeServer(deps: NodeServerDependencies): FastifyInstance {
   // control plane cannot answer, we judge by the ring we have (at worst NOT_OWNER: the caller retries).
   // Only a plausible epoch triggers it, and one refresh serves every request waiting meanwhile.
   let refreshing: Promise<void> | undefined;
-  app.addHook('onRequest', async (request) => {
+  // A callback hook: the usual request (epoch not newer) passes without a promise.
+  app.addHook('onRequest', (request, _reply, done) => {
     const header = request.headers[RING_EPOCH_HEADER];
-    if (typeof header !== 'string' || !/^\d{1,16}$/.test(header)) return;
-    const epoch = Number(header);
-    if (epoch <= deps.epoch() || epoch > RING_EPOCH_MAX) return;
+    const epoch = typeof header === 'string' && /^\d{1,16}$/.test(header) ? Number(header) : 0;
+    if (epoch <= deps.epoch() || epoch > RING_EPOCH_MAX) {
+      done();
+      return;
+    }
     refreshing ??= deps
       .refreshRing()
       .catch(() => undefined)
       .finally(() => (refreshing = undefined));
-    await refreshing;
+    void refreshing.then(() => done());
   });
 
   app.get('/healthz', async () => ({ status: 'ok', epoch: deps.epoch() }));

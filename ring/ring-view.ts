@@ -24,6 +24,7 @@ export class RingView {
    */
   #recentSlots = new Map<string, string>();
   #olderSlots = new Map<string, string>();
+  #epochText: string | undefined;
 
   constructor(config: RingConfig) {
     this.config = config;
@@ -38,6 +39,11 @@ export class RingView {
 
   get epoch(): number {
     return this.config.epoch;
+  }
+
+  /** The epoch as the epoch header carries it, made once per ring rather than per request. */
+  get epochText(): string {
+    return (this.#epochText ??= String(this.config.epoch));
   }
 
   /** The slot a user hashes to; undefined only on an empty ring. */

@@ -17,7 +17,7 @@ import {
   type AccessPolicy,
   type HttpServerOptions,
   type OwnerClient,
-  type OwnerResponse,
+  type RawOwnerResponse,
 } from '../transport/index.js';
 import { type RingView } from '../ring/index.js';
 import { ROUTER_ADMIN_PATHS, ownerAnswerOf } from './owner-lookup.js';
@@ -43,7 +43,8 @@ interface ConversationParams extends UserParams {
 /**
  * The public API v1 (DESIGN.md). The router validates every input itself, so bad requests are
  * refused at the door and nothing reaches a node; then it forwards the request unchanged to the
- * owning node and relays the answer. Body size is limited before parsing (fastify's bodyLimit).
+ * owning node and relays the answer's bytes (a thin relay: success bodies are not parsed or
+ * serialised again). Body size is limited before parsing (fastify's bodyLimit).
  */
 export function buildRouterServer(deps: RouterServerDependencies): FastifyInstance {
   // A flood of API requests must not cost nodes their leases: heartbeats skip the in-flight limit.
@@ -60,14 +61,14 @@ export function buildRouterServer(deps: RouterServerDependencies): FastifyInstan
     const coordinator = orderedPair(send.senderId, send.recipientId)[0];
     return relay(
       reply,
-      await deps.owners.call(coordinator, { method: 'POST', path: '/v1/messages', body: send }),
+      await deps.owners.relay(coordinator, { method: 'POST', path: '/v1/messages', body: send }),
     );
   });
 
   app.get<{ Params: UserParams }>('/v1/users/:userId/conversations', async (request, reply) => {
     const userId = assertUserId(request.params.userId);
     parseListQuery(request.query, CONVERSATIONS_PAGE_SIZE_DEFAULT, { userId });
-    return relay(reply, await deps.owners.call(userId, { method: 'GET', path: request.url }));
+    return relay(reply, await deps.owners.relay(userId, { method: 'GET', path: request.url }));
   });
 
   app.get<{ Params: ConversationParams }>(
@@ -77,7 +78,7 @@ export function buildRouterServer(deps: RouterServerDependencies): FastifyInstan
       const conversationId = request.params.conversationId;
       participantsOf(conversationId, userId);
       parseListQuery(request.query, MESSAGES_PAGE_SIZE_DEFAULT, { userId, conversationId });
-      return relay(reply, await deps.owners.call(userId, { method: 'GET', path: request.url }));
+      return relay(reply, await deps.owners.relay(userId, { method: 'GET', path: request.url }));
     },
   );
 
@@ -89,7 +90,7 @@ export function buildRouterServer(deps: RouterServerDependencies): FastifyInstan
       parseMarkReadBody(request.body);
       return relay(
         reply,
-        await deps.owners.call(userId, { method: 'POST', path: request.url, body: {} }),
+        await deps.owners.relay(userId, { method: 'POST', path: request.url, body: {} }),
       );
     },
   );
@@ -102,6 +103,12 @@ export function buildRouterServer(deps: RouterServerDependencies): FastifyInstan
   return app;
 }
 
-function relay(reply: FastifyReply, response: OwnerResponse): FastifyReply {
-  return reply.code(response.statusCode).send(response.body);
+/** The owner's answer, relayed as the bytes it sent: a success body is never parsed here. */
+function relay(reply: FastifyReply, response: RawOwnerResponse): FastifyReply {
+  return reply
+    .code(response.statusCode)
+    .header('content-type', JSON_CONTENT_TYPE)
+    .send(response.bytes);
 }
+
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';

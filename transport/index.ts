@@ -10,6 +10,7 @@ export {
   type PeerClientOptions,
   type PeerRequest,
   type PeerResponse,
+  type RawPeerResponse,
 } from './peer-client.js';
 export {
   OwnerClient,
@@ -17,6 +18,7 @@ export {
   type OwnerClientOptions,
   type OwnerRequest,
   type OwnerResponse,
+  type RawOwnerResponse,
 } from './owner-client.js';
 export {
   createHttpServer,

@@ -1,4 +1,4 @@
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import {
   ANY_RULE,
   ChatringError,
@@ -97,6 +97,12 @@ export interface PeerResponse {
   body: unknown;
 }
 
+/** An answer as it came: the router relays these bytes without parsing them. */
+export interface RawPeerResponse {
+  statusCode: number;
+  bytes: Buffer;
+}
+
 export class PeerClient {
   readonly options: Readonly<PeerClientOptions>;
   /** Who is calling, for error messages ("control plane", "deliver", ...). */
@@ -131,6 +137,23 @@ export class PeerClient {
         throw this.#failure(baseUrl, peerRequest, error);
       }
       return { statusCode: response.statusCode, body: this.#parse(peerRequest, text) };
+    } finally {
+      release();
+    }
+  }
+
+  /** Sends one request and hands back its answer's bytes, whatever its status, unparsed. */
+  async relay(baseUrl: string, peerRequest: PeerRequest): Promise<RawPeerResponse> {
+    const release = this.#admit(baseUrl, peerRequest);
+    try {
+      const response = await this.#request(baseUrl, peerRequest);
+      let bytes: Buffer;
+      try {
+        bytes = Buffer.from(await response.body.arrayBuffer());
+      } catch (error) {
+        throw this.#failure(baseUrl, peerRequest, error);
+      }
+      return { statusCode: response.statusCode, bytes };
     } finally {
       release();
     }
@@ -225,9 +248,11 @@ export class PeerClient {
     const timeoutMs = peerRequest.timeoutMs ?? this.options.timeoutMs;
     const body = peerRequest.body === undefined ? undefined : JSON.stringify(peerRequest.body);
     try {
-      return await request(`${baseUrl}${peerRequest.path}`, {
+      // The dispatcher's own request: the origin keys the pool, no URL is built or parsed per call.
+      return await this.#agent.request({
+        origin: baseUrl,
+        path: peerRequest.path,
         method: peerRequest.method,
-        dispatcher: this.#agent,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
         headers: {

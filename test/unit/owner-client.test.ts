@@ -86,3 +86,46 @@ t.test(
     }
   },
 );
+
+t.test(
+  'relay hands back the bytes as sent: a 2xx unparsed, a refusal retried or relayed',
+  async (t) => {
+    const answers = [
+      [421, '{"error":{"code":"NOT_OWNER","message":"moved"}}'],
+      [200, '{"conversations":[],"isDeltaUpdate":false,"cursor":"c1"}'],
+      [400, '{"error":{"code":"INVALID_QUERY","message":"bad"}}'],
+      [200, 'not json, relayed as is'],
+    ] as const;
+    let next = 0;
+    const server = createServer((_request, response) => {
+      const [status, body] = answers[next++ % answers.length] ?? [500, ''];
+      response.writeHead(status, { 'content-type': 'application/json' });
+      response.end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const ring = new RingView({
+      epoch: 3,
+      virtualNodesPerWeight: 10,
+      slots: [{ slot: 'slot-0', nodeId: 'n', weight: 1 }],
+      standbys: [],
+      nodes: { n: { nodeId: 'n', url } },
+    });
+    const client = new OwnerClient(
+      () => ring,
+      async () => undefined,
+      { retryBudgetMs: 5_000 },
+    );
+    t.teardown(() => client.close());
+    const first = await client.relay('alice', { method: 'GET', path: '/x' });
+    t.equal(first.statusCode, 200, 'NOT_OWNER was retried');
+    t.equal(first.bytes.toString(), answers[1][1], 'the bytes exactly as the node sent them');
+    const refused = await client.relay('alice', { method: 'GET', path: '/x' });
+    t.equal(refused.statusCode, 400, 'a refusal that is not retryable is relayed');
+    t.equal(refused.bytes.toString(), answers[2][1]);
+    const odd = await client.relay('alice', { method: 'GET', path: '/x' });
+    t.equal(odd.bytes.toString(), answers[3][1], 'a 2xx is never parsed, so never judged');
+    t.equal(next, 4, 'one retry in all');
+  },
+);
