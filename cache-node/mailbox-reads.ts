@@ -140,6 +140,7 @@ export class MailboxReads {
         limit: end,
         sentAfter: since,
       });
+      this.#loader.stats.storeLoads += 1;
       return { items: newer.slice(offset, end) };
     }
     if (window === undefined || window.complete || end <= cached.length) {
@@ -150,6 +151,8 @@ export class MailboxReads {
       limit: end - cached.length,
       ...(oldest === undefined ? {} : { sentBefore: oldest.sentAt }),
     });
+    // Counted with the loads: every read that reaches the store shows in the node's stats.
+    this.#loader.stats.storeLoads += 1;
     return { items: [...cached, ...older].slice(offset, end) };
   }
 }

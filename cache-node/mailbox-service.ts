@@ -1,5 +1,6 @@
 import {
   CONVERSATIONS_LOADED_LIMIT,
+  PAGE_SIZE_MAX,
   WINDOW_MESSAGES_LIMIT,
   integerRule,
   resolveOptions,
@@ -31,8 +32,10 @@ export interface MailboxServiceOptions extends RepairQueueOptions {
    */
   recentConversationsLoaded: number;
   /**
-   * Messages loaded into a conversation's window when it is first read.
-   * @default 100
+   * Messages loaded into a conversation's window when it is first read: the largest page
+   * (PAGE_SIZE_MAX), so a first page of any size is answered from memory once the window is in
+   * (a smaller window sent every pageSize-200 read to the store, costlier than no cache at all).
+   * @default 200
    */
   windowMessagesLoaded: number;
 }
@@ -40,7 +43,7 @@ export interface MailboxServiceOptions extends RepairQueueOptions {
 /** The repair defaults are the RepairQueue's own (one source each). */
 export const DEFAULT_MAILBOX_SERVICE_OPTIONS: Readonly<MailboxServiceOptions> = Object.freeze({
   recentConversationsLoaded: 200,
-  windowMessagesLoaded: 100,
+  windowMessagesLoaded: PAGE_SIZE_MAX,
   ...DEFAULT_REPAIR_QUEUE_OPTIONS,
 });
 

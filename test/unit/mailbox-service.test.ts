@@ -12,7 +12,7 @@
  */
 import t from 'tap';
 import { cursorAfter } from '../../cache-node/mailbox-reads.js';
-import { ChatringError, type Message } from '../../protocol/index.js';
+import { ChatringError, PAGE_SIZE_MAX, type Message } from '../../protocol/index.js';
 import { EmbeddedStore, StoreVersionConflictError } from '../../store-adapter/index.js';
 import { startHarness, type Harness } from './service-harness.js';
 
@@ -470,3 +470,26 @@ t.test(
     );
   },
 );
+
+t.test('a page of the largest size (200) from a warm window reads the store 0 times', async (t) => {
+  const h = startHarness(t);
+  for (let index = 0; index < PAGE_SIZE_MAX + 50; index += 1) {
+    h.clock.now = 10_000 + index;
+    await h.send('alice', 'bob', `w${index}`);
+  }
+  h.service.evictWhere(() => true);
+  const first = await h.messages('bob', 'alice~bob', { pageSize: String(PAGE_SIZE_MAX) });
+  t.equal(first.messages.length, PAGE_SIZE_MAX);
+  const loadsAfterFirst = h.service.stats.storeLoads;
+  for (let round = 0; round < 3; round += 1) {
+    const again = await h.messages('bob', 'alice~bob', { pageSize: String(PAGE_SIZE_MAX) });
+    t.same(ids(again.messages), ids(first.messages));
+  }
+  t.equal(h.service.stats.storeLoads, loadsAfterFirst, 'warm: no store read for pageSize 200');
+  const deeper = await h.messages('bob', 'alice~bob', {
+    page: '1',
+    pageSize: String(PAGE_SIZE_MAX),
+  });
+  t.equal(deeper.messages.length, 50, 'the page below the window');
+  t.equal(h.service.stats.storeLoads, loadsAfterFirst + 1, 'one store read, counted');
+});
