@@ -212,3 +212,19 @@ export function heartbeatIntervalOption(text: string): number {
     HEARTBEAT_INTERVAL_MS_MAX,
   );
 }
+
+/** A flag (or its environment variable) that holds a JSON object; empty or absent: `{}`. */
+export function jsonObjectOption(name: string, text: string | undefined): Record<string, unknown> {
+  if (text === undefined || text === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new ChatringError('INVALID_OPTION', `${name} is not JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new ChatringError('INVALID_OPTION', `${name} must be a JSON object`);
+  return parsed as Record<string, unknown>;
+}

@@ -26,6 +26,7 @@ import {
   redisUrlOption,
   timingOptions,
   type RedisConnectionFlags,
+  jsonObjectOption,
 } from './flag-values.js';
 import { addStoreFlags, storeOptionsFrom, type StoreFlags } from './store-flags.js';
 import { addCredentialFlags, credentialsFrom, type CredentialFlags } from './credential-flags.js';
@@ -125,23 +126,10 @@ function addMemberFlags(command: Command, defaults: { host: string; port: number
 
 /** The HTTP server's bounds: JSON from the flag or CHATRING_HTTP_OPTIONS, checked by the server. */
 function httpOptionsFrom(flags: MemberFlags, env: NodeJS.ProcessEnv): Record<string, unknown> {
-  const text = flags.httpOptions ?? env.CHATRING_HTTP_OPTIONS;
-  if (text === undefined || text === '') return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new ChatringError(
-      'INVALID_OPTION',
-      `--http-options is not JSON: ${(error as Error).message}`,
-      { cause: error },
-    );
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-    throw new ChatringError('INVALID_OPTION', '--http-options must be a JSON object');
+  const parsed = jsonObjectOption('--http-options', flags.httpOptions ?? env.CHATRING_HTTP_OPTIONS);
   // Checked now, so a bad one stops the start with the flag's name rather than deep in a server.
-  resolveHttpServerOptions(parsed as Record<string, unknown>);
-  return parsed as Record<string, unknown>;
+  resolveHttpServerOptions(parsed);
+  return parsed;
 }
 
 export function routerOptionsFrom(flags: RouterFlags, env: NodeJS.ProcessEnv): GivenRouterOptions {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ChatringError } from '../protocol/index.js';
 import { parseCassandraOptions, type StoreOptions } from '../store-adapter/index.js';
-import { booleanOption } from './flag-values.js';
+import { booleanOption, jsonObjectOption } from './flag-values.js';
 
 /**
  * The store flags shared by `chatring start` and `chatring node`, turned into StoreOptions (validated
@@ -95,7 +95,8 @@ export function storeOptionsFrom(
       'INVALID_OPTION',
       `--store: unknown store "${kind}" (expected embedded or cassandra)`,
     );
-  const raw: Record<string, unknown> = parseJsonOption(
+  const raw: Record<string, unknown> = jsonObjectOption(
+    '--cassandra-options',
     flags.cassandraOptions ?? env.CHATRING_CASSANDRA_OPTIONS,
   );
   const contactPoints = flags.cassandraContactPoints ?? env.CASSANDRA_CONTACT_POINTS;
@@ -179,21 +180,4 @@ export function storeArgs(options: StoreOptions, env: NodeJS.ProcessEnv = proces
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function parseJsonOption(text: string | undefined): Record<string, unknown> {
-  if (text === undefined || text === '') return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new ChatringError(
-      'INVALID_OPTION',
-      `--cassandra-options is not JSON: ${(error as Error).message}`,
-      { cause: error },
-    );
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-    throw new ChatringError('INVALID_OPTION', '--cassandra-options must be a JSON object');
-  return parsed as Record<string, unknown>;
 }
