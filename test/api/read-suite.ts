@@ -6,6 +6,7 @@
 import type { Test } from 'tap';
 import { conversationIdOf, type Message } from '../../protocol/index.js';
 import { ApiClient, uniqueUser } from '../../harness/index.js';
+import { PUBLIC_RING_PATH, type PublicRing } from '../../router/index.js';
 import type { BootCluster } from '../helpers/cluster-stores.js';
 
 export async function readSuite(t: Test, boot: BootCluster): Promise<void> {
@@ -21,6 +22,27 @@ export async function readSuite(t: Test, boot: BootCluster): Promise<void> {
   });
   const api = new ApiClient(cluster.url);
   t.teardown(() => api.close());
+
+  t.test(
+    "GET /v1/ring: the epoch, the slots and each serving node's URL, as apps see them",
+    async (t) => {
+      const answer = await fetch(`${cluster.url}${PUBLIC_RING_PATH}`);
+      t.equal(answer.status, 200);
+      const ring = (await answer.json()) as PublicRing;
+      const inner = await cluster.ring();
+      t.equal(ring.epoch, inner.epoch);
+      t.equal(ring.virtualNodesPerWeight, inner.virtualNodesPerWeight);
+      t.same(ring.slots, inner.slots);
+      for (const { nodeId } of ring.slots)
+        t.equal(ring.nodes[nodeId]?.url, inner.nodes[nodeId]?.url, `${nodeId}'s URL`);
+      t.notOk('pid' in (Object.values(ring.nodes)[0] ?? {}), 'no process details');
+      t.same(
+        Object.keys(ring.nodes).sort(),
+        [...new Set(inner.slots.map((a) => a.nodeId))].sort(),
+        'serving nodes only',
+      );
+    },
+  );
 
   t.test('message pages: newest first, no overlap, no gap, past the cached window', async (t) => {
     const [alice, bob] = [uniqueUser('alice'), uniqueUser('bob')];

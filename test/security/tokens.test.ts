@@ -58,6 +58,12 @@ t.test(
       'both tokens of a rotation',
     );
     t.same(await statusOf(`${cluster.url}/healthz`), [200, undefined], 'liveness stays open');
+    t.same(
+      await statusOf(`${cluster.url}/v1/ring`),
+      [401, 'UNAUTHENTICATED'],
+      'the public ring is an app route',
+    );
+    t.same(await statusOf(`${cluster.url}/v1/ring`, `Bearer ${APP_TOKEN}`), [200, undefined]);
 
     // Sends go through with the token, including the node-to-node delivery behind them.
     const api = new ApiClient(cluster.url, { bearerToken: APP_TOKEN });
