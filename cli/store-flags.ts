@@ -162,22 +162,6 @@ function addTls(raw: Record<string, unknown>, flags: StoreFlags, env: NodeJS.Pro
   raw.tls = { ...(isRecord(tls) ? tls : {}), ...Object.fromEntries(given) };
 }
 
-/**
- * The flags that make a spawned `chatring node` open the same store. A password the node can read
- * where this process did (the environment it inherits) is left off its command line.
- */
-export function storeArgs(options: StoreOptions, env: NodeJS.ProcessEnv = process.env): string[] {
-  if (options.kind === 'embedded') return ['--store', 'embedded'];
-  const { password, ...rest } = options.cassandra;
-  const inherited = password !== undefined && password === env[CASSANDRA_CREDENTIAL_ENV.password];
-  return [
-    '--store',
-    'cassandra',
-    '--cassandra-options',
-    JSON.stringify(inherited ? rest : options.cassandra),
-  ];
-}
-
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

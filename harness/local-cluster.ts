@@ -6,7 +6,7 @@
  * first. Nothing here knows a test framework; test/helpers wraps stop() in the test's teardown.
  */
 import type { ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, readFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { CONTROL_PLANE_PATHS } from '../control-plane/index.js';
 import {
@@ -23,6 +23,7 @@ import {
 import { adminOwnerPath, type OwnerAnswer } from '../router/index.js';
 import { MemberSigner } from '../transport/index.js';
 import { clusterSecretPath } from '../cli/local-cluster.js';
+import { clusterSecretFrom } from '../cli/credential-flags.js';
 import { waitUntilServing } from './cluster-readiness.js';
 import { getJson } from './http-json.js';
 import { forgetGroup, hasExited, killGroup, spawnGroupLeader } from './process-group.js';
@@ -202,9 +203,11 @@ const HARNESS_MEMBER_ID = 'harness';
 
 /** The secret the members got: the one a caller put in their environment, else the launcher's. */
 function readClusterSecret(dataDir: string, env: Record<string, string> | undefined): Buffer {
-  const given = env?.CHATRING_CLUSTER_SECRET;
-  const path = env?.CHATRING_CLUSTER_SECRET_FILE ?? clusterSecretPath(dataDir);
-  return Buffer.from((given ?? readFileSync(path, 'utf8')).trim(), 'utf8');
+  const secret =
+    clusterSecretFrom({}, env ?? {}) ??
+    clusterSecretFrom({ clusterSecretFile: clusterSecretPath(dataDir) }, {});
+  if (secret === undefined) throw new Error('unreachable: a file flag always yields a secret');
+  return secret;
 }
 
 function launcherArgs(options: Readonly<LocalClusterOptions>, dataDir: string): string[] {

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -151,8 +151,19 @@ async function waitForPing(port: number, child: ChildProcess, output: () => stri
 }
 
 function ping(port: number): Promise<boolean> {
+  return answersPing(createConnection({ host: '127.0.0.1', port }), 'connect');
+}
+
+/**
+ * Whether a Redis on `socket` answers PING within 500 ms (sent once `ready` fires: 'connect', or
+ * 'secureConnect' over TLS); a NOAUTH refusal counts as an answer when `noAuthAnswers`.
+ */
+export function answersPing(
+  socket: Socket,
+  ready: 'connect' | 'secureConnect',
+  noAuthAnswers = false,
+): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
     let reply = '';
     const done = (ok: boolean) => {
       socket.destroy();
@@ -160,10 +171,11 @@ function ping(port: number): Promise<boolean> {
     };
     socket.setTimeout(500, () => done(false));
     socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once(ready, () => socket.write('PING\r\n'));
     socket.setEncoding('utf8').on('data', (text: string) => {
       reply += text;
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+      if (reply.includes('\r\n'))
+        done(reply.startsWith('+PONG') || (noAuthAnswers && reply.startsWith('-NOAUTH')));
     });
   });
 }

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from 'node:tls';
 import type { Test } from 'tap';
+import { answersPing } from './redis-server.js';
 
 const START_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 5_000;
@@ -232,25 +233,12 @@ async function waitForTlsReply(
 }
 
 function tlsPing(port: number, certificates: TestCertificates): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({
-      host: '127.0.0.1',
-      port,
-      ca: readFileSync(certificates.caCert),
-      cert: readFileSync(certificates.clientCert),
-      key: readFileSync(certificates.clientKey),
-    });
-    let reply = '';
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('secureConnect', () => socket.write('PING\r\n'));
-    socket.setEncoding('utf8').on('data', (text: string) => {
-      reply += text;
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG') || reply.startsWith('-NOAUTH'));
-    });
+  const socket = connect({
+    host: '127.0.0.1',
+    port,
+    ca: readFileSync(certificates.caCert),
+    cert: readFileSync(certificates.clientCert),
+    key: readFileSync(certificates.clientKey),
   });
+  return answersPing(socket, 'secureConnect', true);
 }

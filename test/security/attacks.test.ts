@@ -9,7 +9,7 @@ import t from 'tap';
 import { CONTROL_PLANE_PATHS } from '../../control-plane/index.js';
 import { DELIVER_PATH, HANDOFF_PATHS, type RingConfig } from '../../protocol/index.js';
 import { MEMBER_SIGNATURE_HEADER, MemberSigner } from '../../transport/index.js';
-import { ApiClient } from '../../harness/index.js';
+import { ApiClient, eventually } from '../../harness/index.js';
 import { bootCluster, type TestCluster } from '../helpers/local-cluster.js';
 
 interface Answer {
@@ -96,7 +96,12 @@ t.test('every forged member call is refused and changes nothing', async (t) => {
   t.teardown(() => api.close());
   const sent = await api.send('alice', 'bob', 'hi', 'm1');
   t.equal(sent.status, 201);
-  const ringBefore = await cluster.ring();
+  // The launcher's standby registers with its first heartbeat (epoch + 1), which the cluster's
+  // readiness does not wait for: the ring the attacks must not move is the one after it.
+  const ringBefore = await eventually('the standby to register', async () => {
+    const ring = await cluster.ring();
+    return ring.standbys.includes('standby-1') ? ring : undefined;
+  });
   const nodes = await nodeUrls(cluster);
   const nodeUrl = nodes['node-1'] ?? '';
   const stranger = new MemberSigner('node-1', Buffer.alloc(32, 0x5a)); // a guessed secret

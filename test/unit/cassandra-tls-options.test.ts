@@ -17,7 +17,6 @@ import { createCassandraClient } from '../../store-adapter/cassandra/client.js';
 import {
   CASSANDRA_CREDENTIAL_ENV,
   addStoreFlags,
-  storeArgs,
   storeOptionsFrom,
 } from '../../cli/store-flags.js';
 import { makeTestCertificates, toolMissing, type TestCertificates } from '../helpers/redis-tls.js';
@@ -394,19 +393,4 @@ t.test('CLI: flags and environment variables, the password never on argv', async
     'a malformed tls in the JSON is refused, not replaced',
   );
   t.same(store({}, { cassandraTlsCaFile: '/ca.pem' }).cassandra, { tls: { caFile: '/ca.pem' } });
-
-  const fromEnv = store({ [ENV.username]: 'u', [ENV.password]: 'hunter2' });
-  const args = storeArgs(fromEnv, { [ENV.password]: 'hunter2' });
-  t.notMatch(args.join(' '), /hunter2/, 'a password from the environment stays off argv');
-  t.same(JSON.parse(args[3] ?? '{}'), { username: 'u' });
-  t.same(
-    storeOptionsFrom(
-      { store: 'cassandra', cassandraOptions: args[3] ?? '' },
-      { [ENV.password]: 'hunter2' },
-      '/data',
-    ),
-    fromEnv,
-    'the spawned node finds it in the environment it inherits',
-  );
-  t.same(storeArgs({ kind: 'embedded', dataDir: '/data' }), ['--store', 'embedded']);
 });

@@ -347,3 +347,38 @@ t.test('owner lookup: the one function behind the admin route and ringctl --redi
   t.throws(() => ownerAnswerOf(undefined, 'alice'), { code: 'OWNER_UNAVAILABLE' });
   t.throws(() => ownerAnswerOf(undefined, 'bad id'), { code: 'INVALID_USER_ID' });
 });
+
+t.test('--http-options: a JSON object of the server bounds, checked at start-up', async (t) => {
+  const base = { nodeId: 'node-1', dataDir: '/tmp/x', controlPlaneUrl: 'http://r' };
+  t.same(nodeOptionsFrom(base, SECRET_ENV).http, {}, 'none: the server defaults');
+  t.same(nodeOptionsFrom({ ...base, httpOptions: '{"requestsInFlightMax":5}' }, SECRET_ENV).http, {
+    requestsInFlightMax: 5,
+  });
+  t.same(
+    routerOptionsFrom(
+      { dataDir: '/tmp/x' },
+      { ...SECRET_ENV, CHATRING_HTTP_OPTIONS: '{"connectionsMax":9}' },
+    ).http,
+    { connectionsMax: 9 },
+    'from the environment too',
+  );
+  t.throws(() => nodeOptionsFrom({ ...base, httpOptions: '{' }, SECRET_ENV), {
+    code: 'INVALID_OPTION',
+    message: /--http-options is not JSON/,
+  });
+  t.throws(() => nodeOptionsFrom({ ...base, httpOptions: '[1]' }, SECRET_ENV), {
+    code: 'INVALID_OPTION',
+    message: /--http-options must be a JSON object/,
+  });
+  t.throws(
+    () => nodeOptionsFrom({ ...base, httpOptions: '{"requestsInFlightMax":0}' }, SECRET_ENV),
+    {
+      code: 'INVALID_OPTION',
+      message: /requestsInFlightMax/,
+    },
+  );
+  t.throws(() => nodeOptionsFrom({ ...base, httpOptions: '{"bogus":1}' }, SECRET_ENV), {
+    code: 'INVALID_OPTION',
+    message: /"bogus" is unknown/,
+  });
+});

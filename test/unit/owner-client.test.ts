@@ -11,6 +11,17 @@ import { ChatringError } from '../../protocol/index.js';
 import { OwnerClient } from '../../transport/index.js';
 import { RingView } from '../../ring/index.js';
 
+/** A one-slot ring whose only node, `n`, answers at `url`. */
+function ringTo(url: string): RingView {
+  return new RingView({
+    epoch: 1,
+    virtualNodesPerWeight: 10,
+    slots: [{ slot: 'slot-0', nodeId: 'n', weight: 1 }],
+    standbys: [],
+    nodes: { n: { nodeId: 'n', url } },
+  });
+}
+
 async function refusingNode(t: Test, answer = 'refuse' as 'refuse' | 'garble' | 'empty') {
   let requests = 0;
   const server = createServer((_request, response) => {
@@ -28,14 +39,7 @@ async function refusingNode(t: Test, answer = 'refuse' as 'refuse' | 'garble' | 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const ring = new RingView({
-    epoch: 1,
-    virtualNodesPerWeight: 10,
-    slots: [{ slot: 'slot-0', nodeId: 'n', weight: 1 }],
-    standbys: [],
-    nodes: { n: { nodeId: 'n', url } },
-  });
-  return { ring, requests: () => requests };
+  return { ring: ringTo(url), requests: () => requests };
 }
 
 t.test('a refusing owner is retried until the budget is spent', async (t) => {
@@ -105,13 +109,7 @@ t.test(
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const ring = new RingView({
-      epoch: 3,
-      virtualNodesPerWeight: 10,
-      slots: [{ slot: 'slot-0', nodeId: 'n', weight: 1 }],
-      standbys: [],
-      nodes: { n: { nodeId: 'n', url } },
-    });
+    const ring = ringTo(url);
     const client = new OwnerClient(
       () => ring,
       async () => undefined,

@@ -136,3 +136,40 @@ t.test('options are checked where the client is built', async (t) => {
   });
   t.throws(() => new PeerClient('test', { retries: 3 } as never), { code: 'INVALID_OPTION' });
 });
+
+t.test(
+  'at most connectionsPerPeer + queuedPerPeerMax requests per peer; one more is OVERLOADED',
+  async (t) => {
+    const held: ServerResponse[] = [];
+    let arrived = 0;
+    const url = await peer(t, (_request, response) => {
+      arrived += 1;
+      held.push(response);
+    });
+    const limited = new PeerClient('test', {
+      timeoutMs: 5_000,
+      connectionsPerPeer: 1,
+      queuedPerPeerMax: 2,
+    });
+    t.teardown(() => limited.close());
+    const get = () => limited.send(url, { method: 'GET', path: '/slow' });
+    const underWay = [get(), get(), get()]; // one on the connection, two waiting: at the limit
+    await t.rejects(get(), { code: 'OVERLOADED' }, 'the fourth is refused at once, not queued');
+    while (arrived < 1) await new Promise((resolve) => setTimeout(resolve, 10));
+    const answer = (response: ServerResponse) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end('{}');
+    };
+    // Answer them one by one as they reach the single connection; a slot then frees for one more.
+    for (let answered = 0; answered < 3; answered += 1) {
+      while (held.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      answer(held.shift() as ServerResponse);
+    }
+    for (const result of await Promise.all(underWay)) t.equal(result.statusCode, 200);
+    const after = get();
+    while (held.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    answer(held.shift() as ServerResponse);
+    t.equal((await after).statusCode, 200, 'slots are given back when requests end');
+    t.equal(arrived, 4, 'the refused request never reached the peer');
+  },
+);
