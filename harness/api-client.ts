@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'undici';
+import { listQueryString, type PageQuery } from '../client/index.js';
 import {
   BOOLEAN_RULE,
   integerRule,
@@ -20,6 +21,8 @@ import {
   type OptionRules,
   type SendMessageResponse,
 } from '../protocol/index.js';
+
+export type { PageQuery };
 
 export interface ApiResponse<T> {
   /** The HTTP status; 0 when no answer came (refused, reset, timed out). */
@@ -34,13 +37,6 @@ export interface ApiResponse<T> {
    * none, or the client-side failure (undici's code, e.g. `UND_ERR_HEADERS_TIMEOUT`).
    */
   errorCode?: string;
-}
-
-/** A page of a list: `page`/`pageSize`, or a `cursor` for the changes since it. */
-export interface PageQuery {
-  page?: number;
-  pageSize?: number;
-  cursor?: string;
 }
 
 export interface ApiClientOptions {
@@ -203,12 +199,7 @@ export function uniqueUser(prefix: string): string {
 }
 
 function queryString(query: PageQuery | string): string {
-  if (typeof query === 'string') return query;
-  const parts: string[] = [];
-  if (query.page !== undefined) parts.push(`page=${query.page}`);
-  if (query.pageSize !== undefined) parts.push(`pageSize=${query.pageSize}`);
-  if (query.cursor !== undefined) parts.push(`cursor=${encodeURIComponent(query.cursor)}`);
-  return parts.length === 0 ? '' : `?${parts.join('&')}`;
+  return typeof query === 'string' ? query : listQueryString(query);
 }
 
 function parseJson(text: string): unknown {

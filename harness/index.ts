@@ -12,6 +12,7 @@ export {
   type ApiResponse,
   type PageQuery,
 } from './api-client.js';
+export { clientApi, type MessagingApi } from './client-api.js';
 export {
   cassandraFromEnvironment,
   locateCassandra,

@@ -543,7 +543,8 @@ const BASE_URL_SHAPE = /^https?:\/\/[^/?#@\\\s]+$/i;
  * Every peer call appends its own path to it (`${url}/internal/v1/...`), so a path, query or
  * fragment would send the request somewhere else, and credentials have no place in a ring.
  */
-function isNodeBaseUrl(text: string): boolean {
+/** An http(s) base URL: scheme, host, optional port, nothing else (no path, query, credentials). */
+export function isNodeBaseUrl(text: string): boolean {
   if (!BASE_URL_SHAPE.test(text) || !URL.canParse(text)) return false;
   const url = new URL(text);
   return url.hostname !== '' && url.port !== '0';

@@ -52,3 +52,16 @@ export type ListQuery =
   | { kind: 'page'; page: number; pageSize: number }
   | { kind: 'since-timestamp'; page: number; pageSize: number; lastUpdatedTimestamp: number }
   | { kind: 'since-cursor'; pageSize: number; afterVersion: number };
+
+/** `GET /v1/ring` on a router: the ring a ring-aware client routes by (client/). */
+export const PUBLIC_RING_PATH = '/v1/ring';
+
+export interface PublicRing {
+  /** Grows by one with every ring change; requests routed by this ring carry it (x-chatring-ring-epoch). */
+  epoch: number;
+  /** Virtual nodes per unit of weight each slot places on the hash ring. */
+  virtualNodesPerWeight: number;
+  slots: { slot: string; nodeId: string; weight: number }[];
+  /** Each serving node's URL ('' until it has heartbeated). */
+  nodes: Record<string, { url: string }>;
+}

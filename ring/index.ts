@@ -7,3 +7,4 @@ export * from './ring-view.js';
 export * from './ring-change-plan.js';
 export * from './failover-plan.js';
 export * from './cluster-status.js';
+export * from './public-ring.js';

@@ -1,10 +1,5 @@
 /** router/: the public HTTP front door; it forwards to a user's owner through transport/'s OwnerClient. */
-export {
-  buildRouterServer,
-  PUBLIC_RING_PATH,
-  type PublicRing,
-  type RouterServerDependencies,
-} from './router-server.js';
+export { buildRouterServer, type RouterServerDependencies } from './router-server.js';
 export { startRouter, type RunningRouter } from './start-router.js';
 export {
   DEFAULT_ROUTER_OPTIONS,

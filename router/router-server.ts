@@ -8,7 +8,7 @@ import {
   parseMarkReadBody,
   parseSendRequest,
   participantsOf,
-  ChatringError,
+  PUBLIC_RING_PATH,
   type GivenOptions,
 } from '../protocol/index.js';
 import { CONTROL_PLANE_PATHS } from '../control-plane/index.js';
@@ -20,7 +20,7 @@ import {
   type OwnerClient,
   type RawOwnerResponse,
 } from '../transport/index.js';
-import { type RingView } from '../ring/index.js';
+import { publicRingOf, type RingView } from '../ring/index.js';
 import { ROUTER_ADMIN_PATHS, ownerAnswerOf } from './owner-lookup.js';
 
 export interface RouterServerDependencies {
@@ -106,36 +106,6 @@ export function buildRouterServer(deps: RouterServerDependencies): FastifyInstan
 
   deps.extraRoutes?.(app);
   return app;
-}
-
-/** `GET /v1/ring`: the epoch, the hash's virtual nodes per weight, the slots, and node URLs. */
-export const PUBLIC_RING_PATH = '/v1/ring';
-
-export interface PublicRing {
-  epoch: number;
-  virtualNodesPerWeight: number;
-  slots: { slot: string; nodeId: string; weight: number }[];
-  /** Each serving node's URL ('' until it has heartbeated). */
-  nodes: Record<string, { url: string }>;
-}
-
-function publicRingOf(ring: RingView | undefined): PublicRing {
-  if (ring === undefined) throw new ChatringError('OWNER_UNAVAILABLE', 'no ring is known yet');
-  const { epoch, virtualNodesPerWeight, slots } = ring.config;
-  const nodes: Record<string, { url: string }> = Object.create(null) as Record<
-    string,
-    { url: string }
-  >;
-  for (const { nodeId } of slots)
-    nodes[nodeId] = {
-      url: Object.hasOwn(ring.config.nodes, nodeId) ? (ring.config.nodes[nodeId]?.url ?? '') : '',
-    };
-  return {
-    epoch,
-    virtualNodesPerWeight,
-    slots: slots.map(({ slot, nodeId, weight }) => ({ slot, nodeId, weight })),
-    nodes,
-  };
 }
 
 /** The owner's answer, relayed as the bytes it sent: a success body is never parsed here. */

@@ -2,7 +2,7 @@
 /**
  * Dependencies point one way, the way requests flow (ARCHITECTURE.md, "Layers"):
  *
- *   protocol ← ring ← {store-adapter, transport} ← control-plane ← cache-node ← router ← cli ← harness ← {test, bench}
+ *   protocol ← ring ← {store-adapter, transport} ← {control-plane, client} ← cache-node ← router ← cli ← harness ← {test, bench}
  *
  * A folder may import its own files and any folder of a lower rank, never one of its own rank or
  * above. Run by `npm run lint` and by test/unit/layering.test.ts; exits 1 and names every import
@@ -19,6 +19,7 @@ export const LAYER_RANKS = Object.freeze({
   'store-adapter': 2,
   transport: 2,
   'control-plane': 3,
+  client: 3,
   'cache-node': 4,
   router: 5,
   cli: 6,

@@ -41,6 +41,12 @@ export interface OwnerClientOptions {
    * @default undefined
    */
   signer: MemberSigner | undefined;
+  /**
+   * Sent as `authorization: Bearer <token>` when there is no signer: a ring-aware app client
+   * (client/) calls owners with its app token.
+   * @default undefined
+   */
+  bearerToken: string | undefined;
 }
 
 export const DEFAULT_OWNER_CLIENT_OPTIONS: Readonly<OwnerClientOptions> = Object.freeze({
@@ -48,6 +54,7 @@ export const DEFAULT_OWNER_CLIENT_OPTIONS: Readonly<OwnerClientOptions> = Object
   retryBudgetMs: 6_000,
   connectionsPerNode: 64,
   signer: undefined,
+  bearerToken: undefined,
 });
 
 const OWNER_CLIENT_RULES: OptionRules<OwnerClientOptions> = {
@@ -55,6 +62,7 @@ const OWNER_CLIENT_RULES: OptionRules<OwnerClientOptions> = {
   retryBudgetMs: integerRule(0, TIMEOUT_MS_MAX),
   connectionsPerNode: integerRule(1, 10_000),
   signer: ANY_RULE,
+  bearerToken: { kind: 'string', pattern: /^\S+$/, describe: 'a bearer token' },
 };
 
 /** Backoff between attempts: 50, 100, 200, then 400 ms. */
@@ -116,6 +124,7 @@ export class OwnerClient {
       timeoutMs: this.#options.attemptTimeoutMs,
       connectionsPerPeer: this.#options.connectionsPerNode,
       signer: this.#options.signer,
+      bearerToken: this.#options.bearerToken,
     });
   }
 

@@ -4,9 +4,13 @@
  * older than what the client saw), unread counts and mark-read.
  */
 import type { Test } from 'tap';
-import { conversationIdOf, type Message } from '../../protocol/index.js';
+import {
+  PUBLIC_RING_PATH,
+  conversationIdOf,
+  type Message,
+  type PublicRing,
+} from '../../protocol/index.js';
 import { ApiClient, uniqueUser } from '../../harness/index.js';
-import { PUBLIC_RING_PATH, type PublicRing } from '../../router/index.js';
 import type { BootCluster } from '../helpers/cluster-stores.js';
 
 export async function readSuite(t: Test, boot: BootCluster): Promise<void> {

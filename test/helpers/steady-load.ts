@@ -1,5 +1,5 @@
 /**
- * A steady send/read load through the router for failure tests: `concurrency` loops, each sending
+ * A steady send/read load (through the router, or client-direct) for failure tests: `concurrency` loops, each sending
  * between its own pair of users and reading back, until stopped. It records every acknowledged
  * message (with when it was issued and acknowledged, for harness/'s order check), and every failure
  * with its time, so a test can check that nothing acknowledged was lost and measure how long an
@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { conversationIdOf, type Message } from '../../protocol/index.js';
-import { uniqueUser, type AcknowledgedSend, type ApiClient } from '../../harness/index.js';
+import { uniqueUser, type AcknowledgedSend, type MessagingApi } from '../../harness/index.js';
 
 export interface LoadReport {
   acknowledged: AcknowledgedSend[];
@@ -19,8 +19,9 @@ export interface LoadReport {
   staleReads: { userId: string; messageId: string }[];
 }
 
+/** `api`: the router's ApiClient, or a ring-aware client through `clientApi`. */
 export function startSteadyLoad(
-  api: ApiClient,
+  api: MessagingApi,
   concurrency: number,
   users: [string, string][] = [],
 ) {
