@@ -12,7 +12,7 @@ import {
   SYSTEM_CLOCK,
   USER_ID_PATTERN,
   checkOption,
-  httpUrlOf,
+  advertisedUrl,
   integerRule,
   requireOption,
   resolveOptions,
@@ -54,6 +54,13 @@ export interface ResolvedCacheNodeOptions {
    * @default 0
    */
   port: number;
+  /**
+   * The URL the ring gives for this node (http(s)://host:port): where routers, peers and
+   * ring-aware clients connect. Undefined: `http://host:port` of where it listens (refused for a
+   * wildcard host such as 0.0.0.0).
+   * @default undefined
+   */
+  advertiseUrl: string | undefined;
   /** The control plane: the router hosting it (local mode), or Redis. No default. */
   controlPlane: ControlPlaneAddress;
   /** The store (checked by `openStore`). No default. */
@@ -97,6 +104,7 @@ export const DEFAULT_CACHE_NODE_OPTIONS: Readonly<
 > = Object.freeze({
   host: '127.0.0.1',
   port: 0,
+  advertiseUrl: undefined,
   heartbeatIntervalMs: DEFAULT_CONTROL_PLANE_TIMINGS.heartbeatIntervalMs,
   cache: Object.freeze({}),
   locks: Object.freeze({}),
@@ -118,6 +126,7 @@ const NODE_ID_RULE: OptionRule = {
 const CACHE_NODE_RULES: OptionRules<Omit<ResolvedCacheNodeOptions, RequiredCacheNodeOptions>> = {
   host: { kind: 'string', pattern: /^\S+$/, describe: 'a host name or address' },
   port: integerRule(0, LISTEN_PORT_MAX),
+  advertiseUrl: { kind: 'string', describe: 'an http(s)://host:port URL' },
   heartbeatIntervalMs: integerRule(HEARTBEAT_INTERVAL_MS_MIN, HEARTBEAT_INTERVAL_MS_MAX),
   // Checked where they are used: each component's constructor.
   cache: ANY_RULE,
@@ -221,8 +230,15 @@ export async function startCacheNode(given: CacheNodeOptions): Promise<RunningCa
       store: store.kind,
     }),
   });
+  // Checked before listening, so a wildcard host without an advertised URL binds nothing.
+  advertisedUrl(COMPONENT, options.host, options.port, options.advertiseUrl);
   await app.listen({ host: options.host, port: options.port });
-  const url = httpUrlOf(options.host, (app.server.address() as AddressInfo).port);
+  const url = advertisedUrl(
+    COMPONENT,
+    options.host,
+    (app.server.address() as AddressInfo).port,
+    options.advertiseUrl,
+  );
   await renewals.start({ nodeId, url, pid: process.pid });
 
   return {

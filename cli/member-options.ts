@@ -44,6 +44,7 @@ export interface MemberFlags extends CredentialFlags, RedisConnectionFlags {
   redisKeyPrefix?: string;
   host?: string;
   port?: string;
+  advertiseUrl?: string;
   leaseMs?: string;
   heartbeatIntervalMs?: string;
   httpOptions?: string;
@@ -111,6 +112,10 @@ function addMemberFlags(command: Command, defaults: { host: string; port: number
     .option('--host <host>', `listen address (default ${defaults.host})`)
     .option('--port <port>', `listen port; 0: any free port (default ${defaults.port})`)
     .option(
+      '--advertise-url <url>',
+      'the http(s)://host:port others reach this process at; needed when --host is 0.0.0.0 or :: (default http://HOST:PORT; one per process, so no environment variable)',
+    )
+    .option(
       '--lease-ms <ms>',
       `node lease; every router and node on one Redis must use the same (default ${leaseMs})`,
     )
@@ -143,6 +148,7 @@ export function routerOptionsFrom(flags: RouterFlags, env: NodeJS.ProcessEnv): G
   return {
     host: flags.host,
     port: portOption(flags.port),
+    advertiseUrl: flags.advertiseUrl,
     controlPlane:
       redisUrl === undefined
         ? { kind: 'in-process', dataDir: flags.dataDir ?? '' }
@@ -167,6 +173,7 @@ export function nodeOptionsFrom(flags: NodeFlags, env: NodeJS.ProcessEnv): Cache
     nodeId: flags.nodeId,
     host: flags.host ?? DEFAULT_CACHE_NODE_OPTIONS.host,
     port: portOption(flags.port) ?? DEFAULT_CACHE_NODE_OPTIONS.port,
+    advertiseUrl: flags.advertiseUrl,
     ...nodeControlPlaneFrom(flags, env),
     store: storeOptionsFrom(flags, env, flags.dataDir),
     credentials: credentialsFrom(flags, env),

@@ -42,6 +42,12 @@ export interface RouterOptions extends ControlPlaneTimings {
    * @default 8080
    */
   port: number;
+  /**
+   * The URL others reach this router at (http(s)://host:port); undefined: `http://host:port` of
+   * where it listens (refused for a wildcard host such as 0.0.0.0).
+   * @default undefined
+   */
+  advertiseUrl: string | undefined;
   /** The control plane: no default, a router must be told which. */
   controlPlane: RouterControlPlane;
   /**
@@ -81,6 +87,7 @@ type DefaultedRouterOptions = Omit<RouterOptions, 'controlPlane' | 'credentials'
 export const DEFAULT_ROUTER_OPTIONS: Readonly<DefaultedRouterOptions> = Object.freeze({
   host: '127.0.0.1',
   port: 8080,
+  advertiseUrl: undefined,
   initialNodeIds: Object.freeze(['node-1', 'node-2', 'node-3']),
   initialStandbyIds: Object.freeze([]),
   owners: Object.freeze({}),
@@ -93,6 +100,7 @@ const COMPONENT = 'startRouter';
 const ROUTER_OPTION_RULES: OptionRules<DefaultedRouterOptions> = {
   host: { kind: 'string', pattern: /^\S+$/, describe: 'a host name or address' },
   port: integerRule(0, LISTEN_PORT_MAX),
+  advertiseUrl: { kind: 'string', describe: 'an http(s)://host:port URL' },
   initialNodeIds: ANY_RULE, // checked below: an array of node ids
   initialStandbyIds: ANY_RULE, // likewise
   owners: ANY_RULE, // checked by OwnerClient

@@ -10,7 +10,7 @@ import {
   type ControlPlane,
   type RingChangeTarget,
 } from '../control-plane/index.js';
-import { httpUrlOf } from '../protocol/index.js';
+import { advertisedUrl } from '../protocol/index.js';
 import { RingView } from '../ring/index.js';
 import { OwnerClient, processSecurity } from '../transport/index.js';
 import { buildRouterServer } from './router-server.js';
@@ -42,6 +42,8 @@ export async function startRouter(given: GivenRouterOptions): Promise<RunningRou
     options.host,
     options.credentials,
   );
+  // Checked before anything starts, so a wildcard host without an advertised URL binds nothing.
+  advertisedUrl('startRouter', options.host, options.port, options.advertiseUrl);
   const controlPlane = await openControlPlane(options);
   let ring = new RingView(await controlPlane.currentRing());
   controlPlane.subscribe((next) => {
@@ -67,7 +69,12 @@ export async function startRouter(given: GivenRouterOptions): Promise<RunningRou
     },
   });
   await app.listen({ host: options.host, port: options.port });
-  const url = httpUrlOf(options.host, (app.server.address() as AddressInfo).port);
+  const url = advertisedUrl(
+    'startRouter',
+    options.host,
+    (app.server.address() as AddressInfo).port,
+    options.advertiseUrl,
+  );
   return {
     url,
     controlPlane,
