@@ -104,8 +104,18 @@ export interface MailboxStore {
     clientMessageId: string,
   ): Promise<StoredMessage | undefined>;
 
+  /**
+   * The store's own counters, if it keeps any: plain numbers by name (for node stats and the
+   * bench), cheap enough to read on every stats request. What each counts is the store's to
+   * document (EmbeddedStoreStats for the embedded store).
+   */
+  stats?(): StoreStats;
+
   close(): Promise<void>;
 }
+
+/** A store's counters by name (see MailboxStore.stats). */
+export type StoreStats = Readonly<Record<string, number>>;
 
 /** The store refused a commit because the mailbox is not at version - 1: another writer moved it. */
 export class StoreVersionConflictError extends ChatringError {

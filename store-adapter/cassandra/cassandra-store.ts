@@ -13,17 +13,17 @@ import { CommitProtocol, type CassandraStoreHooks } from './commit-protocol.js';
 import { ConversationReads } from './conversation-reads.js';
 import { MessageReads } from './message-reads.js';
 import { parseCassandraOptions, type CassandraStoreOptions } from './options.js';
-import { QueryRunner } from './query-runner.js';
+import { QueryRunner, type CassandraStoreStats } from './query-runner.js';
 import { checkFixedSettings, migrateCassandraSchema } from './schema.js';
 import { cqlStatements, type CqlStatements } from './statements.js';
 import { toStoreError } from './store-errors.js';
 
 /**
  * The production store: Apache Cassandra through cassandra-driver 4. This class is the
- * MailboxStore face: it runs every operation under the request deadline and settles pending
- * intents before a read returns; the parts live beside it (commit-protocol.ts: the LWT intent and
- * its roll-forward; message-reads.ts and conversation-reads.ts: the bucketed reads; client.ts and
- * bounded-retry-policy.ts: the driver set-up; schema.ts: the migrations).
+ * MailboxStore face: it runs every operation under the request deadline and settles the stored
+ * intent before a read returns; the parts live beside it (commit-protocol.ts: the one-LWT commit,
+ * its intent and roll-forward; message-reads.ts and conversation-reads.ts: the bucketed reads;
+ * client.ts and bounded-retry-policy.ts: the driver set-up; schema.ts: the migrations).
  *
  * docs/cassandra-schema.md has the tables, the consistency levels and the retry policy, and why.
  */
@@ -34,7 +34,7 @@ const WARMUP_OWNER_ID = '~warmup';
 export async function openCassandraStore(
   rawOptions: Record<string, unknown>,
   hooks: CassandraStoreHooks = {},
-): Promise<MailboxStore> {
+): Promise<CassandraStore> {
   const options = parseCassandraOptions(rawOptions);
   const client = createCassandraClient(options);
   try {
@@ -74,7 +74,7 @@ export class CassandraStore implements MailboxStore {
     this.#client = client;
     this.#requestTimeoutMs = options.requestTimeoutMs;
     this.#statements = cqlStatements(options.keyspace);
-    this.#runner = new QueryRunner(client, options);
+    this.#runner = new QueryRunner(client, options, hooks.queryObserver);
     const buckets = new BucketLayout(options);
     this.#commits = new CommitProtocol(this.#runner, this.#statements, buckets, hooks);
     this.#conversations = new ConversationReads(this.#runner, this.#statements, buckets);
@@ -92,6 +92,7 @@ export class CassandraStore implements MailboxStore {
     await this.#guard('warm up', () =>
       Promise.all([
         read(s.mailbox, [owner]),
+        read(s.mailboxHead, [owner]),
         read(s.conversation, [owner, owner]),
         read(s.conversationsIn, [owner, [owner]]),
         read(s.allConversations, [owner]),
@@ -106,16 +107,22 @@ export class CassandraStore implements MailboxStore {
     );
   }
 
+  /**
+   * Requests sent since the store opened (warm-up included): Paxos rounds (`lwts`, `serialReads`),
+   * plain `reads` and `writes`, and commits rolled forward from a stored intent. Plain numbers.
+   */
+  stats(): CassandraStoreStats {
+    return this.#runner.stats();
+  }
+
   async commit(commit: MailboxCommit): Promise<void> {
     await this.#guard('commit', () => this.#commits.commit(commit));
   }
 
   async mailboxVersion(ownerId: string): Promise<number> {
-    // A serial read finishes any Paxos round left half done, so the version is the linearized one.
-    return this.#guard(
-      'mailboxVersion',
-      async () => (await this.#commits.settle(ownerId, this.#runner.serialConsistency)).version,
-    );
+    // Not SERIAL: every acknowledged commit is visible at the read level, and a commit still in
+    // Paxos makes the owner's next compare-and-set fail (docs/cassandra-schema.md, "Cold loads").
+    return this.#guard('mailboxVersion', () => this.#commits.settledVersion(ownerId));
   }
 
   async recentConversations(ownerId: string, limit: number): Promise<ConversationRow[]> {
@@ -140,7 +147,7 @@ export class CassandraStore implements MailboxStore {
   ): Promise<ConversationRow[]> {
     return this.#guard('conversationsChangedAfter', async () => {
       // Settled first (not alongside): the walk needs the current version to know where to stop.
-      const { version } = await this.#commits.settle(ownerId, this.#runner.readConsistency);
+      const version = await this.#commits.settledVersion(ownerId);
       return this.#conversations.changedAfter(ownerId, afterVersion, version, limit);
     });
   }

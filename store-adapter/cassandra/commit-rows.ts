@@ -6,7 +6,7 @@ import type { BoundStatement, CqlStatements } from './statements.js';
 /**
  * The rows one commit writes, split the way they are sent: the message body as a statement of its
  * own, every small row in one logged batch. The body stays out of the batch because a 64 KiB
- * message would exceed Cassandra's default batch_size_fail_threshold (50 KiB); the pending intent,
+ * message would exceed Cassandra's default batch_size_fail_threshold (50 KiB); the intent,
  * not the batch, is what guarantees that all the rows arrive.
  */
 export interface CommitRows {

@@ -16,7 +16,7 @@ const CONVERSATION_CHANGE_BUCKETS_WALKED_MAX = 4;
 /**
  * The conversation reads: one row, the most recent ones, and the cursor's delta (from the
  * version-bucketed change log or, for a wide gap, from the whole partition). These reads are raw:
- * the caller settles pending intents.
+ * the caller settles the stored intent (commit-protocol.ts).
  */
 export class ConversationReads {
   readonly #runner: QueryRunner;

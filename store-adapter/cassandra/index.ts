@@ -1,6 +1,7 @@
 /** store-adapter/cassandra/: the Cassandra store, reached by the rest of chatring through store-adapter/index.ts. */
 export { openCassandraStore, CassandraStore } from './cassandra-store.js';
 export type { CassandraStoreHooks } from './commit-protocol.js';
+export type { CassandraStoreStats, QueryKind, QueryObserver } from './query-runner.js';
 export {
   parseCassandraOptions,
   DEFAULT_CASSANDRA_STORE_OPTIONS,

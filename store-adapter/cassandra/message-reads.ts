@@ -11,7 +11,7 @@ const POINT_READS_CONCURRENCY = 16;
  * The message reads, each across bucketed partitions: a page walks the conversation's time
  * buckets newest first; the cursor's delta walks its version buckets oldest first and resolves the
  * pointers it finds. Both list the non-empty buckets from a small index table first, so neither
- * ever reads an empty partition. These reads are raw: the caller settles pending intents.
+ * ever reads an empty partition. These reads are raw: the caller settles the stored intent.
  */
 export class MessageReads {
   readonly #runner: QueryRunner;

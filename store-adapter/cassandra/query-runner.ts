@@ -3,16 +3,63 @@ import { CONSISTENCY_CODES } from './client.js';
 import type { CassandraStoreOptions } from './options.js';
 import type { BoundStatement } from './statements.js';
 
+const COUNTER_OF = {
+  lwt: 'lwts',
+  serialRead: 'serialReads',
+  read: 'reads',
+  write: 'writes',
+} as const satisfies Record<QueryKind, keyof CassandraStoreStats>;
+
 /** Rows per page when a read walks a whole partition (an owner's conversations, a bucket index). */
 const PAGE_ROWS = 500;
+
+/** What one request to Cassandra is, as counted by `QueryRunner.stats()`. */
+export type QueryKind = 'lwt' | 'serialRead' | 'read' | 'write';
+
+/**
+ * Requests sent since the store opened (warm-up included), by kind; plain numbers (a type, not an
+ * interface, so it is a StoreStats record).
+ */
+export type CassandraStoreStats = {
+  /** Every request sent (the sum of the four kinds below). */
+  requests: number;
+  /** Lightweight transactions: one Paxos round each (the commit's compare-and-set). */
+  lwts: number;
+  /** Reads at the serial level: a Paxos round each (only where a commit cannot know the row). */
+  serialReads: number;
+  /** Reads at the read level; every page of a paged read counts. */
+  reads: number;
+  /** Row writes: the message body, and a logged batch counted once. */
+  writes: number;
+  /** Commits re-applied from the stored intent by a process that did not know them settled. */
+  rollForwards: number;
+};
+
+/**
+ * Sees every request start and end (tests count sequential round trips with it: a request that
+ * starts while none is in flight opens a new one).
+ */
+export interface QueryObserver {
+  started(kind: QueryKind): void;
+  finished(kind: QueryKind): void;
+}
 
 /**
  * Runs statements at the levels the options chose, with the idempotence flag that decides whether
  * the retry policy may repeat them (bounded-retry-policy.ts): reads and row writes are idempotent,
- * lightweight transactions are not. Every statement is prepared.
+ * lightweight transactions are not. Every statement is prepared. Counts what it sends (`stats`).
  */
 export class QueryRunner {
   readonly #client: cassandra.Client;
+  readonly #observer: QueryObserver | undefined;
+  readonly #counts: CassandraStoreStats = {
+    requests: 0,
+    lwts: 0,
+    serialReads: 0,
+    reads: 0,
+    writes: 0,
+    rollForwards: 0,
+  };
   readonly readConsistency: number;
   readonly writeConsistency: number;
   readonly serialConsistency: number;
@@ -23,11 +70,23 @@ export class QueryRunner {
       CassandraStoreOptions,
       'readConsistency' | 'writeConsistency' | 'serialConsistency'
     >,
+    observer?: QueryObserver,
   ) {
     this.#client = client;
+    this.#observer = observer;
     this.readConsistency = CONSISTENCY_CODES[options.readConsistency];
     this.writeConsistency = CONSISTENCY_CODES[options.writeConsistency];
     this.serialConsistency = CONSISTENCY_CODES[options.serialConsistency];
+  }
+
+  /** A copy of the counters (plain numbers). */
+  stats(): CassandraStoreStats {
+    return { ...this.#counts };
+  }
+
+  /** A commit re-applied from a stored intent (its rows are counted as writes). */
+  countRollForward(): void {
+    this.#counts.rollForwards += 1;
   }
 
   read(
@@ -35,7 +94,10 @@ export class QueryRunner {
     params: unknown[],
     consistency = this.readConsistency,
   ): Promise<cassandra.types.ResultSet> {
-    return this.#client.execute(query, params, { prepare: true, consistency, isIdempotent: true });
+    const kind = consistency === this.serialConsistency ? 'serialRead' : 'read';
+    return this.#counted(kind, () =>
+      this.#client.execute(query, params, { prepare: true, consistency, isIdempotent: true }),
+    );
   }
 
   /** Reads every page of a partition (or slice), PAGE_ROWS at a time, handing each row to `visit`. */
@@ -46,13 +108,16 @@ export class QueryRunner {
   ): Promise<void> {
     let pageState: string | undefined;
     do {
-      const result = await this.#client.execute(query, params, {
+      const options = {
         prepare: true,
         consistency: this.readConsistency,
         isIdempotent: true,
         fetchSize: PAGE_ROWS,
         ...(pageState === undefined ? {} : { pageState }),
-      });
+      };
+      const result = await this.#counted('read', () =>
+        this.#client.execute(query, params, options),
+      );
       for (const row of result.rows) visit(row);
       pageState = result.pageState ?? undefined;
     } while (pageState !== undefined);
@@ -60,12 +125,14 @@ export class QueryRunner {
 
   /** A lightweight transaction: Paxos at the serial level, its commit at the write level. */
   lwt(query: string, params: unknown[]): Promise<cassandra.types.ResultSet> {
-    return this.#client.execute(query, params, {
-      prepare: true,
-      consistency: this.writeConsistency,
-      serialConsistency: this.serialConsistency,
-      isIdempotent: false,
-    });
+    return this.#counted('lwt', () =>
+      this.#client.execute(query, params, {
+        prepare: true,
+        consistency: this.writeConsistency,
+        serialConsistency: this.serialConsistency,
+        isIdempotent: false,
+      }),
+    );
   }
 
   /**
@@ -85,9 +152,25 @@ export class QueryRunner {
       isIdempotent: true,
     };
     const writes: Promise<unknown>[] = [];
-    if (body !== undefined)
-      writes.push(this.#client.execute(body.query, body.params, writeOptions));
-    writes.push(this.#client.batch(batch, { ...writeOptions, logged: true }));
+    if (body !== undefined) {
+      writes.push(
+        this.#counted('write', () => this.#client.execute(body.query, body.params, writeOptions)),
+      );
+    }
+    writes.push(
+      this.#counted('write', () => this.#client.batch(batch, { ...writeOptions, logged: true })),
+    );
     await Promise.all(writes);
+  }
+
+  async #counted<T>(kind: QueryKind, send: () => Promise<T>): Promise<T> {
+    this.#counts.requests += 1;
+    this.#counts[COUNTER_OF[kind]] += 1;
+    this.#observer?.started(kind);
+    try {
+      return await send();
+    } finally {
+      this.#observer?.finished(kind);
+    }
   }
 }

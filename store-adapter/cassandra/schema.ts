@@ -30,7 +30,8 @@ const MIGRATIONS: readonly Migration[] = [
     description: 'mailboxes, conversations, bucketed messages, idempotency index, change logs',
     statements: (keyspace) => [
       // One row per owner: the version the cursor syncs by, fenced by a lightweight transaction,
-      // and the write-ahead intent of the commit being applied (null once it is fully applied).
+      // and the write-ahead intent of the last commit (commit-protocol.ts; releases before the
+      // one-LWT commit cleared it to null once applied, and such rows are read as settled).
       `CREATE TABLE IF NOT EXISTS ${keyspace}.mailboxes (
         owner_id text PRIMARY KEY,
         version bigint,

@@ -11,11 +11,16 @@ const MESSAGE_COLUMNS =
 export function cqlStatements(keyspace: string) {
   return {
     mailbox: `SELECT version, last_commit_id, pending_commit FROM ${keyspace}.mailboxes WHERE owner_id = ?`,
+    /** The row without its intent (which may hold a 64 KiB body): enough when the reader knows it settled. */
+    mailboxHead: `SELECT version, last_commit_id FROM ${keyspace}.mailboxes WHERE owner_id = ?`,
     createMailbox: `INSERT INTO ${keyspace}.mailboxes (owner_id, version, last_commit_id, pending_commit) VALUES (?, ?, ?, ?) IF NOT EXISTS`,
+    /**
+     * The commit's one Paxos round: moves v-1 to v and replaces the previous commit's intent with
+     * this one's. The proposer names the previous commit it knows settled (all its rows written).
+     */
     advanceMailbox:
       `UPDATE ${keyspace}.mailboxes SET version = ?, last_commit_id = ?, pending_commit = ? ` +
-      'WHERE owner_id = ? IF version = ? AND pending_commit = null',
-    clearPendingCommit: `UPDATE ${keyspace}.mailboxes SET pending_commit = null WHERE owner_id = ? IF version = ? AND last_commit_id = ?`,
+      'WHERE owner_id = ? IF version = ? AND last_commit_id = ?',
 
     upsertConversation: `INSERT INTO ${keyspace}.conversations (owner_id, ${CONVERSATION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     conversation: `SELECT ${CONVERSATION_COLUMNS} FROM ${keyspace}.conversations WHERE owner_id = ? AND conversation_id = ?`,
