@@ -1,50 +1,46 @@
 /**
  * bench/baseline-app-server.ts — the baseline bench/load.ts compares chatring against: a stateless
  * app server that reads and writes the store directly, with no cache and no owner. It serves the
- * same three calls (send, conversations, messages) on the same EmbeddedStore (same file format,
- * same durability: synchronous=FULL) and answers in the same JSON shapes.
+ * same three calls (send, conversations, messages) on the same store as the cluster it is compared
+ * with — the EmbeddedStore (same file format, same durability: synchronous=FULL) or Cassandra (the
+ * same store options, in a keyspace of its own) — and answers in the same JSON shapes.
  *
  *  - conversations / messages: every request reads mailboxVersion + recentConversations /
- *    messagesPage from the store;
+ *    messagesPage from the store (bench/lib/store-pages.ts);
  *  - send: messageByClientId on both mailboxes (idempotency), then a compare-and-set commit on each
  *    (the higher id first, like chatring). With no owner and no per-user lock, two sends to one
  *    mailbox can race between reading its version and committing; the loser gets
  *    StoreVersionConflictError and retries from the start, as a stateless fleet would have to.
  *
- * Run as a child process: `node dist-bench/bench/baseline-app-server.js --data-dir D [--port 0]`;
- * prints `baseline listening on URL`.
+ * Run as a child process: `node dist-bench/bench/baseline-app-server.js --data-dir D [--port 0]`,
+ * or `--store cassandra --cassandra-options '{"contactPoints":[...],"keyspace":...}'` (the raw
+ * store options, as `chatring start --cassandra-options` takes them); prints
+ * `baseline listening on URL`.
  */
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
 import {
-  CONVERSATIONS_PAGE_SIZE_DEFAULT,
   ChatringError,
-  MESSAGES_PAGE_SIZE_DEFAULT,
   REQUEST_BODY_BYTES_LIMIT,
   SNIPPET_CHARS_MAX,
-  assertUserId,
   conversationIdOf,
-  encodeCursor,
   orderedPair,
-  parseListQuery,
   parseSendRequest,
-  participantsOf,
   toChatringError,
-  type ListQuery,
   type Message,
   type SendMessageRequest,
   type SendMessageResponse,
 } from '../protocol/index.js';
 import {
-  EmbeddedStore,
   StoreVersionConflictError,
+  openStore,
   type ConversationRow,
   type MailboxStore,
-  type StoredMessage,
+  type StoreOptions,
 } from '../store-adapter/index.js';
 import { BenchFlags } from './lib/bench-args.js';
+import { readPage, STORE_READS_PER_PAGE, toMessage } from './lib/store-pages.js';
 
 /** Retries of a send that lost a compare-and-set race; bounded like everything else. */
 const SEND_ATTEMPTS_MAX = 16;
@@ -61,15 +57,17 @@ const flags = BenchFlags.parse(
   'baseline-app-server',
   'stateless app server on the store, no cache (the load baseline)',
   {
-    'data-dir': { description: 'folder of mailboxes.sqlite', default: '' },
+    store: { description: 'embedded or cassandra', default: 'embedded' },
+    'data-dir': { description: 'folder of mailboxes.sqlite (--store embedded)', default: '' },
+    'cassandra-options': {
+      description: 'the Cassandra store options as a JSON object (--store cassandra)',
+      default: '',
+    },
     port: { description: 'listen port (0: any free port)', default: '0' },
     host: { description: 'listen address', default: '127.0.0.1' },
   },
 );
-const dataDir = flags.string('data-dir');
-if (dataDir === '') throw new Error('--data-dir is required');
-
-const store = new EmbeddedStore({ path: join(dataDir, 'mailboxes.sqlite') });
+const store = await openStore(storeOptions());
 const stats: BaselineStats = {
   sends: 0,
   duplicates: 0,
@@ -95,47 +93,17 @@ app.post('/v1/messages', async (request, reply) => {
 });
 
 app.get<{ Params: { userId: string } }>('/v1/users/:userId/conversations', async (request) => {
-  const userId = assertUserId(request.params.userId);
-  const query = pageOnly(
-    parseListQuery(request.query, CONVERSATIONS_PAGE_SIZE_DEFAULT, { userId }),
-  );
-  const version = await store.mailboxVersion(userId);
-  const rows = await store.recentConversations(userId, (query.page + 1) * query.pageSize);
-  stats.storeReads += 2;
-  return {
-    conversations: rows
-      .slice(query.page * query.pageSize)
-      .map(({ conversationId, participants, snippet, lastUpdatedTimestamp, unreadCount }) => ({
-        conversationId,
-        participants,
-        snippet,
-        lastUpdatedTimestamp,
-        unreadCount,
-      })),
-    isDeltaUpdate: false,
-    cursor: encodeCursor({ userId }, version),
-  };
+  const page = await readPage(store, { userId: request.params.userId }, request.query);
+  stats.storeReads += STORE_READS_PER_PAGE;
+  return page;
 });
 
 app.get<{ Params: { userId: string; conversationId: string } }>(
   '/v1/users/:userId/conversations/:conversationId/messages',
   async (request) => {
-    const userId = assertUserId(request.params.userId);
-    const { conversationId } = request.params;
-    participantsOf(conversationId, userId);
-    const query = pageOnly(
-      parseListQuery(request.query, MESSAGES_PAGE_SIZE_DEFAULT, { userId, conversationId }),
-    );
-    const version = await store.mailboxVersion(userId);
-    const messages = await store.messagesPage(userId, conversationId, {
-      limit: (query.page + 1) * query.pageSize,
-    });
-    stats.storeReads += 2;
-    return {
-      messages: messages.slice(query.page * query.pageSize).map(toMessage),
-      isDeltaUpdate: false,
-      cursor: encodeCursor({ userId, conversationId }, version),
-    };
+    const page = await readPage(store, request.params, request.query);
+    stats.storeReads += STORE_READS_PER_PAGE;
+    return page;
   },
 );
 
@@ -152,11 +120,18 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-/** The baseline serves plain pages only (the load benchmark asks for nothing else). */
-function pageOnly(query: ListQuery): { page: number; pageSize: number } {
-  if (query.kind !== 'page')
-    throw new ChatringError('INVALID_QUERY', 'the baseline serves page/pageSize only');
-  return query;
+function storeOptions(): StoreOptions {
+  const kind = flags.string('store');
+  if (kind === 'embedded') {
+    const dataDir = flags.string('data-dir');
+    if (dataDir === '') throw new Error('--data-dir is required with --store embedded');
+    return { kind, dataDir };
+  }
+  if (kind !== 'cassandra') throw new Error(`--store must be embedded or cassandra, got "${kind}"`);
+  const options = JSON.parse(flags.string('cassandra-options') || 'null') as unknown;
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    throw new Error('--cassandra-options must be a JSON object with --store cassandra');
+  return { kind, cassandra: options as Record<string, unknown> };
 }
 
 async function send(
@@ -243,10 +218,4 @@ async function commitCopy(target: MailboxStore, ownerId: string, message: Messag
     message,
   });
   stats.storeCommits += 1;
-}
-
-function toMessage(message: StoredMessage | Message): Message {
-  const { messageId, conversationId, senderId, recipientId, content, clientMessageId, sentAt } =
-    message;
-  return { messageId, conversationId, senderId, recipientId, content, clientMessageId, sentAt };
 }

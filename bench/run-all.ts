@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { BenchFlags } from './lib/bench-args.js';
+import { DEFAULT_TARGETS } from './lib/load-target-catalogue.js';
 import { machineLine } from './lib/machine.js';
 import { resultsDirectory, startReport, writeReport } from './lib/result-files.js';
 import { fixed, renderTable } from './lib/text-table.js';
@@ -20,15 +21,19 @@ type Profile = 'short' | 'long';
 const BENCHMARKS = ['ring', 'load', 'memory', 'failover', 'resize'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 
-/** Settings per profile. short: ~2–4 min in all on 2 cores; long: ~10+ min, the figures to quote. */
+/**
+ * Settings per profile. short: a few minutes in all on 2 cores, plus Cassandra's start when none
+ * runs; long: ~15+ min, the figures to quote. load runs the read-only warm mix (issue 11's
+ * comparison, its ratios from this one run); sends are measured with `load --mix send:…` apart.
+ */
 const PROFILES: Record<Profile, Record<Benchmark, string[]>> = {
   short: {
     ring: ['--users', '200000', '--lookup-ms', '150', '--verify-users', '5000'],
     load: [
       '--duration-s',
-      '12',
+      '8',
       '--warmup-s',
-      '3',
+      '2',
       '--concurrency',
       '16',
       '--users',
@@ -37,6 +42,10 @@ const PROFILES: Record<Profile, Record<Benchmark, string[]>> = {
       '3',
       '--seed-messages',
       '2',
+      '--mix',
+      'conversations:50,messages:50',
+      '--page-check-s',
+      '4',
     ],
     memory: ['--users', '500', '--messages', '100', '--conversations', '5'],
     failover: [
@@ -66,6 +75,10 @@ const PROFILES: Record<Profile, Record<Benchmark, string[]>> = {
       '4',
       '--seed-messages',
       '3',
+      '--mix',
+      'conversations:50,messages:50',
+      '--page-check-s',
+      '10',
     ],
     memory: ['--users', '2000', '--messages', '100', '--conversations', '5'],
     failover: [
@@ -115,8 +128,14 @@ if (profile !== 'short' && profile !== 'long')
 const only = flags.string('only').split(',').filter(Boolean);
 const updateReadme = flags.boolean('report');
 const withAuth = flags.boolean('auth');
-/** load's targets with router-auth right after router (its baseline), for --auth true. */
-const LOAD_TARGETS_WITH_AUTH = ['--targets', 'router,router-auth,direct,baseline,cassandra'];
+/**
+ * load's targets with router-auth right before router (its baseline), for --auth true: not after
+ * it, where it would split the cluster router, client-direct and direct share.
+ */
+const LOAD_TARGETS_WITH_AUTH = [
+  '--targets',
+  DEFAULT_TARGETS.flatMap((name) => (name === 'router' ? ['router-auth', name] : [name])).join(','),
+];
 for (const name of only)
   if (!(BENCHMARKS as readonly string[]).includes(name))
     throw new Error(`--only: unknown benchmark "${name}"`);

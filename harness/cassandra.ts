@@ -20,6 +20,11 @@ const DEFAULT_LOCAL_DATA_CENTER = 'datacenter1';
 export interface CassandraLocation {
   contactPoints: string[];
   localDataCenter: string;
+  /**
+   * The local node scripts/cassandra/cassandra.mjs started (`reused`: false) or found running
+   * (true); absent for the Cassandra CASSANDRA_CONTACT_POINTS names.
+   */
+  localNode?: { pid: number; reused: boolean };
 }
 
 export interface ScratchKeyspace extends CassandraLocation {
@@ -39,7 +44,7 @@ export interface ScratchKeyspace extends CassandraLocation {
 interface CassandraScript {
   ensureCassandra(options: {
     timeoutMs: number;
-  }): Promise<{ contactPoint: string; localDataCenter?: string }>;
+  }): Promise<{ contactPoint: string; localDataCenter?: string; pid: number; reused: boolean }>;
 }
 
 /** The Cassandra the environment names, or undefined when CASSANDRA_CONTACT_POINTS is unset. */
@@ -63,6 +68,7 @@ export async function locateCassandra(): Promise<CassandraLocation> {
   return {
     contactPoints: [node.contactPoint],
     localDataCenter: node.localDataCenter ?? localDataCenterFromEnvironment(),
+    localNode: { pid: node.pid, reused: node.reused },
   };
 }
 

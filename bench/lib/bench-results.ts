@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LatencySummary } from './latency-recorder.js';
+import type { TargetPath, TargetStore } from './load-target-catalogue.js';
 import type { BenchReport } from './result-files.js';
 
 /**
@@ -30,6 +31,9 @@ export interface RingResults {
 export interface LoadTargetResult {
   target: string;
   description: string;
+  /** Absent in results from before the stores were told apart (then: by the target's name). */
+  store?: TargetStore;
+  path?: TargetPath;
   measuredSeconds: number;
   throughputOpsPerSecond: number;
   byOperation: Record<string, LatencySummary & { opsPerSecond: number }>;
@@ -40,6 +44,10 @@ export interface LoadTargetResult {
   /** cpuSeconds ÷ measuredSeconds: cores the system under test kept busy. */
   cpuCores?: number;
   sendsPerCpuSecond?: number;
+  /** cpuSeconds ÷ successful operations, µs. */
+  cpuUsPerOp?: number;
+  prewarm?: { requests: number; errors: number; seconds: number };
+  sharedCluster?: string[];
   cpuScope?: string;
   cpuProcesses?: number;
   cpuProcessesExited?: number;
@@ -71,9 +79,32 @@ export interface LoadAuthResults {
   };
 }
 
+/** The part of load.json's `pageSizeCheck` the report reads (bench/load/page-size-check.ts). */
+export interface LoadPageSizeRun {
+  pageSize: number;
+  opsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  cpuUsPerOp?: number;
+  storeLoads: number;
+  cacheMisses: number;
+  errors: number;
+}
+
+export interface LoadPageSizeCheck {
+  target: string;
+  mailboxes: number;
+  messagesPerConversation: number;
+  small: LoadPageSizeRun;
+  large: LoadPageSizeRun;
+}
+
 export interface LoadResults {
   targets: LoadTargetResult[];
   auth?: LoadAuthResults;
+  pageSizeCheck?: LoadPageSizeCheck;
+  /** The Cassandra the Cassandra targets ran on (bench/load/cassandra-keyspaces.ts). */
+  cassandra?: { contactPoints: string[]; localNode?: { reused: boolean; jit: string } };
 }
 
 export interface MemoryResultRow {

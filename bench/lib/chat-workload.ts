@@ -8,7 +8,7 @@ export type OperationKind = 'send' | 'conversations' | 'messages';
 export type PlannedOperation =
   | { kind: 'send'; request: SendMessageRequest }
   | { kind: 'conversations'; userId: string }
-  | { kind: 'messages'; userId: string; conversationId: string };
+  | { kind: 'messages'; userId: string; conversationId: string; pageSize?: number };
 
 export interface ChatWorkloadOptions {
   users: number;
@@ -82,6 +82,22 @@ export class ChatWorkload {
       }
     }
     return pairs;
+  }
+
+  /**
+   * Every read the workload's streams can issue, once each: every user's conversation list and
+   * each conversation with a contact (what a messages operation reads). Run before a measured
+   * window, it leaves every mailbox and message window the window reads warm.
+   */
+  warmingOperations(): PlannedOperation[] {
+    return this.userIds.flatMap((userId): PlannedOperation[] => [
+      { kind: 'conversations', userId },
+      ...(this.contactsOf.get(userId) ?? []).map((contact): PlannedOperation => ({
+        kind: 'messages',
+        userId,
+        conversationId: conversationIdOf(userId, contact),
+      })),
+    ]);
   }
 
   /** Share of all operations that the most active `top` users issue. */

@@ -37,3 +37,24 @@ export function fixed(value: number, decimals: number): string {
 export function percent(ratio: number, decimals = 2): string {
   return Number.isFinite(ratio) ? `${(ratio * 100).toFixed(decimals)}%` : 'n/a';
 }
+
+/** A latency summary's row cells: ok, errors, ops/s, p50, p99, p99.9 and max in ms. */
+export function latencyCells(summary: {
+  ok: number;
+  errors: number;
+  opsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  maxMs: number;
+}): Cell[] {
+  return [
+    summary.ok,
+    summary.errors,
+    fixed(summary.opsPerSecond, 0),
+    fixed(summary.p50Ms, 2),
+    fixed(summary.p99Ms, 2),
+    fixed(summary.p999Ms, 2),
+    fixed(summary.maxMs, 1),
+  ];
+}

@@ -59,12 +59,13 @@ export async function seedEmbeddedStore(
   workload: ChatWorkload,
   settings: SeedSettings,
 ): Promise<SeedFigures> {
+  return seedWorkload(openSeedStore(directory), workload, settings, 1);
+}
+
+/** The embedded store of a seed in `directory` (created if missing), for seeding: NORMAL, not FULL. */
+export function openSeedStore(directory: string): EmbeddedStore {
   mkdirSync(directory, { recursive: true });
-  const store = new EmbeddedStore({
-    path: join(directory, 'mailboxes.sqlite'),
-    synchronous: 'NORMAL',
-  });
-  return seedWorkload(store, workload, settings, 1);
+  return new EmbeddedStore({ path: join(directory, 'mailboxes.sqlite'), synchronous: 'NORMAL' });
 }
 
 /** Copies a seeded embedded store (with its WAL files) into a data dir. */

@@ -1,15 +1,34 @@
-/** The load benchmark's table, one line per target, and each target against the baseline. */
-import { fixed, percent, renderTable, type Cell } from '../lib/text-table.js';
+/** The load benchmark's table, one block per store, each target against its store's baseline. */
+import { goalText, metText, valueText, type LoadRatio } from '../lib/load-ratios.js';
+import { STORE_LABELS, type TargetStore } from '../lib/load-target-catalogue.js';
+import { fixed, latencyCells, percent, renderTable, type Cell } from '../lib/text-table.js';
 import type { AuthFigures } from './auth-cost.js';
 import type { TargetResult } from './load-results.js';
 import { OPERATION_ORDER } from './load-settings.js';
+import type { PageSizeCheck } from './page-size-check.js';
+
+/** The order of the store blocks: each store's four paths, then the physical limits. */
+export const STORE_ORDER: TargetStore[] = ['embedded', 'cassandra', 'none'];
+
+/** Measured targets grouped by store (STORE_ORDER), each group in run order. */
+export function byStore<T extends { store?: TargetStore; skipped?: string }>(
+  results: readonly T[],
+): { store: TargetStore; targets: T[] }[] {
+  return STORE_ORDER.map((store) => ({
+    store,
+    targets: results.filter(
+      (result) => result.skipped === undefined && (result.store ?? 'embedded') === store,
+    ),
+  })).filter((group) => group.targets.length > 0);
+}
 
 /**
- * Prints the table and the ratios against the baseline. One function: the columns and the ratio
- * lines are one layout, read top to bottom like the output.
+ * Prints the table and the ratios against each store's baseline. One function: the columns and
+ * the ratio lines are one layout, read top to bottom like the output.
  */
 export function printResults(results: TargetResult[]): void {
   const headers = [
+    'store',
     'target',
     'operation',
     'ok',
@@ -19,36 +38,37 @@ export function printResults(results: TargetResult[]): void {
     'p99 ms',
     'p99.9 ms',
     'max ms',
+    'CPU µs/op',
     'cache hit',
   ];
   const rows: Cell[][] = [];
-  for (const result of results) {
-    if (result.skipped !== undefined) continue;
-    for (const kind of OPERATION_ORDER) {
-      const summary = result.byOperation[kind];
-      if (summary === undefined || summary.ok + summary.errors === 0) continue;
-      rows.push([
-        result.target,
-        kind,
-        summary.ok,
-        summary.errors,
-        fixed(summary.opsPerSecond, 0),
-        fixed(summary.p50Ms, 2),
-        fixed(summary.p99Ms, 2),
-        fixed(summary.p999Ms, 2),
-        fixed(summary.maxMs, 1),
-        kind === 'all'
-          ? result.cache === undefined
-            ? 'n/a'
-            : percent(result.cache.hitRatio, 1)
-          : '',
-      ]);
+  for (const { store, targets } of byStore(results)) {
+    for (const result of targets) {
+      for (const kind of OPERATION_ORDER) {
+        const summary = result.byOperation[kind];
+        if (summary === undefined || summary.ok + summary.errors === 0) continue;
+        rows.push([
+          STORE_LABELS[store],
+          result.target,
+          kind,
+          ...latencyCells(summary),
+          kind === 'all' ? fixed(result.cpuUsPerOp ?? Number.NaN, 0) : '',
+          kind === 'all'
+            ? result.cache === undefined
+              ? 'n/a'
+              : percent(result.cache.hitRatio, 1)
+            : '',
+        ]);
+      }
     }
   }
   console.log(renderTable(headers, rows));
   console.log('');
   for (const result of results) {
-    if (result.skipped !== undefined) continue;
+    if (result.skipped !== undefined) {
+      console.log(`${result.target}: ${result.skipped}`);
+      continue;
+    }
     const errors = result.byOperation.all?.errorsByCode ?? {};
     const errorText =
       Object.keys(errors).length === 0 ? 'no errors' : `errors ${JSON.stringify(errors)}`;
@@ -56,28 +76,59 @@ export function printResults(results: TargetResult[]): void {
       result.cache === undefined
         ? 'no cache'
         : `cache ${result.cache.hits} hits / ${result.cache.misses} misses, ${result.cache.storeLoads} store loads, ${result.cache.cachedUsersAtEnd} users cached (${(result.cache.cachedBytesAtEnd / 2 ** 20).toFixed(1)} MiB est.)`;
+    const prewarmText =
+      result.prewarm === undefined
+        ? result.sharedCluster === undefined
+          ? 'no pre-warm'
+          : `pre-warmed for ${result.sharedCluster[0] ?? ''}`
+        : `pre-warm ${result.prewarm.requests} reads in ${result.prewarm.seconds.toFixed(1)} s${result.prewarm.retried === 0 ? '' : ` (${result.prewarm.retried} sent again)`}${result.prewarm.errors === 0 ? '' : ` (${result.prewarm.errors} still failed: those mailboxes may be cold)`}`;
     const cpuText =
       result.cpuSeconds === undefined || result.cpuCores === undefined
         ? `cpu: not measured (${result.cpuNotMeasured ?? 'unknown'})`
-        : `cpu ${result.cpuSeconds.toFixed(2)} s = ${fixed(result.cpuCores, 2)} cores busy (${result.cpuScope ?? ''}, ${result.cpuProcesses ?? 0} processes${result.cpuProcessesExited ? `, ${result.cpuProcessesExited} exited uncounted` : ''}), ${fixed(result.sendsPerCpuSecond ?? Number.NaN, 1)} sends per CPU second; load generator ${fixed(result.loadGeneratorCpuSeconds ?? Number.NaN, 2)} s (excluded)`;
+        : `cpu ${result.cpuSeconds.toFixed(2)} s = ${fixed(result.cpuCores, 2)} cores busy = ${fixed(result.cpuUsPerOp ?? Number.NaN, 0)} µs per op (${result.cpuScope ?? ''}, ${result.cpuProcesses ?? 0} processes${result.cpuProcessesExited ? `, ${result.cpuProcessesExited} exited uncounted` : ''})${result.byOperation.send?.ok ? `, ${fixed(result.sendsPerCpuSecond ?? Number.NaN, 1)} sends per CPU second` : ''}; load generator ${fixed(result.loadGeneratorCpuSeconds ?? Number.NaN, 2)} s (excluded)`;
     console.log(
-      `${result.target}: ${result.description}; ${fixed(result.throughputOpsPerSecond, 0)} ops/s over ${result.measuredSeconds.toFixed(1)} s; ${cacheText}; ${cpuText}; ${errorText}`,
+      `${result.target}: ${result.description}; ${fixed(result.throughputOpsPerSecond, 0)} ops/s over ${result.measuredSeconds.toFixed(1)} s; ${prewarmText}; ${cacheText}; ${cpuText}; ${errorText}`,
     );
   }
-  const baseline = results.find(
-    (result) => result.target === 'baseline' && result.skipped === undefined,
-  );
-  if (baseline !== undefined) {
-    for (const result of results) {
-      if (result === baseline || result.skipped !== undefined) continue;
+  for (const { targets } of byStore(results)) {
+    const baseline = targets.find((result) => result.path === 'baseline');
+    if (baseline === undefined) continue;
+    for (const result of targets) {
+      if (result === baseline) continue;
       const ratio = (kind: string, field: 'p50Ms' | 'p99Ms') =>
         (result.byOperation[kind]?.[field] ?? Number.NaN) /
         (baseline.byOperation[kind]?.[field] ?? Number.NaN);
       console.log(
-        `${result.target} vs baseline: throughput ×${fixed(result.throughputOpsPerSecond / baseline.throughputOpsPerSecond, 2)}, p50 ×${fixed(ratio('all', 'p50Ms'), 2)}, p99 ×${fixed(ratio('all', 'p99Ms'), 2)} (reads: conversations p50 ×${fixed(ratio('conversations', 'p50Ms'), 2)}, messages p50 ×${fixed(ratio('messages', 'p50Ms'), 2)}; send p50 ×${fixed(ratio('send', 'p50Ms'), 2)})`,
+        `${result.target} vs ${baseline.target}: throughput ×${fixed(result.throughputOpsPerSecond / baseline.throughputOpsPerSecond, 2)}, p50 ×${fixed(ratio('all', 'p50Ms'), 2)}, p99 ×${fixed(ratio('all', 'p99Ms'), 2)}, CPU per op ×${fixed((result.cpuUsPerOp ?? Number.NaN) / (baseline.cpuUsPerOp ?? Number.NaN), 2)} (reads: conversations p50 ×${fixed(ratio('conversations', 'p50Ms'), 2)}, messages p50 ×${fixed(ratio('messages', 'p50Ms'), 2)}${result.byOperation.send?.ok ? `; send p50 ×${fixed(ratio('send', 'p50Ms'), 2)}` : ''})`,
       );
     }
   }
+}
+
+/** The page-size check's two windows, one line each. */
+export function printPageSizeCheck(check: PageSizeCheck | undefined): void {
+  console.log('');
+  if (check === undefined) {
+    console.log('page-size check: not run (needs the router target and --page-check-s > 0)');
+    return;
+  }
+  console.log(
+    `page-size check on ${check.target} (${check.mailboxes} mailboxes of ${check.conversations} conversations × ${check.messagesPerConversation} messages, warmed with ${check.warm.requests} reads${check.warm.errors === 0 ? '' : `, ${check.warm.errors} errors`}):`,
+  );
+  for (const run of [check.small, check.large])
+    console.log(
+      `  pageSize ${run.pageSize}: ${fixed(run.opsPerSecond, 0)} reads/s over ${run.measuredSeconds.toFixed(1)} s, p50 ${fixed(run.p50Ms, 2)} ms, p99 ${fixed(run.p99Ms, 2)} ms, ${fixed(run.cpuUsPerOp ?? Number.NaN, 0)} µs cluster CPU per read, ${run.storeLoads} store loads, ${run.cacheMisses} cache misses${run.errors === 0 ? '' : `, ${run.errors} errors`}`,
+    );
+}
+
+/** Issue 11's ratios, one line each, with the goal and whether it was met. */
+export function printRatios(ratios: readonly LoadRatio[]): void {
+  console.log('');
+  console.log('issue 11 ratios (computed from the figures above):');
+  for (const ratio of ratios)
+    console.log(
+      `  ${ratio.name}, ${ratio.metric}: ${valueText(ratio)} (goal ${goalText(ratio)}: ${metText(ratio)})${ratio.detail === undefined ? '' : `; ${ratio.detail}`}`,
+    );
 }
 
 /**

@@ -2,6 +2,8 @@
 import type { ApiResponse } from '../../harness/index.js';
 import type { PlannedOperation } from '../lib/chat-workload.js';
 import type { LatencySummary } from '../lib/latency-recorder.js';
+import type { TargetPath, TargetSpec, TargetStore } from '../lib/load-target-catalogue.js';
+import type { OperationPass } from '../lib/operation-call.js';
 
 /** The operations a target can run; never throws for a failed call. */
 export interface LoadTarget {
@@ -12,6 +14,9 @@ export interface LoadTarget {
 export interface TargetResult {
   target: string;
   description: string;
+  /** The store under the target (none: the echo targets) and how a request reaches it. */
+  store: TargetStore;
+  path: TargetPath;
   measuredSeconds: number;
   throughputOpsPerSecond: number;
   byOperation: Record<string, LatencySummary & { opsPerSecond: number }>;
@@ -32,6 +37,8 @@ export interface TargetResult {
   cpuSeconds?: number;
   /** cpuSeconds ÷ measuredSeconds: the cores the system under test kept busy on average. */
   cpuCores?: number;
+  /** cpuSeconds ÷ successful operations, in µs: what one operation of the mix costs the target. */
+  cpuUsPerOp?: number;
   /** Successful sends ÷ cpuSeconds (reads of the mix ride along on the same CPU). */
   sendsPerCpuSecond?: number;
   /** What was measured, the processes counted at the end, and those that started or exited. */
@@ -42,11 +49,33 @@ export interface TargetResult {
   cpuNotMeasured?: string;
   /** The benchmark process itself (load generator), excluded from cpuSeconds, for comparison. */
   loadGeneratorCpuSeconds?: number;
-  /** Cassandra only: seconds to seed its keyspace. */
+  /**
+   * The pass before the warm-up that read every user's conversation list and conversations once
+   * (on a shared cluster: the first target's only).
+   */
+  prewarm?: OperationPass;
+  /** The targets that ran one after the other on this target's cluster (read-only mix). */
+  sharedCluster?: string[];
+  /** Cassandra only: the keyspace, and seconds to seed it (absent when an earlier target seeded it). */
+  keyspace?: string;
   seedSeconds?: number;
   skipped?: string;
 }
 
-export function emptyResult(target: string, description: string): TargetResult {
-  return { target, description, measuredSeconds: 0, throughputOpsPerSecond: 0, byOperation: {} };
+/** A target that was not measured, with the reason. */
+export function skippedResult(spec: TargetSpec, reason: string): TargetResult {
+  return {
+    ...describe(spec),
+    measuredSeconds: 0,
+    throughputOpsPerSecond: 0,
+    byOperation: {},
+    skipped: reason,
+  };
+}
+
+/** The fields that name a target in its result. */
+export function describe(
+  spec: TargetSpec,
+): Pick<TargetResult, 'target' | 'description' | 'store' | 'path'> {
+  return { target: spec.name, description: spec.description, store: spec.store, path: spec.path };
 }

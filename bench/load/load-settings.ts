@@ -4,10 +4,16 @@
  */
 import { BenchFlags } from '../lib/bench-args.js';
 import { parseMix, type OperationKind } from '../lib/chat-workload.js';
+import {
+  DEFAULT_TARGETS,
+  TARGET_CATALOGUE,
+  targetSpec,
+  type TargetSpec,
+} from '../lib/load-target-catalogue.js';
 
 export const flags = BenchFlags.parse(
   'load',
-  'closed-loop load through the router, straight to the owners, and against a no-cache baseline',
+  'closed-loop load through the router, the ring-aware client and straight to the owners, against a no-cache baseline and an echo, on the embedded store and Cassandra',
   {
     'duration-s': { description: 'measured seconds per target', default: '15' },
     'warmup-s': { description: 'unmeasured warm-up seconds per target', default: '3' },
@@ -21,15 +27,28 @@ export const flags = BenchFlags.parse(
       description: 'messages seeded per conversation before the run',
       default: '3',
     },
-    mix: { description: 'operation weights', default: 'send:20,conversations:40,messages:40' },
+    mix: {
+      description:
+        'operation weights (reads only by default: the read-path comparison; e.g. send:20,conversations:40,messages:40)',
+      default: 'conversations:50,messages:50',
+    },
     'zipf-s': { description: 'Zipf exponent of user activity', default: '1.0' },
     'content-bytes': { description: 'message size, bytes of ASCII', default: '100' },
     'page-size': { description: 'pageSize of conversations and messages reads', default: '20' },
     nodes: { description: 'cache nodes of the local cluster (plus 1 standby)', default: '3' },
     targets: {
+      description: `targets to run, in order (${TARGET_CATALOGUE.map((target) => target.name).join(', ')}; router-auth is router with app tokens: opt-in; cassandra = router-cassandra)`,
+      default: DEFAULT_TARGETS.join(','),
+    },
+    prewarm: {
       description:
-        'targets to run, in order (router, router-auth, direct, baseline, cassandra; router-auth is router with app tokens: opt-in)',
-      default: 'router,direct,baseline,cassandra',
+        "before the warm-up, read every user's conversations and every conversation the load reads, once (true/false)",
+      default: 'true',
+    },
+    'page-check-s': {
+      description:
+        'measured seconds of each page size in the pageSize 200 vs 20 check, after the router target (0: off)',
+      default: '5',
     },
     'timeout-ms': { description: 'client deadline per request', default: '10000' },
     seed: { description: 'seed of users, contacts and operation streams', default: '1' },
@@ -52,16 +71,29 @@ export const settings = {
   contentBytes: flags.integer('content-bytes', 1, 65_535),
   pageSize: flags.integer('page-size', 1, 200),
   nodes: flags.integer('nodes', 1, 64),
-  targets: flags.string('targets').split(',').filter(Boolean),
+  /** Canonical names (an alias such as `cassandra` resolved). */
+  targets: flags
+    .string('targets')
+    .split(',')
+    .filter(Boolean)
+    .map((name) => knownTarget(name).name),
+  prewarm: flags.boolean('prewarm'),
+  pageCheckS: flags.number('page-check-s', 0, 600),
   timeoutMs: flags.integer('timeout-ms', 100, 600_000),
   seed: flags.integer('seed', 0, 2 ** 31),
   chatringEntry: flags.string('chatring-entry'),
   keepData: flags.boolean('keep-data'),
 };
-export const KNOWN_TARGETS = ['router', 'router-auth', 'direct', 'baseline', 'cassandra'];
-for (const target of settings.targets)
-  if (!KNOWN_TARGETS.includes(target))
-    throw new Error(`--targets: unknown target "${target}" (known: ${KNOWN_TARGETS.join(', ')})`);
+
+/** A --targets entry as its target (an alias resolved); throws for an unknown name. */
+export function knownTarget(name: string): TargetSpec {
+  const spec = targetSpec(name);
+  if (spec === undefined)
+    throw new Error(
+      `--targets: unknown target "${name}" (known: ${TARGET_CATALOGUE.map((target) => target.name).join(', ')})`,
+    );
+  return spec;
+}
 
 export const OPERATION_ORDER: (OperationKind | 'all')[] = [
   'send',

@@ -1,198 +1,266 @@
 /**
- * The targets the load runs against, each started for its run and always stopped: the router of a
- * local cluster, the same with app tokens required (router-auth), the same cluster's owners
- * directly, the no-cache baseline server, and the router on Cassandra (a keyspace of its own, only
- * when CASSANDRA_CONTACT_POINTS is set).
+ * The targets the load runs against, each started for its run and always stopped: a local
+ * cluster (through its router, the same with app tokens required, through the ring-aware client,
+ * or straight to its owners), the no-cache baseline server, and the echo and echo-proxy servers;
+ * the cluster and baseline targets on the embedded store and on Cassandra (a keyspace of the
+ * bench's own, see cassandra-keyspaces.ts).
  */
 import { randomBytes } from 'node:crypto';
 import {
   ApiClient,
-  cassandraFromEnvironment,
-  openScratchKeyspace,
+  readNodeStats,
   type ApiResponse,
   type LocalCluster,
+  type NodeCounters,
   type ScratchKeyspace,
 } from '../../harness/index.js';
-import { startBenchCluster } from '../lib/bench-cluster.js';
 import { orderedPair } from '../../protocol/index.js';
 import { RingView } from '../../ring/index.js';
-import { openStore } from '../../store-adapter/index.js';
+import { startBenchCluster } from '../lib/bench-cluster.js';
 import type { ChatWorkload, PlannedOperation } from '../lib/chat-workload.js';
 import { readClusterCounters } from '../lib/cluster-counters.js';
-import { callOperation } from '../lib/operation-call.js';
-import { seedWorkload } from '../lib/workload-seed.js';
-import { startBaselineServer } from './baseline-server-process.js';
-import { drive } from './closed-loop-drive.js';
-import { emptyResult, type LoadTarget, type TargetResult } from './load-results.js';
+import type { TargetPath, TargetSpec } from '../lib/load-target-catalogue.js';
+import { callOperation, runOperations, type OperationPass } from '../lib/operation-call.js';
+import type { BenchCassandra } from './cassandra-keyspaces.js';
+import { clientDirectTarget } from './client-direct-target.js';
+import { drive, workloadPlan } from './closed-loop-drive.js';
+import { describe, skippedResult, type LoadTarget, type TargetResult } from './load-results.js';
 import { settings } from './load-settings.js';
+import { checkPageSizes, type PageSizeCheck } from './page-size-check.js';
+import { startServerProcess } from './server-process.js';
 
-export async function runTarget(
-  target: string,
+/** Rounds of retries of the pre-warm reads that failed (a node slow to answer on a loaded box). */
+const PREWARM_RETRIES = 2;
+
+export interface TargetRun {
+  result: TargetResult;
+  /** The page-size check, run after the embedded router target's window. */
+  pageSizeCheck?: PageSizeCheck;
+}
+
+/** The paths that can share one cluster (router-auth cannot: its cluster requires tokens). */
+const SHARED_CLUSTER_PATHS: readonly TargetPath[] = ['router', 'client-direct', 'direct'];
+
+/**
+ * The targets in run order, in sessions: with a read-only mix (the data never changes),
+ * consecutive router, client-direct and direct targets of one store share a cluster, started and
+ * pre-warmed once, each then measured in turn on the same processes and the same cached state;
+ * every other target (and every target when the mix has sends) runs alone on fresh data.
+ */
+export function sessionsOf(specs: readonly TargetSpec[]): TargetSpec[][] {
+  const sessions: TargetSpec[][] = [];
+  const shares = (spec: TargetSpec) =>
+    settings.mix.send === 0 && SHARED_CLUSTER_PATHS.includes(spec.path);
+  for (const spec of specs) {
+    const last = sessions.at(-1);
+    const previous = last?.at(-1);
+    if (
+      last !== undefined &&
+      previous !== undefined &&
+      shares(spec) &&
+      shares(previous) &&
+      previous.store === spec.store
+    )
+      last.push(spec);
+    else sessions.push([spec]);
+  }
+  return sessions;
+}
+
+/**
+ * Runs one session (sessionsOf). A Cassandra target that cannot run (no Cassandra, a failed seed
+ * or cluster) is reported skipped with the reason; any other failure throws.
+ */
+export async function runSession(
+  session: readonly TargetSpec[],
   dataDir: string,
   workload: ChatWorkload,
-): Promise<TargetResult> {
-  switch (target) {
-    case 'router':
-    case 'router-auth':
-    case 'direct':
-      return runOnCluster(target, dataDir, workload);
-    case 'cassandra':
-      if (cassandraFromEnvironment() === undefined) {
-        return {
-          ...emptyResult(target, 'router on --store cassandra'),
-          skipped: 'skipped (no CASSANDRA_CONTACT_POINTS; run npm run cassandra:start)',
-        };
-      }
-      return runOnCassandra(dataDir, workload);
-    default:
-      return runOnBaseline(dataDir, workload);
-  }
-}
-
-/**
- * The router target on Cassandra: a keyspace of its own for this run, seeded with the same data
- * set, and dropped afterwards.
- */
-async function runOnCassandra(dataDir: string, workload: ChatWorkload): Promise<TargetResult> {
-  let scratch: ScratchKeyspace | undefined;
+  cassandra: BenchCassandra,
+): Promise<TargetRun[]> {
+  if (session[0]?.store !== 'cassandra') return runOn(session, dataDir, workload);
   try {
-    scratch = await openScratchKeyspace(
-      cassandraFromEnvironment() ?? locationMissing(),
-      'chatring_bench_load',
-    );
-    const seed = await seedWorkload(
-      await openStore({ kind: 'cassandra', cassandra: scratch.storeOptions() }),
-      workload,
-      settings,
-      64,
-    );
-    console.log(
-      `cassandra: seeded keyspace ${scratch.keyspace}: ${seed.messages} messages (${seed.commits} commits) in ${seed.seconds.toFixed(1)} s`,
-    );
-    const result = await runOnCluster('cassandra', dataDir, workload, scratch.storeArgs());
-    return { ...result, seedSeconds: seed.seconds };
+    const keyspace = await cassandra.keyspaceFor();
+    try {
+      const runs = await runOn(session, dataDir, workload, keyspace.scratch);
+      return runs.map((run, index) => ({
+        ...run,
+        result: {
+          ...run.result,
+          keyspace: keyspace.scratch.keyspace,
+          ...(keyspace.seed === undefined || index > 0
+            ? {}
+            : { seedSeconds: keyspace.seed.seconds }),
+        },
+      }));
+    } finally {
+      await keyspace.release();
+    }
   } catch (error) {
-    return {
-      ...emptyResult('cassandra', 'through the router, cluster on --store cassandra'),
-      skipped: `failed: ${(error as Error).message.split('\n')[0]}`,
-    };
-  } finally {
-    const keyspace = scratch?.keyspace;
-    await scratch
-      ?.drop()
-      .catch((error: unknown) =>
-        console.error(
-          `cassandra: could not drop keyspace ${keyspace}: ${(error as Error).message}`,
-        ),
-      );
+    const reason = `failed: ${(error as Error).message.split('\n')[0]}`;
+    return session.map((spec) => ({ result: skippedResult(spec, reason) }));
   }
 }
 
-function locationMissing(): never {
-  throw new Error('CASSANDRA_CONTACT_POINTS is not set');
+async function runOn(
+  specs: readonly TargetSpec[],
+  dataDir: string,
+  workload: ChatWorkload,
+  scratch?: ScratchKeyspace,
+): Promise<TargetRun[]> {
+  const [spec] = specs;
+  switch (spec?.path) {
+    case undefined:
+      return [];
+    case 'echo':
+    case 'echo-proxy':
+      return [
+        await runOnServer(spec, workload, 'echo-server.js', [
+          '--mode',
+          spec.path === 'echo' ? 'echo' : 'proxy',
+          '--data-dir',
+          dataDir,
+          '--connections',
+          String(settings.concurrency),
+        ]),
+      ];
+    case 'baseline':
+      return [
+        await runOnServer(
+          spec,
+          workload,
+          'baseline-app-server.js',
+          scratch === undefined
+            ? ['--data-dir', dataDir]
+            : [
+                '--store',
+                'cassandra',
+                '--cassandra-options',
+                JSON.stringify(scratch.storeOptions()),
+              ],
+        ),
+      ];
+    default:
+      return runOnCluster(specs, dataDir, workload, scratch?.storeArgs() ?? []);
+  }
 }
 
 /**
- * Seeds, starts a cluster, warms it, drives the load through the router and straight to the
- * owners, and stops it: one function so the cluster's lifetime (start … finally stop) is visible
- * in one place.
+ * Starts a cluster, pre-warms it, drives the load of each target in turn (through the router, the
+ * client or straight to the owners), and stops it: one function so the cluster's lifetime (start
+ * … finally stop) is visible in one place.
  */
 async function runOnCluster(
-  target: string,
+  specs: readonly TargetSpec[],
   dataDir: string,
   workload: ChatWorkload,
-  storeArgs: string[] = [],
-): Promise<TargetResult> {
-  const description =
-    target === 'direct'
-      ? 'straight to the owning cache node (owner from RingView; sends to the owner of the lower id)'
-      : target === 'cassandra'
-        ? 'through the router, cluster on Cassandra (its own keyspace, seeded with the same data)'
-        : target === 'router-auth'
-          ? 'through the router of a local cluster with app tokens required (Bearer on every call)'
-          : 'through the router of a local cluster';
+  storeArgs: string[],
+): Promise<TargetRun[]> {
   // router-auth: one app token for this run, given to the cluster (CHATRING_APP_TOKENS) and sent by
   // the load generator. Every other cluster target runs without app tokens, whatever this shell's
   // environment holds (an empty CHATRING_APP_TOKENS wins over CHATRING_APP_TOKENS_FILE), so
   // `router` is the baseline of router-auth. Member signatures are on in both: always.
-  const appToken = target === 'router-auth' ? randomBytes(24).toString('base64url') : undefined;
-  let cluster: LocalCluster;
-  try {
-    cluster = await startBenchCluster(dataDir, settings.nodes, settings.chatringEntry, {
-      storeArgs,
-      env: { CHATRING_APP_TOKENS: appToken ?? '' },
-    });
-  } catch (error) {
-    if (target !== 'cassandra') throw error;
-    return {
-      ...emptyResult(target, description),
-      skipped: `failed to start a cluster with --store cassandra: ${(error as Error).message.split('\n')[0]}`,
-    };
-  }
+  const appToken = specs.some((spec) => spec.path === 'router-auth')
+    ? randomBytes(24).toString('base64url')
+    : undefined;
+  const cluster = await startBenchCluster(dataDir, settings.nodes, settings.chatringEntry, {
+    storeArgs,
+    env: { CHATRING_APP_TOKENS: appToken ?? '' },
+  });
   try {
     const status = await cluster.status();
-    if (target === 'router' || target === 'router-auth')
+    if (specs.some((spec) => spec.path === 'router' || spec.path === 'router-auth'))
       await checkAppTokens(cluster.url, appToken, workload);
-    const loadTarget =
-      target === 'direct'
-        ? await directTarget(cluster)
-        : clientTarget(new ApiClient(cluster.url, clientOptions(appToken)));
-    try {
-      const measured = await drive(
-        loadTarget,
-        workload,
-        target,
-        async () => (await readClusterCounters(cluster)).total,
-        {
-          rootPid: cluster.launcherPid,
-          scope:
-            target === 'cassandra'
-              ? 'launcher process tree (router, nodes, standby); not the Cassandra server'
-              : 'launcher process tree (router, nodes, standby)',
-        },
-      );
-      const { before, after } = measured.counters;
-      const hits = (after?.cacheHits ?? 0) - (before?.cacheHits ?? 0);
-      const misses = (after?.cacheMisses ?? 0) - (before?.cacheMisses ?? 0);
-      return {
-        ...measured.result,
-        target,
-        description,
-        cache: {
-          hits,
-          misses,
-          hitRatio: hits + misses === 0 ? Number.NaN : hits / (hits + misses),
-          storeLoads: (after?.storeLoads ?? 0) - (before?.storeLoads ?? 0),
-          cachedUsersAtEnd: after?.cachedUsers ?? 0,
-          cachedBytesAtEnd: after?.cachedBytes ?? 0,
-        },
-        topology: {
-          nodes: status.nodes.filter((node) => node.state === 'serving').length,
-          standbys: status.standbys.length,
-          slots: status.slots.map((slot) => `${slot.slot}→${slot.nodeId}`),
-        },
-      };
-    } finally {
-      await loadTarget.close();
+    const readCounters = async () => (await readClusterCounters(cluster)).total;
+    const cpu = {
+      rootPid: cluster.launcherPid,
+      scope:
+        specs[0]?.store === 'cassandra'
+          ? 'launcher process tree (router, nodes, standby); not the Cassandra server'
+          : 'launcher process tree (router, nodes, standby)',
+    };
+    // Pre-warmed once for all the session's targets, straight to the owners: the cheapest path
+    // to the same caches (the warm-up then warms each target's own connections).
+    const warmer = await directTarget(cluster, appToken);
+    const prewarm = await prewarmThrough(warmer, workload, specs[0]?.name ?? '').finally(() =>
+      warmer.close(),
+    );
+    const runs: TargetRun[] = [];
+    for (const [index, spec] of specs.entries()) {
+      if (index > 0) console.error(`running target ${spec.name} on the same cluster ...`);
+      const loadTarget =
+        spec.path === 'direct'
+          ? await directTarget(cluster)
+          : spec.path === 'client-direct'
+            ? clientDirectTarget(cluster.url)
+            : clientTarget(new ApiClient(cluster.url, clientOptions(appToken)));
+      try {
+        const { result, counters } = await drive(
+          loadTarget,
+          workloadPlan(workload, spec.name),
+          readCounters,
+          cpu,
+        );
+        const pageSizeCheck =
+          spec.name === 'router' && settings.pageCheckS > 0
+            ? await checkPageSizes(spec.name, loadTarget, readCounters, cpu)
+            : undefined;
+        runs.push({
+          result: {
+            ...describe(spec),
+            ...result,
+            ...(prewarm === undefined || index > 0 ? {} : { prewarm }),
+            ...(specs.length > 1 ? { sharedCluster: specs.map((shared) => shared.name) } : {}),
+            cache: cacheFigures(counters.before, counters.after),
+            topology: {
+              nodes: status.nodes.filter((node) => node.state === 'serving').length,
+              standbys: status.standbys.length,
+              slots: status.slots.map((slot) => `${slot.slot}→${slot.nodeId}`),
+            },
+          },
+          ...(pageSizeCheck === undefined ? {} : { pageSizeCheck }),
+        });
+      } finally {
+        await loadTarget.close();
+      }
     }
+    return runs;
   } finally {
     await cluster.stop();
   }
 }
 
-async function runOnBaseline(dataDir: string, workload: ChatWorkload): Promise<TargetResult> {
-  const server = await startBaselineServer(dataDir);
+/** A bench server (baseline, echo, echo-proxy) as a child process, always stopped. */
+async function runOnServer(
+  spec: TargetSpec,
+  workload: ChatWorkload,
+  entry: string,
+  args: string[],
+): Promise<TargetRun> {
+  const server = await startServerProcess(entry, spec.path, args);
   try {
     const loadTarget = clientTarget(new ApiClient(server.url, clientOptions()));
     try {
-      const measured = await drive(loadTarget, workload, 'baseline', async () => undefined, {
-        rootPid: server.pid,
-        scope: 'baseline server process tree',
-      });
+      // The echo servers count their page misses like a node (GET /internal/v1/stats).
+      // The echo records its pages on the pre-warm pass; the baseline has no cache to warm (its
+      // store's data, small here, stays in memory either way).
+      const isEcho = spec.store === 'none';
+      const prewarm = isEcho ? await prewarmThrough(loadTarget, workload, spec.name) : undefined;
+      const { result, counters } = await drive(
+        loadTarget,
+        workloadPlan(workload, spec.name),
+        async () => (isEcho ? (await readNodeStats(server.url)).counters : undefined),
+        {
+          rootPid: server.pid,
+          scope: spec.path === 'echo-proxy' ? 'proxy and echo processes' : 'server process tree',
+        },
+      );
       return {
-        ...measured.result,
-        target: 'baseline',
-        description: 'stateless app server on the same store, no cache',
+        result: {
+          ...describe(spec),
+          ...result,
+          ...(prewarm === undefined ? {} : { prewarm }),
+          ...(isEcho ? { cache: cacheFigures(counters.before, counters.after) } : {}),
+        },
       };
     } finally {
       await loadTarget.close();
@@ -200,6 +268,45 @@ async function runOnBaseline(dataDir: string, workload: ChatWorkload): Promise<T
   } finally {
     await server.stop();
   }
+}
+
+/**
+ * The pre-warm pass: every user's conversation list and every conversation the load reads, once,
+ * through `loadTarget` (a failed read again, up to PREWARM_RETRIES times), unless --prewarm false
+ * (then undefined).
+ */
+async function prewarmThrough(
+  loadTarget: LoadTarget,
+  workload: ChatWorkload,
+  label: string,
+): Promise<OperationPass | undefined> {
+  if (!settings.prewarm) return undefined;
+  const pass = await runOperations(
+    workload.warmingOperations(),
+    settings.concurrency,
+    (operation) => loadTarget.call(operation),
+    PREWARM_RETRIES,
+  );
+  console.error(
+    `${label}: pre-warm read ${pass.requests} pages in ${pass.seconds.toFixed(1)} s${pass.retried === 0 ? '' : `, ${pass.retried} sent again`}${pass.errors === 0 ? '' : `, ${pass.errors} still failed ${JSON.stringify(pass.errorsByCode)}`}`,
+  );
+  return pass;
+}
+
+function cacheFigures(
+  before: NodeCounters | undefined,
+  after: NodeCounters | undefined,
+): NonNullable<TargetResult['cache']> {
+  const hits = (after?.cacheHits ?? 0) - (before?.cacheHits ?? 0);
+  const misses = (after?.cacheMisses ?? 0) - (before?.cacheMisses ?? 0);
+  return {
+    hits,
+    misses,
+    hitRatio: hits + misses === 0 ? Number.NaN : hits / (hits + misses),
+    storeLoads: (after?.storeLoads ?? 0) - (before?.storeLoads ?? 0),
+    cachedUsersAtEnd: after?.cachedUsers ?? 0,
+    cachedBytesAtEnd: after?.cachedBytes ?? 0,
+  };
 }
 
 /** Bodies are not parsed: the load only counts answers (see ApiClientOptions). */
@@ -258,7 +365,7 @@ function clientTarget(client: ApiClient): LoadTarget {
 }
 
 /** Straight to the owners: the ring is read once (it does not change during the run). */
-async function directTarget(cluster: LocalCluster): Promise<LoadTarget> {
+async function directTarget(cluster: LocalCluster, appToken?: string): Promise<LoadTarget> {
   const ring = new RingView(await cluster.ring());
   const clients = new Map<string, ApiClient>();
   const clientFor = (userId: string): ApiClient => {
@@ -267,7 +374,7 @@ async function directTarget(cluster: LocalCluster): Promise<LoadTarget> {
       throw new Error(`no owner for ${userId} in ring epoch ${ring.epoch}`);
     let client = clients.get(owner.url);
     if (client === undefined) {
-      client = new ApiClient(owner.url, clientOptions());
+      client = new ApiClient(owner.url, clientOptions(appToken));
       clients.set(owner.url, client);
     }
     return client;

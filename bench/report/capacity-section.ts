@@ -17,7 +17,8 @@ import { binaryBytes, grouped, times } from '../lib/figure-format.js';
 import { markdownTable } from '../lib/markdown-section.js';
 import { type BenchReport } from '../lib/result-files.js';
 import { fixed } from '../lib/text-table.js';
-import { measuredTargets, readsPerSend, TARGET_LABELS } from './load-section.js';
+import { targetLabel } from '../lib/load-target-catalogue.js';
+import { measuredTargets, mixText, readsPerSend } from './load-section.js';
 import { defaultVirtualNodes, results } from './report-context.js';
 
 export interface PlanInputs {
@@ -29,7 +30,12 @@ export interface PlanInputs {
 export function throughputPlans(headroom: number): PlanInputs | undefined {
   const load = results.load;
   if (load === undefined) return undefined;
-  const plans = measuredTargets(load).map((target) => {
+  // Only targets that ran sends: the plan is sends per core (the echo targets serve reads only).
+  const withSends = measuredTargets(load).filter(
+    (target) => (target.byOperation.send?.ok ?? 0) > 0,
+  );
+  if (withSends.length === 0) return undefined;
+  const plans = withSends.map((target) => {
     const charged = coresCharged(target.cpuCores, load.machine.cores);
     return {
       target,
@@ -75,14 +81,18 @@ export function capacitySection(
     `Targets (the design brief, the only constants here): ${grouped(t.sendsPerDay)} sends a day = ${grouped(average)} sends/s on average and ${grouped(t.peakSendsPerSecond)} sends/s at peak (${times(t.peakSendsPerSecond / average, 1)} the average); each send is ${grouped(t.mailboxCommitsPerSend)} mailbox commits (sender's and recipient's copy), so ${grouped(average * t.mailboxCommitsPerSend)} commits/s on average and ${grouped(t.peakSendsPerSecond * t.mailboxCommitsPerSend)} at peak.`,
   ];
   if (inputs === undefined) {
-    lines.push('No load result: no throughput plan (`npm run bench:load`).');
+    lines.push(
+      results.load === undefined
+        ? 'No load result: no throughput plan (`npm run bench:load`).'
+        : `No send throughput plan: the load run's mix (${mixText(results.load.settings.mix)}) has no sends — it compares the read path (issue 11). For sends per core, run \`npm run bench:load -- --mix send:20,conversations:40,messages:40 --targets router,direct,baseline\`.`,
+    );
   } else {
     const { load, plans } = inputs;
     const cores = load.machine.cores;
     const byCpu = plans.filter(({ plan }) => plan.coresBasis === 'cpu-time');
     const byMachine = plans.filter(({ plan }) => plan.coresBasis === 'machine');
     const names = (list: typeof plans) =>
-      list.map(({ target }) => TARGET_LABELS[target.target] ?? target.target).join(', ');
+      list.map(({ target }) => targetLabel(target.target)).join(', ');
     const basisText = [
       byCpu.length === 0
         ? ''
@@ -109,7 +119,7 @@ export function capacitySection(
           `peak × ${fixed(headroom, 3)} headroom`,
         ],
         plans.map(({ target, plan }) => [
-          TARGET_LABELS[target.target] ?? target.target,
+          targetLabel(target.target),
           grouped(target.byOperation.send?.opsPerSecond ?? Number.NaN, 1),
           plan.coresBasis === 'cpu-time'
             ? `${fixed(plan.coresCharged, 2)} used`

@@ -1,97 +1,150 @@
-/** The load section: each target's throughput, latency and CPU against the baseline. */
+/** The load section: per store, each target's throughput, latency and CPU; issue 11's ratios. */
 import {
   figure,
   type LoadAuthResults,
+  type LoadPageSizeCheck,
   type LoadResults,
   type LoadTargetResult,
 } from '../lib/bench-results.js';
 import { grouped, times } from '../lib/figure-format.js';
+import { goalText, loadRatios, metText, valueText } from '../lib/load-ratios.js';
+import {
+  STORE_LABELS,
+  targetLabel,
+  targetSpec,
+  type TargetStore,
+} from '../lib/load-target-catalogue.js';
 import { markdownTable } from '../lib/markdown-section.js';
 import { type BenchReport } from '../lib/result-files.js';
 import { fixed, percent } from '../lib/text-table.js';
-import { settingText } from './provenance-section.js';
 
-export const TARGET_LABELS: Record<string, string> = {
-  router: 'router (chatring)',
-  'router-auth': 'router, app tokens on',
-  direct: 'direct to owner',
-  baseline: 'baseline: no cache',
-  cassandra: 'router on Cassandra',
-};
+const STORE_ORDER: TargetStore[] = ['embedded', 'cassandra', 'none'];
 
 export function measuredTargets(report: BenchReport<LoadResults>): LoadTargetResult[] {
   return report.results.targets.filter((target) => target.skipped === undefined);
+}
+
+/** A target's store: recorded, or (older results) its name's. */
+export function storeOf(target: LoadTargetResult): TargetStore {
+  return target.store ?? targetSpec(target.target)?.store ?? 'embedded';
+}
+
+/** True when some target ran sends (the mix had them). */
+export function hasSends(report: BenchReport<LoadResults>): boolean {
+  return measuredTargets(report).some((target) => (target.byOperation.send?.ok ?? 0) > 0);
 }
 
 export function loadSection(report: BenchReport<LoadResults> | undefined): string {
   if (report === undefined) return '### Load\n\nNo load result yet: `npm run bench:load`.';
   const s = report.settings;
   const targets = measuredTargets(report);
-  const baseline = targets.find((target) => target.target === 'baseline');
-  const rows = targets.map((target) => {
-    const all = target.byOperation.all;
-    const send = target.byOperation.send;
-    const errors = target.byOperation.all?.errors ?? 0;
-    return [
-      TARGET_LABELS[target.target] ?? target.target,
-      grouped(figure(target.throughputOpsPerSecond, `load ${target.target} ops/s`)),
-      baseline === undefined
-        ? 'n/a'
-        : times(target.throughputOpsPerSecond / baseline.throughputOpsPerSecond),
-      fixed(all?.p50Ms ?? Number.NaN, 1),
-      fixed(all?.p99Ms ?? Number.NaN, 1),
-      grouped(send?.opsPerSecond ?? Number.NaN),
-      fixed(send?.p50Ms ?? Number.NaN, 1),
-      fixed(send?.p99Ms ?? Number.NaN, 1),
-      target.cache === undefined
-        ? '—'
-        : target.cache.hitRatio === null
-          ? 'n/a'
-          : percent(target.cache.hitRatio, 1),
-      target.cpuCores === undefined ? 'not measured' : fixed(target.cpuCores, 2),
-      grouped(errors),
-    ];
+  const sends = hasSends(report);
+  const rows = STORE_ORDER.flatMap((store) => {
+    const group = targets.filter((target) => storeOf(target) === store);
+    const baseline = group.find((target) => (target.path ?? target.target).startsWith('baseline'));
+    return group.map((target) => {
+      const all = target.byOperation.all;
+      const send = target.byOperation.send;
+      return [
+        STORE_LABELS[store],
+        targetLabel(target.target),
+        grouped(figure(target.throughputOpsPerSecond, `load ${target.target} ops/s`)),
+        baseline === undefined
+          ? '—'
+          : times(target.throughputOpsPerSecond / baseline.throughputOpsPerSecond),
+        fixed(all?.p50Ms ?? Number.NaN, 1),
+        fixed(all?.p99Ms ?? Number.NaN, 1),
+        grouped(target.cpuUsPerOp ?? Number.NaN),
+        target.cpuCores === undefined ? 'not measured' : fixed(target.cpuCores, 2),
+        ...(sends
+          ? [
+              grouped(send?.opsPerSecond ?? Number.NaN),
+              fixed(send?.p50Ms ?? Number.NaN, 1),
+              fixed(send?.p99Ms ?? Number.NaN, 1),
+            ]
+          : []),
+        target.cache === undefined
+          ? '—'
+          : target.cache.hitRatio === null
+            ? 'n/a'
+            : percent(target.cache.hitRatio, 1),
+        grouped(all?.errors ?? 0),
+      ];
+    });
   });
   const skipped = report.results.targets
     .filter((target) => target.skipped !== undefined)
     .map((target) => `\`${target.target}\` ${target.skipped ?? ''}`);
+  const prewarmed = targets.some((target) => target.prewarm !== undefined);
+  const shared = targets.find((target) => (target.sharedCluster?.length ?? 0) > 1);
   return [
-    '### Load: closed loop on the public API',
-    `${String(s.concurrency)} closed-loop workers, ${String(s.warmupS)} s warm-up then ${String(s.durationS)} s measured per target; ${grouped(Number(s.users))} users (Zipf s=${String(s.zipfExponent)}), ${String(s.contacts)} contacts each, mix ${settingText(s.mix) ?? '?'} (${fixed(readsPerSend(report), 2)} reads per send), ${String(s.contentBytes)}-byte messages; the cluster is ${String(s.nodes)} nodes plus a standby on the embedded store, and load generator, router, nodes and baseline all share this machine. Latency in ms; cache hit = mailbox hits over hits + misses on the nodes; CPU cores = CPU seconds (user + system, from \`/proc\`) of the system under test in the measured window ÷ the window — the launcher and every process under it (router, nodes, standby) for the cluster targets, the server process for the baseline; the load generator is not counted${loadGeneratorText(targets)}.`,
+    '### Load: the read path, per store and against the physical limit',
+    `${String(s.concurrency)} closed-loop workers, ${String(s.warmupS)} s warm-up then ${String(s.durationS)} s measured per target; ${grouped(Number(s.users))} users (Zipf s=${String(s.zipfExponent)}), ${String(s.contacts)} contacts each, mix ${mixText(s.mix)}${sends ? ` (${fixed(readsPerSend(report), 2)} reads per send)` : ' (reads only)'}, pageSize ${String(s.pageSize)}, ${String(s.contentBytes)}-byte messages; each cluster is ${String(s.nodes)} nodes plus a standby.${prewarmed ? ' Every mailbox is warm: before the warm-up a pre-warm pass reads every user’s conversation list and every conversation the load reads, once.' : ''}${shared === undefined ? '' : ` With a read-only mix, ${shared.sharedCluster?.map((name) => `\`${name}\``).join(', ') ?? ''} (and their Cassandra counterparts) are measured one after the other on one cluster, started and pre-warmed once.`} \`echo\` answers each page’s bytes from memory (recorded from the seeded store in the product’s JSON shape) on a bare node:http server; \`echo-proxy\` is that echo behind one trivial undici proxy hop: what no tier on this machine can beat. Load generator, servers, nodes and Cassandra share this machine. Latency in ms; × stateless app = throughput over the same store’s baseline; CPU = CPU seconds (user + system, from \`/proc\`) of the system under test in the measured window — the launcher and every process under it (router, nodes, standby), or the server’s process tree (baseline, echo, proxy + echo); Cassandra’s own CPU is not counted — per successful operation (µs/op) and ÷ the window (cores); the load generator is not counted${loadGeneratorText(targets)}. Cache hit = mailbox hits over hits + misses on the nodes (the echo’s page hits).`,
     markdownTable(
       [
+        'store',
         'target',
         'ops/s',
-        '× baseline',
+        '× stateless app',
         'p50',
         'p99',
-        'sends/s',
-        'send p50',
-        'send p99',
-        'cache hit',
+        'CPU µs/op',
         'CPU cores',
+        ...(sends ? ['sends/s', 'send p50', 'send p99'] : []),
+        'cache hit',
         'errors',
       ],
       rows,
-      [
-        'left',
-        'right',
-        'right',
-        'right',
-        'right',
-        'right',
-        'right',
-        'right',
-        'right',
-        'right',
-        'right',
-      ],
+      ['left', 'left', ...Array.from({ length: sends ? 11 : 8 }, () => 'right' as const)],
     ),
     ...(skipped.length === 0 ? [] : [`Not measured: ${skipped.join('; ')}.`]),
+    ratiosText(report),
+    ...(report.results.pageSizeCheck === undefined
+      ? []
+      : [pageSizeText(report.results.pageSizeCheck)]),
     ...(report.results.auth === undefined
       ? []
       : [authText(report.results.auth, report.machine.loadAverage1m > report.machine.cores)]),
   ].join('\n\n');
+}
+
+/** `conversations:50,messages:50`: the mix's kinds with a weight. */
+export function mixText(mix: unknown): string {
+  const weights = Object.entries((mix ?? {}) as Record<string, number>).filter(
+    ([, weight]) => weight > 0,
+  );
+  return weights.length === 0
+    ? '?'
+    : weights.map(([kind, weight]) => `${kind}:${String(weight)}`).join(',');
+}
+
+/** Issue 11's ratios with their goals, computed from the targets' figures. */
+export function ratiosText(report: BenchReport<LoadResults>): string {
+  const ratios = loadRatios(report.results.targets, report.results.pageSizeCheck);
+  const met = ratios.filter((ratio) => ratio.met === true).length;
+  const measured = ratios.filter((ratio) => ratio.met !== undefined).length;
+  return [
+    `**Does the read path pay for itself?** Issue 11’s goals, each computed from the figures above (same run): ${grouped(met)} of ${grouped(measured)} measured met${measured < ratios.length ? `, ${grouped(ratios.length - measured)} not measured` : ''}.${report.machine.loadAverage1m > report.machine.cores ? ' The machine was loaded: the ratios measure the neighbours too.' : ''}`,
+    markdownTable(
+      ['comparison', 'measure', 'value', 'goal', 'met', 'also'],
+      ratios.map((ratio) => [
+        ratio.name,
+        ratio.metric,
+        valueText(ratio),
+        goalText(ratio),
+        metText(ratio),
+        ratio.detail ?? '',
+      ]),
+      ['left', 'left', 'right', 'right', 'left', 'left'],
+    ),
+  ].join('\n\n');
+}
+
+/** The page-size check, one paragraph. */
+export function pageSizeText(check: LoadPageSizeCheck): string {
+  const run = (r: LoadPageSizeCheck['small']) =>
+    `pageSize ${r.pageSize}: ${grouped(figure(r.opsPerSecond, `load page size ${r.pageSize} ops/s`))} reads/s, p50/p99 ${fixed(r.p50Ms, 1)}/${fixed(r.p99Ms, 1)} ms, ${grouped(r.cpuUsPerOp ?? Number.NaN)} µs cluster CPU per read, ${grouped(r.storeLoads)} store loads and ${grouped(r.cacheMisses)} cache misses${r.errors === 0 ? '' : `, ${grouped(r.errors)} errors`}`;
+  return `**Page size from a warm cache** (through \`${check.target}\`, the embedded cluster, after its window): ${grouped(check.mailboxes)} mailboxes whose conversation holds ${grouped(check.messagesPerConversation)} messages, each read once to load its window, then a closed loop on their first page — ${run(check.small)}; ${run(check.large)}.`;
 }
 
 /** One paragraph: what authentication costs a cached read (issue 10's target: at most 5 %). */

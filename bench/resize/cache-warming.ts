@@ -1,10 +1,10 @@
 /** Before the load: the standby registered, and every user's caches warm. */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ApiClient, ApiResponse, LocalCluster, NodeCounters } from '../../harness/index.js';
+import type { ApiClient, LocalCluster, NodeCounters } from '../../harness/index.js';
 import { sumCounters } from '../../harness/index.js';
-import { conversationIdOf, type ClusterStatus } from '../../protocol/index.js';
+import type { ClusterStatus } from '../../protocol/index.js';
 import type { ChatWorkload } from '../lib/chat-workload.js';
-import { forEachLimit } from '../lib/for-each-limit.js';
+import { callOperation, runOperations } from '../lib/operation-call.js';
 import type { ScenarioResult } from './resize-results.js';
 import { settings } from './resize-settings.js';
 
@@ -33,28 +33,16 @@ export async function warmEveryUser(
   workload: ChatWorkload,
   readStats: () => Promise<Map<string, NodeCounters>>,
 ): Promise<NonNullable<ScenarioResult['warmCaches']>> {
-  const started = performance.now();
-  let requests = 0;
-  let errors = 0;
-  await forEachLimit(workload.userIds, settings.concurrency, async (userId) => {
-    const answers: ApiResponse<unknown>[] = [
-      await client.conversations(userId, { pageSize: settings.pageSize }),
-    ];
-    for (const contact of workload.contactsOf.get(userId) ?? [])
-      answers.push(
-        await client.messages(userId, conversationIdOf(userId, contact), {
-          page: 0,
-          pageSize: settings.pageSize,
-        }),
-      );
-    requests += answers.length;
-    errors += answers.filter((answer) => answer.errorCode !== undefined).length;
-  });
+  const pass = await runOperations(
+    workload.warmingOperations(),
+    settings.concurrency,
+    (operation) => callOperation(client, operation, settings.pageSize),
+  );
   const stats = sumCounters((await readStats()).values());
   return {
-    seconds: (performance.now() - started) / 1_000,
-    requests,
-    errors,
+    seconds: pass.seconds,
+    requests: pass.requests,
+    errors: pass.errors,
     cachedUsers: stats.cachedUsers,
     cachedBytes: stats.cachedBytes,
   };

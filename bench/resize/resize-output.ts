@@ -1,5 +1,5 @@
 /** The resize benchmark's tables: one per scenario, then warm against cold. */
-import { fixed, percent, renderTable, type Cell } from '../lib/text-table.js';
+import { fixed, latencyCells, percent, renderTable, type Cell } from '../lib/text-table.js';
 import type { ScenarioResult, WindowFigures } from './resize-results.js';
 import { settings, WINDOWS, type WindowName } from './resize-settings.js';
 
@@ -66,13 +66,7 @@ export function printScenario(result: ScenarioResult): void {
         name,
         fixed(window.seconds, 2),
         users,
-        summary.ok,
-        summary.errors,
-        fixed(summary.opsPerSecond, 0),
-        fixed(summary.p50Ms, 2),
-        fixed(summary.p99Ms, 2),
-        fixed(summary.p999Ms, 2),
-        fixed(summary.maxMs, 1),
+        ...latencyCells(summary),
         users === 'all' ? `${window.storeLoads.allNodes} (${window.storeLoads.newNode})` : '',
         users === 'all' ? `${window.cacheMisses.allNodes} (${window.cacheMisses.newNode})` : '',
       ]);

@@ -1,0 +1,158 @@
+/**
+ * Issue 11's "the read path pays for itself" ratios, computed from one load run's targets (never
+ * typed): the load benchmark prints them and writes them to load.json, and the report computes
+ * them again from the same figures. The goals are the issue's; nothing else here is a constant.
+ */
+import { TARGET_ALIASES } from './load-target-catalogue.js';
+
+/** The figures of a target the ratios read (load.json's target results have them all). */
+export interface RatioTarget {
+  target: string;
+  throughputOpsPerSecond: number;
+  byOperation: Record<string, { p99Ms: number } | undefined>;
+  cpuUsPerOp?: number;
+  skipped?: string;
+}
+
+/** The figures of the page-size check the ratios read. */
+export interface RatioPageCheck {
+  small: { pageSize: number; opsPerSecond: number; cpuUsPerOp?: number; storeLoads: number };
+  large: { pageSize: number; opsPerSecond: number; cpuUsPerOp?: number; storeLoads: number };
+}
+
+export interface LoadRatio {
+  /** What is compared, e.g. `router ÷ echo-proxy`. */
+  name: string;
+  /** ops/s, p99, CPU per read (ratios) or store loads (a count). */
+  metric: 'ops/s' | 'p99' | 'CPU per read' | 'store loads';
+  /** NaN when a side was not measured. */
+  value: number;
+  goal: { atLeast?: number; atMost?: number };
+  /** Undefined when not measured. */
+  met: boolean | undefined;
+  /** What else the reader needs (the other measure of the same comparison). */
+  detail?: string;
+}
+
+type Metric = 'ops/s' | 'p99';
+
+const TARGET_RATIOS: {
+  numerator: string;
+  denominator: string;
+  metric: Metric;
+  goal: LoadRatio['goal'];
+}[] = [
+  { numerator: 'router', denominator: 'echo-proxy', metric: 'ops/s', goal: { atLeast: 0.8 } },
+  { numerator: 'router', denominator: 'echo-proxy', metric: 'p99', goal: { atMost: 2 } },
+  {
+    numerator: 'router-cassandra',
+    denominator: 'baseline-cassandra',
+    metric: 'ops/s',
+    goal: { atLeast: 10 },
+  },
+  {
+    numerator: 'client-direct-cassandra',
+    denominator: 'baseline-cassandra',
+    metric: 'ops/s',
+    goal: { atLeast: 15 },
+  },
+  { numerator: 'client-direct', denominator: 'direct', metric: 'ops/s', goal: { atLeast: 0.9 } },
+  {
+    numerator: 'client-direct-cassandra',
+    denominator: 'direct-cassandra',
+    metric: 'ops/s',
+    goal: { atLeast: 0.9 },
+  },
+  { numerator: 'client-direct', denominator: 'baseline', metric: 'ops/s', goal: { atLeast: 1.5 } },
+];
+
+/** The issue's page-size goal: pageSize 200 costs at most this many times the small page. */
+const PAGE_COST_RATIO_MAX = 3;
+
+export function loadRatios(
+  targets: readonly RatioTarget[],
+  pageCheck: RatioPageCheck | undefined,
+): LoadRatio[] {
+  const measured = new Map(
+    targets
+      .filter((target) => target.skipped === undefined)
+      .map((target) => [TARGET_ALIASES[target.target] ?? target.target, target]),
+  );
+  const figure = (name: string, metric: Metric) => {
+    const target = measured.get(name);
+    if (target === undefined) return Number.NaN;
+    return metric === 'ops/s'
+      ? target.throughputOpsPerSecond
+      : (target.byOperation.all?.p99Ms ?? Number.NaN);
+  };
+  const text = (value: number, metric: Metric) =>
+    !Number.isFinite(value)
+      ? 'n/a'
+      : metric === 'ops/s'
+        ? `${value.toFixed(0)} ops/s`
+        : `${value.toFixed(1)} ms`;
+  const ratios = TARGET_RATIOS.map(({ numerator, denominator, metric, goal }) => {
+    const [top, bottom] = [figure(numerator, metric), figure(denominator, metric)];
+    return ratio(
+      `${numerator} ÷ ${denominator}`,
+      metric,
+      top / bottom,
+      goal,
+      `${text(top, metric)} ÷ ${text(bottom, metric)}`,
+    );
+  });
+  if (pageCheck !== undefined) {
+    const { small, large } = pageCheck;
+    const name = `pageSize ${large.pageSize} ÷ pageSize ${small.pageSize}`;
+    ratios.push(
+      ratio(
+        name,
+        'CPU per read',
+        (large.cpuUsPerOp ?? Number.NaN) / (small.cpuUsPerOp ?? Number.NaN),
+        { atMost: PAGE_COST_RATIO_MAX },
+        `throughput ${(small.opsPerSecond / large.opsPerSecond).toFixed(2)}× lower`,
+      ),
+      ratio(
+        `pageSize ${large.pageSize} from a warm cache`,
+        'store loads',
+        large.storeLoads,
+        { atMost: 0 },
+        `pageSize ${small.pageSize}: ${small.storeLoads}`,
+      ),
+    );
+  }
+  return ratios;
+}
+
+/** `≥ 0.8×`, `≤ 2×`, `= 0` */
+export function goalText(ratio: LoadRatio): string {
+  const unit = ratio.metric === 'store loads' ? '' : '×';
+  if (ratio.goal.atMost === 0) return '= 0';
+  if (ratio.goal.atLeast !== undefined) return `≥ ${ratio.goal.atLeast}${unit}`;
+  return `≤ ${ratio.goal.atMost ?? Number.NaN}${unit}`;
+}
+
+/** `1.23×`, `0` store loads, or `n/a` when not measured. */
+export function valueText(ratio: LoadRatio): string {
+  if (!Number.isFinite(ratio.value)) return 'n/a';
+  return ratio.metric === 'store loads' ? String(ratio.value) : `${ratio.value.toFixed(2)}×`;
+}
+
+/** `met`, `not met`, `not measured`. */
+export function metText(ratio: LoadRatio): string {
+  return ratio.met === undefined ? 'not measured' : ratio.met ? 'met' : 'not met';
+}
+
+function ratio(
+  name: string,
+  metric: LoadRatio['metric'],
+  value: number,
+  goal: LoadRatio['goal'],
+  detail?: string,
+): LoadRatio {
+  const met = Number.isFinite(value)
+    ? (goal.atLeast === undefined || value >= goal.atLeast) &&
+      (goal.atMost === undefined || value <= goal.atMost)
+    : undefined;
+  return { name, metric, value, goal, met, ...(detail === undefined ? {} : { detail }) };
+}

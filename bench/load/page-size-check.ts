@@ -1,0 +1,148 @@
+/**
+ * Issue 11's page-size check: "pageSize 200 from a warm cache reads the store 0 times (counted)
+ * and costs ≤ 3× pageSize 20". The seed gets a few deep conversations (more messages than the
+ * largest page), apart from the workload's users; after the router target's measured window, on
+ * the same cluster, each deep mailbox is read once (its message window loads, 200 deep), then a
+ * closed loop reads their first page at the load's page size and at 200, each for --page-check-s.
+ * The store loads are the nodes' `storeLoads` over each window; the cost is the cluster's CPU per
+ * read (and the throughput) of one page size over the other.
+ */
+import { PAGE_SIZE_MAX, conversationIdOf } from '../../protocol/index.js';
+import type { PlannedOperation } from '../lib/chat-workload.js';
+import type { NodeCounters } from '../../harness/index.js';
+import { MailboxSeeder, randomText } from '../lib/mailbox-seeder.js';
+import { runOperations, type OperationPass } from '../lib/operation-call.js';
+import { SeededRandom } from '../lib/seeded-random.js';
+import { openSeedStore, type SeedSettings } from '../lib/workload-seed.js';
+import { drive } from './closed-loop-drive.js';
+import type { LoadTarget } from './load-results.js';
+import { settings } from './load-settings.js';
+
+/** Deep conversations seeded (two mailboxes each). */
+const DEEP_CONVERSATIONS = 16;
+/** Messages in each: more than the largest page, so a page of PAGE_SIZE_MAX is full. */
+const DEEP_MESSAGES = PAGE_SIZE_MAX + 20;
+const WARMUP_S = 1;
+
+/** One page size's measured window. */
+export interface PageSizeRun {
+  pageSize: number;
+  measuredSeconds: number;
+  opsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  /** Cluster CPU ÷ successful reads, µs (absent where CPU is not measured). */
+  cpuUsPerOp?: number;
+  /** The nodes' storeLoads and cacheMisses over the window: 0 from a warm cache. */
+  storeLoads: number;
+  cacheMisses: number;
+}
+
+export interface PageSizeCheck {
+  target: string;
+  conversations: number;
+  mailboxes: number;
+  messagesPerConversation: number;
+  /** The reads that warmed the deep mailboxes (one page of PAGE_SIZE_MAX each) before the runs. */
+  warm: OperationPass;
+  small: PageSizeRun;
+  large: PageSizeRun;
+}
+
+/** The deep mailboxes: both participants of each deep conversation. */
+export function deepMailboxes(): { userId: string; conversationId: string }[] {
+  return Array.from({ length: DEEP_CONVERSATIONS }, (_, index) => {
+    const pair = ['a', 'b'].map((side) => `deep${String(index + 1).padStart(3, '0')}${side}`);
+    const [a = '', b = ''] = pair;
+    return [a, b].map((userId) => ({ userId, conversationId: conversationIdOf(a, b) }));
+  }).flat();
+}
+
+/** Adds the deep conversations to the embedded seed in `directory`. */
+export async function seedDeepConversations(
+  directory: string,
+  seedSettings: SeedSettings,
+): Promise<void> {
+  const store = openSeedStore(directory);
+  const random = new SeededRandom(seedSettings.seed + 2);
+  const seeder = new MailboxSeeder(store, Date.now() - 86_400_000);
+  try {
+    const mailboxes = deepMailboxes();
+    for (let round = 0; round < DEEP_MESSAGES; round += 1) {
+      for (let index = 0; index < mailboxes.length; index += 2) {
+        const a = mailboxes[index]?.userId ?? '';
+        const b = mailboxes[index + 1]?.userId ?? '';
+        const [sender, recipient] = round % 2 === 0 ? [a, b] : [b, a];
+        await seeder.send(sender, recipient, randomText(random, seedSettings.contentBytes));
+      }
+    }
+    await seeder.flush();
+  } finally {
+    await store.close();
+  }
+}
+
+/** Warms the deep mailboxes, then measures the load's page size and PAGE_SIZE_MAX in turn. */
+export async function checkPageSizes(
+  targetName: string,
+  target: LoadTarget,
+  readCounters: () => Promise<NodeCounters>,
+  cpu: { rootPid: number | undefined; scope: string },
+): Promise<PageSizeCheck> {
+  const mailboxes = deepMailboxes();
+  const readsAt = (pageSize: number): PlannedOperation[] =>
+    mailboxes.map(({ userId, conversationId }) => ({
+      kind: 'messages',
+      userId,
+      conversationId,
+      pageSize,
+    }));
+  const warm = await runOperations(readsAt(PAGE_SIZE_MAX), settings.concurrency, (operation) =>
+    target.call(operation),
+  );
+  const run = async (pageSize: number): Promise<PageSizeRun> => {
+    const operations = readsAt(pageSize);
+    const { result, counters } = await drive(
+      target,
+      {
+        concurrency: settings.concurrency,
+        warmupS: WARMUP_S,
+        durationS: settings.pageCheckS,
+        stream: (index) => {
+          let position = index;
+          return {
+            next: () => operations[(position += 1) % operations.length] as PlannedOperation,
+          };
+        },
+      },
+      readCounters,
+      cpu,
+    );
+    const messages = result.byOperation.messages;
+    const delta = (name: keyof NodeCounters) =>
+      (counters.after?.[name] ?? 0) - (counters.before?.[name] ?? 0);
+    return {
+      pageSize,
+      measuredSeconds: result.measuredSeconds,
+      opsPerSecond: result.throughputOpsPerSecond,
+      p50Ms: messages?.p50Ms ?? Number.NaN,
+      p99Ms: messages?.p99Ms ?? Number.NaN,
+      errors: messages?.errors ?? 0,
+      ...(result.cpuUsPerOp === undefined ? {} : { cpuUsPerOp: result.cpuUsPerOp }),
+      storeLoads: delta('storeLoads'),
+      cacheMisses: delta('cacheMisses'),
+    };
+  };
+  const small = await run(settings.pageSize);
+  const large = await run(PAGE_SIZE_MAX);
+  return {
+    target: targetName,
+    conversations: DEEP_CONVERSATIONS,
+    mailboxes: mailboxes.length,
+    messagesPerConversation: DEEP_MESSAGES,
+    warm,
+    small,
+    large,
+  };
+}
