@@ -61,7 +61,7 @@ async function main(): Promise<void> {
     cassandra?: CassandraUsed;
     ratios: LoadRatio[];
   }>(
-    'load',
+    reportName(),
     { ...settings, mix: { ...settings.mix } },
     'baseline targets: a stateless app server on the same store (embedded, or a Cassandra keyspace seeded alike) with no cache (bench/baseline-app-server.ts); physical limits: echo and echo-proxy (bench/echo-server.ts); all run in the same invocation on the same seeded data',
   );
@@ -160,4 +160,12 @@ async function main(): Promise<void> {
     await cassandra.close();
     temporary.dispose();
   }
+}
+
+/** `load` (the read-path comparison) or `sends` (the write mix the capacity plan reads). */
+function reportName(): 'load' | 'sends' {
+  const name = flags.string('report-name');
+  if (name !== 'load' && name !== 'sends')
+    throw new Error(`--report-name must be load or sends, got "${name}"`);
+  return name;
 }

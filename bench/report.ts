@@ -43,6 +43,9 @@ async function main(): Promise<void> {
     provenanceSection(),
     ringSection(results.ring),
     loadSection(results.load),
+    ...(results.sends === undefined
+      ? []
+      : [loadSection(results.sends, '### Sends: the write path, per store')]),
     memorySection(results.memory),
     failoverSection(results.failover),
     resizeSection(results.resize),

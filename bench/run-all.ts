@@ -18,8 +18,33 @@ import { fixed, renderTable } from './lib/text-table.js';
 
 type Profile = 'short' | 'long';
 
-const BENCHMARKS = ['ring', 'load', 'memory', 'failover', 'resize'] as const;
+const BENCHMARKS = ['ring', 'load', 'sends', 'memory', 'failover', 'resize'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
+
+/** The script each benchmark runs: `sends` is the load benchmark on a mix with sends. */
+const SCRIPTS: Record<Benchmark, string> = {
+  ring: 'ring',
+  load: 'load',
+  sends: 'load',
+  memory: 'memory',
+  failover: 'failover',
+  resize: 'resize',
+};
+
+/**
+ * The write mix (issue 12; the capacity plan's sends per core): router, direct and the stateless
+ * app on both stores, each on its own cluster or keyspace (a send mix changes the data).
+ */
+const SENDS_ARGS = [
+  '--report-name',
+  'sends',
+  '--mix',
+  'send:20,conversations:40,messages:40',
+  '--targets',
+  'router,direct,baseline,router-cassandra,direct-cassandra,baseline-cassandra',
+  '--page-check-s',
+  '0',
+];
 
 /**
  * Settings per profile. short: a few minutes in all on 2 cores, plus Cassandra's start when none
@@ -46,6 +71,21 @@ const PROFILES: Record<Profile, Record<Benchmark, string[]>> = {
       'conversations:50,messages:50',
       '--page-check-s',
       '4',
+    ],
+    sends: [
+      '--duration-s',
+      '8',
+      '--warmup-s',
+      '2',
+      '--concurrency',
+      '16',
+      '--users',
+      '2000',
+      '--contacts',
+      '3',
+      '--seed-messages',
+      '2',
+      ...SENDS_ARGS,
     ],
     memory: ['--users', '500', '--messages', '100', '--conversations', '5'],
     failover: [
@@ -79,6 +119,21 @@ const PROFILES: Record<Profile, Record<Benchmark, string[]>> = {
       'conversations:50,messages:50',
       '--page-check-s',
       '10',
+    ],
+    sends: [
+      '--duration-s',
+      '20',
+      '--warmup-s',
+      '5',
+      '--concurrency',
+      '32',
+      '--users',
+      '10000',
+      '--contacts',
+      '4',
+      '--seed-messages',
+      '3',
+      ...SENDS_ARGS,
     ],
     memory: ['--users', '2000', '--messages', '100', '--conversations', '5'],
     failover: [
@@ -194,7 +249,7 @@ if (updateReadme) {
 
 async function run(benchmark: Benchmark, args: string[]): Promise<RunOutcome> {
   const started = performance.now();
-  const [exitCode, signal] = await runScript(benchmark, args);
+  const [exitCode, signal] = await runScript(SCRIPTS[benchmark], args);
   return {
     benchmark,
     args,

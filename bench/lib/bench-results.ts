@@ -191,6 +191,8 @@ export interface ResizeResults {
 export interface LatestResults {
   ring?: BenchReport<RingResults>;
   load?: BenchReport<LoadResults>;
+  /** The load benchmark on a mix with sends (`--report-name sends`): what the capacity plan reads. */
+  sends?: BenchReport<LoadResults>;
   memory?: BenchReport<MemoryResults>;
   failover?: BenchReport<FailoverResults>;
   resize?: BenchReport<ResizeResults>;
@@ -202,6 +204,7 @@ export function readLatestResults(directory: string): LatestResults {
   return {
     ...optional('ring', readLatestResult<RingResults>(directory, 'ring')),
     ...optional('load', readLatestResult<LoadResults>(directory, 'load')),
+    ...optional('sends', readLatestResult<LoadResults>(directory, 'sends')),
     ...optional('memory', readLatestResult<MemoryResults>(directory, 'memory')),
     ...optional('failover', readLatestResult<FailoverResults>(directory, 'failover')),
     ...optional('resize', readLatestResult<ResizeResults>(directory, 'resize')),

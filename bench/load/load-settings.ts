@@ -57,6 +57,11 @@ export const flags = BenchFlags.parse(
       default: '',
     },
     'keep-data': { description: 'keep the temporary data dirs (true/false)', default: 'false' },
+    'report-name': {
+      description:
+        'result file name: load (the read-path comparison) or sends (the write mix, read by the capacity plan)',
+      default: 'load',
+    },
   },
 );
 export const settings = {

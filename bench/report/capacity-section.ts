@@ -28,7 +28,8 @@ export interface PlanInputs {
 }
 
 export function throughputPlans(headroom: number): PlanInputs | undefined {
-  const load = results.load;
+  // The write-mix run when there is one (`sends`); the read-path run has no sends.
+  const load = results.sends ?? results.load;
   if (load === undefined) return undefined;
   // Only targets that ran sends: the plan is sends per core (the echo targets serve reads only).
   const withSends = measuredTargets(load).filter(
@@ -61,7 +62,7 @@ export function throughputPlans(headroom: number): PlanInputs | undefined {
 /** The memory row the plan uses: ASCII at the smallest measured size ≥ the load bench's messages. */
 export function memoryRowForPlan(): MemoryResultRow | undefined {
   const rows = results.memory?.results.rows ?? [];
-  const size = Number(results.load?.settings.contentBytes ?? 0);
+  const size = Number((results.sends ?? results.load)?.settings.contentBytes ?? 0);
   const ascii = rows
     .filter((row) => row.charset === 'ascii')
     .sort((a, b) => a.contentBytes - b.contentBytes);
@@ -84,7 +85,7 @@ export function capacitySection(
     lines.push(
       results.load === undefined
         ? 'No load result: no throughput plan (`npm run bench:load`).'
-        : `No send throughput plan: the load run's mix (${mixText(results.load.settings.mix)}) has no sends — it compares the read path (issue 11). For sends per core, run \`npm run bench:load -- --mix send:20,conversations:40,messages:40 --targets router,direct,baseline\`.`,
+        : `No send throughput plan: the load run's mix (${mixText(results.load.settings.mix)}) has no sends — it compares the read path (issue 11) — and there is no sends result. For sends per core, run \`npm run bench -- --only sends\`.`,
     );
   } else {
     const { load, plans } = inputs;
@@ -145,7 +146,7 @@ export function memoryPlanText(router: ThroughputPlan | undefined): string {
   if (memory === undefined || chosen === undefined)
     return 'No memory result: no hot-set plan (`npm run bench:memory`).';
   const plan = planMemory(chosen, t);
-  const loadSize = results.load?.settings.contentBytes;
+  const loadSize = (results.sends ?? results.load)?.settings.contentBytes;
   const sizes = [...memory.results.rows]
     .filter((row) => row.charset === chosen.charset)
     .sort((a, b) => a.contentBytes - b.contentBytes);

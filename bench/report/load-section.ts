@@ -34,7 +34,10 @@ export function hasSends(report: BenchReport<LoadResults>): boolean {
   return measuredTargets(report).some((target) => (target.byOperation.send?.ok ?? 0) > 0);
 }
 
-export function loadSection(report: BenchReport<LoadResults> | undefined): string {
+export function loadSection(
+  report: BenchReport<LoadResults> | undefined,
+  heading = '### Load: the read path, per store and against the physical limit',
+): string {
   if (report === undefined) return '### Load\n\nNo load result yet: `npm run bench:load`.';
   const s = report.settings;
   const targets = measuredTargets(report);
@@ -78,7 +81,7 @@ export function loadSection(report: BenchReport<LoadResults> | undefined): strin
   const prewarmed = targets.some((target) => target.prewarm !== undefined);
   const shared = targets.find((target) => (target.sharedCluster?.length ?? 0) > 1);
   return [
-    '### Load: the read path, per store and against the physical limit',
+    heading,
     `${String(s.concurrency)} closed-loop workers, ${String(s.warmupS)} s warm-up then ${String(s.durationS)} s measured per target; ${grouped(Number(s.users))} users (Zipf s=${String(s.zipfExponent)}), ${String(s.contacts)} contacts each, mix ${mixText(s.mix)}${sends ? ` (${fixed(readsPerSend(report), 2)} reads per send)` : ' (reads only)'}, pageSize ${String(s.pageSize)}, ${String(s.contentBytes)}-byte messages; each cluster is ${String(s.nodes)} nodes plus a standby.${prewarmed ? ' Every mailbox is warm: before the warm-up a pre-warm pass reads every user’s conversation list and every conversation the load reads, once.' : ''}${shared === undefined ? '' : ` With a read-only mix, ${shared.sharedCluster?.map((name) => `\`${name}\``).join(', ') ?? ''} (and their Cassandra counterparts) are measured one after the other on one cluster, started and pre-warmed once.`} \`echo\` answers each page’s bytes from memory (recorded from the seeded store in the product’s JSON shape) on a bare node:http server; \`echo-proxy\` is that echo behind one trivial undici proxy hop: what no tier on this machine can beat. Load generator, servers, nodes and Cassandra share this machine. Latency in ms; × stateless app = throughput over the same store’s baseline; CPU = CPU seconds (user + system, from \`/proc\`) of the system under test in the measured window — the launcher and every process under it (router, nodes, standby), or the server’s process tree (baseline, echo, proxy + echo); Cassandra’s own CPU is not counted — per successful operation (µs/op) and ÷ the window (cores); the load generator is not counted${loadGeneratorText(targets)}. Cache hit = mailbox hits over hits + misses on the nodes (the echo’s page hits).`,
     markdownTable(
       [

@@ -16,7 +16,7 @@ export const MARKERS = {
 
 export const INSERT_BEFORE_LINE = '## Test';
 
-export const BENCHMARKS = ['ring', 'load', 'memory', 'failover', 'resize'] as const;
+export const BENCHMARKS = ['ring', 'load', 'sends', 'memory', 'failover', 'resize'] as const;
 
 export type Benchmark = (typeof BENCHMARKS)[number];
 
