@@ -3,8 +3,11 @@ export * from './mailbox-store.js';
 export {
   EmbeddedStore,
   DEFAULT_EMBEDDED_STORE_OPTIONS,
+  GROUP_COMMIT_MAX_COMMITS_MAX,
+  GROUP_COMMIT_WAIT_MS_MAX,
   type EmbeddedStoreOptions,
-} from './embedded-store.js';
+  type EmbeddedStoreStats,
+} from './embedded/index.js';
 export { openStore, type StoreOptions } from './open-store.js';
 export {
   openCassandraStore,

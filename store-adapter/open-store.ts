@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { openCassandraStore } from './cassandra/index.js';
-import { EmbeddedStore } from './embedded-store.js';
+import { EmbeddedStore } from './embedded/index.js';
 import type { MailboxStore } from './mailbox-store.js';
 
 /** How a process picks its store: the embedded default, or Cassandra (raw options, validated by the store). */

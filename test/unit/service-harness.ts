@@ -38,7 +38,7 @@ export class FakeOwnership implements OwnershipGuard {
   }
 }
 
-type StoreMethod = Exclude<keyof MailboxStore, 'kind'>;
+type StoreMethod = Exclude<keyof MailboxStore, 'kind' | 'stats'>;
 
 /** The real store behind hooks. Every hook is one-shot or explicit, so tests stay deterministic. */
 export class HookedStore implements MailboxStore {
