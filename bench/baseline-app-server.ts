@@ -85,7 +85,11 @@ app.setErrorHandler((error, _request, reply) => {
 });
 
 app.get('/healthz', async () => ({ status: 'ok' }));
-app.get('/internal/v1/stats', async () => ({ baseline: stats }));
+// The store's own counters under the name nodes use, so the bench reads both alike.
+app.get('/internal/v1/stats', async () => ({
+  baseline: stats,
+  storeCounters: store.stats?.() ?? {},
+}));
 
 app.post('/v1/messages', async (request, reply) => {
   const result = await send(store, parseSendRequest(request.body));

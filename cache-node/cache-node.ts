@@ -228,6 +228,8 @@ export async function startCacheNode(given: CacheNodeOptions): Promise<RunningCa
       handoff: handoff.stats,
       pendingRepairs: service.pendingRepairs,
       store: store.kind,
+      // The store's own counters (requests, LWTs, transactions, ...), when it keeps any.
+      storeCounters: store.stats?.() ?? {},
     }),
   });
   // Checked before listening, so a wildcard host without an advertised URL binds nothing.

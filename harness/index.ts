@@ -47,8 +47,10 @@ export {
 export {
   NODE_COUNTER_NAMES,
   NODE_STATS_PATH,
+  numbersOf,
   readNodeStats,
   sumCounters,
+  sumStoreCounters,
   type NodeCounters,
   type NodeStatsView,
 } from './node-stats.js';

@@ -35,6 +35,8 @@ export interface NodeStatsView {
   /** Undefined when the node reports no lease (it never had one). */
   leaseRemainingMs?: number;
   counters: NodeCounters;
+  /** The store's own counters by name (MailboxStore.stats: LWTs, transactions, ...); {} if none. */
+  storeCounters: Record<string, number>;
 }
 
 export async function readNodeStats(
@@ -55,6 +57,7 @@ export async function readNodeStats(
   const slots = Array.isArray(document.slots) ? (document.slots as string[]) : [];
   return {
     slots,
+    storeCounters: numbersOf(document.storeCounters),
     ...(typeof document.leaseRemainingMs === 'number'
       ? { leaseRemainingMs: document.leaseRemainingMs }
       : {}),
@@ -80,6 +83,25 @@ export function sumCounters(all: Iterable<NodeCounters>): NodeCounters {
   >;
   for (const counters of all) for (const name of NODE_COUNTER_NAMES) sum[name] += counters[name];
   return sum;
+}
+
+/** Several stores' counters added up, by name. */
+export function sumStoreCounters(all: Iterable<Record<string, number>>): Record<string, number> {
+  const sum: Record<string, number> = {};
+  for (const counters of all)
+    for (const [name, value] of Object.entries(counters)) sum[name] = (sum[name] ?? 0) + value;
+  return sum;
+}
+
+/** The finite numbers of an object, by name; {} for anything else. */
+export function numbersOf(value: unknown): Record<string, number> {
+  if (typeof value !== 'object' || value === null) return {};
+  return Object.fromEntries(
+    Object.entries(value).filter(
+      (entry): entry is [string, number] =>
+        typeof entry[1] === 'number' && Number.isFinite(entry[1]),
+    ),
+  );
 }
 
 function count(value: unknown): number {

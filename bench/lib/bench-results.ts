@@ -44,6 +44,8 @@ export interface LoadTargetResult {
   /** cpuSeconds ÷ measuredSeconds: cores the system under test kept busy. */
   cpuCores?: number;
   sendsPerCpuSecond?: number;
+  /** The store's own counters over the window ÷ successful sends (see bench/load/load-results.ts). */
+  storePerSend?: Record<string, number>;
   /** cpuSeconds ÷ successful operations, µs. */
   cpuUsPerOp?: number;
   prewarm?: { requests: number; errors: number; seconds: number };

@@ -1,6 +1,7 @@
 import {
   readNodeStats,
   sumCounters,
+  sumStoreCounters,
   type LocalCluster,
   type NodeCounters,
 } from '../../harness/index.js';
@@ -13,12 +14,15 @@ import {
 export async function readCountersByNode(
   nodeUrls: Record<string, string>,
   skipUnreachable = false,
+  stores?: Map<string, Record<string, number>>,
 ): Promise<Map<string, NodeCounters>> {
   const byNode = new Map<string, NodeCounters>();
   await Promise.all(
     Object.entries(nodeUrls).map(async ([nodeId, url]) => {
       try {
-        byNode.set(nodeId, (await readNodeStats(url)).counters);
+        const stats = await readNodeStats(url);
+        byNode.set(nodeId, stats.counters);
+        stores?.set(nodeId, stats.storeCounters);
       } catch (error) {
         if (!skipUnreachable) throw error;
       }
@@ -35,10 +39,13 @@ export async function nodeUrlsOf(cluster: LocalCluster): Promise<Record<string, 
   );
 }
 
-/** Every answering node's counters, and their sum. */
-export async function readClusterCounters(
-  cluster: LocalCluster,
-): Promise<{ total: NodeCounters; byNode: Map<string, NodeCounters> }> {
-  const byNode = await readCountersByNode(await nodeUrlsOf(cluster), true);
-  return { total: sumCounters(byNode.values()), byNode };
+/** Every answering node's counters, and their sum; `store`: their stores' counters summed. */
+export async function readClusterCounters(cluster: LocalCluster): Promise<{
+  total: NodeCounters;
+  byNode: Map<string, NodeCounters>;
+  store: Record<string, number>;
+}> {
+  const stores = new Map<string, Record<string, number>>();
+  const byNode = await readCountersByNode(await nodeUrlsOf(cluster), true, stores);
+  return { total: sumCounters(byNode.values()), byNode, store: sumStoreCounters(stores.values()) };
 }

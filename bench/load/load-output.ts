@@ -86,8 +86,14 @@ export function printResults(results: TargetResult[]): void {
       result.cpuSeconds === undefined || result.cpuCores === undefined
         ? `cpu: not measured (${result.cpuNotMeasured ?? 'unknown'})`
         : `cpu ${result.cpuSeconds.toFixed(2)} s = ${fixed(result.cpuCores, 2)} cores busy = ${fixed(result.cpuUsPerOp ?? Number.NaN, 0)} µs per op (${result.cpuScope ?? ''}, ${result.cpuProcesses ?? 0} processes${result.cpuProcessesExited ? `, ${result.cpuProcessesExited} exited uncounted` : ''})${result.byOperation.send?.ok ? `, ${fixed(result.sendsPerCpuSecond ?? Number.NaN, 1)} sends per CPU second` : ''}; load generator ${fixed(result.loadGeneratorCpuSeconds ?? Number.NaN, 2)} s (excluded)`;
+    const storeText =
+      result.storePerSend === undefined
+        ? ''
+        : `; store per send: ${Object.entries(result.storePerSend)
+            .map(([name, value]) => `${name} ${fixed(value, 2)}`)
+            .join(', ')}`;
     console.log(
-      `${result.target}: ${result.description}; ${fixed(result.throughputOpsPerSecond, 0)} ops/s over ${result.measuredSeconds.toFixed(1)} s; ${prewarmText}; ${cacheText}; ${cpuText}; ${errorText}`,
+      `${result.target}: ${result.description}; ${fixed(result.throughputOpsPerSecond, 0)} ops/s over ${result.measuredSeconds.toFixed(1)} s; ${prewarmText}; ${cacheText}; ${cpuText}; ${errorText}${storeText}`,
     );
   }
   for (const { targets } of byStore(results)) {

@@ -41,6 +41,11 @@ export interface TargetResult {
   cpuUsPerOp?: number;
   /** Successful sends ÷ cpuSeconds (reads of the mix ride along on the same CPU). */
   sendsPerCpuSecond?: number;
+  /**
+   * The store's own counters over the measured window ÷ successful sends (requests, lwts,
+   * serialReads on Cassandra; transactions = fsyncs, commits, lockBusy on the embedded store).
+   */
+  storePerSend?: Record<string, number>;
   /** What was measured, the processes counted at the end, and those that started or exited. */
   cpuScope?: string;
   cpuProcesses?: number;

@@ -171,6 +171,11 @@ async function runOnCluster(
     if (specs.some((spec) => spec.path === 'router' || spec.path === 'router-auth'))
       await checkAppTokens(cluster.url, appToken, workload);
     const readCounters = async () => (await readClusterCounters(cluster)).total;
+    // The nodes' counters and their stores' (requests, LWTs, transactions) in one read.
+    const readAllCounters = async () => {
+      const { total, store } = await readClusterCounters(cluster);
+      return { nodes: total, store };
+    };
     const cpu = {
       rootPid: cluster.launcherPid,
       scope:
@@ -197,7 +202,7 @@ async function runOnCluster(
         const { result, counters } = await drive(
           loadTarget,
           workloadPlan(workload, spec.name),
-          readCounters,
+          readAllCounters,
           cpu,
         );
         const pageSizeCheck =
@@ -210,7 +215,8 @@ async function runOnCluster(
             ...result,
             ...(prewarm === undefined || index > 0 ? {} : { prewarm }),
             ...(specs.length > 1 ? { sharedCluster: specs.map((shared) => shared.name) } : {}),
-            cache: cacheFigures(counters.before, counters.after),
+            cache: cacheFigures(counters.before?.nodes, counters.after?.nodes),
+            ...storeWork(result, counters.before?.store, counters.after?.store),
             topology: {
               nodes: status.nodes.filter((node) => node.state === 'serving').length,
               standbys: status.standbys.length,
@@ -248,7 +254,10 @@ async function runOnServer(
       const { result, counters } = await drive(
         loadTarget,
         workloadPlan(workload, spec.name),
-        async () => (isEcho ? (await readNodeStats(server.url)).counters : undefined),
+        async () => {
+          const stats = await readNodeStats(server.url);
+          return isEcho ? { nodes: stats.counters, store: {} } : { store: stats.storeCounters };
+        },
         {
           rootPid: server.pid,
           scope: spec.path === 'echo-proxy' ? 'proxy and echo processes' : 'server process tree',
@@ -259,7 +268,9 @@ async function runOnServer(
           ...describe(spec),
           ...result,
           ...(prewarm === undefined ? {} : { prewarm }),
-          ...(isEcho ? { cache: cacheFigures(counters.before, counters.after) } : {}),
+          ...(isEcho
+            ? { cache: cacheFigures(counters.before?.nodes, counters.after?.nodes) }
+            : storeWork(result, counters.before?.store, counters.after?.store)),
         },
       };
     } finally {
@@ -307,6 +318,27 @@ function cacheFigures(
     cachedUsersAtEnd: after?.cachedUsers ?? 0,
     cachedBytesAtEnd: after?.cachedBytes ?? 0,
   };
+}
+
+/**
+ * What the store did per successful send over the measured window, from the stores' own counters
+ * (MailboxStore.stats, summed over the target's processes): requests and LWTs (Paxos rounds) on
+ * Cassandra, transactions (one fsync each) on the embedded store. Counted, not estimated; the
+ * reads of the mix are included, so it is "per send, with the reads riding along".
+ */
+function storeWork(
+  result: Pick<TargetResult, 'byOperation'>,
+  before: Record<string, number> | undefined,
+  after: Record<string, number> | undefined,
+): Pick<TargetResult, 'storePerSend'> {
+  const sends = result.byOperation.send?.ok ?? 0;
+  if (sends === 0 || after === undefined) return {};
+  const perSend = Object.fromEntries(
+    Object.entries(after)
+      .filter(([name]) => !/Max$|^queued$/.test(name))
+      .map(([name, value]) => [name, (value - (before?.[name] ?? 0)) / sends]),
+  );
+  return Object.keys(perSend).length === 0 ? {} : { storePerSend: perSend };
 }
 
 /** Bodies are not parsed: the load only counts answers (see ApiClientOptions). */

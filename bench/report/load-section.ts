@@ -101,6 +101,7 @@ export function loadSection(
       ['left', 'left', ...Array.from({ length: sends ? 11 : 8 }, () => 'right' as const)],
     ),
     ...(skipped.length === 0 ? [] : [`Not measured: ${skipped.join('; ')}.`]),
+    ...(sends ? [storeWorkText(targets)] : []),
     ratiosText(report),
     ...(report.results.pageSizeCheck === undefined
       ? []
@@ -108,6 +109,47 @@ export function loadSection(
     ...(report.results.auth === undefined
       ? []
       : [authText(report.results.auth, report.machine.loadAverage1m > report.machine.cores)]),
+  ].join('\n\n');
+}
+
+/**
+ * What each send cost, counted: the CPU of the system under test per send (reads riding along),
+ * and the store's own counters per send — requests and LWTs (Paxos rounds) on Cassandra,
+ * transactions (one fsync each) on the embedded store — summed over the target's processes.
+ */
+function storeWorkText(targets: LoadTargetResult[]): string {
+  const rows = targets
+    .filter((target) => (target.byOperation.send?.ok ?? 0) > 0)
+    .map((target) => {
+      const per = target.storePerSend ?? {};
+      const cell = (name: string) => (per[name] === undefined ? '—' : fixed(per[name], 2));
+      return [
+        STORE_LABELS[storeOf(target)],
+        targetLabel(target.target),
+        grouped(target.sendsPerCpuSecond ?? Number.NaN),
+        cell('requests'),
+        cell('lwts'),
+        cell('serialReads'),
+        cell('transactions'),
+        cell('commits'),
+      ];
+    });
+  return [
+    'Per send, counted (the store’s own counters over the measured window ÷ successful sends; the mix’s reads ride along): sends per CPU second of the system under test; Cassandra requests, LWTs (one Paxos round each) and SERIAL reads; embedded-store transactions (one fsync each) and mailbox commits.',
+    markdownTable(
+      [
+        'store',
+        'target',
+        'sends per CPU s',
+        'requests',
+        'LWTs',
+        'SERIAL reads',
+        'transactions (fsyncs)',
+        'commits',
+      ],
+      rows,
+      ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right'],
+    ),
   ].join('\n\n');
 }
 
