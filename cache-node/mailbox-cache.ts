@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import {
   EMPTY_MAILBOXES_LIMIT,
   WINDOW_MESSAGES_LIMIT,
@@ -15,7 +16,9 @@ export interface MailboxCacheOptions {
    */
   cacheBytesMax: number;
   /**
-   * Longest message window kept per conversation; older pages are dropped and reread from the store.
+   * Longest message window kept per conversation as new messages arrive; older ones are dropped and
+   * reread from the store. A window that reads paged deeper keeps what they fetched (at most the
+   * deepest page a query reaches, 10,200 messages): pages once fetched stay, within `cacheBytesMax`.
    * @default 200
    */
   windowMessagesMax: number;
@@ -57,8 +60,102 @@ export interface EmptyMailboxStats {
 }
 
 interface Entry {
-  state: MailboxState;
+  readonly userId: string;
+  readonly state: MailboxState;
   chargedBytes: number;
+  /** Its neighbours in recency order (RecencyList). */
+  older: Entry | undefined;
+  newer: Entry | undefined;
+}
+
+function entryOf(state: MailboxState, chargedBytes: number): Entry {
+  return { userId: state.ownerId, state, chargedBytes, older: undefined, newer: undefined };
+}
+
+/**
+ * Users in recency order: a map to find an entry and a doubly linked list for the order, so that
+ * marking a user used (every cache hit) moves a few pointers instead of deleting and re-inserting a
+ * map key (in a profile of warm reads, the re-insert was most of the cost of a hit).
+ */
+class RecencyList {
+  readonly #entries = new Map<string, Entry>();
+  #oldest: Entry | undefined;
+  #newest: Entry | undefined;
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  get(userId: string): Entry | undefined {
+    return this.#entries.get(userId);
+  }
+
+  has(userId: string): boolean {
+    return this.#entries.has(userId);
+  }
+
+  /** Adds a user that is not in the list, as the most recently used. */
+  add(entry: Entry): void {
+    assert(!this.#entries.has(entry.userId), 'a user is added once');
+    this.#entries.set(entry.userId, entry);
+    this.#link(entry);
+  }
+
+  /** Marks an entry of this list the most recently used. */
+  touch(entry: Entry): void {
+    if (this.#newest === entry) return;
+    this.#unlink(entry);
+    this.#link(entry);
+  }
+
+  delete(userId: string): Entry | undefined {
+    const entry = this.#entries.get(userId);
+    if (entry === undefined) return undefined;
+    this.#entries.delete(userId);
+    this.#unlink(entry);
+    return entry;
+  }
+
+  clear(): void {
+    this.#entries.clear();
+    this.#oldest = undefined;
+    this.#newest = undefined;
+  }
+
+  /** Least recently used first; deleting the entry just yielded is allowed. */
+  *oldestFirst(): Generator<Entry> {
+    let entry = this.#oldest;
+    while (entry !== undefined) {
+      const next = entry.newer;
+      yield entry;
+      entry = next;
+    }
+  }
+
+  /** User ids, most recently used first. */
+  newestFirst(): string[] {
+    const userIds: string[] = [];
+    for (let entry = this.#newest; entry !== undefined; entry = entry.older)
+      userIds.push(entry.userId);
+    return userIds;
+  }
+
+  #link(entry: Entry): void {
+    entry.older = this.#newest;
+    entry.newer = undefined;
+    if (this.#newest === undefined) this.#oldest = entry;
+    else this.#newest.newer = entry;
+    this.#newest = entry;
+  }
+
+  #unlink(entry: Entry): void {
+    if (entry.older === undefined) this.#oldest = entry.newer;
+    else entry.older.newer = entry.newer;
+    if (entry.newer === undefined) this.#newest = entry.older;
+    else entry.newer.older = entry.older;
+    entry.older = undefined;
+    entry.newer = undefined;
+  }
 }
 
 /** A mailbox with no conversation at all: what a read of an unknown user id loads. */
@@ -68,8 +165,9 @@ function isEmptyMailbox(state: MailboxState): boolean {
 
 /**
  * The node's cached mailboxes: LRU over users under a byte budget; inside a user, message windows
- * are capped at `windowMessagesMax`. Pure bookkeeping; `isPinned` tells which users must not be
- * evicted now (their lock is held: a write in flight must find its state still cached).
+ * are capped at `windowMessagesMax` (or the depth reads paged them to). Pure bookkeeping;
+ * `isPinned` tells which users must not be evicted now (their lock is held: a write in flight must
+ * find its state still cached).
  *
  * Empty mailboxes loaded on a miss (`putLoaded`) go to a second LRU bounded by count
  * (`emptyMailboxesMax`), never to the byte-budgeted one: anyone can read any user id, and each
@@ -83,10 +181,9 @@ function isEmptyMailbox(state: MailboxState): boolean {
 export class MailboxCache {
   readonly #options: Readonly<MailboxCacheOptions>;
   readonly #isPinned: (userId: string) => boolean;
-  /** Map order is recency order: the first entry is the least recently used. */
-  readonly #states = new Map<string, Entry>();
-  /** Empty mailboxes admitted by `putLoaded`, in recency order like `#states`. */
-  readonly #empty = new Map<string, Entry>();
+  readonly #states = new RecencyList();
+  /** Empty mailboxes admitted by `putLoaded`, in their own recency order. */
+  readonly #empty = new RecencyList();
   #bytes = 0;
   #emptyBytes = 0;
   #evictions = 0;
@@ -108,14 +205,15 @@ export class MailboxCache {
 
   /** The cached state, marked most recently used (in its own LRU); undefined on a miss. */
   get(userId: string): MailboxState | undefined {
-    for (const states of [this.#states, this.#empty]) {
-      const entry = states.get(userId);
-      if (entry === undefined) continue;
-      states.delete(userId);
-      states.set(userId, entry);
+    const entry = this.#states.get(userId);
+    if (entry !== undefined) {
+      this.#states.touch(entry);
       return entry.state;
     }
-    return undefined;
+    const empty = this.#empty.get(userId);
+    if (empty === undefined) return undefined;
+    this.#empty.touch(empty);
+    return empty.state;
   }
 
   /** The cached state without touching its recency. */
@@ -128,7 +226,7 @@ export class MailboxCache {
    * mailboxes last, so a handoff that drops every moving user drops those too.
    */
   usersByRecency(): string[] {
-    return [...this.#states.keys()].reverse().concat([...this.#empty.keys()].reverse());
+    return this.#states.newestFirst().concat(this.#empty.newestFirst());
   }
 
   has(userId: string): boolean {
@@ -138,7 +236,7 @@ export class MailboxCache {
   /** Caches a state under the byte budget (a warm handoff's, a test's), empty or not. */
   put(state: MailboxState): void {
     this.delete(state.ownerId);
-    this.#states.set(state.ownerId, { state, chargedBytes: 0 });
+    this.#states.add(entryOf(state, 0));
     this.recharge(state);
   }
 
@@ -154,7 +252,7 @@ export class MailboxCache {
     }
     this.delete(state.ownerId);
     if (this.#options.emptyMailboxesMax === 0) return;
-    this.#empty.set(state.ownerId, { state, chargedBytes: state.bytes });
+    this.#empty.add(entryOf(state, state.bytes));
     this.#emptyBytes += state.bytes;
     this.#evictEmptyPastBudget();
   }
@@ -171,7 +269,7 @@ export class MailboxCache {
       // Its first conversation: a real user now, charged against the byte budget like any other.
       this.#empty.delete(state.ownerId);
       this.#emptyBytes -= empty.chargedBytes;
-      this.#states.set(state.ownerId, { state, chargedBytes: 0 });
+      this.#states.add(entryOf(state, 0));
     }
     const entry = this.#states.get(state.ownerId);
     if (entry === undefined || entry.state !== state) return;
@@ -181,23 +279,36 @@ export class MailboxCache {
     this.#evictPastBudget();
   }
 
+  /**
+   * Call after a read made texts in a state (its pages' JSON, its cursors, which `MailboxState`
+   * charges to its bytes): re-counts the state and evicts past the budget, as `recharge` does but
+   * without trimming windows (a read changes none). A state that is not cached is ignored.
+   */
+  charge(state: MailboxState): void {
+    const empty = this.#empty.get(state.ownerId);
+    if (empty !== undefined && empty.state === state) {
+      this.#emptyBytes += state.bytes - empty.chargedBytes;
+      empty.chargedBytes = state.bytes;
+      return;
+    }
+    const entry = this.#states.get(state.ownerId);
+    if (entry === undefined || entry.state !== state) return;
+    this.#bytes += state.bytes - entry.chargedBytes;
+    entry.chargedBytes = state.bytes;
+    this.#evictPastBudget();
+  }
+
   delete(userId: string): void {
-    const entry = this.#states.get(userId);
-    if (entry !== undefined) {
-      this.#states.delete(userId);
-      this.#bytes -= entry.chargedBytes;
-    }
-    const empty = this.#empty.get(userId);
-    if (empty !== undefined) {
-      this.#empty.delete(userId);
-      this.#emptyBytes -= empty.chargedBytes;
-    }
+    const entry = this.#states.delete(userId);
+    if (entry !== undefined) this.#bytes -= entry.chargedBytes;
+    const empty = this.#empty.delete(userId);
+    if (empty !== undefined) this.#emptyBytes -= empty.chargedBytes;
   }
 
   /** Drops every cached user for whom `predicate` holds (users of a slot this node lost). */
   deleteWhere(predicate: (userId: string) => boolean): number {
     let dropped = 0;
-    for (const userId of [...this.#states.keys(), ...this.#empty.keys()]) {
+    for (const userId of [...this.#states.newestFirst(), ...this.#empty.newestFirst()]) {
       if (predicate(userId)) {
         this.delete(userId);
         dropped += 1;
@@ -227,10 +338,10 @@ export class MailboxCache {
 
   #evictPastBudget(): void {
     if (this.#bytes <= this.#options.cacheBytesMax) return;
-    for (const [userId, entry] of this.#states) {
+    for (const entry of this.#states.oldestFirst()) {
       if (this.#bytes <= this.#options.cacheBytesMax) return;
-      if (this.#isPinned(userId)) continue;
-      this.#states.delete(userId);
+      if (this.#isPinned(entry.userId)) continue;
+      this.#states.delete(entry.userId);
       this.#bytes -= entry.chargedBytes;
       this.#evictions += 1;
     }
@@ -239,10 +350,10 @@ export class MailboxCache {
   #evictEmptyPastBudget(): void {
     const max = this.#options.emptyMailboxesMax;
     if (this.#empty.size <= max) return;
-    for (const [userId, entry] of this.#empty) {
+    for (const entry of this.#empty.oldestFirst()) {
       if (this.#empty.size <= max) return;
-      if (this.#isPinned(userId)) continue;
-      this.#empty.delete(userId);
+      if (this.#isPinned(entry.userId)) continue;
+      this.#empty.delete(entry.userId);
       this.#emptyBytes -= entry.chargedBytes;
       this.#emptyEvictions += 1;
     }

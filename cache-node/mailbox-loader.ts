@@ -1,6 +1,6 @@
 import type { ConversationRow } from '../store-adapter/index.js';
 import type { MailboxServiceDependencies } from './mailbox-dependencies.js';
-import { MailboxState, type MessageWindow } from './mailbox-state.js';
+import { MailboxState } from './mailbox-state.js';
 
 export interface MailboxLoaderOptions {
   /** Conversations loaded when a user's mailbox is first touched (the recent ones). */
@@ -35,14 +35,16 @@ export class MailboxLoader {
     this.#options = options;
   }
 
+  /** The cached mailbox, marked recently used, counted as a hit; undefined on a miss. */
+  cached(userId: string): MailboxState | undefined {
+    const cached = this.#deps.cache.get(userId);
+    if (cached !== undefined) this.stats.cacheHits += 1;
+    return cached;
+  }
+
   /** The cached mailbox, or a load from the store under the user's lock (concurrent misses share it). */
   async load(userId: string): Promise<MailboxState> {
-    const cached = this.#deps.cache.get(userId);
-    if (cached !== undefined) {
-      this.stats.cacheHits += 1;
-      return cached;
-    }
-    return this.#deps.locks.run(userId, () => this.loadLocked(userId));
+    return this.cached(userId) ?? this.#deps.locks.run(userId, () => this.loadLocked(userId));
   }
 
   async loadLocked(userId: string): Promise<MailboxState> {
@@ -77,25 +79,56 @@ export class MailboxLoader {
     return row;
   }
 
-  /** The conversation's cached window, loaded under the user's lock on first use. */
-  async window(state: MailboxState, conversationId: string): Promise<MessageWindow | undefined> {
-    const cached = state.conversations.get(conversationId);
-    if (cached?.window !== undefined) return cached.window;
+  /**
+   * Makes sure the conversation's window is cached (loaded under the user's lock on first use) and
+   * returns the state that holds it: `state` itself, unless it was dropped meanwhile and loaded
+   * again. The conversation has no window there only if the user has no such conversation.
+   */
+  async withWindow(state: MailboxState, conversationId: string): Promise<MailboxState> {
+    if (state.conversations.get(conversationId)?.window !== undefined) return state;
     return this.#deps.locks.run(state.ownerId, async () => {
       const current = await this.loadLocked(state.ownerId);
       const row = await this.rowLocked(current, conversationId);
       const entry = current.conversations.get(conversationId);
-      if (row === undefined || entry === undefined) return undefined;
-      if (entry.window === undefined) {
-        const limit = this.#options.windowMessagesLoaded;
-        const messages = await this.#deps.store.messagesPage(current.ownerId, conversationId, {
-          limit,
-        });
-        this.stats.storeLoads += 1;
-        current.setWindow(conversationId, messages, messages.length < limit);
-        this.#deps.cache.recharge(current);
-      }
-      return entry.window;
+      if (row === undefined || entry === undefined || entry.window !== undefined) return current;
+      const limit = this.#options.windowMessagesLoaded;
+      const messages = await this.#deps.store.messagesPage(current.ownerId, conversationId, {
+        limit,
+      });
+      this.stats.storeLoads += 1;
+      current.setWindow(conversationId, messages, messages.length < limit);
+      this.#deps.cache.recharge(current);
+      return current;
+    });
+  }
+
+  /**
+   * Extends the conversation's window down to `depth` messages from the store, for a page that
+   * reaches below it: pages once fetched are kept (`MessageWindow.depth`), within the byte budget.
+   * Under the user's lock, so no commit lands between the window and what is appended below it.
+   * Returns the state that holds the window (see `withWindow`).
+   */
+  async windowTo(
+    state: MailboxState,
+    conversationId: string,
+    depth: number,
+  ): Promise<MailboxState> {
+    return this.#deps.locks.run(state.ownerId, async () => {
+      const current = await this.loadLocked(state.ownerId);
+      const window = current.conversations.get(conversationId)?.window;
+      if (window === undefined || window.complete || window.messages.length >= depth)
+        return current;
+      const oldest = window.messages.at(-1);
+      const limit = depth - window.messages.length;
+      const older = await this.#deps.store.messagesPage(current.ownerId, conversationId, {
+        limit,
+        ...(oldest === undefined ? {} : { sentBefore: oldest.sentAt }),
+      });
+      // Counted with the loads: every read that reaches the store shows in the node's stats.
+      this.stats.storeLoads += 1;
+      current.extendWindow(conversationId, older, older.length < limit, depth);
+      this.#deps.cache.recharge(current);
+      return current;
     });
   }
 }

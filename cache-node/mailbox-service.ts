@@ -16,7 +16,7 @@ import {
 } from '../protocol/index.js';
 import type { MailboxServiceDependencies } from './mailbox-dependencies.js';
 import { MailboxLoader, type MailboxServiceStats } from './mailbox-loader.js';
-import { MailboxReads } from './mailbox-reads.js';
+import { MailboxReads, type JsonAnswer } from './mailbox-reads.js';
 import { MailboxWriter } from './mailbox-writer.js';
 import { MessageSend } from './message-send.js';
 import {
@@ -99,16 +99,33 @@ export class MailboxService {
     return this.#writer.markRead(userId, conversationId);
   }
 
-  listConversations(userId: string, query: ListQuery): Promise<ConversationsResponse> {
-    return this.#reads.listConversations(userId, query);
+  /**
+   * The conversation list as the JSON text of its response body, what the node's route sends: a
+   * string at once from a warm cache, else a promise of one.
+   */
+  listConversationsJson(userId: string, query: ListQuery): JsonAnswer {
+    return this.#reads.listConversationsJson(userId, query);
   }
 
-  listMessages(
+  /** A conversation's messages as the JSON text of the response body (see above). */
+  listMessagesJson(userId: string, conversationId: string, query: ListQuery): JsonAnswer {
+    return this.#reads.listMessagesJson(userId, conversationId, query);
+  }
+
+  /** The same answer as `listConversationsJson`, parsed (for callers in process: tests, tools). */
+  async listConversations(userId: string, query: ListQuery): Promise<ConversationsResponse> {
+    return JSON.parse(await this.listConversationsJson(userId, query)) as ConversationsResponse;
+  }
+
+  /** The same answer as `listMessagesJson`, parsed. */
+  async listMessages(
     userId: string,
     conversationId: string,
     query: ListQuery,
   ): Promise<MessagesResponse> {
-    return this.#reads.listMessages(userId, conversationId, query);
+    return JSON.parse(
+      await this.listMessagesJson(userId, conversationId, query),
+    ) as MessagesResponse;
   }
 
   /** Half-sent messages still waiting for their coordinator copy. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import type { MailboxSnapshot } from '../protocol/index.js';
+import { encodeCursor, type MailboxSnapshot } from '../protocol/index.js';
 import type { ConversationRow, StoredMessage } from '../store-adapter/index.js';
+import { messageJson, summaryJson } from './message-views.js';
 
 /**
  * One user's cached mailbox: the in-memory conversation and message indices. Pure data and
@@ -10,6 +11,12 @@ import type { ConversationRow, StoredMessage } from '../store-adapter/index.js';
  *  - per conversation, a message window: every message with sentAt >= the window's oldest (all of
  *    them when `complete`), newest first.
  * So any answer that falls inside those ranges can be served from memory without a gap.
+ *
+ * It also keeps what reads derive from that data, so a warm read copies and serialises nothing it
+ * did before: the conversations in recency order (kept in order as commits move them), each
+ * message's and each row's API JSON, made on first read, and the cursors of the current version.
+ * Messages and rows are immutable once committed (a commit replaces a row, never edits it), so a
+ * text made from one stays true for as long as it is held; every text is charged to `bytes`.
  */
 
 /** Bytes charged per message beyond its content: ids, numbers, object and array overhead. */
@@ -18,36 +25,83 @@ export const MESSAGE_OVERHEAD_BYTES = 320;
 export const CONVERSATION_OVERHEAD_BYTES = 400;
 /** Bytes charged per mailbox. */
 export const MAILBOX_OVERHEAD_BYTES = 600;
+/** Bytes charged per cached JSON text beyond 2 per UTF-16 unit: the string header, its slot. */
+export const TEXT_OVERHEAD_BYTES = 32;
 
 export interface MessageWindow {
   /** Newest first by sentAt, contiguous. */
   messages: StoredMessage[];
   /** True when the window holds the conversation's oldest message too. */
   complete: boolean;
+  /**
+   * Each message's API JSON (`messageJson`), index for index with `messages`; undefined until a
+   * page first shows the message (`messageTextAt`).
+   */
+  readonly texts: (string | undefined)[];
+  /**
+   * How deep reads have paged into the window (`extendWindow`): trimming keeps at least this many
+   * messages, so a page once fetched from the store is kept (0 until a page reaches below the
+   * window as loaded).
+   */
+  depth: number;
 }
 
 export interface CachedConversation {
+  /** Replaced (never edited) by every commit to the conversation. */
+  readonly row: ConversationRow;
+  readonly window?: MessageWindow;
+}
+
+/** What the state keeps per conversation; readers see it as a `CachedConversation`. */
+interface ConversationEntry {
   row: ConversationRow;
   window?: MessageWindow;
+  /** The row's API JSON (`summaryJson`), made on first read, dropped when the row is replaced. */
+  summaryText?: string | undefined;
+  /** This conversation's messages cursor, at `cursorVersion`. */
+  cursorText?: string;
+  cursorVersion?: number;
 }
 
 export class MailboxState {
   readonly ownerId: string;
-  /** The committed mailbox version this state reflects. */
-  version: number;
-  readonly conversations = new Map<string, CachedConversation>();
-  /** When true, `conversations` has every conversation of the user. */
-  conversationsComplete: boolean;
-  /** Every conversation updated at or after this is cached (meaningful when not complete). */
-  conversationsFrom: number;
+  readonly #conversations = new Map<string, ConversationEntry>();
+  #version: number;
+  #conversationsComplete: boolean;
+  #conversationsFrom: number;
+  /** The contiguous conversations, most recent first (`byRecency`); undefined until first asked. */
+  #recencyOrder: ConversationEntry[] | undefined;
+  /** The conversation list's cursor, at `#listCursorVersion`. */
+  #listCursorText: string | undefined;
+  #listCursorVersion = -1;
   #bytes = MAILBOX_OVERHEAD_BYTES;
 
   constructor(ownerId: string, version: number, recent: ConversationRow[], recentLimit: number) {
     this.ownerId = ownerId;
-    this.version = version;
+    this.#version = version;
     for (const row of recent) this.#putRow(row);
-    this.conversationsComplete = recent.length < recentLimit;
-    this.conversationsFrom = recent.at(-1)?.lastUpdatedTimestamp ?? 0;
+    this.#conversationsComplete = recent.length < recentLimit;
+    this.#conversationsFrom = recent.at(-1)?.lastUpdatedTimestamp ?? 0;
+  }
+
+  /** The committed mailbox version this state reflects. */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** Every cached conversation (contiguous or loaded one by one), by id. */
+  get conversations(): ReadonlyMap<string, CachedConversation> {
+    return this.#conversations;
+  }
+
+  /** When true, `conversations` has every conversation of the user. */
+  get conversationsComplete(): boolean {
+    return this.#conversationsComplete;
+  }
+
+  /** Every conversation updated at or after this is cached (meaningful when not complete). */
+  get conversationsFrom(): number {
+    return this.#conversationsFrom;
   }
 
   get bytes(): number {
@@ -61,8 +115,11 @@ export class MailboxState {
       version: this.version,
       conversationsComplete: this.conversationsComplete,
       conversationsFrom: this.conversationsFrom,
-      conversations: [...this.conversations.values()].map(({ row, window }) =>
-        window === undefined ? { row } : { row, window },
+      // The window as the protocol has it: its cached texts stay here.
+      conversations: [...this.#conversations.values()].map(({ row, window }) =>
+        window === undefined
+          ? { row }
+          : { row, window: { messages: window.messages, complete: window.complete } },
       ),
     };
   }
@@ -75,19 +132,24 @@ export class MailboxState {
       if (window !== undefined)
         state.setWindow(row.conversationId, window.messages, window.complete);
     }
-    state.conversationsComplete = snapshot.conversationsComplete;
-    state.conversationsFrom = snapshot.conversationsFrom;
+    state.#conversationsComplete = snapshot.conversationsComplete;
+    state.#conversationsFrom = snapshot.conversationsFrom;
+    state.#recencyOrder = undefined;
     return state;
   }
 
   /** Conversations most recent first, but only the part known to be gapless. */
   contiguousConversations(): ConversationRow[] {
-    const rows: ConversationRow[] = [];
-    for (const { row } of this.conversations.values()) {
-      if (this.conversationsComplete || row.lastUpdatedTimestamp >= this.conversationsFrom)
-        rows.push(row);
-    }
-    return rows.sort(byRecency);
+    return this.#order().map((entry) => entry.row);
+  }
+
+  /**
+   * The contiguous conversations, most recent first (`byRecency`), as the state keeps them: sorted
+   * once, then kept in order by every change (a commit moves one row), so a read pages it without
+   * sorting or copying. Read-only, and only until the state's next change.
+   */
+  recencyOrder(): readonly CachedConversation[] {
+    return this.#order();
   }
 
   /** Adds a row fetched on its own (not part of the contiguous range). */
@@ -96,45 +158,181 @@ export class MailboxState {
   }
 
   setWindow(conversationId: string, messages: StoredMessage[], complete: boolean): void {
-    const cached = this.conversations.get(conversationId);
-    if (cached === undefined) return;
-    this.#bytes -= windowBytes(cached.window);
-    cached.window = { messages, complete };
-    this.#bytes += windowBytes(cached.window);
+    const entry = this.#conversations.get(conversationId);
+    if (entry === undefined) return;
+    this.#bytes -= windowBytes(entry.window);
+    const texts: (string | undefined)[] = [];
+    for (let index = 0; index < messages.length; index += 1) texts.push(undefined);
+    entry.window = { messages, complete, texts, depth: 0 };
+    this.#bytes += windowBytes(entry.window);
+  }
+
+  /**
+   * Appends the messages just below a conversation's window (fetched from the store under the
+   * user's lock, so nothing can have landed between the window and them) and keeps the window at
+   * least `depth` deep from now on. `complete`: the store has nothing older.
+   */
+  extendWindow(
+    conversationId: string,
+    older: StoredMessage[],
+    complete: boolean,
+    depth: number,
+  ): void {
+    const window = this.#conversations.get(conversationId)?.window;
+    if (window === undefined) return;
+    const oldest = window.messages.at(-1);
+    assert(
+      oldest === undefined || (older[0]?.sentAt ?? -Infinity) < oldest.sentAt,
+      'the messages below a window are older than its oldest',
+    );
+    for (const message of older) {
+      window.messages.push(message);
+      window.texts.push(undefined);
+      this.#bytes += messageBytes(message);
+    }
+    window.complete = complete;
+    window.depth = Math.max(window.depth, depth);
   }
 
   /** Records a committed change: the new row, and the message if the commit added one. */
   applyCommit(version: number, row: ConversationRow, message?: StoredMessage): void {
     // The store accepts only the next version; a state that skipped one would serve a gap as whole.
-    assert.equal(version, this.version + 1, 'a commit is the next mailbox version');
-    this.version = version;
-    const cached = this.conversations.get(row.conversationId) ?? this.#putRow(row);
-    cached.row = row;
-    if (message !== undefined && cached.window !== undefined)
-      this.#insertIntoWindow(cached.window, message);
+    assert.equal(version, this.#version + 1, 'a commit is the next mailbox version');
+    this.#version = version;
+    const existing = this.#conversations.get(row.conversationId);
+    const entry = existing ?? this.#putRow(row);
+    if (existing !== undefined) {
+      this.#unlistRecency(entry);
+      this.#bytes +=
+        (row.snippet.length - entry.row.snippet.length) * 2 - textBytes(entry.summaryText);
+      entry.row = row;
+      entry.summaryText = undefined;
+      this.#listRecency(entry);
+    }
+    if (message !== undefined && entry.window !== undefined)
+      this.#insertIntoWindow(entry.window, message);
+  }
+
+  /** The API JSON of the message at `index` of this state's `window`: made once, then kept. */
+  messageTextAt(window: MessageWindow, index: number): string {
+    const cached = window.texts[index];
+    if (cached !== undefined) return cached;
+    const message = window.messages[index];
+    assert(message !== undefined, 'a text is asked for a message of the window');
+    // Charged to this state: the window must be one of its own.
+    assert(this.#conversations.get(message.conversationId)?.window === window, 'a window of ours');
+    const text = messageJson(message);
+    window.texts[index] = text;
+    this.#bytes += textBytes(text);
+    return text;
+  }
+
+  /** The API JSON of one of this state's conversations: made once per row. */
+  summaryTextOf(conversation: CachedConversation): string {
+    const entry = conversation as ConversationEntry;
+    if (entry.summaryText !== undefined) return entry.summaryText;
+    assert(this.#conversations.get(entry.row.conversationId) === entry, 'a conversation of ours');
+    const text = summaryJson(entry.row);
+    entry.summaryText = text;
+    this.#bytes += textBytes(text);
+    return text;
   }
 
   /**
-   * Drops the oldest messages of windows longer than `messagesMax` (old pages are reloaded from the
-   * store on demand). Returns the bytes freed.
+   * The cursor of a list of this user at `version`: the conversation list (conversationId
+   * undefined) or one conversation's messages. The current version's is made once and kept.
+   */
+  cursorAt(conversationId: string | undefined, version: number): string {
+    if (version !== this.#version) return encodeCursor(this.#scope(conversationId), version);
+    if (conversationId === undefined) {
+      if (this.#listCursorVersion !== version || this.#listCursorText === undefined) {
+        const text = encodeCursor({ userId: this.ownerId }, version);
+        this.#bytes += textBytes(text) - textBytes(this.#listCursorText);
+        this.#listCursorText = text;
+        this.#listCursorVersion = version;
+      }
+      return this.#listCursorText;
+    }
+    const entry = this.#conversations.get(conversationId);
+    // A conversation the user does not have: nothing to keep the cursor with.
+    if (entry === undefined) return encodeCursor(this.#scope(conversationId), version);
+    if (entry.cursorVersion !== version || entry.cursorText === undefined) {
+      const text = encodeCursor(this.#scope(conversationId), version);
+      this.#bytes += textBytes(text) - textBytes(entry.cursorText);
+      entry.cursorText = text;
+      entry.cursorVersion = version;
+    }
+    return entry.cursorText;
+  }
+
+  /**
+   * Drops the oldest messages of windows longer than `messagesMax`, or than the depth reads paged
+   * them to if deeper (old pages are reloaded from the store on demand). Returns the bytes freed.
    */
   trimWindows(messagesMax: number): number {
     const before = this.#bytes;
-    for (const cached of this.conversations.values()) {
-      const window = cached.window;
-      if (window === undefined || window.messages.length <= messagesMax) continue;
-      const removed = window.messages.splice(messagesMax);
+    for (const entry of this.#conversations.values()) {
+      const window = entry.window;
+      if (window === undefined) continue;
+      const kept = Math.max(messagesMax, window.depth);
+      if (window.messages.length <= kept) continue;
+      const removed = window.messages.splice(kept);
+      const removedTexts = window.texts.splice(kept);
       window.complete = false;
       for (const message of removed) this.#bytes -= messageBytes(message);
+      for (const text of removedTexts) this.#bytes -= textBytes(text);
     }
     return before - this.#bytes;
   }
 
-  #putRow(row: ConversationRow): CachedConversation {
-    const cached: CachedConversation = { row };
-    this.conversations.set(row.conversationId, cached);
+  #scope(conversationId: string | undefined): { userId: string; conversationId?: string } {
+    return conversationId === undefined
+      ? { userId: this.ownerId }
+      : { userId: this.ownerId, conversationId };
+  }
+
+  #putRow(row: ConversationRow): ConversationEntry {
+    const entry: ConversationEntry = { row };
+    this.#conversations.set(row.conversationId, entry);
     this.#bytes += CONVERSATION_OVERHEAD_BYTES + row.snippet.length * 2;
-    return cached;
+    this.#listRecency(entry);
+    return entry;
+  }
+
+  #isContiguous(row: ConversationRow): boolean {
+    return this.#conversationsComplete || row.lastUpdatedTimestamp >= this.#conversationsFrom;
+  }
+
+  #order(): ConversationEntry[] {
+    if (this.#recencyOrder === undefined) {
+      const order: ConversationEntry[] = [];
+      for (const entry of this.#conversations.values())
+        if (this.#isContiguous(entry.row)) order.push(entry);
+      this.#recencyOrder = order.sort((a, b) => byRecency(a.row, b.row));
+    }
+    return this.#recencyOrder;
+  }
+
+  /** Puts a row in its place in the recency order, if the order is built and the row is in it. */
+  #listRecency(entry: ConversationEntry): void {
+    const order = this.#recencyOrder;
+    if (order === undefined || !this.#isContiguous(entry.row)) return;
+    // Binary search for the first row that sorts after this one.
+    let low = 0;
+    let high = order.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (byRecency((order[middle] as ConversationEntry).row, entry.row) < 0) low = middle + 1;
+      else high = middle;
+    }
+    order.splice(low, 0, entry);
+  }
+
+  #unlistRecency(entry: ConversationEntry): void {
+    const order = this.#recencyOrder;
+    if (order === undefined) return;
+    const index = order.indexOf(entry);
+    if (index >= 0) order.splice(index, 1);
   }
 
   #insertIntoWindow(window: MessageWindow, message: StoredMessage): void {
@@ -145,6 +343,7 @@ export class MailboxState {
     while (index < window.messages.length && (window.messages[index]?.sentAt ?? 0) > message.sentAt)
       index += 1;
     window.messages.splice(index, 0, message);
+    window.texts.splice(index, 0, undefined);
     this.#bytes += messageBytes(message);
   }
 }
@@ -160,9 +359,15 @@ export function messageBytes(message: StoredMessage): number {
   return MESSAGE_OVERHEAD_BYTES + message.content.length * 2;
 }
 
+/** What a cached text costs (0 for none): 2 bytes per UTF-16 unit, as content is counted. */
+export function textBytes(text: string | undefined): number {
+  return text === undefined ? 0 : TEXT_OVERHEAD_BYTES + text.length * 2;
+}
+
 function windowBytes(window: MessageWindow | undefined): number {
   if (window === undefined) return 0;
   let bytes = 0;
   for (const message of window.messages) bytes += messageBytes(message);
+  for (const text of window.texts) bytes += textBytes(text);
   return bytes;
 }

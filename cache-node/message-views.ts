@@ -13,3 +13,27 @@ export function toSummary(row: ConversationRow): ConversationSummary {
   const { conversationId, participants, snippet, lastUpdatedTimestamp, unreadCount } = row;
   return { conversationId, participants, snippet, lastUpdatedTimestamp, unreadCount };
 }
+
+/** A message as the API shows it, as JSON text (what `JSON.stringify` makes of `toMessage`). */
+export function messageJson(message: StoredMessage | Message): string {
+  return JSON.stringify(toMessage(message));
+}
+
+/** A conversation row as the API shows it, as JSON text (`JSON.stringify` of `toSummary`). */
+export function summaryJson(row: ConversationRow): string {
+  return JSON.stringify(toSummary(row));
+}
+
+/**
+ * A list answer (`ConversationsResponse` or `MessagesResponse`) as JSON text, from its items' JSON
+ * texts already joined by commas: byte for byte what `JSON.stringify` makes of the response object
+ * (same keys, same order). The cursor is base64url, so it needs no escaping.
+ */
+export function listJson(
+  list: 'conversations' | 'messages',
+  joinedItems: string,
+  isDeltaUpdate: boolean,
+  cursor: string,
+): string {
+  return `{"${list}":[${joinedItems}],"isDeltaUpdate":${isDeltaUpdate},"cursor":"${cursor}"}`;
+}

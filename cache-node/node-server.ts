@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import {
   CONVERSATIONS_PAGE_SIZE_DEFAULT,
   DELIVER_PATH,
@@ -25,6 +25,7 @@ import {
   type AccessPolicy,
   type HttpServerOptions,
 } from '../transport/index.js';
+import type { JsonAnswer } from './mailbox-reads.js';
 import type { MailboxService } from './mailbox-service.js';
 import type { Handoff } from './handoff.js';
 
@@ -114,23 +115,31 @@ function registerPublicRoutes(app: FastifyInstance, service: MailboxService): vo
     return reply.code(result.duplicate ? 200 : 201).send(result);
   });
 
-  app.get<{ Params: UserParams }>('/v1/users/:userId/conversations', async (request) => {
+  // The reads answer with the body's JSON text, sent as it is (fastify serialises nothing), and
+  // with no promise at all when the warm cache covers the page: the handlers are not async.
+  app.get<{ Params: UserParams }>('/v1/users/:userId/conversations', (request, reply) => {
     const userId = assertUserId(request.params.userId);
-    return service.listConversations(
-      userId,
-      parseListQuery(request.query, CONVERSATIONS_PAGE_SIZE_DEFAULT, { userId }),
+    return sendJson(
+      reply,
+      service.listConversationsJson(
+        userId,
+        parseListQuery(request.query, CONVERSATIONS_PAGE_SIZE_DEFAULT, { userId }),
+      ),
     );
   });
 
   app.get<{ Params: ConversationParams }>(
     '/v1/users/:userId/conversations/:conversationId/messages',
-    async (request) => {
+    (request, reply) => {
       const userId = assertUserId(request.params.userId);
       const { conversationId } = request.params;
-      return service.listMessages(
-        userId,
-        conversationId,
-        parseListQuery(request.query, MESSAGES_PAGE_SIZE_DEFAULT, { userId, conversationId }),
+      return sendJson(
+        reply,
+        service.listMessagesJson(
+          userId,
+          conversationId,
+          parseListQuery(request.query, MESSAGES_PAGE_SIZE_DEFAULT, { userId, conversationId }),
+        ),
       );
     },
   );
@@ -143,4 +152,18 @@ function registerPublicRoutes(app: FastifyInstance, service: MailboxService): vo
       return service.markRead(userId, request.params.conversationId);
     },
   );
+}
+
+/** What fastify's own serialisation would have labelled the body (the router relays it as is). */
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * Sends a body that is JSON text already: at once when it is there, else when it resolves (fastify
+ * sends what the returned promise resolves to; a rejection goes to the error handler).
+ */
+function sendJson(reply: FastifyReply, answer: JsonAnswer): Promise<string> | undefined {
+  void reply.header('content-type', JSON_CONTENT_TYPE);
+  if (typeof answer !== 'string') return answer;
+  void reply.send(answer);
+  return undefined;
 }

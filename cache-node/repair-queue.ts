@@ -51,6 +51,8 @@ export class RepairQueue {
   readonly #options: Readonly<RepairQueueOptions>;
   readonly #repair: (owner: string, message: Message) => Promise<void>;
   readonly #timers = new Map<string, NodeJS.Timeout>();
+  /** Repairs under way: still pending until their commit is done (or failed and rescheduled). */
+  readonly #running = new Set<string>();
   #closed = false;
 
   constructor(
@@ -66,19 +68,27 @@ export class RepairQueue {
     this.#repair = repair;
   }
 
+  /** Half-sent messages not yet repaired: waiting for their timer or being written now. */
   get size(): number {
-    return this.#timers.size;
+    return this.#timers.size + this.#running.size;
   }
 
   schedule(owner: string, message: Message, attempt = 0): void {
     const key = `${owner}\u0000${message.senderId}\u0000${message.clientMessageId}`;
     if (this.#closed || attempt >= this.#options.repairAttemptsMax) return;
-    if (!this.#timers.has(key) && this.#timers.size >= this.#options.repairsMax) return;
+    if (!this.#timers.has(key) && this.size >= this.#options.repairsMax) return;
     clearTimeout(this.#timers.get(key));
     const delayMs = Math.min(REPAIR_BACKOFF_MS_MAX, this.#options.repairDelayMs * 2 ** attempt);
     const timer = setTimeout(() => {
       this.#timers.delete(key);
-      this.#repair(owner, message).catch(() => this.schedule(owner, message, attempt + 1));
+      this.#running.add(key);
+      this.#repair(owner, message).then(
+        () => this.#running.delete(key),
+        () => {
+          this.#running.delete(key);
+          this.schedule(owner, message, attempt + 1);
+        },
+      );
     }, delayMs);
     timer.unref();
     this.#timers.set(key, timer);

@@ -325,27 +325,39 @@ function installRequestLimits(
     closing = true;
     for (const socket of refusing) socket.destroy();
   });
-  app.addHook('onRequest', async (request, reply) => {
+  const release = (): void => {
+    load.requestsInFlight -= 1;
+  };
+  // A callback hook, not an async one: a promise per request costs more than this whole check. A
+  // request refused here is answered, and `done` is never called, so nothing else runs for it.
+  app.addHook('onRequest', (request, reply, done) => {
     if (closing) {
       const stopping = new ChatringError('OWNER_UNAVAILABLE', 'the server is stopping; retry');
-      return reply.code(stopping.status).header('connection', 'close').send(stopping.toBody());
+      void reply.code(stopping.status).header('connection', 'close').send(stopping.toBody());
+      return;
     }
     const path = request.routeOptions.url;
-    if (path !== undefined && unlimited.has(path)) return;
+    if (path !== undefined && unlimited.has(path)) {
+      done();
+      return;
+    }
     if (load.requestsInFlight >= options.requestsInFlightMax) {
       load.requestsRefused += 1;
       const overloaded = new ChatringError(
         'OVERLOADED',
         `the server is handling its limit of ${options.requestsInFlightMax} requests; retry after ${options.overloadRetryAfterSeconds} s`,
       );
-      return reply
+      void reply
         .code(overloaded.status)
         .header('retry-after', String(options.overloadRetryAfterSeconds))
         .header('connection', 'close')
         .send(overloaded.toBody());
+      return;
     }
     load.requestsInFlight += 1;
-    reply.raw.once('close', () => (load.requestsInFlight -= 1));
+    // Node emits 'close' exactly once per response, sent or abandoned.
+    reply.raw.on('close', release);
+    done();
   });
 }
 

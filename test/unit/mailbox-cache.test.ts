@@ -6,7 +6,8 @@
  * Empty mailboxes a cold load finds (any unknown user id) live in their own LRU bounded by
  * emptyMailboxesMax, so no number of reads of unknown users evicts a real user; an empty mailbox
  * that gets its first message moves under the byte budget, and one that was not kept is reloaded
- * from the store, message included.
+ * from the store, message included. What reads cache in a state (JSON texts, cursors) is charged
+ * by `charge`, which evicts past the budget but trims nothing; hits keep an exact LRU order.
  */
 import t from 'tap';
 import { DEFAULT_MAILBOX_CACHE_OPTIONS, MailboxCache } from '../../cache-node/mailbox-cache.js';
@@ -447,4 +448,61 @@ t.test('service: an empty mailbox kept, then evicted or written, always reads ri
   const franks = await h.conversations('frank');
   t.equal(franks.conversations.length, 1, 'served from memory with the message');
   t.equal(h.service.stats.storeLoads, loads, 'without a store load');
+});
+
+t.test(
+  'charge counts what reads cached in a state, evicts past the budget, trims nothing',
+  async (t) => {
+    const cache = new MailboxCache({ windowMessagesMax: 2 }, notPinned);
+    const state = new MailboxState('alice', 1, [row('alice', 'bob', 30)], 200);
+    cache.put(state);
+    const window = [30, 20, 10].map((sentAt) => message('bob', 'alice', sentAt));
+    state.setWindow('alice~bob', window, true);
+    const loaded = state.bytes;
+    state.messageTextAt(state.conversations.get('alice~bob')?.window as never, 2);
+    state.cursorAt(undefined, state.version);
+    t.ok(state.bytes > loaded, 'texts and cursors are charged to the state');
+    cache.charge(state);
+    t.equal(cache.stats().bytes, state.bytes, 'and to the cache');
+    t.equal(
+      state.conversations.get('alice~bob')?.window?.messages.length,
+      3,
+      'charge trims no window (a read changes none)',
+    );
+    cache.charge(emptyState('nobody'));
+    t.equal(cache.stats().users, 1, 'a state that is not cached is ignored');
+
+    const small = new MailboxCache({ cacheBytesMax: 2 * MAILBOX_OVERHEAD_BYTES + 100 }, notPinned);
+    const [older, newer] = [emptyState('older'), emptyState('newer')];
+    small.put(older);
+    small.put(newer);
+    newer.cursorAt(undefined, newer.version);
+    small.charge(newer);
+    t.same(userIds(small, ['older', 'newer']), ['newer'], 'past the budget: the LRU user goes');
+
+    const empties = new MailboxCache({}, notPinned);
+    const unknown = emptyState('unknown');
+    empties.putLoaded(unknown);
+    unknown.cursorAt(undefined, unknown.version);
+    empties.charge(unknown);
+    t.equal(empties.stats().bytes, unknown.bytes, 'an empty mailbox is counted in its own LRU');
+  },
+);
+
+t.test('recency order: hits, puts and deletes keep exact LRU order', async (t) => {
+  const cache = new MailboxCache({}, notPinned);
+  for (const userId of ['a', 'b', 'c', 'd']) cache.put(emptyState(userId));
+  cache.get('b');
+  cache.get('a');
+  cache.get('a');
+  cache.delete('c');
+  cache.put(emptyState('e'));
+  cache.get('d');
+  t.same(cache.usersByRecency(), ['d', 'e', 'a', 'b'], 'most recently used first');
+  cache.deleteWhere((userId) => userId === 'a' || userId === 'd');
+  t.same(cache.usersByRecency(), ['e', 'b']);
+  cache.clear();
+  t.same(cache.usersByRecency(), []);
+  cache.put(emptyState('f'));
+  t.same(cache.usersByRecency(), ['f'], 'usable after clear');
 });

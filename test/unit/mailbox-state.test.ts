@@ -3,7 +3,8 @@
  * windows stay newest first whatever order commits arrive in; a message older than an incomplete
  * window is left out (it would open a gap) but goes into a complete one; trimming drops the oldest
  * and marks the window incomplete; byte accounting returns exactly to its baseline after windows
- * are trimmed or emptied; the contiguous conversation list covers only what is known gapless.
+ * are trimmed or emptied; the contiguous conversation list covers only what is known gapless, and
+ * the recency order kept by each change equals a full sort.
  */
 import t from 'tap';
 import {
@@ -194,3 +195,37 @@ t.test('byRecency: newest first, ties broken by conversation id', async (t) => {
     ['alice~dave', 'alice~bob', 'alice~carol'],
   );
 });
+
+t.test(
+  'the recency order, kept by each change, equals a full sort of the gapless rows',
+  async (t) => {
+    const peers = ['bob', 'carol', 'dave', 'erin', 'frank', 'gina', 'hank'];
+    const state = new MailboxState(
+      'alice',
+      1,
+      [row('alice', 'bob', 500), row('alice', 'carol', 400), row('alice', 'dave', 300)],
+      3,
+    );
+    const sorted = () =>
+      [...state.conversations.values()]
+        .map((cached) => cached.row)
+        .filter((r) => r.lastUpdatedTimestamp >= state.conversationsFrom)
+        .sort(byRecency)
+        .map((r) => r.conversationId);
+    const order = () => state.recencyOrder().map((cached) => cached.row.conversationId);
+    t.same(order(), sorted(), 'built by sorting on first use');
+    let value = 7;
+    for (let step = 0; step < 200; step += 1) {
+      value = (value * 1_103_515_245 + 12_345) % 2_147_483_648;
+      const peer = peers[value % peers.length] as string;
+      const current = state.conversations.get(`alice~${peer}`)?.row;
+      // Timestamps only grow; ties (a mark-read keeps its row's) exercise the id order.
+      const timestamp = (current?.lastUpdatedTimestamp ?? 250) + (value % 3 === 0 ? 0 : value % 50);
+      if (value % 11 === 0 && current === undefined)
+        state.addRow(row('alice', peer, 100 + (value % 400)));
+      else state.applyCommit(state.version + 1, row('alice', peer, timestamp));
+      t.same(order(), sorted(), `after step ${step}`);
+    }
+    t.equal(state.contiguousConversations().length, order().length);
+  },
+);

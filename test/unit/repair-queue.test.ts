@@ -1,7 +1,7 @@
 /**
  * RepairQueue's bounds: at most repairsMax half-sent messages wait at once (one more is left to the
  * client's retry), each is retried at most repairAttemptsMax times, and a repair that succeeds or a
- * closed queue leaves nothing pending.
+ * closed queue leaves nothing pending; one being written is still pending.
  */
 import t from 'tap';
 import { RepairQueue } from '../../cache-node/repair-queue.js';
@@ -71,4 +71,24 @@ t.test('a successful repair leaves nothing pending; close cancels the rest', asy
   t.equal(slow.size, 0);
   slow.schedule('a', message('3'));
   t.equal(slow.size, 0, 'a closed queue takes nothing');
+});
+
+t.test('a repair being written still counts as pending until its commit is done', async (t) => {
+  let finish = () => {};
+  let started = false;
+  const queue = new RepairQueue({ repairDelayMs: 1, repairAttemptsMax: 3, repairsMax: 1 }, () => {
+    started = true;
+    return new Promise<void>((resolve) => (finish = resolve));
+  });
+  t.teardown(() => queue.close());
+  queue.schedule('a', message('1'));
+  for (let i = 0; i < 50 && !started; i += 1) await settle();
+  t.ok(started, 'the repair has started');
+  // Readers wait on this to know the copy is written: it must not drop before the commit ends.
+  t.equal(queue.size, 1, 'in flight is pending');
+  queue.schedule('a', message('2'));
+  t.equal(queue.size, 1, 'a repair in flight counts against repairsMax');
+  finish();
+  await settle();
+  t.equal(queue.size, 0, 'done');
 });
