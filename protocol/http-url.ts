@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { ChatringError } from './errors.js';
 import { isNodeBaseUrl } from './internal-validation.js';
+import { NODE_URL_CHARS_LIMIT } from './limits.js';
 
 /** The URL a process advertises for `host:port`; an IPv6 literal goes in brackets (RFC 3986). */
 export function httpUrlOf(host: string, port: number): string {
@@ -12,7 +13,8 @@ const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]', '::0']);
 
 /**
  * The URL a member tells others (the control plane, routers, ring-aware clients) to reach it at:
- * `advertiseUrl` when given (http(s)://host:port, nothing else), else `http://host:port` of where it
+ * `advertiseUrl` when given (http(s)://host:port, nothing else, at most NODE_URL_CHARS_LIMIT
+ * characters as an origin), else `http://host:port` of where it
  * listens. Listening on a wildcard address (0.0.0.0, ::) without `advertiseUrl` is refused: the
  * ring would tell every caller to connect to an address that is not one.
  */
@@ -28,7 +30,14 @@ export function advertisedUrl(
         'INVALID_OPTION',
         `${component}: option "advertiseUrl" must be http(s)://host:port (no path), got "${advertiseUrl}"`,
       );
-    return new URL(advertiseUrl).origin;
+    // The ring holds the origin; one too long for a ring to carry would be refused by every peer.
+    const origin = new URL(advertiseUrl).origin;
+    if (origin.length > NODE_URL_CHARS_LIMIT)
+      throw new ChatringError(
+        'INVALID_OPTION',
+        `${component}: option "advertiseUrl" must be at most ${NODE_URL_CHARS_LIMIT} characters, got ${origin.length}`,
+      );
+    return origin;
   }
   if (WILDCARD_HOSTS.has(host))
     throw new ChatringError(

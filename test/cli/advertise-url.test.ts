@@ -8,7 +8,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { CHATRING_ENTRY, TemporaryDirectory } from '../../harness/index.js';
-import { advertisedUrl } from '../../protocol/index.js';
+import { NODE_URL_CHARS_LIMIT, advertisedUrl } from '../../protocol/index.js';
 
 const TOKENS = {
   CHATRING_CLUSTER_SECRET: 'a-cluster-secret-of-at-least-32-bytes',
@@ -31,6 +31,23 @@ t.test('advertisedUrl: the given URL, else where it listens; wildcards need one'
     });
   for (const bad of ['10.0.0.7:8080', 'ftp://h:1', 'http://h:1/path', 'http://user@h:1', ''])
     t.throws(() => advertisedUrl('x', '0.0.0.0', 8080, bad), { code: 'INVALID_OPTION' }, bad);
+});
+
+t.test('advertisedUrl: at most NODE_URL_CHARS_LIMIT characters, as a ring can carry', async (t) => {
+  /** An origin of exactly `chars` characters: http:// + a host of 63-char labels + :8080. */
+  const originOf = (chars: number): string => {
+    const hostChars = chars - 'http://'.length - ':8080'.length;
+    const labels = ('a'.repeat(62) + '.').repeat(Math.ceil(hostChars / 63));
+    return `http://${labels.slice(0, hostChars - 1)}b:8080`;
+  };
+  const atLimit = originOf(NODE_URL_CHARS_LIMIT);
+  t.equal(atLimit.length, NODE_URL_CHARS_LIMIT);
+  t.equal(advertisedUrl('x', '0.0.0.0', 1, atLimit), atLimit, 'at the limit: accepted');
+  t.throws(
+    () => advertisedUrl('x', '0.0.0.0', 1, originOf(NODE_URL_CHARS_LIMIT + 1)),
+    { code: 'INVALID_OPTION', message: /at most 2048 characters/ },
+    'one past the limit: refused, not cut',
+  );
 });
 
 async function freePort(): Promise<number> {
