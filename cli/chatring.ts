@@ -47,6 +47,10 @@ addRedisConnectionFlags(addStoreFlags(program.command('start')))
     '--heartbeat-interval-ms <ms>',
     'lease renewal interval (env CHATRING_HEARTBEAT_INTERVAL_MS)',
   )
+  .option(
+    '--cpu-prof-dir <dir>',
+    'run every member under the CPU profiler; each writes <member>.cpuprofile there on exit (env CHATRING_CPU_PROF_DIR)',
+  )
   .action(async (flags: Record<string, string | undefined>) => {
     const options = resolveClusterOptions(flags, process.env);
     const cluster = await startLocalCluster(options, (line) => console.error(line));

@@ -50,6 +50,11 @@ export interface LocalClusterOptions {
   routers: number;
   /** Cached state a node hands to new owners per ring change. @default 67108864 (64 MiB) */
   warmHandoffBytesMax: number;
+  /**
+   * Profile every member with V8's CPU profiler: each writes `<member>.cpuprofile` here when it
+   * exits (bench/profile-summary.ts reads them). Undefined: no profiling.
+   */
+  cpuProfDir?: string;
 }
 
 export const LOCAL_CLUSTER_LIMITS = Object.freeze({
@@ -94,6 +99,7 @@ export function resolveClusterOptions(
       '--routers above 1 needs --redis: routers share the control plane there',
     );
   const restartMembers = pick('restartMembers', 'RESTART_MEMBERS');
+  const cpuProfDir = pick('cpuProfDir', 'CPU_PROF_DIR');
   const timings = timingOptions('chatring start', {
     leaseMs: pick('leaseMs', 'LEASE_MS'),
     heartbeatIntervalMs: pick('heartbeatIntervalMs', 'HEARTBEAT_INTERVAL_MS'),
@@ -107,6 +113,7 @@ export function resolveClusterOptions(
       Number.MAX_SAFE_INTEGER,
     ),
     ...(redisUrl === undefined ? {} : { redisUrl }),
+    ...(cpuProfDir === undefined ? {} : { cpuProfDir: resolve(cpuProfDir) }),
     redisConnection: redisConnectionOptions(redisUrl, flags as RedisConnectionFlags, env),
     port: integer('port', 'PORT', 0, LISTEN_PORT_MAX),
     dataDir,

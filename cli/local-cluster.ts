@@ -76,10 +76,14 @@ export async function startLocalCluster(
   }));
   let stopping = false;
   const launch = (member: Member) => {
-    const child = spawn(process.execPath, [ENTRY, ...member.args], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: memberEnv,
-    });
+    const child = spawn(
+      process.execPath,
+      [...profilerArgs(options, member.name), ENTRY, ...member.args],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: memberEnv,
+      },
+    );
     member.child = child;
     child.stdout
       ?.setEncoding('utf8')
@@ -141,6 +145,23 @@ export async function startLocalCluster(
       await Promise.all(routers.map((router) => terminate(router.child)));
     },
   };
+}
+
+/**
+ * V8's CPU profiler for one member (`--cpu-prof-dir`): the profile is written when the process
+ * exits, which a stop (SIGTERM, then a clean close) lets it do; a restarted member overwrites its
+ * own file. Node refuses these flags in NODE_OPTIONS, hence per spawn.
+ */
+function profilerArgs(options: Readonly<LocalClusterOptions>, memberName: string): string[] {
+  if (options.cpuProfDir === undefined) return [];
+  mkdirSync(options.cpuProfDir, { recursive: true });
+  return [
+    '--cpu-prof',
+    '--cpu-prof-dir',
+    options.cpuProfDir,
+    '--cpu-prof-name',
+    `${memberName}.cpuprofile`,
+  ];
 }
 
 /** Where a local cluster keeps its generated secret (owner-only), beside its data. */
