@@ -85,11 +85,16 @@ app.setErrorHandler((error, _request, reply) => {
 });
 
 app.get('/healthz', async () => ({ status: 'ok' }));
-// The store's own counters under the name nodes use, so the bench reads both alike.
-app.get('/internal/v1/stats', async () => ({
-  baseline: stats,
-  storeCounters: store.stats?.() ?? {},
-}));
+// The store's own figures under the names nodes use (counters and gauges apart), so the bench
+// reads both alike.
+app.get('/internal/v1/stats', async () => {
+  const storeStats = store.stats?.();
+  return {
+    baseline: stats,
+    storeCounters: storeStats?.counters ?? {},
+    storeGauges: storeStats?.gauges ?? {},
+  };
+});
 
 app.post('/v1/messages', async (request, reply) => {
   const result = await send(store, parseSendRequest(request.body));

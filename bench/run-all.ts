@@ -47,6 +47,41 @@ const SENDS_ARGS = [
 ];
 
 /**
+ * The size of what load and sends drive, per profile: the seeded users, their contacts and
+ * messages, the concurrency and the warm-up. Written once, so a profile's read and write figures
+ * come from workloads of the same size; each run adds its own duration and mix.
+ */
+const LOAD_SIZING: Record<Profile, string[]> = {
+  short: [
+    '--warmup-s',
+    '2',
+    '--concurrency',
+    '16',
+    '--users',
+    '2000',
+    '--contacts',
+    '3',
+    '--seed-messages',
+    '2',
+  ],
+  long: [
+    '--warmup-s',
+    '5',
+    '--concurrency',
+    '32',
+    '--users',
+    '10000',
+    '--contacts',
+    '4',
+    '--seed-messages',
+    '3',
+  ],
+};
+
+/** load's read-only warm mix (issue 11's comparison). */
+const READ_MIX_ARGS = ['--mix', 'conversations:50,messages:50'];
+
+/**
  * Settings per profile. short: a few minutes in all on 2 cores, plus Cassandra's start when none
  * runs; long: ~15+ min, the figures to quote. load runs the read-only warm mix (issue 11's
  * comparison, its ratios from this one run); sends are measured with `load --mix send:…` apart.
@@ -54,39 +89,8 @@ const SENDS_ARGS = [
 const PROFILES: Record<Profile, Record<Benchmark, string[]>> = {
   short: {
     ring: ['--users', '200000', '--lookup-ms', '150', '--verify-users', '5000'],
-    load: [
-      '--duration-s',
-      '8',
-      '--warmup-s',
-      '2',
-      '--concurrency',
-      '16',
-      '--users',
-      '2000',
-      '--contacts',
-      '3',
-      '--seed-messages',
-      '2',
-      '--mix',
-      'conversations:50,messages:50',
-      '--page-check-s',
-      '4',
-    ],
-    sends: [
-      '--duration-s',
-      '8',
-      '--warmup-s',
-      '2',
-      '--concurrency',
-      '16',
-      '--users',
-      '2000',
-      '--contacts',
-      '3',
-      '--seed-messages',
-      '2',
-      ...SENDS_ARGS,
-    ],
+    load: ['--duration-s', '8', ...LOAD_SIZING.short, ...READ_MIX_ARGS, '--page-check-s', '4'],
+    sends: ['--duration-s', '8', ...LOAD_SIZING.short, ...SENDS_ARGS],
     memory: ['--users', '500', '--messages', '100', '--conversations', '5'],
     failover: [
       '--before-kill-s',
@@ -102,39 +106,8 @@ const PROFILES: Record<Profile, Record<Benchmark, string[]>> = {
   },
   long: {
     ring: ['--users', '1000000', '--lookup-ms', '500'],
-    load: [
-      '--duration-s',
-      '30',
-      '--warmup-s',
-      '5',
-      '--concurrency',
-      '32',
-      '--users',
-      '10000',
-      '--contacts',
-      '4',
-      '--seed-messages',
-      '3',
-      '--mix',
-      'conversations:50,messages:50',
-      '--page-check-s',
-      '10',
-    ],
-    sends: [
-      '--duration-s',
-      '20',
-      '--warmup-s',
-      '5',
-      '--concurrency',
-      '32',
-      '--users',
-      '10000',
-      '--contacts',
-      '4',
-      '--seed-messages',
-      '3',
-      ...SENDS_ARGS,
-    ],
+    load: ['--duration-s', '30', ...LOAD_SIZING.long, ...READ_MIX_ARGS, '--page-check-s', '10'],
+    sends: ['--duration-s', '20', ...LOAD_SIZING.long, ...SENDS_ARGS],
     memory: ['--users', '2000', '--messages', '100', '--conversations', '5'],
     failover: [
       '--before-kill-s',

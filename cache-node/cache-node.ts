@@ -29,7 +29,12 @@ import {
   type Credentials,
   type HttpServerOptions,
 } from '../transport/index.js';
-import { openStore, type MailboxStore, type StoreOptions } from '../store-adapter/index.js';
+import {
+  openStore,
+  type MailboxStore,
+  type StoreFigures,
+  type StoreOptions,
+} from '../store-adapter/index.js';
 import { MailboxCache, type MailboxCacheOptions } from './mailbox-cache.js';
 import { MailboxService, type MailboxServiceOptions } from './mailbox-service.js';
 import { LeaseRenewals } from './lease-renewals.js';
@@ -228,8 +233,10 @@ export async function startCacheNode(given: CacheNodeOptions): Promise<RunningCa
       handoff: handoff.stats,
       pendingRepairs: service.pendingRepairs,
       store: store.kind,
-      // The store's own counters (requests, LWTs, transactions, ...), when it keeps any.
-      storeCounters: store.stats?.() ?? {},
+      // The store's own figures, when it keeps any, by kind (StoreStats): counters only grow
+      // (requests, LWTs, transactions, ...: a window's work is after - before), gauges are read
+      // as they stand (queued commits, the largest batch).
+      ...storeStatsFields(store),
     }),
   });
   // Checked before listening, so a wildcard host without an advertised URL binds nothing.
@@ -256,6 +263,18 @@ export async function startCacheNode(given: CacheNodeOptions): Promise<RunningCa
       await store.close();
     },
   };
+}
+
+/**
+ * The store's figures as /internal/v1/stats carries them, one field per kind so a reader never
+ * needs the names to know which it may difference or add up; {} each when the store keeps none.
+ */
+function storeStatsFields(store: MailboxStore): {
+  storeCounters: StoreFigures;
+  storeGauges: StoreFigures;
+} {
+  const stats = store.stats?.();
+  return { storeCounters: stats?.counters ?? {}, storeGauges: stats?.gauges ?? {} };
 }
 
 /** The data path: lock table, cache, service, and delivery of the other copy (in-process when this

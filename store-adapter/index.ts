@@ -6,6 +6,8 @@ export {
   GROUP_COMMIT_MAX_COMMITS_MAX,
   GROUP_COMMIT_WAIT_MS_MAX,
   type EmbeddedStoreOptions,
+  type EmbeddedStoreCounters,
+  type EmbeddedStoreGauges,
   type EmbeddedStoreStats,
 } from './embedded/index.js';
 export { openStore, type StoreOptions } from './open-store.js';
@@ -14,8 +16,10 @@ export {
   CassandraStore,
   parseCassandraOptions,
   DEFAULT_CASSANDRA_STORE_OPTIONS,
+  type CassandraStoreCounters,
   type CassandraStoreHooks,
   type CassandraStoreOptions,
+  type CassandraStoreStats,
   type CassandraTlsOptions,
   type KeyspaceReplication,
 } from './cassandra/index.js';

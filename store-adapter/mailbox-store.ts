@@ -105,17 +105,34 @@ export interface MailboxStore {
   ): Promise<StoredMessage | undefined>;
 
   /**
-   * The store's own counters, if it keeps any: plain numbers by name (for node stats and the
-   * bench), cheap enough to read on every stats request. What each counts is the store's to
-   * document (EmbeddedStoreStats for the embedded store).
+   * The store's own figures, if it keeps any (for node stats and the bench), cheap enough to read
+   * on every stats request; see StoreStats for the two kinds. What each means is the store's to
+   * document (EmbeddedStoreStats, CassandraStoreStats).
    */
   stats?(): StoreStats;
 
   close(): Promise<void>;
 }
 
-/** A store's counters by name (see MailboxStore.stats). */
-export type StoreStats = Readonly<Record<string, number>>;
+/**
+ * A store's figures by name (see MailboxStore.stats), split by kind so a reader need not know the
+ * names: the kind decides what arithmetic makes sense.
+ */
+export interface StoreStats {
+  /**
+   * Totals since the store opened, which only grow: a window's work is after minus before, and
+   * several stores' counters add up.
+   */
+  readonly counters: StoreFigures;
+  /**
+   * Levels as they stand (a queue's length) or high-water marks (the largest batch): read as they
+   * are, never differenced or added up.
+   */
+  readonly gauges: StoreFigures;
+}
+
+/** Plain numbers by name. */
+export type StoreFigures = Readonly<Record<string, number>>;
 
 /** The store refused a commit because the mailbox is not at version - 1: another writer moved it. */
 export class StoreVersionConflictError extends ChatringError {

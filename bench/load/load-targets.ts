@@ -324,7 +324,9 @@ function cacheFigures(
  * What the store did per successful send over the measured window, from the stores' own counters
  * (MailboxStore.stats, summed over the target's processes): requests and LWTs (Paxos rounds) on
  * Cassandra, transactions (one fsync each) on the embedded store. Counted, not estimated; the
- * reads of the mix are included, so it is "per send, with the reads riding along".
+ * reads of the mix are included, so it is "per send, with the reads riding along". Only counters
+ * arrive here (a node's `storeCounters`; its gauges, which a difference would make nonsense of,
+ * are reported apart as `storeGauges` and not read).
  */
 function storeWork(
   result: Pick<TargetResult, 'byOperation'>,
@@ -334,9 +336,7 @@ function storeWork(
   const sends = result.byOperation.send?.ok ?? 0;
   if (sends === 0 || after === undefined) return {};
   const perSend = Object.fromEntries(
-    Object.entries(after)
-      .filter(([name]) => !/Max$|^queued$/.test(name))
-      .map(([name, value]) => [name, (value - (before?.[name] ?? 0)) / sends]),
+    Object.entries(after).map(([name, value]) => [name, (value - (before?.[name] ?? 0)) / sends]),
   );
   return Object.keys(perSend).length === 0 ? {} : { storePerSend: perSend };
 }

@@ -5,6 +5,7 @@ import type {
   MailboxCommit,
   MailboxStore,
   MessagePageQuery,
+  StoreStats,
   StoredMessage,
 } from '../mailbox-store.js';
 import { BucketLayout } from './buckets.js';
@@ -13,7 +14,7 @@ import { CommitProtocol, type CassandraStoreHooks } from './commit-protocol.js';
 import { ConversationReads } from './conversation-reads.js';
 import { MessageReads } from './message-reads.js';
 import { parseCassandraOptions, type CassandraStoreOptions } from './options.js';
-import { QueryRunner, type CassandraStoreStats } from './query-runner.js';
+import { QueryRunner, type CassandraStoreCounters } from './query-runner.js';
 import { checkFixedSettings, migrateCassandraSchema } from './schema.js';
 import { cqlStatements, type CqlStatements } from './statements.js';
 import { toStoreError } from './store-errors.js';
@@ -27,6 +28,12 @@ import { toStoreError } from './store-errors.js';
  *
  * docs/cassandra-schema.md has the tables, the consistency levels and the retry policy, and why.
  */
+
+/** The Cassandra store's figures: request counters; it keeps no gauges. */
+export interface CassandraStoreStats extends StoreStats {
+  readonly counters: CassandraStoreCounters;
+  readonly gauges: Readonly<Record<string, never>>;
+}
 
 /** A user id can never contain `~`, so this owner never collides with a real mailbox. */
 const WARMUP_OWNER_ID = '~warmup';
@@ -109,10 +116,10 @@ export class CassandraStore implements MailboxStore {
 
   /**
    * Requests sent since the store opened (warm-up included): Paxos rounds (`lwts`, `serialReads`),
-   * plain `reads` and `writes`, and commits rolled forward from a stored intent. Plain numbers.
+   * plain `reads` and `writes`, and commits rolled forward from a stored intent. All counters.
    */
   stats(): CassandraStoreStats {
-    return this.#runner.stats();
+    return { counters: this.#runner.counters(), gauges: {} };
   }
 
   async commit(commit: MailboxCommit): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Message } from '../../protocol/index.js';
+import { conversationRowValues } from '../conversation-columns.js';
 import type { MailboxCommit } from '../mailbox-store.js';
 import type { BucketLayout } from './buckets.js';
 import type { BoundStatement, CqlStatements } from './statements.js';
@@ -23,16 +24,7 @@ export function commitRows(
   const batch: BoundStatement[] = [
     {
       query: statements.upsertConversation,
-      params: [
-        ownerId,
-        c.conversationId,
-        c.participants[0],
-        c.participants[1],
-        c.snippet,
-        c.lastUpdatedTimestamp,
-        c.unreadCount,
-        c.version,
-      ],
+      params: conversationRowValues(ownerId, c),
     },
     {
       query: statements.insertConversationChange,

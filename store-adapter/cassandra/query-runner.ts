@@ -8,19 +8,19 @@ const COUNTER_OF = {
   serialRead: 'serialReads',
   read: 'reads',
   write: 'writes',
-} as const satisfies Record<QueryKind, keyof CassandraStoreStats>;
+} as const satisfies Record<QueryKind, keyof CassandraStoreCounters>;
 
 /** Rows per page when a read walks a whole partition (an owner's conversations, a bucket index). */
 const PAGE_ROWS = 500;
 
-/** What one request to Cassandra is, as counted by `QueryRunner.stats()`. */
+/** What one request to Cassandra is, as counted by `QueryRunner.counters()`. */
 export type QueryKind = 'lwt' | 'serialRead' | 'read' | 'write';
 
 /**
- * Requests sent since the store opened (warm-up included), by kind; plain numbers (a type, not an
- * interface, so it is a StoreStats record).
+ * Requests sent since the store opened (warm-up included), by kind: counters, which only grow
+ * (a type, not an interface, so it is assignable to StoreFigures, an index signature).
  */
-export type CassandraStoreStats = {
+export type CassandraStoreCounters = {
   /** Every request sent (the sum of the four kinds below). */
   requests: number;
   /** Lightweight transactions: one Paxos round each (the commit's compare-and-set). */
@@ -35,6 +35,11 @@ export type CassandraStoreStats = {
   rollForwards: number;
 };
 
+/** Every counter at 0: what a store counts when it opens (tests compare deltas against it). */
+export function emptyCassandraStoreCounters(): CassandraStoreCounters {
+  return { requests: 0, lwts: 0, serialReads: 0, reads: 0, writes: 0, rollForwards: 0 };
+}
+
 /**
  * Sees every request start and end (tests count sequential round trips with it: a request that
  * starts while none is in flight opens a new one).
@@ -47,19 +52,12 @@ export interface QueryObserver {
 /**
  * Runs statements at the levels the options chose, with the idempotence flag that decides whether
  * the retry policy may repeat them (bounded-retry-policy.ts): reads and row writes are idempotent,
- * lightweight transactions are not. Every statement is prepared. Counts what it sends (`stats`).
+ * lightweight transactions are not. Every statement is prepared. Counts what it sends (`counters`).
  */
 export class QueryRunner {
   readonly #client: cassandra.Client;
   readonly #observer: QueryObserver | undefined;
-  readonly #counts: CassandraStoreStats = {
-    requests: 0,
-    lwts: 0,
-    serialReads: 0,
-    reads: 0,
-    writes: 0,
-    rollForwards: 0,
-  };
+  readonly #counts = emptyCassandraStoreCounters();
   readonly readConsistency: number;
   readonly writeConsistency: number;
   readonly serialConsistency: number;
@@ -80,7 +78,7 @@ export class QueryRunner {
   }
 
   /** A copy of the counters (plain numbers). */
-  stats(): CassandraStoreStats {
+  counters(): CassandraStoreCounters {
     return { ...this.#counts };
   }
 

@@ -2,9 +2,8 @@
  * Every CQL statement the store runs on data (DDL lives in schema.ts), for one keyspace. All are
  * prepared on use; each read names one partition (or a slice of one), never a scan.
  */
+import { CONVERSATION_COLUMNS } from '../conversation-columns.js';
 
-const CONVERSATION_COLUMNS =
-  'conversation_id, participant_a, participant_b, snippet, last_updated, unread_count, version';
 const MESSAGE_COLUMNS =
   'conversation_id, sent_at, message_id, sender_id, recipient_id, content, client_message_id, version';
 

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import type { Message } from '../../protocol/index.js';
+import { CONVERSATION_COLUMNS, conversationRowValues } from '../conversation-columns.js';
 import { StoreVersionConflictError, type MailboxCommit } from '../mailbox-store.js';
-import { CONVERSATION_COLUMNS } from './rows.js';
 
 /** What became of one commit of a batch. */
 export type CommitOutcome =
@@ -90,16 +90,8 @@ export class CommitWriter {
     if (storedVersion !== commit.version - 1) {
       throw new StoreVersionConflictError(commit.ownerId, commit.version - 1, storedVersion);
     }
-    const c = commit.conversation;
     this.#statements.upsertConversation.run(
-      commit.ownerId,
-      c.conversationId,
-      c.participants[0],
-      c.participants[1],
-      c.snippet,
-      c.lastUpdatedTimestamp,
-      c.unreadCount,
-      c.version,
+      ...conversationRowValues(commit.ownerId, commit.conversation),
     );
     if (commit.kind === 'message')
       insertMessage(this.#statements.insertMessage, commit.ownerId, commit.message, commit.version);

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { GivenOptions } from '../../protocol/index.js';
+import { CONVERSATION_COLUMNS } from '../conversation-columns.js';
 import type {
   ConversationRow,
   MailboxCommit,
@@ -13,7 +14,6 @@ import { CommitWriter } from './commit-writer.js';
 import { GroupCommit, type EmbeddedStoreStats } from './group-commit.js';
 import { resolveEmbeddedStoreOptions, type EmbeddedStoreOptions } from './options.js';
 import {
-  CONVERSATION_COLUMNS,
   MESSAGE_COLUMNS,
   toConversationRow,
   toStoredMessage,

@@ -1,13 +1,19 @@
-import type { MailboxCommit } from '../mailbox-store.js';
+import type { MailboxCommit, StoreStats } from '../mailbox-store.js';
 import type { CommitOutcome, CommitWriter } from './commit-writer.js';
 
 /**
- * The embedded store's counters, plain numbers that only grow (except `queued`), for node stats
- * and the bench. With synchronous=FULL every transaction is one fsync of the WAL (checkpoints add
- * a few more), so `transactions / commits` is the fsyncs a commit costs.
+ * The embedded store's figures, for node stats and the bench. With synchronous=FULL every
+ * transaction is one fsync of the WAL (checkpoints add a few more), so `transactions / commits` is
+ * the fsyncs a commit costs.
  */
-// A type, not an interface, so it is assignable to StoreStats (an index signature).
-export type EmbeddedStoreStats = {
+export interface EmbeddedStoreStats extends StoreStats {
+  readonly counters: EmbeddedStoreCounters;
+  readonly gauges: EmbeddedStoreGauges;
+}
+
+/** Totals since the store opened, which only grow. */
+// Types, not interfaces, so they are assignable to StoreFigures (an index signature).
+export type EmbeddedStoreCounters = {
   /** commit() calls. */
   commits: number;
   /** Commits that changed a mailbox. */
@@ -22,8 +28,6 @@ export type EmbeddedStoreStats = {
   transactions: number;
   /** Write transactions that failed to commit (all of their commits failed). */
   transactionsFailed: number;
-  /** The largest number of commits one transaction carried. */
-  batchSizeMax: number;
   /** Attempts to take the write lock that found it held by another connection (SQLITE_BUSY). */
   lockBusy: number;
   /** Transactions that had to wait for the write lock. */
@@ -32,6 +36,12 @@ export type EmbeddedStoreStats = {
   lockWaitMs: number;
   /** Time spent inside write transactions, the fsync included (the event loop is blocked). */
   transactionMs: number;
+};
+
+/** Figures read as they stand. */
+export type EmbeddedStoreGauges = {
+  /** The largest number of commits one transaction carried since the store opened. */
+  batchSizeMax: number;
   /** Commits queued for the next transaction, now. */
   queued: number;
 };
@@ -64,7 +74,7 @@ export class GroupCommit {
   readonly #writer: CommitWriter;
   readonly #settings: GroupCommitSettings;
   readonly #queue: Pending[] = [];
-  #stats: EmbeddedStoreStats = {
+  readonly #counters: EmbeddedStoreCounters = {
     commits: 0,
     commitsApplied: 0,
     commitsResent: 0,
@@ -72,13 +82,12 @@ export class GroupCommit {
     commitsFailed: 0,
     transactions: 0,
     transactionsFailed: 0,
-    batchSizeMax: 0,
     lockBusy: 0,
     lockWaits: 0,
     lockWaitMs: 0,
     transactionMs: 0,
-    queued: 0,
   };
+  #batchSizeMax = 0;
   /** A flush (or a lock retry) is scheduled or running. */
   #busy = false;
   #timer: NodeJS.Timeout | undefined;
@@ -93,7 +102,7 @@ export class GroupCommit {
   }
 
   commit(commit: MailboxCommit): Promise<void> {
-    this.#stats.commits += 1;
+    this.#counters.commits += 1;
     return new Promise<void>((resolve, reject) => {
       this.#queue.push({ commit, resolve, reject });
       if (!this.#busy) {
@@ -113,7 +122,10 @@ export class GroupCommit {
   }
 
   stats(): EmbeddedStoreStats {
-    return { ...this.#stats, queued: this.#queue.length };
+    return {
+      counters: { ...this.#counters },
+      gauges: { batchSizeMax: this.#batchSizeMax, queued: this.#queue.length },
+    };
   }
 
   /** Resolves once every queued commit has settled. */
@@ -135,8 +147,8 @@ export class GroupCommit {
     }
     if (busy !== undefined) return this.#retryLock(busy, startedAt);
     if (this.#lockWaitSince !== undefined) {
-      this.#stats.lockWaits += 1;
-      this.#stats.lockWaitMs += startedAt - this.#lockWaitSince;
+      this.#counters.lockWaits += 1;
+      this.#counters.lockWaitMs += startedAt - this.#lockWaitSince;
       this.#lockWaitSince = undefined;
       this.#lockAttempts = 0;
     }
@@ -146,22 +158,22 @@ export class GroupCommit {
     try {
       outcomes = this.#writer.writeBatch(batch.map((pending) => pending.commit));
     } catch (error) {
-      this.#stats.transactionMs += performance.now() - startedAt;
+      this.#counters.transactionMs += performance.now() - startedAt;
       return this.#fail(batch, error);
     }
-    this.#stats.transactionMs += performance.now() - startedAt;
-    this.#stats.transactions += 1;
-    this.#stats.batchSizeMax = Math.max(this.#stats.batchSizeMax, batch.length);
+    this.#counters.transactionMs += performance.now() - startedAt;
+    this.#counters.transactions += 1;
+    this.#batchSizeMax = Math.max(this.#batchSizeMax, batch.length);
     batch.forEach((pending, index) => this.#settle(pending, outcomes[index]));
     this.#finish();
   };
 
   #retryLock(busy: Error, now: number): void {
-    this.#stats.lockBusy += 1;
+    this.#counters.lockBusy += 1;
     this.#lockWaitSince ??= now;
     if (now - this.#lockWaitSince >= this.#settings.busyTimeoutMs) {
-      this.#stats.lockWaits += 1;
-      this.#stats.lockWaitMs += now - this.#lockWaitSince;
+      this.#counters.lockWaits += 1;
+      this.#counters.lockWaitMs += now - this.#lockWaitSince;
       this.#lockWaitSince = undefined;
       this.#lockAttempts = 0;
       const batch = this.#queue.splice(0, Math.min(this.#queue.length, this.#settings.maxCommits));
@@ -175,23 +187,23 @@ export class GroupCommit {
 
   #settle(pending: Pending, outcome: CommitOutcome | undefined): void {
     if (outcome?.kind === 'applied') {
-      this.#stats.commitsApplied += 1;
+      this.#counters.commitsApplied += 1;
       pending.resolve();
     } else if (outcome?.kind === 'resent') {
-      this.#stats.commitsResent += 1;
+      this.#counters.commitsResent += 1;
       pending.resolve();
     } else {
       const error = outcome?.error ?? new Error('embedded store: commit without an outcome');
       if ((error as { code?: unknown }).code === 'STORE_VERSION_CONFLICT')
-        this.#stats.conflicts += 1;
-      else this.#stats.commitsFailed += 1;
+        this.#counters.conflicts += 1;
+      else this.#counters.commitsFailed += 1;
       pending.reject(error);
     }
   }
 
   #fail(batch: Pending[], error: unknown, transactionFailed = true): void {
-    if (transactionFailed) this.#stats.transactionsFailed += 1;
-    this.#stats.commitsFailed += batch.length;
+    if (transactionFailed) this.#counters.transactionsFailed += 1;
+    this.#counters.commitsFailed += batch.length;
     for (const pending of batch) pending.reject(error);
     this.#finish();
   }

@@ -6,4 +6,8 @@ export {
   GROUP_COMMIT_WAIT_MS_MAX,
   type EmbeddedStoreOptions,
 } from './options.js';
-export type { EmbeddedStoreStats } from './group-commit.js';
+export type {
+  EmbeddedStoreCounters,
+  EmbeddedStoreGauges,
+  EmbeddedStoreStats,
+} from './group-commit.js';

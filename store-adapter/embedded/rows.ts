@@ -23,8 +23,6 @@ export interface MessageRecord {
   version: number;
 }
 
-export const CONVERSATION_COLUMNS =
-  'conversation_id, participant_a, participant_b, snippet, last_updated, unread_count, version';
 export const MESSAGE_COLUMNS =
   'conversation_id, sent_at, message_id, sender_id, recipient_id, content, client_message_id, version';
 

@@ -19,7 +19,11 @@ import {
   type MailboxCommit,
   type MessageCommit,
 } from '../../store-adapter/index.js';
-import type { CassandraStoreStats, QueryKind } from '../../store-adapter/cassandra/index.js';
+import {
+  emptyCassandraStoreCounters,
+  type CassandraStoreCounters,
+  type QueryKind,
+} from '../../store-adapter/cassandra/index.js';
 import { BucketLayout } from '../../store-adapter/cassandra/buckets.js';
 import { commitRows } from '../../store-adapter/cassandra/commit-rows.js';
 import { cqlStatements } from '../../store-adapter/cassandra/statements.js';
@@ -52,17 +56,17 @@ class RoundTrips {
   async measure(
     store: CassandraStore,
     work: () => Promise<unknown>,
-  ): Promise<{ roundTrips: number; delta: CassandraStoreStats }> {
-    const before = store.stats();
+  ): Promise<{ roundTrips: number; delta: CassandraStoreCounters }> {
+    const before = store.stats().counters;
     const roundTripsBefore = this.roundTrips;
     await work();
-    const after = store.stats();
+    const after = store.stats().counters;
     const delta = Object.fromEntries(
       Object.entries(after).map(([key, value]) => [
         key,
-        value - before[key as keyof CassandraStoreStats],
+        value - before[key as keyof CassandraStoreCounters],
       ]),
-    ) as CassandraStoreStats;
+    ) as CassandraStoreCounters;
     return { roundTrips: this.roundTrips - roundTripsBefore, delta };
   }
 }
@@ -76,14 +80,8 @@ function nextMessage(ownerId: string, peer: string, version: number): MessageCom
   return messageCommit(ownerId, version, makeMessage(peer, ownerId, version * 1_000), version);
 }
 
-const ZERO: CassandraStoreStats = {
-  requests: 0,
-  lwts: 0,
-  serialReads: 0,
-  reads: 0,
-  writes: 0,
-  rollForwards: 0,
-};
+/** The store's counters as it opens; a delta names only the counters it moved. */
+const ZERO = emptyCassandraStoreCounters();
 
 t.test(
   'the steady state: one Paxos round per commit, no SERIAL read, no roll-forward',
@@ -415,9 +413,9 @@ for (const point of CRASH_POINTS) {
       const next = await open();
       t.teardown(() => next.close());
       const after = nextMessage(owner, lost.message.senderId, 4);
-      const before = next.stats();
+      const before = next.stats().counters;
       await next.commit(after);
-      const stats = next.stats();
+      const stats = next.stats().counters;
       t.equal(stats.serialReads - before.serialReads, 1, 'one SERIAL read: it knew nothing');
       t.equal(stats.lwts - before.lwts, 1);
       t.equal(stats.rollForwards - before.rollForwards, 1, 'the dead writer’s commit re-applied');
@@ -430,9 +428,9 @@ for (const point of CRASH_POINTS) {
       // (A STORE_UNAVAILABLE from the rows leaves the process running, not knowing them settled.)
       const { owner, kept, lost } = await crashedMailbox(store, crashing);
       const after = nextMessage(owner, lost.message.senderId, 4);
-      const before = crashing.stats();
+      const before = crashing.stats().counters;
       await crashing.commit(after);
-      const stats = crashing.stats();
+      const stats = crashing.stats().counters;
       t.equal(stats.serialReads - before.serialReads, 1, 'one SERIAL read');
       t.equal(stats.rollForwards - before.rollForwards, 1, 'its own commit re-applied');
       await expectExactly(t, store, owner, [...kept, lost, after]);
@@ -478,9 +476,9 @@ t.test(
     );
     const next = await open();
     t.teardown(() => next.close());
-    const before = next.stats();
+    const before = next.stats().counters;
     t.equal(await next.mailboxVersion(alice), 1);
-    t.equal(next.stats().rollForwards - before.rollForwards, 0, 'nothing to roll forward');
+    t.equal(next.stats().counters.rollForwards - before.rollForwards, 0, 'nothing to roll forward');
     const second = nextMessage(alice, bob, 2);
     await next.commit(second);
     await expectExactly(t, store, alice, [first, second]);
@@ -498,11 +496,11 @@ t.test('two processes committing in turn each settle the other’s last commit f
   const commits: MessageCommit[] = [];
   for (let version = 1; version <= 6; version += 1) {
     const writer = version % 2 === 0 ? two : one;
-    const before = writer.stats();
+    const before = writer.stats().counters;
     const commit = nextMessage(alice, bob, version);
     await writer.commit(commit);
     commits.push(commit);
-    const stats = writer.stats();
+    const stats = writer.stats().counters;
     t.equal(stats.lwts - before.lwts, 1, `version ${version}: one LWT`);
     t.equal(
       stats.serialReads - before.serialReads,

@@ -15,6 +15,7 @@ import {
   GROUP_COMMIT_WAIT_MS_MAX,
   StoreVersionConflictError,
   type MailboxCommit,
+  type StoreStats,
 } from '../../store-adapter/index.js';
 import { freshUser, makeMessage, messageCommit } from './store-conformance.js';
 
@@ -39,12 +40,11 @@ t.test('concurrent commits of one process land in fewer transactions than commit
   t.teardown(() => store.close());
   const commits = firstCommits(200);
   await Promise.all(commits.map((commit) => store.commit(commit)));
-  const stats = store.stats();
-  t.equal(stats.commits, 200);
-  t.equal(stats.commitsApplied, 200);
-  t.equal(stats.transactions, 4, '200 commits in batches of at most 64: 64 + 64 + 64 + 8');
-  t.equal(stats.batchSizeMax, 64);
-  t.equal(stats.queued, 0);
+  const { counters, gauges } = store.stats();
+  t.equal(counters.commits, 200);
+  t.equal(counters.commitsApplied, 200);
+  t.equal(counters.transactions, 4, '200 commits in batches of at most 64: 64 + 64 + 64 + 8');
+  t.same(gauges, { batchSizeMax: 64, queued: 0 }, 'the high-water mark and the queue are gauges');
   for (const commit of commits) t.equal(await store.mailboxVersion(commit.ownerId), 1);
 });
 
@@ -54,16 +54,24 @@ t.test('the batch bound is respected at the limit and one past it', async (t) =>
   await Promise.all(firstCommits(8).map((commit) => store.commit(commit)));
   t.match(
     store.stats(),
-    { transactions: 1, batchSizeMax: 8 },
+    { counters: { transactions: 1 }, gauges: { batchSizeMax: 8 } },
     'exactly the limit: one transaction',
   );
   await Promise.all(firstCommits(9).map((commit) => store.commit(commit)));
-  t.match(store.stats(), { transactions: 3, batchSizeMax: 8, commitsApplied: 17 }, '9: 8 + 1');
+  t.match(
+    store.stats(),
+    { counters: { transactions: 3, commitsApplied: 17 }, gauges: { batchSizeMax: 8 } },
+    '9: 8 + 1',
+  );
 
   const unbatched = openStore('unbatched', { groupCommitMaxCommits: 1 });
   t.teardown(() => unbatched.close());
   await Promise.all(firstCommits(5).map((commit) => unbatched.commit(commit)));
-  t.match(unbatched.stats(), { transactions: 5, batchSizeMax: 1 }, '1 turns group commit off');
+  t.match(
+    unbatched.stats(),
+    { counters: { transactions: 5 }, gauges: { batchSizeMax: 1 } },
+    '1 turns group commit off',
+  );
 });
 
 t.test('group commit options are checked at their limits', async (t) => {
@@ -81,7 +89,7 @@ t.test('group commit options are checked at their limits', async (t) => {
   const started = performance.now();
   await Promise.all(firstCommits(3).map((commit) => widest.commit(commit)));
   t.ok(performance.now() - started >= GROUP_COMMIT_WAIT_MS_MAX - 1, 'the batch waited for others');
-  t.match(widest.stats(), { transactions: 1, batchSizeMax: 3 });
+  t.match(widest.stats(), { counters: { transactions: 1 }, gauges: { batchSizeMax: 3 } });
 });
 
 t.test('a conflict in a batch fails that commit only; the others are applied', async (t) => {
@@ -94,7 +102,7 @@ t.test('a conflict in a batch fails that commit only; the others are applied', a
     string,
   ];
   await store.commit(messageCommit(dave, 1, makeMessage(alice, dave, 1)));
-  const before = store.stats().transactions;
+  const before = store.stats().counters.transactions;
   const gap = messageCommit(bob, 3, makeMessage(alice, bob, 2));
   const stale = messageCommit(dave, 1, makeMessage(alice, dave, 3));
   const results = await Promise.allSettled([
@@ -115,8 +123,8 @@ t.test('a conflict in a batch fails that commit only; the others are applied', a
       `commit ${index} got its own StoreVersionConflictError`,
     );
   }
-  t.equal(store.stats().transactions, before + 1, 'all five went in one transaction');
-  t.match(store.stats(), { conflicts: 2 });
+  t.equal(store.stats().counters.transactions, before + 1, 'all five went in one transaction');
+  t.equal(store.stats().counters.conflicts, 2);
   t.equal(await store.mailboxVersion(alice), 1);
   t.equal(await store.mailboxVersion(bob), 0, 'the refused commit changed nothing');
   t.equal(await store.mailboxVersion(carol), 1);
@@ -135,8 +143,8 @@ t.test('a commit failing half-way is rolled back alone (its own savepoint)', asy
   const results = await Promise.allSettled([store.commit(good), store.commit(broken)]);
   t.equal(results[0]?.status, 'fulfilled');
   t.equal(results[1]?.status, 'rejected');
-  t.equal(store.stats().transactions, 1);
-  t.match(store.stats(), { commitsFailed: 1, commitsApplied: 1 });
+  t.equal(store.stats().counters.transactions, 1);
+  t.match(store.stats().counters, { commitsFailed: 1, commitsApplied: 1 });
   t.equal(await store.mailboxVersion(broken.ownerId), 0);
   t.equal(await store.conversation(broken.ownerId, broken.conversation.conversationId), undefined);
   t.equal(await store.mailboxVersion(good.ownerId), 1);
@@ -149,7 +157,7 @@ t.test('commits to one owner in one batch apply in order, as if one after anothe
   const commits = [1, 2, 3].map((v) => messageCommit(alice, v, makeMessage(bob, alice, v)));
   await Promise.all(commits.map((commit) => store.commit(commit)));
   t.equal(await store.mailboxVersion(alice), 3);
-  t.equal(store.stats().transactions, 1);
+  t.equal(store.stats().counters.transactions, 1);
 
   const [five, four] = [5, 4].map((v) => messageCommit(alice, v, makeMessage(bob, alice, v)));
   if (five === undefined || four === undefined) throw new Error('unreachable');
@@ -164,7 +172,7 @@ t.test('commits to one owner in one batch apply in order, as if one after anothe
   const again = messageCommit(alice, 5, makeMessage(bob, alice, 5));
   await Promise.all([store.commit(again), store.commit(again)]);
   t.equal(await store.mailboxVersion(alice), 5);
-  t.match(store.stats(), { commitsResent: 1 }, 'the same commit twice in one batch: a no-op');
+  t.equal(store.stats().counters.commitsResent, 1, 'the same commit twice in one batch: a no-op');
   const changes = await store.messagesChangedAfter(alice, conversationIdOf(alice, bob), 0, 100);
   t.same(
     changes.map((m) => m.version),
@@ -188,7 +196,7 @@ t.test('close lets queued commits finish and refuses new ones', async (t) => {
 interface RaceResult {
   committed: { owner: string; version: number; peer: string; clientMessageId: string }[];
   conflicts: number;
-  stats: Record<string, number>;
+  stats: StoreStats;
 }
 
 function spawnChild(args: string[]) {
@@ -238,12 +246,17 @@ t.test('three processes racing on the same owners: every version once, none lost
     }
   }
   for (const owner of owners) t.equal(await store.mailboxVersion(owner), 3 * rounds);
-  const transactions = results.reduce((sum, result) => sum + (result.stats.transactions ?? 0), 0);
-  const commits = results.reduce((sum, result) => sum + (result.stats.commits ?? 0), 0);
+  const transactions = results.reduce(
+    (sum, result) => sum + (result.stats.counters.transactions ?? 0),
+    0,
+  );
+  const commits = results.reduce((sum, result) => sum + (result.stats.counters.commits ?? 0), 0);
   t.ok(transactions < commits, `${commits} commits in ${transactions} transactions`);
   t.comment(
     'per process:',
-    JSON.stringify(results.map(({ stats, conflicts }) => ({ conflicts, ...stats }))),
+    JSON.stringify(
+      results.map(({ stats, conflicts }) => ({ conflicts, ...stats.counters, ...stats.gauges })),
+    ),
   );
 });
 
