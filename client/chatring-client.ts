@@ -34,6 +34,7 @@ import {
 import { listQueryFields, listQueryString, type PageQuery } from './list-query.js';
 import { followList, type FollowOptions } from './list-follower.js';
 import { RingSource } from './ring-source.js';
+import { TIMED_OUT, settleWithin } from './time-limit.js';
 
 export interface ChatringClientOptions {
   /** Routers to learn the ring from (direct mode) or to send every request to (router mode). */
@@ -57,14 +58,17 @@ export interface ChatringClientOptions {
    */
   connectionsPerNode: number;
   /**
-   * Deadline of one attempt (connect to the answer's last byte), in ms.
+   * Deadline of one attempt (connect to the answer's last byte), in ms; cut to what is left of
+   * the call's `deadlineMs`.
    * @default 5000
    */
   attemptTimeoutMs: number;
   /**
-   * How long one call may keep retrying in all (wrong owner, node down during a failover,
-   * overloaded, store unavailable), in ms. A send retried in that time keeps its clientMessageId,
-   * so it is stored once whatever happened to the earlier attempts.
+   * How long one call may take in all, retries included (wrong owner, node down during a failover,
+   * overloaded, store unavailable), in ms: every attempt, backoff and wait for the ring ends by
+   * then. A send retried in that time keeps its clientMessageId, so it is stored once whatever
+   * happened to the earlier attempts. 0 leaves no time for any attempt: a call that passes the
+   * local checks fails at once with OWNER_UNAVAILABLE.
    * @default 15000
    */
   deadlineMs: number;
@@ -157,13 +161,9 @@ export class ChatringClient {
         ? new OwnerClient(
             () => this.#ring.current(),
             () => this.#ring.refresh(),
-            {
-              attemptTimeoutMs,
-              connectionsPerNode,
-              bearerToken: appToken,
-              // Ring-following retries end with the call's own deadline (checked around them too).
-              retryBudgetMs: this.options.deadlineMs,
-            },
+            // No retry budget of its own: every call passes this client's deadline (#attempt), so
+            // the ring-following retries inside and the retries here share one clock.
+            { attemptTimeoutMs, connectionsPerNode, bearerToken: appToken },
             clock,
           )
         : undefined;
@@ -253,14 +253,16 @@ export class ChatringClient {
   /**
    * One call with the outer retry loop: anything the catalogue calls retryable is tried again
    * (the same request, so a send keeps its clientMessageId) after a jittered backoff, until the
-   * deadline; anything else is thrown at once.
+   * deadline; anything else is thrown at once. The deadline bounds everything under it too: the
+   * owner client's own retries, each attempt's timeout, the wait for a ring.
    */
   async #call<T>(userId: string, request: OwnerRequest): Promise<T> {
-    const deadline = this.#clock.monotonicNow() + this.options.deadlineMs;
+    const deadlineAtMs = this.#clock.monotonicNow() + this.options.deadlineMs;
+    let failure: ChatringError | undefined;
     for (let attempt = 0; ; attempt += 1) {
-      let failure: ChatringError;
+      if (this.#clock.monotonicNow() >= deadlineAtMs) throw failure ?? this.#noTime(request);
       try {
-        const response = await this.#attempt(userId, request);
+        const response = await this.#attempt(userId, request, deadlineAtMs);
         if (response.statusCode >= 200 && response.statusCode < 300) return response.body as T;
         failure =
           errorFromBody(response.body) ??
@@ -272,20 +274,49 @@ export class ChatringClient {
             : new ChatringError('INTERNAL', (error as Error).message, { cause: error });
       }
       const delay = backoffMs(attempt);
-      if (!failure.retryable || this.#clock.monotonicNow() + delay >= deadline) throw failure;
+      if (!failure.retryable || this.#clock.monotonicNow() + delay >= deadlineAtMs) throw failure;
       await this.#clock.sleep(delay);
     }
   }
 
-  async #attempt(userId: string, request: OwnerRequest): Promise<PeerResponse> {
+  async #attempt(
+    userId: string,
+    request: OwnerRequest,
+    deadlineAtMs: number,
+  ): Promise<PeerResponse> {
     if (this.#owners !== undefined) {
-      await this.#ring.ready();
-      return this.#owners.call(userId, request);
+      await this.#ring.ready(deadlineAtMs);
+      return this.#owners.call(userId, request, undefined, { deadlineAtMs });
     }
     // Router mode: the routers take calls in turn, so a retry after one failed goes to the next.
     const urls = this.#ring.routerUrls;
     const url = urls[this.#nextRouter++ % urls.length] ?? urls[0] ?? '';
-    return this.#routers.send(url, request);
+    const answer = await settleWithin(
+      this.#routers.send(url, { ...request, timeoutMs: this.#attemptTimeoutMs(deadlineAtMs) }),
+      deadlineAtMs - this.#clock.monotonicNow(),
+    );
+    if (answer === TIMED_OUT)
+      throw new ChatringError(
+        'OWNER_UNAVAILABLE',
+        `router ${url}: no answer to ${request.method} ${request.path} before the call's deadline`,
+      );
+    return answer;
+  }
+
+  /**
+   * One attempt's timeout: never past the call's deadline, never 0 (that would be none at all).
+   * It ends a request abandoned at the deadline; `settleWithin` keeps the deadline itself.
+   */
+  #attemptTimeoutMs(deadlineAtMs: number): number {
+    const remainingMs = Math.ceil(deadlineAtMs - this.#clock.monotonicNow());
+    return Math.max(1, Math.min(this.options.attemptTimeoutMs, remainingMs));
+  }
+
+  #noTime(request: OwnerRequest): ChatringError {
+    return new ChatringError(
+      'OWNER_UNAVAILABLE',
+      `${request.method} ${request.path}: no time left for an attempt (deadlineMs ${this.options.deadlineMs})`,
+    );
   }
 }
 

@@ -7,6 +7,7 @@ import {
 } from '../protocol/index.js';
 import { RingView, ringConfigFromPublic } from '../ring/index.js';
 import type { PeerClient } from '../transport/index.js';
+import { settleWithin } from './time-limit.js';
 
 /**
  * Where a ring-aware client learns the ring: `GET /v1/ring` on the routers it was given. The ring
@@ -43,10 +44,20 @@ export class RingSource {
     return this.#ring;
   }
 
-  /** The ring, fetched first if none is held yet. */
-  async ready(): Promise<RingView> {
-    if (this.#ring === undefined) await this.refresh(true);
-    return this.#ring ?? unreachable();
+  /**
+   * The ring, fetched first if none is held yet. A caller with a deadline (monotonic ms on this
+   * source's clock) waits for the fetch until then at most, and then fails with OWNER_UNAVAILABLE;
+   * the fetch goes on for whoever shares it.
+   */
+  async ready(deadlineAtMs = Number.POSITIVE_INFINITY): Promise<RingView> {
+    if (this.#ring === undefined)
+      await settleWithin(this.refresh(true), deadlineAtMs - this.#clock.monotonicNow());
+    if (this.#ring === undefined)
+      throw new ChatringError(
+        'OWNER_UNAVAILABLE',
+        `no router answered ${PUBLIC_RING_PATH} (${this.routerUrls.join(', ')}) before the call's deadline`,
+      );
+    return this.#ring;
   }
 
   /**

@@ -76,12 +76,25 @@ export interface OwnerRequest {
   body?: unknown;
 }
 
+/** What bounds one call beyond the client's options. */
+export interface OwnerCallLimits {
+  /**
+   * When the call must be over, in monotonic ms on this client's clock. It replaces the retry
+   * budget: no attempt starts at or after it, each attempt's timeout, each backoff and each wait
+   * for a ring refresh is cut to the time left. A caller with a deadline of its own (the app
+   * client) passes it, so that its loop and this one do not add up.
+   * @default undefined (the retry budget, from the first retry on)
+   */
+  deadlineAtMs?: number;
+}
+
 export type OwnerResponse = PeerResponse;
 export type RawOwnerResponse = RawPeerResponse;
 
 /** A 2xx the caller keeps as bytes: nothing to inspect. */
 const SUCCESS = Symbol('success');
 const NEVER_STOP = (): undefined => undefined;
+const NO_LIMITS: OwnerCallLimits = Object.freeze({});
 
 /** A refusal's body, parsed to read its code; bytes that are not JSON count as no answer. */
 function parseRefusal(bytes: Buffer): unknown {
@@ -96,7 +109,7 @@ function parseRefusal(bytes: Buffer): unknown {
  * Calls the node that owns a user, over keep-alive undici pools. It looks the owner up again on
  * every attempt; a NOT_OWNER answer (the ring moved) refreshes the ring first. Every chatring call
  * is idempotent (sends by clientMessageId), so connection failures and OWNER_UNAVAILABLE are
- * retried too, with backoff, until the retry budget is spent.
+ * retried too, with backoff, until the retry budget is spent, or the caller's own deadline.
  */
 export class OwnerClient {
   readonly #options: Readonly<OwnerClientOptions>;
@@ -136,9 +149,10 @@ export class OwnerClient {
   async call(
     userId: string,
     ownerRequest: OwnerRequest,
-    stopRetrying: () => ChatringError | undefined = () => undefined,
+    stopRetrying: () => ChatringError | undefined = NEVER_STOP,
+    limits: OwnerCallLimits = NO_LIMITS,
   ): Promise<OwnerResponse> {
-    return this.#attempts(userId, ownerRequest, stopRetrying, async (url, peerRequest) => {
+    return this.#attempts(userId, ownerRequest, stopRetrying, limits, async (url, peerRequest) => {
       const response = await this.#peers.send(url, peerRequest);
       return { response, body: response.body };
     });
@@ -148,8 +162,12 @@ export class OwnerClient {
    * Calls the owner and hands back its answer as bytes, unparsed: the router relays them as they
    * are. Only a refusal is parsed, to tell the retryable ones (NOT_OWNER, OWNER_UNAVAILABLE).
    */
-  async relay(userId: string, ownerRequest: OwnerRequest): Promise<RawOwnerResponse> {
-    return this.#attempts(userId, ownerRequest, NEVER_STOP, async (url, peerRequest) => {
+  async relay(
+    userId: string,
+    ownerRequest: OwnerRequest,
+    limits: OwnerCallLimits = NO_LIMITS,
+  ): Promise<RawOwnerResponse> {
+    return this.#attempts(userId, ownerRequest, NEVER_STOP, limits, async (url, peerRequest) => {
       const response = await this.#peers.relay(url, peerRequest);
       if (response.bytes.length === 0) return { response, body: undefined };
       const ok = response.statusCode >= 200 && response.statusCode < 300;
@@ -166,33 +184,42 @@ export class OwnerClient {
     userId: string,
     ownerRequest: OwnerRequest,
     stopRetrying: () => ChatringError | undefined,
+    { deadlineAtMs }: OwnerCallLimits,
     attempt: (url: string, peerRequest: PeerRequest) => Promise<{ response: R; body: unknown }>,
   ): Promise<R> {
-    let deadline: number | undefined;
+    let deadline = deadlineAtMs;
     let lastError: ChatringError | undefined;
     for (let attemptIndex = 0; ; attemptIndex += 1) {
       if (attemptIndex > 0) {
         deadline ??= this.#clock.monotonicNow() + this.#options.retryBudgetMs;
-        if (this.#clock.monotonicNow() >= deadline)
-          throw lastError ?? new ChatringError('OWNER_UNAVAILABLE', `no node serves ${userId}`);
+        if (this.#clock.monotonicNow() >= deadline) throw spent(userId, lastError);
         const stop = stopRetrying();
         if (stop !== undefined) throw stop;
-        await this.#clock.sleep(
-          Math.min(RETRY_DELAY_MS_MIN * 2 ** attemptIndex, RETRY_DELAY_MS_MAX),
-        );
-        await this.#refreshRing().catch(() => undefined);
+        await this.#beforeRetry(attemptIndex, deadlineAtMs);
       }
+      // A caller's deadline holds for the first attempt too, and again after the backoff.
+      if (deadlineAtMs !== undefined && this.#clock.monotonicNow() >= deadlineAtMs)
+        throw spent(userId, lastError);
       const ring = this.#ring();
       const owner = ring?.ownerOf(userId);
       if (ring === undefined || owner === undefined || owner.url === '') continue;
       let answer: { response: R; body: unknown };
       try {
-        answer = await attempt(owner.url, {
+        const sent = attempt(owner.url, {
           method: ownerRequest.method,
           path: ownerRequest.path,
           headers: { [RING_EPOCH_HEADER]: ring.epochText },
           ...(ownerRequest.body === undefined ? {} : { body: ownerRequest.body }),
+          ...(deadlineAtMs === undefined
+            ? {}
+            : { timeoutMs: this.#attemptTimeoutMs(deadlineAtMs) }),
         });
+        const outcome =
+          deadlineAtMs === undefined
+            ? await sent
+            : await settleWithin(sent, this.#remainingMs(deadlineAtMs));
+        if (outcome === TIMED_OUT) throw new Error("no answer before the call's deadline");
+        answer = outcome;
       } catch (error) {
         // Our own pool to the owner is full: retrying would only add to the queue. The app backs off.
         if (error instanceof ChatringError && error.code === 'OVERLOADED') throw error;
@@ -216,8 +243,68 @@ export class OwnerClient {
     }
   }
 
+  /**
+   * The backoff before a retry, then a ring refresh (a failed one leaves the ring held). Under a
+   * caller's deadline both end by it: the wait for a refresh others share is cut short, and the
+   * refresh goes on without this call.
+   */
+  async #beforeRetry(attemptIndex: number, deadlineAtMs: number | undefined): Promise<void> {
+    const delayMs = Math.min(RETRY_DELAY_MS_MIN * 2 ** attemptIndex, RETRY_DELAY_MS_MAX);
+    if (deadlineAtMs === undefined) {
+      await this.#clock.sleep(delayMs);
+      await this.#refreshRing().catch(() => undefined);
+      return;
+    }
+    await this.#clock.sleep(Math.min(delayMs, this.#remainingMs(deadlineAtMs)));
+    await settleWithin(
+      this.#refreshRing().catch(() => undefined),
+      this.#remainingMs(deadlineAtMs),
+    );
+  }
+
+  /**
+   * One attempt's timeout under a caller's deadline: never past it, never 0 (no timeout at all).
+   * It ends the request an attempt abandons at the deadline: undici checks it in ticks of up to a
+   * second, so the deadline itself is kept by `settleWithin`.
+   */
+  #attemptTimeoutMs(deadlineAtMs: number): number {
+    const remainingMs = Math.ceil(this.#remainingMs(deadlineAtMs));
+    return Math.max(1, Math.min(this.#options.attemptTimeoutMs, remainingMs));
+  }
+
+  #remainingMs(deadlineAtMs: number): number {
+    return Math.max(0, deadlineAtMs - this.#clock.monotonicNow());
+  }
+
   async close(): Promise<void> {
     await this.#peers.close();
+  }
+}
+
+/** The call's time is up: its last failure, or why nothing was tried. */
+function spent(userId: string, lastError: ChatringError | undefined): ChatringError {
+  return lastError ?? new ChatringError('OWNER_UNAVAILABLE', `no node serves ${userId}`);
+}
+
+const TIMED_OUT = Symbol('timed out');
+
+/**
+ * `work`'s outcome, or TIMED_OUT when `limitMs` pass first: `work` goes on (its own timeout ends
+ * it) and a late failure of it is ignored. The timer is a real one, cleared as soon as `work`
+ * ends: the injected clock's sleep cannot be cancelled, and a pending one would hold the process
+ * open. (client/time-limit.ts has the same for the app client, which may not import this file.)
+ */
+async function settleWithin<T>(work: Promise<T>, limitMs: number): Promise<T | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<typeof TIMED_OUT>((resolve) => {
+        timer = setTimeout(resolve, limitMs, TIMED_OUT);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -2,12 +2,14 @@
  * OwnerClient's retry loop against a real HTTP node stand-in on loopback: it retries a refusing
  * owner until its budget runs out, but stops at once when the caller's `stopRetrying` says its
  * reason to wait is gone (the release-stall regression: a coordinator being handed over must not
- * hold its user's lock for the whole budget).
+ * hold its user's lock for the whole budget). A caller's own deadline (`deadlineAtMs`) ends the
+ * call by then whatever the budget and attempt timeout: retries, a silent owner, a ring refresh
+ * that never ends; without one, the budget still starts at the first retry (the router's use).
  */
 import t, { type Test } from 'tap';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ChatringError } from '../../protocol/index.js';
+import { ChatringError, type Clock } from '../../protocol/index.js';
 import { OwnerClient } from '../../transport/index.js';
 import { RingView } from '../../ring/index.js';
 
@@ -125,5 +127,147 @@ t.test(
     const odd = await client.relay('alice', { method: 'GET', path: '/x' });
     t.equal(odd.bytes.toString(), answers[3][1], 'a 2xx is never parsed, so never judged');
     t.equal(next, 4, 'one retry in all');
+  },
+);
+
+/** Timing bounds are loose on purpose: they prove a deadline holds, never how fast anything is. */
+const DEADLINE_MS = 300;
+const SLACK_MS = 1_000;
+
+/** A node that takes every request and never answers. */
+async function silentNode(t: Test) {
+  let requests = 0;
+  const server = createServer(() => {
+    requests += 1;
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    server.closeAllConnections();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { ring: ringTo(url), requests: () => requests };
+}
+
+/** Milliseconds `run` took to settle (it must reject), and its error. */
+async function timedRefusal(run: () => Promise<unknown>) {
+  const started = performance.now();
+  const error = await run().then(
+    () => new Error('expected a refusal, the call succeeded'),
+    (refusal: unknown) => refusal,
+  );
+  return { error, elapsedMs: performance.now() - started };
+}
+
+t.test('a per-call deadline ends a refused call by then, whatever the retry budget', async (t) => {
+  const node = await refusingNode(t);
+  const client = new OwnerClient(
+    () => node.ring,
+    async () => undefined,
+    { retryBudgetMs: 60_000 },
+  );
+  t.teardown(() => client.close());
+  const { error, elapsedMs } = await timedRefusal(() =>
+    client.call('alice', { method: 'GET', path: '/x' }, undefined, {
+      deadlineAtMs: performance.now() + DEADLINE_MS,
+    }),
+  );
+  t.match(error, { code: 'OWNER_UNAVAILABLE' }, 'the owner is unavailable');
+  t.ok(elapsedMs < DEADLINE_MS + SLACK_MS, `ended in ${Math.round(elapsedMs)} ms`);
+  t.ok(node.requests() > 1, `retried (${node.requests()} attempts)`);
+});
+
+t.test('a per-call deadline cuts the attempt timeout of a silent owner', async (t) => {
+  const node = await silentNode(t);
+  const client = new OwnerClient(
+    () => node.ring,
+    async () => undefined,
+    { retryBudgetMs: 60_000, attemptTimeoutMs: 60_000 },
+  );
+  t.teardown(() => client.close());
+  const request = { method: 'GET', path: '/x' } as const;
+  const calls = {
+    call: () =>
+      client.call('alice', request, undefined, { deadlineAtMs: performance.now() + DEADLINE_MS }),
+    relay: () => client.relay('alice', request, { deadlineAtMs: performance.now() + DEADLINE_MS }),
+  };
+  for (const [name, run] of Object.entries(calls)) {
+    const { error, elapsedMs } = await timedRefusal(run);
+    t.match(error, { code: 'OWNER_UNAVAILABLE' }, `${name}: the owner is unavailable`);
+    t.ok(elapsedMs < DEADLINE_MS + SLACK_MS, `${name}: ended in ${Math.round(elapsedMs)} ms`);
+  }
+});
+
+t.test('a ring refresh that never ends does not hold a call past its deadline', async (t) => {
+  const node = await refusingNode(t);
+  const client = new OwnerClient(
+    () => node.ring,
+    () => new Promise<void>(() => undefined),
+    { retryBudgetMs: 60_000 },
+  );
+  t.teardown(() => client.close());
+  const { error, elapsedMs } = await timedRefusal(() =>
+    client.call('alice', { method: 'GET', path: '/x' }, undefined, {
+      deadlineAtMs: performance.now() + DEADLINE_MS,
+    }),
+  );
+  t.match(error, { code: 'OWNER_UNAVAILABLE' });
+  t.ok(elapsedMs < DEADLINE_MS + SLACK_MS, `ended in ${Math.round(elapsedMs)} ms`);
+});
+
+t.test('a deadline already past sends nothing', async (t) => {
+  const node = await refusingNode(t);
+  const client = new OwnerClient(
+    () => node.ring,
+    async () => undefined,
+  );
+  t.teardown(() => client.close());
+  await t.rejects(
+    client.call('alice', { method: 'GET', path: '/x' }, undefined, {
+      deadlineAtMs: performance.now(),
+    }),
+    { code: 'OWNER_UNAVAILABLE' },
+  );
+  t.equal(node.requests(), 0, 'no attempt');
+});
+
+/** A clock that moves only when slept on: the retry schedule becomes exact. */
+function steppedClock(): Clock {
+  let nowMs = 0;
+  return {
+    monotonicNow: () => nowMs,
+    wallNow: () => nowMs,
+    sleep: async (ms: number) => {
+      nowMs += ms;
+    },
+  };
+}
+
+t.test(
+  'retries on a stepped clock: a per-call deadline stops before it, the budget (no deadline) is unchanged',
+  async (t) => {
+    // Backoff 50, 100, 200, 400, 400 ms. With a 1,000 ms deadline from the call's start, attempts
+    // start at 0, 50, 150, 350 and 750; the next backoff is cut to 250 ms, reaches the deadline,
+    // and no attempt starts there. The budget alone (the router's use) starts at the first retry
+    // and is checked before each backoff only, so a sixth attempt starts at 1,150.
+    const node = await refusingNode(t);
+    const clock = steppedClock();
+    const client = new OwnerClient(
+      () => node.ring,
+      async () => undefined,
+      { retryBudgetMs: 1_000 },
+      clock,
+    );
+    t.teardown(() => client.close());
+    const request = { method: 'GET', path: '/x' } as const;
+    await t.rejects(
+      client.call('alice', request, undefined, { deadlineAtMs: clock.monotonicNow() + 1_000 }),
+      { code: 'OWNER_UNAVAILABLE' },
+    );
+    t.equal(node.requests(), 5, 'five attempts within the deadline');
+    t.equal(clock.monotonicNow(), 1_000, 'ended at the deadline, not after it');
+    const before = node.requests();
+    await t.rejects(client.relay('alice', request), { code: 'OWNER_UNAVAILABLE' });
+    t.equal(node.requests() - before, 6, 'six attempts under the budget alone, as before');
   },
 );
