@@ -23,6 +23,8 @@ import {
   type PublicRing,
   type SendMessageRequest,
   type SendMessageResponse,
+  TIMED_OUT,
+  settleWithin,
 } from '../protocol/index.js';
 import { publicRingOf } from '../ring/index.js';
 import {
@@ -34,7 +36,6 @@ import {
 import { listQueryFields, listQueryString, type PageQuery } from './list-query.js';
 import { followList, type FollowOptions } from './list-follower.js';
 import { RingSource } from './ring-source.js';
-import { TIMED_OUT, settleWithin } from './time-limit.js';
 
 export interface ChatringClientOptions {
   /** Routers to learn the ring from (direct mode) or to send every request to (router mode). */

@@ -4,10 +4,10 @@ import {
   SYSTEM_CLOCK,
   type Clock,
   type RingConfig,
+  settleWithin,
 } from '../protocol/index.js';
 import { RingView, ringConfigFromPublic } from '../ring/index.js';
 import type { PeerClient } from '../transport/index.js';
-import { settleWithin } from './time-limit.js';
 
 /**
  * Where a ring-aware client learns the ring: `GET /v1/ring` on the routers it was given. The ring

@@ -10,5 +10,6 @@ export * from './internal-validation.js';
 export * from './http-error-mapping.js';
 export * from './options.js';
 export * from './clock.js';
+export * from './time-limit.js';
 export * from './http-url.js';
 export * from './secret-files.js';

@@ -9,6 +9,8 @@ import {
   resolveOptions,
   type Clock,
   type OptionRules,
+  TIMED_OUT,
+  settleWithin,
 } from '../protocol/index.js';
 import type { RingView } from '../ring/index.js';
 import {
@@ -284,28 +286,6 @@ export class OwnerClient {
 /** The call's time is up: its last failure, or why nothing was tried. */
 function spent(userId: string, lastError: ChatringError | undefined): ChatringError {
   return lastError ?? new ChatringError('OWNER_UNAVAILABLE', `no node serves ${userId}`);
-}
-
-const TIMED_OUT = Symbol('timed out');
-
-/**
- * `work`'s outcome, or TIMED_OUT when `limitMs` pass first: `work` goes on (its own timeout ends
- * it) and a late failure of it is ignored. The timer is a real one, cleared as soon as `work`
- * ends: the injected clock's sleep cannot be cancelled, and a pending one would hold the process
- * open. (client/time-limit.ts has the same for the app client, which may not import this file.)
- */
-async function settleWithin<T>(work: Promise<T>, limitMs: number): Promise<T | typeof TIMED_OUT> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      work,
-      new Promise<typeof TIMED_OUT>((resolve) => {
-        timer = setTimeout(resolve, limitMs, TIMED_OUT);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function unavailable(nodeId: string, error: unknown): ChatringError {

@@ -6,7 +6,7 @@ export const TIMED_OUT = Symbol('timed out');
  * it, or others share it) and a late failure of it is ignored. `limitMs` Infinity waits as long as
  * it takes. The timer is a real one, cleared as soon as `work` ends: undici checks its own
  * timeouts in ticks of up to a second, and the injected clock's sleep cannot be cancelled (a
- * pending one would hold the process open). transport/owner-client.ts has the same for its loop.
+ * pending one would hold the process open). Used by OwnerClient's retry loop and the app client.
  */
 export async function settleWithin<T>(
   work: Promise<T>,
