@@ -57,6 +57,11 @@ export const flags = BenchFlags.parse(
       default: '',
     },
     'keep-data': { description: 'keep the temporary data dirs (true/false)', default: 'false' },
+    'cpu-prof-dir': {
+      description:
+        'profile every member of the clusters measured: DIR/<store>/<member>.cpuprofile (bench/profile-summary.js reads them; empty: off)',
+      default: '',
+    },
     'report-name': {
       description:
         'result file name: load (the read-path comparison) or sends (the write mix, read by the capacity plan)',
@@ -88,6 +93,7 @@ export const settings = {
   seed: flags.integer('seed', 0, 2 ** 31),
   chatringEntry: flags.string('chatring-entry'),
   keepData: flags.boolean('keep-data'),
+  cpuProfDir: flags.string('cpu-prof-dir'),
 };
 
 /** A --targets entry as its target (an alias resolved); throws for an unknown name. */

@@ -6,6 +6,7 @@
  * bench's own, see cassandra-keyspaces.ts).
  */
 import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
 import {
   ApiClient,
   readNodeStats,
@@ -162,9 +163,14 @@ async function runOnCluster(
   const appToken = specs.some((spec) => spec.path === 'router-auth')
     ? randomBytes(24).toString('base64url')
     : undefined;
+  const profileDir =
+    settings.cpuProfDir === ''
+      ? undefined
+      : join(settings.cpuProfDir, specs[0]?.store ?? 'embedded');
   const cluster = await startBenchCluster(dataDir, settings.nodes, settings.chatringEntry, {
     storeArgs,
     env: { CHATRING_APP_TOKENS: appToken ?? '' },
+    ...(profileDir === undefined ? {} : { extraArgs: ['--cpu-prof-dir', resolve(profileDir)] }),
   });
   try {
     const status = await cluster.status();
