@@ -35,31 +35,91 @@ const USER_LOCK_TABLE_RULES: OptionRules<UserLockTableOptions> = {
 
 interface Entry {
   mutex: MutexInterface;
+  /** What the mutex rejects a wait with once it passes lockWaitTimeoutMs. */
+  timeoutError: ChatringError;
   /** Holders plus waiters; the entry is dropped when it reaches 0, so the table holds only busy users. */
   users: number;
+}
+
+/** Counts since the table was made, which only grow (the node's metrics read them). */
+export interface UserLockStats {
+  /** Locks taken (each `run` whose work started). */
+  acquired: number;
+  /** Runs that found the lock held or waited for and had to queue (taken or not in the end). */
+  waited: number;
+  /** Runs refused at once: waitersMax requests were already waiting (USER_BUSY). */
+  refusedWaitersFull: number;
+  /** Runs refused after waiting lockWaitTimeoutMs (USER_BUSY). */
+  refusedWaitTimeout: number;
+}
+
+/** What the table tells of each wait, and the clock it times waits by. */
+export interface UserLockObserver {
+  /** Monotonic milliseconds. */
+  monotonicNow(): number;
+  /**
+   * A run that had to queue got the lock (`acquired`) or gave up at the wait timeout, after
+   * `waitMs`. Runs that found the lock free are not reported: they waited for nothing, and the
+   * uncontended path stays free of clock reads.
+   */
+  waited(waitMs: number, acquired: boolean): void;
 }
 
 /** One mutex per user (async-mutex), created on demand and dropped when idle. */
 export class UserLockTable {
   readonly #options: Readonly<UserLockTableOptions>;
   readonly #entries = new Map<string, Entry>();
+  readonly #observer: UserLockObserver | undefined;
+  readonly stats: UserLockStats = {
+    acquired: 0,
+    waited: 0,
+    refusedWaitersFull: 0,
+    refusedWaitTimeout: 0,
+  };
 
-  constructor(options: Partial<UserLockTableOptions> = {}) {
+  constructor(options: Partial<UserLockTableOptions> = {}, observer?: UserLockObserver) {
     this.#options = resolveOptions(
       'UserLockTable',
       DEFAULT_USER_LOCK_TABLE_OPTIONS,
       options,
       USER_LOCK_TABLE_RULES,
     );
+    this.#observer = observer;
   }
 
   /** Runs `work` holding the user's lock. */
   async run<T>(userId: string, work: () => Promise<T>): Promise<T> {
     const entry = this.#enter(userId);
     try {
-      return await entry.mutex.runExclusive(work);
+      // Alone in the entry: the lock is free, nothing to wait for or to time.
+      if (entry.users === 1) {
+        this.stats.acquired += 1;
+        return await entry.mutex.runExclusive(work);
+      }
+      return await this.#runAfterWait(entry, work);
     } finally {
       this.#leave(userId, entry);
+    }
+  }
+
+  /** Queued behind a holder or other waiters: the wait is counted, timed, and reported. */
+  async #runAfterWait<T>(entry: Entry, work: () => Promise<T>): Promise<T> {
+    this.stats.waited += 1;
+    const startedAt = this.#observer?.monotonicNow() ?? 0;
+    let acquired = false;
+    try {
+      return await entry.mutex.runExclusive(() => {
+        acquired = true;
+        this.stats.acquired += 1;
+        this.#observer?.waited(this.#observer.monotonicNow() - startedAt, true);
+        return work();
+      });
+    } catch (error) {
+      if (!acquired && error === entry.timeoutError) {
+        this.stats.refusedWaitTimeout += 1;
+        this.#observer?.waited(this.#observer.monotonicNow() - startedAt, false);
+      }
+      throw error;
     }
   }
 
@@ -80,12 +140,14 @@ export class UserLockTable {
       );
       entry = {
         mutex: withTimeout(new Mutex(), this.#options.lockWaitTimeoutMs, timeoutError),
+        timeoutError,
         users: 0,
       };
       this.#entries.set(userId, entry);
     }
     // One holder plus waitersMax waiters.
     if (entry.users > this.#options.waitersMax) {
+      this.stats.refusedWaitersFull += 1;
       throw new ChatringError(
         'USER_BUSY',
         `more than ${this.#options.waitersMax} requests are waiting on ${userId}`,

@@ -8,7 +8,14 @@ export type TargetStore = 'embedded' | 'cassandra' | 'none';
 
 /** How a request reaches the data. */
 export type TargetPath =
-  'router' | 'router-auth' | 'client-direct' | 'direct' | 'baseline' | 'echo' | 'echo-proxy';
+  | 'router'
+  | 'router-auth'
+  | 'router-no-telemetry'
+  | 'client-direct'
+  | 'direct'
+  | 'baseline'
+  | 'echo'
+  | 'echo-proxy';
 
 export interface TargetSpec {
   name: string;
@@ -26,6 +33,11 @@ const PATHS: Record<TargetPath, { label: string; description: string }> = {
     label: 'router, app tokens on',
     description:
       'through the router of a local cluster with app tokens required (Bearer on every call)',
+  },
+  'router-no-telemetry': {
+    label: 'router, telemetry off',
+    description:
+      'through the router of a local cluster with metrics and logging off (CHATRING_METRICS=false, CHATRING_LOG_LEVEL=silent): router ÷ this is what they cost',
   },
   'client-direct': {
     label: 'client-direct',
@@ -58,11 +70,16 @@ const STORE_SUFFIX: Record<TargetStore, string> = {
   none: '',
 };
 
-/** Every target, in the default order: the physical limits, then each store's four paths. */
+/**
+ * Every target, in the default order: the physical limits, then each store's four paths; on the
+ * embedded store, router-no-telemetry first, right before router (its own cluster, so that it is
+ * measured next to router without splitting the cluster router, client-direct and direct share).
+ */
 export const TARGET_CATALOGUE: readonly TargetSpec[] = Object.freeze([
   spec('echo', 'none'),
   spec('echo-proxy', 'none'),
   ...(['embedded', 'cassandra'] as const).flatMap((store) => [
+    ...(store === 'embedded' ? [spec('router-no-telemetry', store)] : []),
     spec('router', store),
     spec('client-direct', store),
     spec('direct', store),

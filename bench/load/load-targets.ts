@@ -1,7 +1,7 @@
 /**
  * The targets the load runs against, each started for its run and always stopped: a local
- * cluster (through its router, the same with app tokens required, through the ring-aware client,
- * or straight to its owners), the no-cache baseline server, and the echo and echo-proxy servers;
+ * cluster (through its router, the same with app tokens required or with metrics and logging off,
+ * through the ring-aware client, or straight to its owners), the no-cache baseline server, and the echo and echo-proxy servers;
  * the cluster and baseline targets on the embedded store and on Cassandra (a keyspace of the
  * bench's own, see cassandra-keyspaces.ts).
  */
@@ -39,7 +39,10 @@ export interface TargetRun {
   pageSizeCheck?: PageSizeCheck;
 }
 
-/** The paths that can share one cluster (router-auth cannot: its cluster requires tokens). */
+/**
+ * The paths that can share one cluster (router-auth cannot: its cluster requires tokens; nor can
+ * router-no-telemetry: its processes run without metrics and logs).
+ */
 const SHARED_CLUSTER_PATHS: readonly TargetPath[] = ['router', 'client-direct', 'direct'];
 
 /**
@@ -163,19 +166,28 @@ async function runOnCluster(
   const appToken = specs.some((spec) => spec.path === 'router-auth')
     ? randomBytes(24).toString('base64url')
     : undefined;
+  // router-no-telemetry: the same cluster with metrics off and logs silent, so router ÷ it is what
+  // telemetry costs. Every other cluster target runs with both at the members' defaults, whatever
+  // this shell's environment says.
+  const telemetry = !specs.some((spec) => spec.path === 'router-no-telemetry');
   const profileDir =
     settings.cpuProfDir === ''
       ? undefined
       : join(settings.cpuProfDir, specs[0]?.store ?? 'embedded');
   const cluster = await startBenchCluster(dataDir, settings.nodes, settings.chatringEntry, {
     storeArgs,
-    env: { CHATRING_APP_TOKENS: appToken ?? '' },
+    env: {
+      CHATRING_APP_TOKENS: appToken ?? '',
+      CHATRING_METRICS: String(telemetry),
+      CHATRING_LOG_LEVEL: telemetry ? 'info' : 'silent',
+    },
     ...(profileDir === undefined ? {} : { extraArgs: ['--cpu-prof-dir', resolve(profileDir)] }),
   });
   try {
     const status = await cluster.status();
-    if (specs.some((spec) => spec.path === 'router' || spec.path === 'router-auth'))
+    if (specs.some((spec) => spec.path.startsWith('router')))
       await checkAppTokens(cluster.url, appToken, workload);
+    await checkTelemetry(cluster.url, telemetry);
     const readCounters = async () => (await readClusterCounters(cluster)).total;
     // The nodes' counters and their stores' (requests, LWTs, transactions) in one read.
     const readAllCounters = async () => {
@@ -392,6 +404,23 @@ async function checkAppTokens(
       );
   } finally {
     await Promise.all([anonymous.close(), bearer.close()]);
+  }
+}
+
+/**
+ * router ÷ router-no-telemetry means something only if the one serves metrics and the other does
+ * not: before the load, the router's `GET /metrics` must answer 200 with telemetry on and 404 off.
+ */
+async function checkTelemetry(url: string, telemetry: boolean): Promise<void> {
+  const client = new ApiClient(url, { ...clientOptions(), connections: 1 });
+  try {
+    const { status } = await client.call('GET', '/metrics');
+    if (status !== (telemetry ? 200 : 404))
+      throw new Error(
+        `the router's /metrics answered ${status} with telemetry ${telemetry ? 'on' : 'off'} (expected ${telemetry ? 200 : 404}): CHATRING_METRICS was not taken`,
+      );
+  } finally {
+    await client.close();
   }
 }
 

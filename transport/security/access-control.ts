@@ -13,19 +13,24 @@ import { BEARER_TOKEN_PATTERN, type TokenSet } from './token-set.js';
  * route: a route's class follows from its path, and anything not listed is a member route, so a
  * route added later is closed until someone decides otherwise.
  *
- * - `open`: liveness only (`/healthz`).
+ * - `open`: liveness (`/healthz`) and the ring page's HTML (`/ui`: it holds no data).
  * - `app`: the public API. App servers are trusted to act for any user (per-user authorization is
  *   the app's job). An app token when app tokens are configured; a member signature too (the
  *   router's forwards to nodes).
- * - `operator`: ring changes, status, admin and stats. The operator token when one is configured;
- *   a member signature too (a member can already do more than an operator).
+ * - `operator`: ring changes, status, admin, stats and the ring page's state. The operator token
+ *   when one is configured; a member signature too (a member can already do more than an
+ *   operator).
  * - `member`: heartbeats, deliveries, handoff, ring pushes, the ring itself. A member signature,
  *   always.
+ * - `metrics`: `GET /metrics`, for Prometheus, which scrapes without an app credential. Open unless
+ *   metrics tokens are configured (the figures are counts, levels and timings by route pattern,
+ *   never a user id or message); then a metrics token, the operator token, or a member signature.
+ *   Open even beyond loopback: docs/security.md says how to restrict it (a token, or the network).
  *
  * Without app or operator tokens those classes are open: allowed on loopback only, which the
  * process's start-up enforces (listen-policy.ts).
  */
-export type RouteAccess = 'open' | 'app' | 'operator' | 'member';
+export type RouteAccess = 'open' | 'app' | 'operator' | 'member' | 'metrics';
 
 export interface AccessPolicy {
   /** Checks member signatures. Every process has one: member routes are never open. */
@@ -34,6 +39,12 @@ export interface AccessPolicy {
   appTokens: TokenSet | undefined;
   /** Operator tokens; undefined: operator routes take anyone. */
   operatorTokens: TokenSet | undefined;
+  /**
+   * Metrics tokens; undefined (or left out): `GET /metrics` takes anyone. With them it takes a
+   * metrics token, the operator token or a member signature.
+   * @default undefined
+   */
+  metricsTokens?: TokenSet | undefined;
 }
 
 /** Who a request was authenticated as. */
@@ -41,6 +52,7 @@ export type Principal =
   | { kind: 'member'; memberId: string }
   | { kind: 'app' }
   | { kind: 'operator' }
+  | { kind: 'metrics' }
   | { kind: 'anonymous' };
 
 declare module 'fastify' {
@@ -50,17 +62,22 @@ declare module 'fastify' {
   }
 }
 
+/** Prometheus' conventional path (transport/metrics' METRICS_PATH; not imported: a peer folder). */
+const METRICS_PATH = '/metrics';
+
 const OPERATOR_PREFIXES = [
   '/admin/',
   '/control/v1/changes',
   '/control/v1/status',
   '/internal/v1/stats',
+  '/ui/state',
 ] as const;
 
 export function accessOf(url: string): RouteAccess {
   const queryAt = url.indexOf('?');
   const path = queryAt < 0 ? url : url.slice(0, queryAt);
-  if (path === '/healthz') return 'open';
+  if (path === '/healthz' || path === '/ui') return 'open';
+  if (path === METRICS_PATH) return 'metrics';
   if (path.startsWith('/v1/')) return 'app';
   if (OPERATOR_PREFIXES.some((prefix) => path.startsWith(prefix))) return 'operator';
   return 'member';
@@ -69,6 +86,7 @@ export function accessOf(url: string): RouteAccess {
 const ANONYMOUS: Principal = Object.freeze({ kind: 'anonymous' });
 const APP: Principal = Object.freeze({ kind: 'app' });
 const OPERATOR: Principal = Object.freeze({ kind: 'operator' });
+const METRICS: Principal = Object.freeze({ kind: 'metrics' });
 const pendingSignatures = new WeakMap<FastifyRequest, PendingMemberSignature>();
 
 /**
@@ -155,6 +173,7 @@ function authenticate(
   policy: AccessPolicy,
 ): Principal {
   if (access === 'open') return ANONYMOUS;
+  if (access === 'metrics' && policy.metricsTokens === undefined) return ANONYMOUS;
   const signature = request.headers[MEMBER_SIGNATURE_HEADER];
   if (signature !== undefined) {
     if (typeof signature !== 'string')
@@ -165,6 +184,7 @@ function authenticate(
   }
   if (access === 'member')
     throw new ChatringError('UNAUTHENTICATED', 'this route is for cluster members: sign it');
+  if (access === 'metrics') return metricsPrincipal(request, policy);
   const tokens = access === 'app' ? policy.appTokens : policy.operatorTokens;
   if (tokens === undefined) return ANONYMOUS;
   const token = bearerTokenOf(request.headers.authorization, access);
@@ -173,9 +193,20 @@ function authenticate(
   return access === 'app' ? APP : OPERATOR;
 }
 
+/** `GET /metrics` once metrics tokens are configured: a metrics token, or the operator's. */
+function metricsPrincipal(request: FastifyRequest, policy: AccessPolicy): Principal {
+  const token = bearerTokenOf(request.headers.authorization, 'metrics');
+  if (policy.metricsTokens?.matches(token) === true) return METRICS;
+  if (policy.operatorTokens?.matches(token) === true) return OPERATOR;
+  throw new ChatringError('FORBIDDEN', 'the bearer token is not a valid metrics or operator token');
+}
+
 function bearerTokenOf(header: string | undefined, access: RouteAccess): string {
   if (header === undefined)
-    throw new ChatringError('UNAUTHENTICATED', `this route needs an ${access} bearer token`);
+    throw new ChatringError(
+      'UNAUTHENTICATED',
+      `this route needs ${access === 'metrics' ? 'a' : 'an'} ${access} bearer token`,
+    );
   const match = /^Bearer +(\S+)$/i.exec(header);
   if (match?.[1] === undefined || !BEARER_TOKEN_PATTERN.test(match[1]))
     throw new ChatringError('FORBIDDEN', 'the authorization header is not `Bearer <token>`');

@@ -1,0 +1,31 @@
+import { Counter, type Registry } from 'prom-client';
+import { METRIC_PREFIX } from './metrics-registry.js';
+
+/**
+ * Why OwnerClient tried a call again (the failed attempt's reason): `wrong_owner` (NOT_OWNER: the
+ * ring moved), `unavailable` (OWNER_UNAVAILABLE, refused or unreachable, or an empty answer),
+ * `timeout` (no answer within the attempt's timeout or the call's deadline), `no_owner` (the ring
+ * had no node for the user at that moment).
+ */
+export const OWNER_RETRY_REASONS = ['wrong_owner', 'unavailable', 'timeout', 'no_owner'] as const;
+export type OwnerRetryReason = (typeof OWNER_RETRY_REASONS)[number];
+
+/**
+ * `chatring_owner_retries_total{reason}`: OwnerClient's `onRetry` for a process's registry (every
+ * reason's child made up front, so each shows 0 until it happens and a retry is one call).
+ */
+export function ownerRetryMetrics(registry: Registry): (reason: OwnerRetryReason) => void {
+  const retries = new Counter({
+    name: `${METRIC_PREFIX}owner_retries_total`,
+    help: "Calls to a user's owner tried again, by the failed attempt's reason: wrong_owner (NOT_OWNER), unavailable (OWNER_UNAVAILABLE or unreachable), timeout, no_owner (no node for the user in the ring).",
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  const byReason = new Map<OwnerRetryReason, () => void>();
+  for (const reason of OWNER_RETRY_REASONS) {
+    const child = retries.labels({ reason });
+    child.inc(0);
+    byReason.set(reason, () => child.inc());
+  }
+  return (reason) => byReason.get(reason)?.();
+}
