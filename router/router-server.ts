@@ -22,6 +22,7 @@ import {
 } from '../transport/index.js';
 import { publicRingOf, type RingView } from '../ring/index.js';
 import { ROUTER_ADMIN_PATHS, ownerAnswerOf } from './owner-lookup.js';
+import { registerRingPage } from './ui/index.js';
 
 export interface RouterServerDependencies {
   owners: OwnerClient;
@@ -104,6 +105,8 @@ export function buildRouterServer(deps: RouterServerDependencies): FastifyInstan
     ownerAnswerOf(deps.ring(), request.params.userId),
   );
 
+  // The live ring page; before the extra routes: it watches the ring-change route they add.
+  registerRingPage(app, { ring: deps.ring });
   deps.extraRoutes?.(app);
   return app;
 }

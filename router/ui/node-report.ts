@@ -1,0 +1,193 @@
+import type { PeerClient } from '../../transport/index.js';
+
+/** A node's own statistics route (cache-node/node-server.ts): operator class. */
+export const NODE_STATS_PATH = '/internal/v1/stats';
+/** A node's Prometheus metrics, when it serves them (transport/metrics). */
+export const NODE_METRICS_PATH = '/metrics';
+
+/** Requests a node served, by route: the API routes (`/v1/…`) are summed into its request rate. */
+export const REQUESTS_METRIC = 'chatring_http_requests_total';
+/** The node's cache budget (`--cache-bytes-max`), the denominator of its cache fill. */
+export const CACHE_BYTES_BUDGET_METRIC = 'chatring_cache_bytes_budget';
+const API_ROUTE_PREFIX = '/v1/';
+
+/** What a node's own routes told the router: its stats, and its metrics when it serves them. */
+export interface NodeReport {
+  /** The ring epoch the node routes by. */
+  epoch: number | undefined;
+  slots: string[];
+  /** How long the node may still serve by its own clock. */
+  leaseRemainingMs: number | undefined;
+  cacheHits: number;
+  cacheMisses: number;
+  storeLoads: number;
+  cachedUsers: number;
+  cachedBytes: number;
+  /** From the metrics; undefined when the node serves none (turned off, refused, older build). */
+  cacheBytesBudget: number | undefined;
+  /** Requests to the node's API routes since it started, from the metrics; undefined likewise. */
+  apiRequests: number | undefined;
+  pendingRepairs: number;
+  handoff: HandoffFigures;
+  /** Why the metrics' figures are missing ('' when they are there). */
+  metricsProblem: string;
+}
+
+export interface HandoffFigures {
+  releasedUsers: number;
+  warmUsersSent: number;
+  warmUsersReceived: number;
+  warmUsersAdopted: number;
+  warmUsersFailed: number;
+}
+
+/**
+ * Asks one node for its stats and metrics, in parallel, within the client's deadline. The stats
+ * decide whether the node is reachable (their failure throws: OWNER_UNAVAILABLE, or the refusal's
+ * catalogue code); missing metrics only leave their figures out.
+ */
+export async function readNodeReport(
+  peers: PeerClient,
+  nodeUrl: string,
+  headers: Record<string, string>,
+): Promise<NodeReport> {
+  const [stats, metrics] = await Promise.all([
+    peers.call<unknown>(nodeUrl, { method: 'GET', path: NODE_STATS_PATH, headers }),
+    peers
+      .relay(nodeUrl, { method: 'GET', path: NODE_METRICS_PATH, headers })
+      .then((answer) =>
+        answer.statusCode === 200
+          ? { text: answer.bytes.toString('utf8'), problem: '' }
+          : { text: '', problem: `metrics answered HTTP ${answer.statusCode}` },
+      )
+      .catch((error: unknown) => ({ text: '', problem: (error as Error).message })),
+  ]);
+  return nodeReportOf(stats, metrics.text, metrics.problem);
+}
+
+/** A node's report from its stats document and its metrics text; anything missing counts 0. */
+export function nodeReportOf(stats: unknown, metricsText: string, metricsProblem = ''): NodeReport {
+  const document = objectOf(stats);
+  const service = objectOf(document.service);
+  const cache = objectOf(document.cache);
+  const handoff = objectOf(document.handoff);
+  const metrics = metricFigures(metricsText);
+  const missing =
+    metricsProblem !== ''
+      ? metricsProblem
+      : metrics.apiRequests === undefined
+        ? `no ${REQUESTS_METRIC} in the metrics`
+        : '';
+  return {
+    epoch: finiteOrUndefined(document.epoch),
+    slots: Array.isArray(document.slots)
+      ? document.slots.filter((slot): slot is string => typeof slot === 'string')
+      : [],
+    leaseRemainingMs: finiteOrUndefined(document.leaseRemainingMs),
+    cacheHits: count(service.cacheHits),
+    cacheMisses: count(service.cacheMisses),
+    storeLoads: count(service.storeLoads),
+    cachedUsers: count(cache.users),
+    cachedBytes: count(cache.bytes),
+    cacheBytesBudget: metrics.cacheBytesBudget,
+    apiRequests: metrics.apiRequests,
+    pendingRepairs: count(document.pendingRepairs),
+    handoff: {
+      releasedUsers: count(handoff.releasedUsers),
+      warmUsersSent: count(handoff.warmUsersSent),
+      warmUsersReceived: count(handoff.warmUsersReceived),
+      warmUsersAdopted: count(handoff.warmUsersAdopted),
+      warmUsersFailed: count(handoff.warmUsersFailed),
+    },
+    metricsProblem: missing,
+  };
+}
+
+/** The two figures the page takes from a node's metrics; undefined when a metric is absent. */
+export function metricFigures(text: string): {
+  apiRequests: number | undefined;
+  cacheBytesBudget: number | undefined;
+} {
+  let apiRequests: number | undefined;
+  let cacheBytesBudget: number | undefined;
+  for (const sample of prometheusSamples(text, [REQUESTS_METRIC, CACHE_BYTES_BUDGET_METRIC])) {
+    if (sample.name === CACHE_BYTES_BUDGET_METRIC) cacheBytesBudget = sample.value;
+    else if (sample.labels.route?.startsWith(API_ROUTE_PREFIX) === true)
+      apiRequests = (apiRequests ?? 0) + sample.value;
+    else apiRequests ??= 0; // the metric is there, no API request counted yet
+  }
+  return { apiRequests, cacheBytesBudget };
+}
+
+export interface PrometheusSample {
+  name: string;
+  labels: Partial<Record<string, string>>;
+  value: number;
+}
+
+/**
+ * The samples of the named metrics in Prometheus text format (HELP/TYPE lines, comments and other
+ * metrics skipped without being parsed); a line that does not parse is skipped too.
+ */
+export function prometheusSamples(text: string, names: readonly string[]): PrometheusSample[] {
+  const samples: PrometheusSample[] = [];
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const line = text.slice(start, end);
+    start = end + 1;
+    const name = names.find(
+      (candidate) =>
+        line.startsWith(candidate) &&
+        (line[candidate.length] === '{' || line[candidate.length] === ' '),
+    );
+    if (name === undefined) continue;
+    const sample = parseSampleLine(line, name);
+    if (sample !== undefined) samples.push(sample);
+  }
+  return samples;
+}
+
+/** `name{a="x",b="y"} value [timestamp]`, label values with \\ \" \n escapes. */
+function parseSampleLine(line: string, name: string): PrometheusSample | undefined {
+  const labels: Partial<Record<string, string>> = Object.create(null) as Record<string, string>;
+  let at = name.length;
+  if (line[at] === '{') {
+    at += 1;
+    while (line[at] !== '}') {
+      const equals = line.indexOf('=', at);
+      if (equals < 0 || line[equals + 1] !== '"') return undefined;
+      const label = line.slice(at, equals).trim();
+      let value = '';
+      let cursor = equals + 2;
+      for (; cursor < line.length && line[cursor] !== '"'; cursor += 1) {
+        if (line[cursor] === '\\') {
+          cursor += 1;
+          value += line[cursor] === 'n' ? '\n' : (line[cursor] ?? '');
+        } else value += line[cursor];
+      }
+      if (cursor >= line.length) return undefined;
+      labels[label] = value;
+      at = cursor + 1;
+      if (line[at] === ',') at += 1;
+      if (at >= line.length) return undefined;
+    }
+    at += 1;
+  }
+  const [valueText] = line.slice(at).trim().split(/\s+/, 1);
+  const value = valueText === undefined ? Number.NaN : Number(valueText);
+  return Number.isFinite(value) ? { name, labels, value } : undefined;
+}
+
+function objectOf(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+}
+
+function count(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : 0;
+}
+
+function finiteOrUndefined(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
