@@ -22,12 +22,17 @@ import {
   type OptionRules,
 } from '../protocol/index.js';
 import {
+  LOG_LEVEL_RULE,
+  LogThrottle,
   OwnerClient,
   PeerClient,
+  createLogger,
   httpServerLoad,
   processSecurity,
   type Credentials,
   type HttpServerOptions,
+  type Logger,
+  type LogLevel,
 } from '../transport/index.js';
 import {
   openStore,
@@ -90,6 +95,12 @@ export interface ResolvedCacheNodeOptions {
   /** Failures a test asks for (off unless given). @default undefined */
   failpoints: Failpoints | undefined;
   /**
+   * Structured JSON logs on stdout at this level (transport/logging); `silent` logs nothing and
+   * costs nothing. `chatring node` defaults to info.
+   * @default 'silent'
+   */
+  logLevel: LogLevel;
+  /**
    * Time: lease renewals, warm-state expiry, message timestamps.
    * @default SYSTEM_CLOCK
    */
@@ -117,6 +128,7 @@ export const DEFAULT_CACHE_NODE_OPTIONS: Readonly<
   handoff: Object.freeze({}),
   http: Object.freeze({}),
   failpoints: undefined,
+  logLevel: 'silent',
   clock: SYSTEM_CLOCK,
 });
 
@@ -140,6 +152,7 @@ const CACHE_NODE_RULES: OptionRules<Omit<ResolvedCacheNodeOptions, RequiredCache
   handoff: ANY_RULE,
   http: ANY_RULE,
   failpoints: ANY_RULE,
+  logLevel: LOG_LEVEL_RULE,
   clock: ANY_RULE, // checked below: an object with the Clock's three functions
 };
 
@@ -184,6 +197,10 @@ export async function startCacheNode(given: CacheNodeOptions): Promise<RunningCa
   const options = resolveCacheNodeOptions(given);
   const { nodeId, clock } = options;
   const { signer, policy } = processSecurity(COMPONENT, nodeId, options.host, options.credentials);
+  const logger =
+    options.logLevel === 'silent'
+      ? undefined
+      : createLogger({ component: 'node', member: nodeId, level: options.logLevel });
   const store: MailboxStore = await openStore(options.store);
   const controlPlane = await connectControlPlane(
     options.controlPlane,
@@ -194,15 +211,16 @@ export async function startCacheNode(given: CacheNodeOptions): Promise<RunningCa
   const refreshRing = async () => ownership.updateRing(await controlPlane.currentRing());
   const unsubscribe = controlPlane.subscribe((ring) => ownership.updateRing(ring));
   const owners = new OwnerClient(() => ownership.ring, refreshRing, { signer }, clock);
-  const { locks, cache, service } = buildDataPath(options, store, ownership, owners);
+  const { locks, cache, service } = buildDataPath(options, store, ownership, owners, logger);
   ownership.onLeaseRegained(() => cache.clear());
+  if (logger !== undefined) logRingAdoptions(ownership, nodeId, logger);
 
   const handoffPeers = new PeerClient('warm handoff', {
     connectionsPerPeer: HANDOFF_CONNECTIONS_PER_PEER,
     signer,
   });
   const handoff = new Handoff(
-    { nodeId, ownership, cache, locks, peers: handoffPeers, clock },
+    { nodeId, ownership, cache, locks, peers: handoffPeers, clock, ...(logger && { logger }) },
     options.handoff,
   );
   ownership.onRingAdopted((ring) =>
@@ -211,10 +229,12 @@ export async function startCacheNode(given: CacheNodeOptions): Promise<RunningCa
   const renewals = new LeaseRenewals(controlPlane, ownership, {
     clock,
     heartbeatIntervalMs: options.heartbeatIntervalMs,
+    ...(logger && { logger }),
   });
   const app = buildNodeServer({
     access: policy,
     http: options.http,
+    ...(logger && { instruments: { logger } }),
     handoff,
     adoptRing: (ring) => ownership.updateRing(ring),
     service,
@@ -249,6 +269,7 @@ export async function startCacheNode(given: CacheNodeOptions): Promise<RunningCa
     options.advertiseUrl,
   );
   await renewals.start({ nodeId, url, pid: process.pid });
+  logger?.info({ url, store: store.kind }, 'node started');
 
   return {
     url,
@@ -261,6 +282,8 @@ export async function startCacheNode(given: CacheNodeOptions): Promise<RunningCa
       await renewals.stop();
       await Promise.all([owners.close(), controlPlane.close(), handoffPeers.close()]);
       await store.close();
+      logger?.info('node stopped');
+      logger?.flush();
     },
   };
 }
@@ -284,6 +307,7 @@ function buildDataPath(
   store: MailboxStore,
   ownership: Ownership,
   owners: OwnerClient,
+  logger: Logger | undefined,
 ): { locks: UserLockTable; cache: MailboxCache; service: MailboxService } {
   const locks = new UserLockTable(options.locks);
   const cache = new MailboxCache(options.cache, (userId) => locks.isBusy(userId));
@@ -301,9 +325,25 @@ function buildDataPath(
       delivery,
       now: () => options.clock.wallNow(),
       ...(options.failpoints === undefined ? {} : { failpoints: options.failpoints }),
+      ...(logger && { storeErrors: new LogThrottle(logger) }),
     },
     options.service,
   );
   delivery.attach(service);
   return { locks, cache, service };
+}
+
+/**
+ * Each ring this node adopts, once: its epoch and the slots it gained and lost (a gained slot's
+ * users load from the store or arrive warm; a lost one's are dropped from the cache).
+ */
+function logRingAdoptions(ownership: Ownership, nodeId: string, logger: Logger): void {
+  let held = new Set<string>();
+  ownership.onRingAdopted((ring) => {
+    const now = new Set(ring.slotsOf(nodeId));
+    const adopted = [...now].filter((slot) => !held.has(slot));
+    const released = [...held].filter((slot) => !now.has(slot));
+    held = now;
+    logger.info({ epoch: ring.epoch, slots: [...now], adopted, released }, 'ring adopted');
+  });
 }

@@ -15,7 +15,7 @@ import {
   type WarmBatch,
 } from '../protocol/index.js';
 import type { RingView } from '../ring/index.js';
-import type { PeerClient } from '../transport/index.js';
+import type { Logger, PeerClient } from '../transport/index.js';
 import type { MailboxCache } from './mailbox-cache.js';
 import { MailboxState } from './mailbox-state.js';
 import type { Ownership } from './ownership.js';
@@ -61,6 +61,8 @@ export interface HandoffDependencies {
   peers: Pick<PeerClient, 'call'>;
   /** Times warm states waiting for their ring (monotonic). */
   clock: Clock;
+  /** Says when a release starts and how it ended (none: silent). */
+  logger?: Logger;
 }
 
 export interface HandoffStats {
@@ -109,6 +111,11 @@ export class Handoff {
     const { nodeId, ownership, cache } = this.#deps;
     const view = ownership.beginRelease(changeId, target);
     const moving = cache.usersByRecency().filter((userId) => view.ownerIdOf(userId) !== nodeId);
+    const startedAt = this.#deps.clock.monotonicNow();
+    this.#deps.logger?.info(
+      { changeId, targetEpoch: target.epoch, cachedUsersMoving: moving.length },
+      'handoff started: releasing the users the target ring gives away',
+    );
     const sender = new WarmSender(this.#deps.peers, {
       changeId,
       batchBytesMax: this.#options.batchBytesMax,
@@ -137,6 +144,18 @@ export class Handoff {
     this.stats.warmBatchesFailed += outcome.batchesFailed;
     this.stats.warmUsersFailed += outcome.usersFailed;
     if (outcome.firstFailure !== '') this.stats.lastWarmFailure = outcome.firstFailure;
+    this.#deps.logger?.[outcome.batchesFailed > 0 ? 'warn' : 'info'](
+      {
+        changeId,
+        releasedUsers: result.releasedUsers,
+        warmUsers: result.warmUsers,
+        warmBytes: result.warmBytes,
+        warmBatchesFailed: outcome.batchesFailed,
+        ...(outcome.firstFailure === '' ? {} : { warmFailure: outcome.firstFailure }),
+        ms: Math.round(this.#deps.clock.monotonicNow() - startedAt),
+      },
+      'handoff ended',
+    );
     return { ...result, warmUsersFailed: outcome.usersFailed, warmFailure: outcome.firstFailure };
   }
 
@@ -169,6 +188,7 @@ export class Handoff {
   }
 
   cancel(changeId: string): void {
+    this.#deps.logger?.info({ changeId }, 'handoff cancelled: serving the released users again');
     this.#deps.ownership.cancelRelease(changeId);
     for (const [userId, entry] of this.#pending)
       if (entry.changeId === changeId) this.#pending.delete(userId);

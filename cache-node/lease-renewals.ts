@@ -1,5 +1,6 @@
 import type { ControlPlaneLink } from '../control-plane/index.js';
 import { ChatringError, type Clock, type NodeInfo } from '../protocol/index.js';
+import type { Logger } from '../transport/index.js';
 import type { Ownership } from './ownership.js';
 
 export interface LeaseRenewalStats {
@@ -21,18 +22,22 @@ export class LeaseRenewals {
   readonly #ownership: Ownership;
   readonly #clock: Clock;
   readonly #heartbeatIntervalMs: number;
+  readonly #logger: Logger | undefined;
   #loop: Promise<void> | undefined;
   #stopping = false;
+  /** What the log last said: each change of state is logged once, not every renewal. */
+  #logged: 'none' | 'renewing' | 'failing' | 'lapsed' = 'none';
 
   constructor(
     controlPlane: Pick<ControlPlaneLink, 'heartbeat'>,
     ownership: Ownership,
-    timing: { clock: Clock; heartbeatIntervalMs: number },
+    timing: { clock: Clock; heartbeatIntervalMs: number; logger?: Logger },
   ) {
     this.#controlPlane = controlPlane;
     this.#ownership = ownership;
     this.#clock = timing.clock;
     this.#heartbeatIntervalMs = timing.heartbeatIntervalMs;
+    this.#logger = timing.logger;
   }
 
   /** Starts renewing for `node` (its URL is known once it listens); resolves after a first try. */
@@ -65,9 +70,45 @@ export class LeaseRenewals {
           `heartbeatIntervalMs ${this.#heartbeatIntervalMs} is not below the control plane's lease of ${reply.leaseMs} ms; restart the node with a shorter --heartbeat-interval-ms`,
         );
       this.#ownership.renewed(sentAt, reply.ring, reply.leaseMs);
+      this.#logRenewed(reply.leaseMs, reply.ring.epoch);
     } catch (error) {
       this.stats.renewalsFailed += 1;
       this.stats.lastRenewalFailure = error instanceof Error ? error.message : String(error);
+      this.#logFailure();
+    }
+  }
+
+  /** The first renewal, and the first after failures or a lapse, once each. */
+  #logRenewed(leaseMs: number, epoch: number): void {
+    const before = this.#logged;
+    this.#logged = 'renewing';
+    if (before === 'renewing') return;
+    const fields = { leaseMs, epoch };
+    if (before === 'none') this.#logger?.info(fields, 'lease acquired');
+    else if (before === 'failing') this.#logger?.info(fields, 'lease renewed again');
+    // Ownership told its listeners: the cache was dropped (the ring may have moved meanwhile).
+    else
+      this.#logger?.warn(
+        fields,
+        'lease regained after a lapse: every cached mailbox dropped (they reload)',
+      );
+  }
+
+  /** The first failure after a success, and the lapse that may follow, once each. */
+  #logFailure(): void {
+    const lapsed = !(this.#ownership.leaseRemainingMs() > 0);
+    if (lapsed && this.#logged !== 'lapsed') {
+      this.#logged = 'lapsed';
+      this.#logger?.error(
+        { reason: this.stats.lastRenewalFailure },
+        'lease lapsed: this node serves nobody until a renewal succeeds',
+      );
+    } else if (!lapsed && this.#logged !== 'failing' && this.#logged !== 'lapsed') {
+      this.#logged = 'failing';
+      this.#logger?.warn(
+        { reason: this.stats.lastRenewalFailure },
+        'lease renewal failed; serving on the lease left',
+      );
     }
   }
 }

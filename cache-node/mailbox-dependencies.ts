@@ -1,5 +1,6 @@
 import type { DeliverResponse, Message } from '../protocol/index.js';
 import type { MailboxStore } from '../store-adapter/index.js';
+import type { LogThrottle } from '../transport/index.js';
 import type { Failpoints } from './failpoints.js';
 import type { MailboxCache } from './mailbox-cache.js';
 import type { UserLockTable } from './user-lock-table.js';
@@ -11,7 +12,8 @@ export interface OwnershipGuard {
 
 /** Writes the other participant's copy through that user's owner (this node or a peer). */
 export interface DeliveryChannel {
-  deliver(message: Message): Promise<DeliverResponse>;
+  /** `requestId`: the send's, carried to the other owner so its log lines carry it too. */
+  deliver(message: Message, requestId?: string): Promise<DeliverResponse>;
 }
 
 /** What the data path needs from the rest of the node (injected, so unit tests can steer each). */
@@ -24,4 +26,6 @@ export interface MailboxServiceDependencies {
   /** Wall clock in epoch ms (injected so tests can drive it). */
   now: () => number;
   failpoints?: Failpoints;
+  /** Store failures, at most a line a second per kind (LogThrottle); none: silent. */
+  storeErrors?: LogThrottle;
 }

@@ -86,8 +86,9 @@ export class MailboxService {
     this.#reads = new MailboxReads(deps, loader);
   }
 
-  send(request: SendMessageRequest): Promise<SendMessageResponse> {
-    return this.#send.send(request);
+  /** `requestId`: the caller's, carried to the other owner (logs follow one send across nodes). */
+  send(request: SendMessageRequest, requestId?: string): Promise<SendMessageResponse> {
+    return this.#send.send(request, requestId);
   }
 
   /** Writes the higher-id participant's copy; called by the coordinator (maybe this very node). */

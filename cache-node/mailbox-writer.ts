@@ -20,7 +20,7 @@ import type { MailboxState } from './mailbox-state.js';
 
 type WriterDependencies = Pick<
   MailboxServiceDependencies,
-  'store' | 'locks' | 'cache' | 'ownership'
+  'store' | 'locks' | 'cache' | 'ownership' | 'storeErrors'
 >;
 
 /**
@@ -126,7 +126,16 @@ export class MailboxWriter {
       await this.#deps.store.commit(commit);
     } catch (error) {
       this.#deps.cache.delete(state.ownerId);
-      throw storeFailure(state.ownerId, error);
+      const failure = storeFailure(state.ownerId, error);
+      // A version conflict is another owner's write (a handoff race), not a store failure.
+      if (failure.code === 'STORE_UNAVAILABLE')
+        this.#deps.storeErrors?.log(
+          'error',
+          'commit',
+          { kind: commit.kind, error: failure.message },
+          'store commit failed; the write is refused (STORE_UNAVAILABLE) and the user reloads from the store',
+        );
+      throw failure;
     }
     state.applyCommit(commit.version, commit.conversation, message);
     this.#deps.cache.recharge(state);

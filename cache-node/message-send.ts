@@ -58,7 +58,7 @@ export class MessageSend {
     );
   }
 
-  async send(request: SendMessageRequest): Promise<SendMessageResponse> {
+  async send(request: SendMessageRequest, requestId?: string): Promise<SendMessageResponse> {
     const coordinator = coordinatorOf(request);
     this.#deps.ownership.assertServing(coordinator);
     const conversationId = conversationIdOf(request.senderId, request.recipientId);
@@ -83,7 +83,7 @@ export class MessageSend {
         clientMessageId: request.clientMessageId,
         sentAt: Math.max(this.#deps.now(), lastSentAt + 1),
       };
-      const delivered = await this.#deps.delivery.deliver(proposal);
+      const delivered = await this.#deps.delivery.deliver(proposal, requestId);
       assertCopyOf(delivered, proposal);
       this.#assertNotAhead(delivered);
       try {

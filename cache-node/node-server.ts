@@ -23,6 +23,7 @@ import {
   createHttpServer,
   installAccessControl,
   type AccessPolicy,
+  type HttpServerInstruments,
   type HttpServerOptions,
 } from '../transport/index.js';
 import type { JsonAnswer } from './mailbox-reads.js';
@@ -41,6 +42,8 @@ export interface NodeServerDependencies {
   access: AccessPolicy;
   /** The server's bounds (timeouts, connection cap, in-flight limit). */
   http: GivenOptions<HttpServerOptions>;
+  /** Logs and the like (none: silent). */
+  instruments?: HttpServerInstruments;
 }
 
 interface UserParams {
@@ -56,7 +59,7 @@ interface ConversationParams extends UserParams {
  * runs a ring change), and stats.
  */
 export function buildNodeServer(deps: NodeServerDependencies): FastifyInstance {
-  const app = createHttpServer(deps.http);
+  const app = createHttpServer(deps.http, deps.instruments);
   installAccessControl(app, deps.access);
 
   // A caller that routed by a newer ring than ours: learn it before judging ownership. If the
@@ -111,7 +114,7 @@ function registerInternalRoutes(app: FastifyInstance, deps: NodeServerDependenci
 /** The public API, checked as the router checks it. */
 function registerPublicRoutes(app: FastifyInstance, service: MailboxService): void {
   app.post('/v1/messages', async (request, reply) => {
-    const result = await service.send(parseSendRequest(request.body));
+    const result = await service.send(parseSendRequest(request.body), request.id);
     return reply.code(result.duplicate ? 200 : 201).send(result);
   });
 

@@ -38,7 +38,7 @@ export class PeerDelivery implements DeliveryChannel {
     this.#service = service;
   }
 
-  async deliver(message: Message): Promise<DeliverResponse> {
+  async deliver(message: Message, requestId?: string): Promise<DeliverResponse> {
     const owner = orderedPair(message.senderId, message.recipientId)[1];
     if (this.#isLocal(owner) && this.#service !== undefined) return this.#service.deliver(message);
     // The coordinator holds its user's lock while it waits here. If this node stops serving that
@@ -55,7 +55,12 @@ export class PeerDelivery implements DeliveryChannel {
     };
     const response = await this.#owners.call(
       owner,
-      { method: 'POST', path: DELIVER_PATH, body: { message } satisfies DeliverRequest },
+      {
+        method: 'POST',
+        path: DELIVER_PATH,
+        body: { message } satisfies DeliverRequest,
+        ...(requestId === undefined ? {} : { requestId }),
+      },
       stopRetrying,
     );
     if (response.statusCode === 200) return deliverAnswer(response.body);

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { ChatringError, SYSTEM_CLOCK, type Clock } from '../protocol/index.js';
 import { openStore, type StoreOptions } from '../store-adapter/index.js';
@@ -11,6 +12,7 @@ import { MemberSigner } from '../transport/index.js';
 import type { LocalClusterOptions } from './cluster-options.js';
 import { CREDENTIAL_ENV, credentialsFrom } from './credential-flags.js';
 import { redisConnectionEnvironment } from './flag-values.js';
+import { logFormatOption, readableLogLine } from './log-lines.js';
 
 const ENTRY = fileURLToPath(new URL('./chatring.js', import.meta.url));
 /** A member that keeps dying is restarted a little later each time, never later than this. */
@@ -56,6 +58,7 @@ export async function startLocalCluster(
   const standbyIds = Array.from({ length: options.standbys }, (_, index) => `standby-${index + 1}`);
   // Secrets and connection strings reach members through their environment, never their argv.
   const memberEnv = membersEnvironment(options, log);
+  const logFormat = logFormatOption(process.env.CHATRING_LOG_FORMAT);
   const controlPlaneArgs = options.redisUrl === undefined ? ['--data-dir', options.dataDir] : [];
   const routers: Member[] = Array.from({ length: options.routers }, (_, index) => ({
     name: index === 0 ? 'router' : `router-${index + 1}`,
@@ -85,10 +88,10 @@ export async function startLocalCluster(
       },
     );
     member.child = child;
-    child.stdout
-      ?.setEncoding('utf8')
-      .on('data', (text: string) =>
-        process.stdout.write(text.replace(/^(?=.)/gm, `[${member.name}] `)),
+    // Line by line (a chunk may end mid-line), each made readable unless JSON was asked for.
+    if (child.stdout !== null)
+      createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (line) =>
+        process.stdout.write(`[${member.name}] ${readableLogLine(line, logFormat)}\n`),
       );
     child.once('exit', (code, signal) => {
       if (stopping || !options.restartMembers) return;

@@ -17,7 +17,12 @@ import {
   type CacheNodeOptions,
 } from '../cache-node/index.js';
 import { DEFAULT_ROUTER_OPTIONS, type GivenRouterOptions } from '../router/index.js';
-import { resolveHttpServerOptions } from '../transport/index.js';
+import {
+  LOG_LEVELS,
+  LOG_LEVEL_DEFAULT,
+  logLevelOption,
+  resolveHttpServerOptions,
+} from '../transport/index.js';
 import {
   addRedisConnectionFlags,
   heartbeatIntervalOption,
@@ -48,6 +53,7 @@ export interface MemberFlags extends CredentialFlags, RedisConnectionFlags {
   leaseMs?: string;
   heartbeatIntervalMs?: string;
   httpOptions?: string;
+  logLevel?: string;
 }
 
 export interface RouterFlags extends MemberFlags {
@@ -126,6 +132,10 @@ function addMemberFlags(command: Command, defaults: { host: string; port: number
     .option(
       '--http-options <json>',
       'the HTTP server bounds as JSON, e.g. {"requestsInFlightMax":2000,"requestTimeoutMs":10000} (env CHATRING_HTTP_OPTIONS; docs/operations.md)',
+    )
+    .option(
+      '--log-level <level>',
+      `JSON logs on stdout from this level: ${LOG_LEVELS.join(', ')} (env CHATRING_LOG_LEVEL; default ${LOG_LEVEL_DEFAULT})`,
     );
 }
 
@@ -162,6 +172,7 @@ export function routerOptionsFrom(flags: RouterFlags, env: NodeJS.ProcessEnv): G
     initialStandbyIds: flags.initialStandbys?.split(',').filter(Boolean),
     credentials: credentialsFrom(flags, env),
     http: httpOptionsFrom(flags, env),
+    logLevel: logLevelOption('chatring router', flags.logLevel ?? env.CHATRING_LOG_LEVEL),
     ...timingOptions('chatring router', flags),
   };
 }
@@ -178,6 +189,7 @@ export function nodeOptionsFrom(flags: NodeFlags, env: NodeJS.ProcessEnv): Cache
     store: storeOptionsFrom(flags, env, flags.dataDir),
     credentials: credentialsFrom(flags, env),
     http: httpOptionsFrom(flags, env),
+    logLevel: logLevelOption('chatring node', flags.logLevel ?? env.CHATRING_LOG_LEVEL),
     ...(cacheBytesMax === undefined
       ? {}
       : { cache: { cacheBytesMax: bytesOption('--cache-bytes-max', cacheBytesMax, 1) } }),

@@ -14,7 +14,13 @@ import {
   type ControlPlaneTimings,
   type RedisControlPlaneOptions,
 } from '../control-plane/index.js';
-import type { Credentials, HttpServerOptions, OwnerClientOptions } from '../transport/index.js';
+import {
+  LOG_LEVEL_RULE,
+  type Credentials,
+  type HttpServerOptions,
+  type LogLevel,
+  type OwnerClientOptions,
+} from '../transport/index.js';
 
 /** Which control plane a router uses: its own in-process one (one router), or Redis (many). */
 export type RouterControlPlane =
@@ -70,6 +76,12 @@ export interface RouterOptions extends ControlPlaneTimings {
    * @default {}
    */
   http: GivenOptions<HttpServerOptions>;
+  /**
+   * Structured JSON logs on stdout at this level (transport/logging); `silent` logs nothing and
+   * costs nothing. `chatring router` defaults to info.
+   * @default 'silent'
+   */
+  logLevel: LogLevel;
   /** The cluster secret and, beyond loopback, app and operator tokens: no default. */
   credentials: Credentials;
 }
@@ -92,6 +104,7 @@ export const DEFAULT_ROUTER_OPTIONS: Readonly<DefaultedRouterOptions> = Object.f
   initialStandbyIds: Object.freeze([]),
   owners: Object.freeze({}),
   http: Object.freeze({}),
+  logLevel: 'silent',
   ...DEFAULT_CONTROL_PLANE_TIMINGS,
 });
 
@@ -105,6 +118,7 @@ const ROUTER_OPTION_RULES: OptionRules<DefaultedRouterOptions> = {
   initialStandbyIds: ANY_RULE, // likewise
   owners: ANY_RULE, // checked by OwnerClient
   http: ANY_RULE, // checked by createHttpServer
+  logLevel: LOG_LEVEL_RULE,
   // The timings are checked together by resolveControlPlaneTimings (heartbeat below lease).
   heartbeatIntervalMs: ANY_RULE,
   leaseMs: ANY_RULE,

@@ -16,6 +16,7 @@ import {
   createHttpServer,
   installAccessControl,
   type AccessPolicy,
+  type HttpServerInstruments,
   type HttpServerOptions,
   type OwnerClient,
   type RawOwnerResponse,
@@ -33,6 +34,8 @@ export interface RouterServerDependencies {
   http: GivenOptions<HttpServerOptions>;
   /** Extra routes (the local control plane, admin). */
   extraRoutes?: (app: FastifyInstance) => void;
+  /** Logs and the like (none: silent); request ids are made and forwarded either way. */
+  instruments?: HttpServerInstruments;
 }
 
 interface UserParams {
@@ -50,10 +53,16 @@ interface ConversationParams extends UserParams {
  */
 export function buildRouterServer(deps: RouterServerDependencies): FastifyInstance {
   // A flood of API requests must not cost nodes their leases: heartbeats skip the in-flight limit.
-  const app = createHttpServer({
-    ...deps.http,
-    unlimitedPaths: [...(deps.http.unlimitedPaths ?? ['/healthz']), CONTROL_PLANE_PATHS.heartbeat],
-  });
+  const app = createHttpServer(
+    {
+      ...deps.http,
+      unlimitedPaths: [
+        ...(deps.http.unlimitedPaths ?? ['/healthz']),
+        CONTROL_PLANE_PATHS.heartbeat,
+      ],
+    },
+    deps.instruments,
+  );
   installAccessControl(app, deps.access);
 
   app.get('/healthz', async () => ({ status: 'ok', epoch: deps.ring()?.epoch ?? 0 }));
@@ -67,14 +76,22 @@ export function buildRouterServer(deps: RouterServerDependencies): FastifyInstan
     const coordinator = orderedPair(send.senderId, send.recipientId)[0];
     return relay(
       reply,
-      await deps.owners.relay(coordinator, { method: 'POST', path: '/v1/messages', body: send }),
+      await deps.owners.relay(coordinator, {
+        method: 'POST',
+        path: '/v1/messages',
+        body: send,
+        requestId: request.id,
+      }),
     );
   });
 
   app.get<{ Params: UserParams }>('/v1/users/:userId/conversations', async (request, reply) => {
     const userId = assertUserId(request.params.userId);
     parseListQuery(request.query, CONVERSATIONS_PAGE_SIZE_DEFAULT, { userId });
-    return relay(reply, await deps.owners.relay(userId, { method: 'GET', path: request.url }));
+    return relay(
+      reply,
+      await deps.owners.relay(userId, { method: 'GET', path: request.url, requestId: request.id }),
+    );
   });
 
   app.get<{ Params: ConversationParams }>(
@@ -84,7 +101,14 @@ export function buildRouterServer(deps: RouterServerDependencies): FastifyInstan
       const conversationId = request.params.conversationId;
       participantsOf(conversationId, userId);
       parseListQuery(request.query, MESSAGES_PAGE_SIZE_DEFAULT, { userId, conversationId });
-      return relay(reply, await deps.owners.relay(userId, { method: 'GET', path: request.url }));
+      return relay(
+        reply,
+        await deps.owners.relay(userId, {
+          method: 'GET',
+          path: request.url,
+          requestId: request.id,
+        }),
+      );
     },
   );
 
@@ -96,7 +120,12 @@ export function buildRouterServer(deps: RouterServerDependencies): FastifyInstan
       parseMarkReadBody(request.body);
       return relay(
         reply,
-        await deps.owners.relay(userId, { method: 'POST', path: request.url, body: {} }),
+        await deps.owners.relay(userId, {
+          method: 'POST',
+          path: request.url,
+          body: {},
+          requestId: request.id,
+        }),
       );
     },
   );

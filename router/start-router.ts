@@ -10,9 +10,9 @@ import {
   type ControlPlane,
   type RingChangeTarget,
 } from '../control-plane/index.js';
-import { advertisedUrl } from '../protocol/index.js';
+import { advertisedUrl, type RingConfig } from '../protocol/index.js';
 import { RingView } from '../ring/index.js';
-import { OwnerClient, processSecurity } from '../transport/index.js';
+import { OwnerClient, createLogger, processSecurity, type Logger } from '../transport/index.js';
 import { buildRouterServer } from './router-server.js';
 import {
   resolveRouterOptions,
@@ -44,16 +44,21 @@ export async function startRouter(given: GivenRouterOptions): Promise<RunningRou
   );
   // Checked before anything starts, so a wildcard host without an advertised URL binds nothing.
   advertisedUrl('startRouter', options.host, options.port, options.advertiseUrl);
+  const logger =
+    options.logLevel === 'silent'
+      ? undefined
+      : createLogger({ component: 'router', member: ROUTER_MEMBER_ID, level: options.logLevel });
   const controlPlane = await openControlPlane(options);
   let ring = new RingView(await controlPlane.currentRing());
-  controlPlane.subscribe((next) => {
-    if (next.epoch > ring.epoch) ring = new RingView(next);
-  });
-  const orchestrator = new RingChangeOrchestrator(controlPlane, { signer: security.signer });
-  const refreshRing = async () => {
-    const next = await controlPlane.currentRing();
-    if (next.epoch > ring.epoch) ring = new RingView(next);
+  const adopt = (next: RingConfig) => {
+    if (next.epoch <= ring.epoch) return;
+    ring = new RingView(next);
+    logRing(logger, ring, 'ring adopted');
   };
+  logRing(logger, ring, 'ring loaded');
+  controlPlane.subscribe(adopt);
+  const orchestrator = new RingChangeOrchestrator(controlPlane, { signer: security.signer });
+  const refreshRing = async () => adopt(await controlPlane.currentRing());
   const owners = new OwnerClient(() => ring, refreshRing, {
     ...options.owners,
     signer: security.signer,
@@ -63,6 +68,7 @@ export async function startRouter(given: GivenRouterOptions): Promise<RunningRou
     ring: () => ring,
     access: security.policy,
     http: options.http,
+    ...(logger === undefined ? {} : { instruments: { logger } }),
     extraRoutes: (server) => {
       registerControlPlaneRoutes(server, controlPlane);
       registerRingChangeRoutes(server, orchestrator);
@@ -75,6 +81,7 @@ export async function startRouter(given: GivenRouterOptions): Promise<RunningRou
     (app.server.address() as AddressInfo).port,
     options.advertiseUrl,
   );
+  logger?.info({ url, controlPlane: options.controlPlane.kind }, 'router started');
   return {
     url,
     controlPlane,
@@ -83,8 +90,23 @@ export async function startRouter(given: GivenRouterOptions): Promise<RunningRou
       await owners.close();
       await orchestrator.close();
       await controlPlane.close();
+      logger?.info('router stopped');
+      logger?.flush();
     },
   };
+}
+
+/** A ring the router routes by from now on: its epoch and who serves how many slots. */
+function logRing(logger: Logger | undefined, ring: RingView, message: string): void {
+  const { slots, standbys } = ring.config;
+  logger?.info(
+    {
+      epoch: ring.epoch,
+      slots: Object.fromEntries(slots.map(({ slot, nodeId }) => [slot, nodeId])),
+      standbys,
+    },
+    message,
+  );
 }
 
 async function openControlPlane(

@@ -4,6 +4,8 @@ import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
@@ -29,6 +31,8 @@ import {
   type GivenOptions,
   type OptionRules,
 } from '../protocol/index.js';
+import { REQUEST_ID_HEADER, requestIdSource, type Logger } from './logging/logger.js';
+import { logAnswered } from './logging/request-log.js';
 
 /**
  * How much one HTTP server lets its clients hold (every router and node; the defaults suit both).
@@ -180,6 +184,15 @@ export interface HttpServerLoad {
   requestsRefused: number;
 }
 
+/** What a server reports to, beside its answers (none: it stays silent). */
+export interface HttpServerInstruments {
+  /**
+   * Structured logs (transport/logging): fastify's logger, one line per answered request at the
+   * level `logAnswered` gives it, each with its request id.
+   */
+  logger?: Logger;
+}
+
 const LOADS = new WeakMap<FastifyInstance, HttpServerLoad>();
 
 /** The live counters of a server made by `createHttpServer` (a read-only view). */
@@ -198,13 +211,30 @@ export function httpServerLoad(app: FastifyInstance): Readonly<HttpServerLoad> {
  * `HttpServerOptions` (timeouts, connections, requests in flight), and `503` while closing so a
  * stopping process sheds requests instead of hanging them.
  */
-export function createHttpServer(given?: GivenOptions<HttpServerOptions>): FastifyInstance {
+export function createHttpServer(
+  given?: GivenOptions<HttpServerOptions>,
+  instruments: HttpServerInstruments = {},
+): FastifyInstance {
   const options = resolveHttpServerOptions(given);
   /** The response each socket is working on (the latest request's), for the idle and 408 checks. */
   const responses = new WeakMap<Duplex, ServerResponse>();
+  const { logger } = instruments;
+  const requestId = requestIdSource();
   const app = Fastify({
     bodyLimit: REQUEST_BODY_BYTES_LIMIT,
-    logger: false,
+    // Without a logger, request ids are still made and carried (a router forwards them), unlogged.
+    ...(logger === undefined
+      ? { logger: false }
+      : {
+          // A pino Logger is a FastifyBaseLogger; typed as the base, so every server has one type.
+          loggerInstance: logger as FastifyBaseLogger,
+          // Fastify's own per-request lines are off: logAnswered writes one line, at its level.
+          logController: new LogController({
+            disableRequestLogging: true,
+            requestIdLogLabel: 'requestId',
+          }),
+        }),
+    genReqId: (request) => requestId(request.headers[REQUEST_ID_HEADER]),
     // Answered below in the catalogue's shape (fastify's own 503 body is not).
     return503OnClosing: false,
     routerOptions: { maxParamLength: options.pathParamCharsMax },
@@ -248,6 +278,11 @@ export function createHttpServer(given?: GivenOptions<HttpServerOptions>): Fasti
     const response = responses.get(socket);
     if (response === undefined || response.writableEnded) socket.destroy();
   });
+  if (logger !== undefined)
+    app.addHook('onResponse', (request, reply, done) => {
+      logAnswered(request, reply);
+      done();
+    });
   const refusing = capConnections(app, options, load);
   installErrorHandlers(app, options);
   installRequestLimits(app, options, load, refusing);

@@ -27,5 +27,17 @@ export {
   httpServerLoad,
   type HttpServerOptions,
   type HttpServerLoad,
+  type HttpServerInstruments,
 } from './http-server.js';
+export {
+  createLogger,
+  logLevelOption,
+  LOG_LEVELS,
+  LOG_LEVEL_DEFAULT,
+  LOG_LEVEL_RULE,
+  REQUEST_ID_HEADER,
+  type Logger,
+  type LogLevel,
+} from './logging/logger.js';
+export { LogThrottle } from './logging/log-throttle.js';
 export * from './security/index.js';

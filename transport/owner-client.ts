@@ -12,6 +12,7 @@ import {
   TIMED_OUT,
   settleWithin,
 } from '../protocol/index.js';
+import { REQUEST_ID_HEADER } from './logging/logger.js';
 import type { RingView } from '../ring/index.js';
 import {
   PeerClient,
@@ -76,6 +77,8 @@ export interface OwnerRequest {
   /** Path and query, forwarded as is. */
   path: string;
   body?: unknown;
+  /** The request id this call serves (`x-request-id`), so the owner's log lines carry it too. */
+  requestId?: string;
 }
 
 /** What bounds one call beyond the client's options. */
@@ -210,7 +213,13 @@ export class OwnerClient {
         const sent = attempt(owner.url, {
           method: ownerRequest.method,
           path: ownerRequest.path,
-          headers: { [RING_EPOCH_HEADER]: ring.epochText },
+          headers:
+            ownerRequest.requestId === undefined
+              ? { [RING_EPOCH_HEADER]: ring.epochText }
+              : {
+                  [RING_EPOCH_HEADER]: ring.epochText,
+                  [REQUEST_ID_HEADER]: ownerRequest.requestId,
+                },
           ...(ownerRequest.body === undefined ? {} : { body: ownerRequest.body }),
           ...(deadlineAtMs === undefined
             ? {}

@@ -1,0 +1,130 @@
+/**
+ * The logging pieces on their own: request ids (taken when plain, else made, unique), the level a
+ * request line gets, the level option, the throttle of repeated events, redaction, and the
+ * launcher's readable lines.
+ */
+import { Writable } from 'node:stream';
+import t from 'tap';
+import { logFormatOption, readableLogLine } from '../../cli/log-lines.js';
+import { createLogger, LogThrottle, logLevelOption } from '../../transport/index.js';
+import { requestIdSource } from '../../transport/logging/logger.js';
+import { levelOf } from '../../transport/logging/request-log.js';
+
+/** A logger whose lines land in an array (synchronously). */
+function capturedLogger(level: 'info' | 'debug' = 'info') {
+  const lines: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n').filter(Boolean))
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return {
+    logger: createLogger({ component: 'node', member: 'node-1', level, destination }),
+    lines,
+  };
+}
+
+t.test(
+  'request ids: a plain caller id is kept, anything else is replaced by a unique one',
+  async (t) => {
+    const next = requestIdSource();
+    t.equal(next('trace-1.a:b_c'), 'trace-1.a:b_c');
+    t.equal(next('x'.repeat(64)), 'x'.repeat(64), 'at the length limit: kept');
+    const made = new Set([
+      next(undefined),
+      next('x'.repeat(65)),
+      next('has space'),
+      next(['a', 'b']),
+      next(''),
+    ]);
+    t.equal(made.size, 5, 'made ids are distinct');
+    for (const id of made) t.match(id, /^[\w-]+-[0-9a-z]+$/);
+    t.not(
+      requestIdSource()(undefined),
+      next(undefined),
+      'another process (source) makes other ids',
+    );
+  },
+);
+
+t.test(
+  'levels: failures and writes at info or above, reads debug, the background trace',
+  async (t) => {
+    t.equal(levelOf('GET', '/v1/users/:userId/conversations', 200), 'debug');
+    t.equal(levelOf('POST', '/v1/messages', 201), 'info');
+    t.equal(levelOf('GET', '/v1/users/:userId/conversations', 404), 'info');
+    t.equal(levelOf('POST', '/v1/messages', 503), 'error');
+    t.equal(levelOf('POST', '/control/v1/heartbeat', 200), 'trace');
+    t.equal(levelOf('POST', '/control/v1/heartbeat', 403), 'info', 'a refused heartbeat shows');
+    t.equal(levelOf('GET', '/healthz', 200), 'trace');
+  },
+);
+
+t.test('logLevel: the known levels, else INVALID_OPTION', async (t) => {
+  t.equal(logLevelOption('x', undefined), 'info');
+  t.equal(logLevelOption('x', 'debug'), 'debug');
+  t.equal(logLevelOption('x', 'silent'), 'silent');
+  t.throws(() => logLevelOption('x', 'verbose'), { code: 'INVALID_OPTION', message: /logLevel/ });
+  t.equal(logFormatOption(undefined), 'pretty');
+  t.equal(logFormatOption('json'), 'json');
+  t.throws(() => logFormatOption('xml'), { code: 'INVALID_OPTION' });
+});
+
+t.test('every line names its process; secrets and bodies are redacted', async (t) => {
+  const { logger, lines } = capturedLogger();
+  logger.info({ content: 'hello bob', token: 't0k3n', epoch: 3 }, 'something');
+  logger.debug('not at info');
+  t.equal(lines.length, 1);
+  t.match(lines[0], {
+    level: 'info',
+    component: 'node',
+    member: 'node-1',
+    msg: 'something',
+    epoch: 3,
+    content: '[redacted]',
+    token: '[redacted]',
+  });
+  t.type(lines[0]?.time, 'number');
+});
+
+t.test('LogThrottle: one line per interval per key, with the count it held back', async (t) => {
+  const { logger, lines } = capturedLogger();
+  let now = 0;
+  const throttle = new LogThrottle(logger, 1_000, () => now);
+  throttle.log('error', 'commit', { n: 1 }, 'failed');
+  throttle.log('error', 'commit', { n: 2 }, 'failed');
+  throttle.log('error', 'other', { n: 3 }, 'failed elsewhere');
+  now = 999;
+  throttle.log('error', 'commit', { n: 4 }, 'failed');
+  now = 1_000;
+  throttle.log('error', 'commit', { n: 5 }, 'failed');
+  t.same(
+    lines.map((line) => [line.n, line.suppressed]),
+    [
+      [1, undefined],
+      [3, undefined],
+      [5, 2],
+    ],
+  );
+});
+
+t.test('readable lines for npm start; json kept as is; plain lines pass', async (t) => {
+  const json = JSON.stringify({
+    level: 'info',
+    time: Date.UTC(2026, 11, 2, 16, 5, 9),
+    component: 'node',
+    member: 'node-1',
+    msg: 'ring adopted',
+    epoch: 4,
+    adopted: ['s1'],
+  });
+  t.equal(readableLogLine(json, 'pretty'), '16:05:09 INFO  ring adopted epoch=4 adopted=["s1"]');
+  t.equal(readableLogLine(json, 'json'), json);
+  t.equal(
+    readableLogLine('node node-1 listening on http://x:1', 'pretty'),
+    'node node-1 listening on http://x:1',
+  );
+  t.equal(readableLogLine('{not json', 'pretty'), '{not json');
+});
