@@ -6,6 +6,7 @@ import {
 } from '../control-plane/index.js';
 import {
   ANY_RULE,
+  BOOLEAN_RULE,
   HEARTBEAT_INTERVAL_MS_MAX,
   HEARTBEAT_INTERVAL_MS_MIN,
   LISTEN_PORT_MAX,
@@ -30,10 +31,12 @@ import {
   httpServerLoad,
   processSecurity,
   type Credentials,
+  type HttpServerInstruments,
   type HttpServerOptions,
   type Logger,
   type LogLevel,
 } from '../transport/index.js';
+import { createMetricsRegistry, withMetricsTokens } from '../transport/metrics/index.js';
 import {
   openStore,
   type MailboxStore,
@@ -49,6 +52,7 @@ import { PeerDelivery } from './peer-delivery.js';
 import { Handoff, type HandoffOptions } from './handoff.js';
 import { UserLockTable, type UserLockTableOptions } from './user-lock-table.js';
 import type { Failpoints } from './failpoints.js';
+import { NodeProbes } from './node-metrics.js';
 
 /** A node's options once filled and checked (`resolveCacheNodeOptions`). */
 export interface ResolvedCacheNodeOptions {
@@ -101,6 +105,18 @@ export interface ResolvedCacheNodeOptions {
    */
   logLevel: LogLevel;
   /**
+   * Prometheus metrics at `GET /metrics` (transport/metrics, node-metrics.ts); false: no
+   * registry, no request hook, no store or lock timing, no route.
+   * @default true
+   */
+  metrics: boolean;
+  /**
+   * Bearer tokens `GET /metrics` then requires (plain or `sha256:<hex>`; the operator token and
+   * member signatures are taken too); undefined: it is open (docs/security.md).
+   * @default undefined
+   */
+  metricsTokens: readonly string[] | undefined;
+  /**
    * Time: lease renewals, warm-state expiry, message timestamps.
    * @default SYSTEM_CLOCK
    */
@@ -129,6 +145,8 @@ export const DEFAULT_CACHE_NODE_OPTIONS: Readonly<
   http: Object.freeze({}),
   failpoints: undefined,
   logLevel: 'silent',
+  metrics: true,
+  metricsTokens: undefined,
   clock: SYSTEM_CLOCK,
 });
 
@@ -153,6 +171,8 @@ const CACHE_NODE_RULES: OptionRules<Omit<ResolvedCacheNodeOptions, RequiredCache
   http: ANY_RULE,
   failpoints: ANY_RULE,
   logLevel: LOG_LEVEL_RULE,
+  metrics: BOOLEAN_RULE,
+  metricsTokens: ANY_RULE, // checked by TokenSet when the node starts
   clock: ANY_RULE, // checked below: an object with the Clock's three functions
 };
 
@@ -201,7 +221,11 @@ export async function startCacheNode(given: CacheNodeOptions): Promise<RunningCa
     options.logLevel === 'silent'
       ? undefined
       : createLogger({ component: 'node', member: nodeId, level: options.logLevel });
-  const store: MailboxStore = await openStore(options.store);
+  const probes = options.metrics
+    ? new NodeProbes(createMetricsRegistry({ component: 'node', member: nodeId }), clock)
+    : undefined;
+  const openedStore: MailboxStore = await openStore(options.store);
+  const store = probes?.measureStore(openedStore) ?? openedStore;
   const controlPlane = await connectControlPlane(
     options.controlPlane,
     Math.max(CONTROL_PLANE_TIMEOUT_MS_MIN, options.heartbeatIntervalMs * 2),
@@ -210,8 +234,20 @@ export async function startCacheNode(given: CacheNodeOptions): Promise<RunningCa
   const ownership = new Ownership({ nodeId, monotonicNow: () => clock.monotonicNow() });
   const refreshRing = async () => ownership.updateRing(await controlPlane.currentRing());
   const unsubscribe = controlPlane.subscribe((ring) => ownership.updateRing(ring));
-  const owners = new OwnerClient(() => ownership.ring, refreshRing, { signer }, clock);
-  const { locks, cache, service } = buildDataPath(options, store, ownership, owners, logger);
+  const owners = new OwnerClient(
+    () => ownership.ring,
+    refreshRing,
+    { signer, ...(probes && { onRetry: probes.onRetry }) },
+    clock,
+  );
+  const { locks, cache, service } = buildDataPath(
+    options,
+    store,
+    ownership,
+    owners,
+    logger,
+    probes,
+  );
   ownership.onLeaseRegained(() => cache.clear());
   if (logger !== undefined) logRingAdoptions(ownership, nodeId, logger);
 
@@ -220,21 +256,38 @@ export async function startCacheNode(given: CacheNodeOptions): Promise<RunningCa
     signer,
   });
   const handoff = new Handoff(
-    { nodeId, ownership, cache, locks, peers: handoffPeers, clock, ...(logger && { logger }) },
+    {
+      nodeId,
+      ownership,
+      cache,
+      locks,
+      peers: probes?.countWarmBatches(handoffPeers) ?? handoffPeers,
+      clock,
+      ...(logger && { logger }),
+    },
     options.handoff,
   );
   ownership.onRingAdopted((ring) =>
     service.evictWhere((userId) => ring.ownerIdOf(userId) !== nodeId),
   );
-  const renewals = new LeaseRenewals(controlPlane, ownership, {
-    clock,
-    heartbeatIntervalMs: options.heartbeatIntervalMs,
+  const renewals = new LeaseRenewals(
+    probes?.observeHeartbeats(controlPlane) ?? controlPlane,
+    ownership,
+    {
+      clock,
+      heartbeatIntervalMs: options.heartbeatIntervalMs,
+      ...(logger && { logger }),
+    },
+  );
+  probes?.register({ service, cache, locks, handoff, renewals, ownership, store });
+  const instruments: HttpServerInstruments = {
     ...(logger && { logger }),
-  });
+    ...(probes && { metrics: probes.registry }),
+  };
   const app = buildNodeServer({
-    access: policy,
+    access: withMetricsTokens(policy, options.metricsTokens, COMPONENT),
     http: options.http,
-    ...(logger && { instruments: { logger } }),
+    instruments,
     handoff,
     adoptRing: (ring) => ownership.updateRing(ring),
     service,
@@ -308,8 +361,9 @@ function buildDataPath(
   ownership: Ownership,
   owners: OwnerClient,
   logger: Logger | undefined,
+  probes: NodeProbes | undefined,
 ): { locks: UserLockTable; cache: MailboxCache; service: MailboxService } {
-  const locks = new UserLockTable(options.locks);
+  const locks = new UserLockTable(options.locks, probes?.lockObserver);
   const cache = new MailboxCache(options.cache, (userId) => locks.isBusy(userId));
   const delivery = new PeerDelivery(
     (userId) => ownership.ring?.ownerIdOf(userId) === options.nodeId,

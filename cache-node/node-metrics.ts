@@ -1,11 +1,25 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { METRIC_PREFIX, collectedCounter, collectedGauge } from '../transport/metrics/index.js';
+import type { ControlPlaneLink } from '../control-plane/index.js';
+import { HANDOFF_PATHS, type Clock } from '../protocol/index.js';
+import type { PeerClient, PeerRequest } from '../transport/index.js';
+import {
+  METRIC_PREFIX,
+  collectedCounter,
+  collectedGauge,
+  ownerRetryMetrics,
+  type OwnerRetryReason,
+} from '../transport/metrics/index.js';
 import type { MailboxStore } from '../store-adapter/index.js';
 import type { HandoffStats } from './handoff.js';
 import type { LeaseRenewalStats } from './lease-renewals.js';
 import type { MailboxCache } from './mailbox-cache.js';
 import type { MailboxServiceStats } from './mailbox-loader.js';
-import { STORE_OPERATIONS, type StoreCallObserver, type StoreOperation } from './measured-store.js';
+import {
+  MeasuredStore,
+  STORE_OPERATIONS,
+  type StoreCallObserver,
+  type StoreOperation,
+} from './measured-store.js';
 import type { UserLockObserver, UserLockStats } from './user-lock-table.js';
 
 const P = METRIC_PREFIX;
@@ -290,4 +304,75 @@ export function lockWaitMetrics(registry: Registry, monotonicNow: () => number):
       (gotLock ? acquired : timedOut).observe(waitMs / 1_000);
     },
   };
+}
+
+/** The figures registerNodeMetrics reads that the node's components keep (NodeProbes adds the rest). */
+export type NodeComponentSources = Omit<NodeMetricSources, 'leaseAgeMs' | 'warmBatchesSent'>;
+
+/**
+ * A node's metrics, wired in: the registry's instruments for the parts that measure as they go
+ * (store calls, lock waits, retries to other owners), wrappers that observe what the node's own
+ * classes do not count (heartbeats answered, for the lease's age; warm batches posted), and,
+ * once the components exist, the collect-at-scrape metrics over their figures (`register`).
+ */
+export class NodeProbes {
+  readonly registry: Registry;
+  readonly lockObserver: UserLockObserver;
+  readonly onRetry: (reason: OwnerRetryReason) => void;
+  readonly #storeObserver: StoreCallObserver;
+  readonly #clock: Clock;
+  #lastAnsweredHeartbeatSentAt: number | undefined;
+  #warmBatchesSent = 0;
+
+  constructor(registry: Registry, clock: Clock) {
+    this.registry = registry;
+    this.#clock = clock;
+    this.lockObserver = lockWaitMetrics(registry, () => clock.monotonicNow());
+    this.#storeObserver = storeCallMetrics(registry);
+    this.onRetry = ownerRetryMetrics(registry);
+  }
+
+  /** The store, every call timed by operation (MeasuredStore). */
+  measureStore(store: MailboxStore): MailboxStore {
+    return new MeasuredStore(store, this.#storeObserver);
+  }
+
+  /** The control plane as LeaseRenewals sees it, noting when each answered heartbeat was sent. */
+  observeHeartbeats(
+    link: Pick<ControlPlaneLink, 'heartbeat'>,
+  ): Pick<ControlPlaneLink, 'heartbeat'> {
+    return {
+      heartbeat: async (node) => {
+        const sentAt = this.#clock.monotonicNow();
+        const reply = await link.heartbeat(node);
+        this.#lastAnsweredHeartbeatSentAt = Math.max(
+          this.#lastAnsweredHeartbeatSentAt ?? sentAt,
+          sentAt,
+        );
+        return reply;
+      },
+    };
+  }
+
+  /** The handoff's peer client, counting the warm batches it posts (failed ones included). */
+  countWarmBatches(peers: Pick<PeerClient, 'call'>): Pick<PeerClient, 'call'> {
+    return {
+      call: <T>(baseUrl: string, request: PeerRequest): Promise<T> => {
+        if (request.path === HANDOFF_PATHS.warm) this.#warmBatchesSent += 1;
+        return peers.call<T>(baseUrl, request);
+      },
+    };
+  }
+
+  /** The collect-at-scrape metrics over the node's components (registerNodeMetrics). */
+  register(sources: NodeComponentSources): void {
+    registerNodeMetrics(this.registry, {
+      ...sources,
+      leaseAgeMs: () =>
+        this.#lastAnsweredHeartbeatSentAt === undefined
+          ? undefined
+          : this.#clock.monotonicNow() - this.#lastAnsweredHeartbeatSentAt,
+      warmBatchesSent: () => this.#warmBatchesSent,
+    });
+  }
 }

@@ -18,7 +18,7 @@ import {
   type RouterFlags,
 } from './member-options.js';
 import { addStoreFlags } from './store-flags.js';
-import { addRedisConnectionFlags } from './flag-values.js';
+import { addRedisConnectionFlags, booleanOption } from './flag-values.js';
 import { ChatringError } from '../protocol/index.js';
 import { TokenSet, hashToken } from '../transport/index.js';
 
@@ -51,9 +51,17 @@ addRedisConnectionFlags(addStoreFlags(program.command('start')))
     '--cpu-prof-dir <dir>',
     'run every member under the CPU profiler; each writes <member>.cpuprofile there on exit (env CHATRING_CPU_PROF_DIR)',
   )
+  .option(
+    '--metrics <bool>',
+    'Prometheus metrics at GET /metrics on every member; false: none (env CHATRING_METRICS, which members read themselves)',
+  )
   .action(async (flags: Record<string, string | undefined>) => {
     const options = resolveClusterOptions(flags, process.env);
-    const cluster = await startLocalCluster(options, (line) => console.error(line));
+    const metrics =
+      flags.metrics === undefined ? {} : { metrics: booleanOption('--metrics', flags.metrics) };
+    const cluster = await startLocalCluster({ ...options, ...metrics }, (line) =>
+      console.error(line),
+    );
     console.log(`router listening on ${cluster.routerUrl}`);
     if (cluster.routerUrls.length > 1) console.log(`routers: ${cluster.routerUrls.join(' ')}`);
     console.log(

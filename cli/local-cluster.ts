@@ -50,7 +50,7 @@ export interface LocalClusterHandle {
  * all passed in.
  */
 export async function startLocalCluster(
-  options: Readonly<LocalClusterOptions>,
+  options: Readonly<LocalClusterOptions & MemberMetricsOption>,
   log: (line: string) => void,
   clock: Clock = SYSTEM_CLOCK,
 ): Promise<LocalClusterHandle> {
@@ -74,6 +74,7 @@ export async function startLocalCluster(
       String(options.leaseMs),
       '--heartbeat-interval-ms',
       String(options.heartbeatIntervalMs),
+      ...metricsArgs(options),
     ],
     restarts: 0,
   }));
@@ -132,6 +133,7 @@ export async function startLocalCluster(
       String(options.heartbeatIntervalMs),
       '--warm-handoff-bytes-max',
       String(options.warmHandoffBytesMax),
+      ...metricsArgs(options),
     ],
     restarts: 0,
   }));
@@ -148,6 +150,18 @@ export async function startLocalCluster(
       await Promise.all(routers.map((router) => terminate(router.child)));
     },
   };
+}
+
+/**
+ * `chatring start --metrics`: passed to every member as its own flag (which wins over the
+ * CHATRING_METRICS the members also inherit). Undefined: each member's default (on).
+ */
+export interface MemberMetricsOption {
+  metrics?: boolean;
+}
+
+function metricsArgs(options: MemberMetricsOption): string[] {
+  return options.metrics === undefined ? [] : ['--metrics', String(options.metrics)];
 }
 
 /**

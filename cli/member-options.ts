@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import {
   ChatringError,
@@ -25,6 +26,7 @@ import {
 } from '../transport/index.js';
 import {
   addRedisConnectionFlags,
+  booleanOption,
   heartbeatIntervalOption,
   integerOption,
   redisConnectionOptions,
@@ -54,6 +56,8 @@ export interface MemberFlags extends CredentialFlags, RedisConnectionFlags {
   heartbeatIntervalMs?: string;
   httpOptions?: string;
   logLevel?: string;
+  metrics?: string;
+  metricsTokenFile?: string;
 }
 
 export interface RouterFlags extends MemberFlags {
@@ -136,7 +140,63 @@ function addMemberFlags(command: Command, defaults: { host: string; port: number
     .option(
       '--log-level <level>',
       `JSON logs on stdout from this level: ${LOG_LEVELS.join(', ')} (env CHATRING_LOG_LEVEL; default ${LOG_LEVEL_DEFAULT})`,
+    )
+    .option(
+      '--metrics <bool>',
+      'Prometheus metrics at GET /metrics; false: none (env CHATRING_METRICS; default true)',
+    )
+    .option(
+      '--metrics-token-file <file>',
+      'bearer tokens GET /metrics then requires, one per line (env CHATRING_METRICS_TOKEN, comma-separated, or CHATRING_METRICS_TOKEN_FILE); default: open (docs/security.md)',
     );
+}
+
+/**
+ * `--metrics` (else CHATRING_METRICS; default true) and the metrics tokens: `--metrics-token-file`,
+ * else CHATRING_METRICS_TOKEN (comma-separated), else CHATRING_METRICS_TOKEN_FILE; one token per
+ * line in a file, blank lines and `#` comments skipped. Tokens come from files or the environment,
+ * never argv, as every credential does (credential-flags.ts).
+ */
+function metricsOptionsFrom(
+  flags: MemberFlags,
+  env: NodeJS.ProcessEnv,
+): { metrics?: boolean; metricsTokens?: string[] } {
+  const enabled = flags.metrics ?? env.CHATRING_METRICS;
+  const file = flags.metricsTokenFile ?? env.CHATRING_METRICS_TOKEN_FILE;
+  const inline = flags.metricsTokenFile === undefined ? env.CHATRING_METRICS_TOKEN : undefined;
+  const tokens =
+    inline !== undefined
+      ? inline.split(',')
+      : file === undefined
+        ? undefined
+        : readTokenFile(file, flags.metricsTokenFile === undefined).split('\n');
+  const metricsTokens = tokens
+    ?.map((token) => token.trim())
+    .filter((token) => token !== '' && !token.startsWith('#'));
+  return {
+    ...(enabled === undefined || enabled === ''
+      ? {}
+      : {
+          metrics: booleanOption(
+            flags.metrics === undefined ? 'CHATRING_METRICS' : '--metrics',
+            enabled,
+          ),
+        }),
+    ...(metricsTokens === undefined || metricsTokens.length === 0 ? {} : { metricsTokens }),
+  };
+}
+
+function readTokenFile(path: string, fromEnvironment: boolean): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    const what = fromEnvironment ? 'CHATRING_METRICS_TOKEN_FILE' : '--metrics-token-file';
+    throw new ChatringError(
+      'INVALID_OPTION',
+      `${what}: cannot read ${path}: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
 }
 
 /** The HTTP server's bounds: JSON from the flag or CHATRING_HTTP_OPTIONS, checked by the server. */
@@ -173,6 +233,7 @@ export function routerOptionsFrom(flags: RouterFlags, env: NodeJS.ProcessEnv): G
     credentials: credentialsFrom(flags, env),
     http: httpOptionsFrom(flags, env),
     logLevel: logLevelOption('chatring router', flags.logLevel ?? env.CHATRING_LOG_LEVEL),
+    ...metricsOptionsFrom(flags, env),
     ...timingOptions('chatring router', flags),
   };
 }
@@ -190,6 +251,7 @@ export function nodeOptionsFrom(flags: NodeFlags, env: NodeJS.ProcessEnv): Cache
     credentials: credentialsFrom(flags, env),
     http: httpOptionsFrom(flags, env),
     logLevel: logLevelOption('chatring node', flags.logLevel ?? env.CHATRING_LOG_LEVEL),
+    ...metricsOptionsFrom(flags, env),
     ...(cacheBytesMax === undefined
       ? {}
       : { cache: { cacheBytesMax: bytesOption('--cache-bytes-max', cacheBytesMax, 1) } }),

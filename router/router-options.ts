@@ -1,5 +1,6 @@
 import {
   ANY_RULE,
+  BOOLEAN_RULE,
   LISTEN_PORT_MAX,
   USER_ID_PATTERN,
   integerRule,
@@ -82,6 +83,18 @@ export interface RouterOptions extends ControlPlaneTimings {
    * @default 'silent'
    */
   logLevel: LogLevel;
+  /**
+   * Prometheus metrics at `GET /metrics` (transport/metrics); false: no registry, no request hook,
+   * no route (the bench measures their cost that way).
+   * @default true
+   */
+  metrics: boolean;
+  /**
+   * Bearer tokens `GET /metrics` then requires (plain or `sha256:<hex>`; the operator token and
+   * member signatures are taken too); undefined: it is open (docs/security.md).
+   * @default undefined
+   */
+  metricsTokens: readonly string[] | undefined;
   /** The cluster secret and, beyond loopback, app and operator tokens: no default. */
   credentials: Credentials;
 }
@@ -105,6 +118,8 @@ export const DEFAULT_ROUTER_OPTIONS: Readonly<DefaultedRouterOptions> = Object.f
   owners: Object.freeze({}),
   http: Object.freeze({}),
   logLevel: 'silent',
+  metrics: true,
+  metricsTokens: undefined,
   ...DEFAULT_CONTROL_PLANE_TIMINGS,
 });
 
@@ -119,6 +134,8 @@ const ROUTER_OPTION_RULES: OptionRules<DefaultedRouterOptions> = {
   owners: ANY_RULE, // checked by OwnerClient
   http: ANY_RULE, // checked by createHttpServer
   logLevel: LOG_LEVEL_RULE,
+  metrics: BOOLEAN_RULE,
+  metricsTokens: ANY_RULE, // checked by TokenSet when the router starts
   // The timings are checked together by resolveControlPlaneTimings (heartbeat below lease).
   heartbeatIntervalMs: ANY_RULE,
   leaseMs: ANY_RULE,

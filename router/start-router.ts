@@ -12,8 +12,20 @@ import {
 } from '../control-plane/index.js';
 import { advertisedUrl, type RingConfig } from '../protocol/index.js';
 import { RingView } from '../ring/index.js';
-import { OwnerClient, createLogger, processSecurity, type Logger } from '../transport/index.js';
+import {
+  OwnerClient,
+  createLogger,
+  processSecurity,
+  type HttpServerInstruments,
+  type Logger,
+} from '../transport/index.js';
+import {
+  createMetricsRegistry,
+  ownerRetryMetrics,
+  withMetricsTokens,
+} from '../transport/metrics/index.js';
 import { buildRouterServer } from './router-server.js';
+import { registerRouterMetrics } from './router-metrics.js';
 import {
   resolveRouterOptions,
   type GivenRouterOptions,
@@ -48,6 +60,9 @@ export async function startRouter(given: GivenRouterOptions): Promise<RunningRou
     options.logLevel === 'silent'
       ? undefined
       : createLogger({ component: 'router', member: ROUTER_MEMBER_ID, level: options.logLevel });
+  const metrics = options.metrics
+    ? createMetricsRegistry({ component: 'router', member: ROUTER_MEMBER_ID })
+    : undefined;
   const controlPlane = await openControlPlane(options);
   let ring = new RingView(await controlPlane.currentRing());
   const adopt = (next: RingConfig) => {
@@ -58,17 +73,34 @@ export async function startRouter(given: GivenRouterOptions): Promise<RunningRou
   logRing(logger, ring, 'ring loaded');
   controlPlane.subscribe(adopt);
   const orchestrator = new RingChangeOrchestrator(controlPlane, { signer: security.signer });
-  const refreshRing = async () => adopt(await controlPlane.currentRing());
+  const countRefresh =
+    metrics === undefined
+      ? undefined
+      : registerRouterMetrics(metrics, { ring: () => ring, controlPlane });
+  const refreshRing = async () => {
+    try {
+      adopt(await controlPlane.currentRing());
+    } catch (error) {
+      countRefresh?.('failed');
+      throw error;
+    }
+    countRefresh?.('ok');
+  };
   const owners = new OwnerClient(() => ring, refreshRing, {
     ...options.owners,
     signer: security.signer,
+    ...(metrics === undefined ? {} : { onRetry: ownerRetryMetrics(metrics) }),
   });
+  const instruments: HttpServerInstruments = {
+    ...(logger === undefined ? {} : { logger }),
+    ...(metrics === undefined ? {} : { metrics }),
+  };
   const app = buildRouterServer({
     owners,
     ring: () => ring,
-    access: security.policy,
+    access: withMetricsTokens(security.policy, options.metricsTokens, 'startRouter'),
     http: options.http,
-    ...(logger === undefined ? {} : { instruments: { logger } }),
+    instruments,
     extraRoutes: (server) => {
       registerControlPlaneRoutes(server, controlPlane);
       registerRingChangeRoutes(server, orchestrator);

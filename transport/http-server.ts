@@ -33,6 +33,12 @@ import {
 } from '../protocol/index.js';
 import { REQUEST_ID_HEADER, requestIdSource, type Logger } from './logging/logger.js';
 import { logAnswered } from './logging/request-log.js';
+import {
+  METRICS_PATH,
+  installHttpMetrics,
+  registerMetricsRoute,
+  type Registry,
+} from './metrics/index.js';
 
 /**
  * How much one HTTP server lets its clients hold (every router and node; the defaults suit both).
@@ -191,6 +197,13 @@ export interface HttpServerInstruments {
    * level `logAnswered` gives it, each with its request id.
    */
   logger?: Logger;
+  /**
+   * Prometheus metrics (transport/metrics): the process's registry. The server counts and times
+   * every answer in it by route pattern (`installHttpMetrics`) and serves it at `GET /metrics`,
+   * which the in-flight limit never refuses (a scrape is most useful when the process is
+   * overloaded). Without it there is neither hook nor route.
+   */
+  metrics?: Registry;
 }
 
 const LOADS = new WeakMap<FastifyInstance, HttpServerLoad>();
@@ -218,7 +231,7 @@ export function createHttpServer(
   const options = resolveHttpServerOptions(given);
   /** The response each socket is working on (the latest request's), for the idle and 408 checks. */
   const responses = new WeakMap<Duplex, ServerResponse>();
-  const { logger } = instruments;
+  const { logger, metrics } = instruments;
   const requestId = requestIdSource();
   const app = Fastify({
     bodyLimit: REQUEST_BODY_BYTES_LIMIT,
@@ -283,9 +296,12 @@ export function createHttpServer(
       logAnswered(request, reply);
       done();
     });
+  if (metrics !== undefined) installHttpMetrics(app, metrics, load);
   const refusing = capConnections(app, options, load);
   installErrorHandlers(app, options);
-  installRequestLimits(app, options, load, refusing);
+  installRequestLimits(app, options, load, refusing, metrics === undefined ? [] : [METRICS_PATH]);
+  // After installErrorHandlers, whose route list tells 405 from 404.
+  if (metrics !== undefined) registerMetricsRoute(app, metrics);
   return app;
 }
 
@@ -347,14 +363,16 @@ function capConnections(
  * (sent, or the client went away: Node emits 'close' exactly once either way); past the limit it
  * is answered at once, nothing else done. While the server closes, every request gets `503
  * OWNER_UNAVAILABLE` (retryable: the router retries it on the new owner, an app on another router).
+ * `alsoUnlimited`: paths the server itself exempts beside the option's (`/metrics`).
  */
 function installRequestLimits(
   app: FastifyInstance,
   options: Readonly<HttpServerOptions>,
   load: HttpServerLoad,
   refusing: Set<Socket>,
+  alsoUnlimited: readonly string[],
 ): void {
-  const unlimited = new Set(options.unlimitedPaths);
+  const unlimited = new Set([...options.unlimitedPaths, ...alsoUnlimited]);
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;

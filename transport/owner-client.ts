@@ -50,7 +50,23 @@ export interface OwnerClientOptions {
    * @default undefined
    */
   bearerToken: string | undefined;
+  /**
+   * Told the reason of the failed attempt each time a call is tried again (the process's metrics:
+   * `chatring_owner_retries_total{reason}`). Called before the backoff, never for a call's first
+   * attempt or once the call gives up.
+   * @default undefined
+   */
+  onRetry: ((reason: OwnerRetryReason) => void) | undefined;
 }
+
+/**
+ * Why an attempt failed and was tried again: `wrong_owner` (NOT_OWNER: the ring moved),
+ * `unavailable` (OWNER_UNAVAILABLE, unreachable, reset, an empty or garbled answer), `timeout` (no
+ * answer within the attempt's timeout or the call's deadline), `no_owner` (the ring held no node
+ * for the user then). A fixed set: a label value, never a node or user id.
+ */
+export const OWNER_RETRY_REASONS = ['wrong_owner', 'unavailable', 'timeout', 'no_owner'] as const;
+export type OwnerRetryReason = (typeof OWNER_RETRY_REASONS)[number];
 
 export const DEFAULT_OWNER_CLIENT_OPTIONS: Readonly<OwnerClientOptions> = Object.freeze({
   attemptTimeoutMs: 5_000,
@@ -58,6 +74,7 @@ export const DEFAULT_OWNER_CLIENT_OPTIONS: Readonly<OwnerClientOptions> = Object
   connectionsPerNode: 64,
   signer: undefined,
   bearerToken: undefined,
+  onRetry: undefined,
 });
 
 const OWNER_CLIENT_RULES: OptionRules<OwnerClientOptions> = {
@@ -66,7 +83,18 @@ const OWNER_CLIENT_RULES: OptionRules<OwnerClientOptions> = {
   connectionsPerNode: integerRule(1, 10_000),
   signer: ANY_RULE,
   bearerToken: { kind: 'string', pattern: /^\S+$/, describe: 'a bearer token' },
+  onRetry: ANY_RULE,
 };
+
+/** undici's errors for an attempt that got no answer in time (connect, headers, body). */
+const TIMEOUT_ERROR_CODES = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+
+/** An attempt abandoned at the caller's deadline. */
+class DeadlinePassedError extends Error {}
 
 /** Backoff between attempts: 50, 100, 200, then 400 ms. */
 const RETRY_DELAY_MS_MIN = 25;
@@ -194,12 +222,14 @@ export class OwnerClient {
   ): Promise<R> {
     let deadline = deadlineAtMs;
     let lastError: ChatringError | undefined;
+    let lastReason: OwnerRetryReason = 'no_owner';
     for (let attemptIndex = 0; ; attemptIndex += 1) {
       if (attemptIndex > 0) {
         deadline ??= this.#clock.monotonicNow() + this.#options.retryBudgetMs;
         if (this.#clock.monotonicNow() >= deadline) throw spent(userId, lastError);
         const stop = stopRetrying();
         if (stop !== undefined) throw stop;
+        this.#options.onRetry?.(lastReason);
         await this.#beforeRetry(attemptIndex, deadlineAtMs);
       }
       // A caller's deadline holds for the first attempt too, and again after the backoff.
@@ -207,7 +237,10 @@ export class OwnerClient {
         throw spent(userId, lastError);
       const ring = this.#ring();
       const owner = ring?.ownerOf(userId);
-      if (ring === undefined || owner === undefined || owner.url === '') continue;
+      if (ring === undefined || owner === undefined || owner.url === '') {
+        lastReason = 'no_owner';
+        continue;
+      }
       let answer: { response: R; body: unknown };
       try {
         const sent = attempt(owner.url, {
@@ -229,7 +262,8 @@ export class OwnerClient {
           deadlineAtMs === undefined
             ? await sent
             : await settleWithin(sent, this.#remainingMs(deadlineAtMs));
-        if (outcome === TIMED_OUT) throw new Error("no answer before the call's deadline");
+        if (outcome === TIMED_OUT)
+          throw new DeadlinePassedError("no answer before the call's deadline");
         answer = outcome;
       } catch (error) {
         // Our own pool to the owner is full: retrying would only add to the queue. The app backs off.
@@ -237,16 +271,19 @@ export class OwnerClient {
         // Unreachable, timed out or garbled: every attempt that got no usable answer is retried
         // (the call is idempotent), and reported as the owner being unavailable once the budget ends.
         lastError = unavailable(owner.nodeId, error);
+        lastReason = isTimeout(error) ? 'timeout' : 'unavailable';
         continue;
       }
       if (answer.body === undefined) {
         lastError = unavailable(owner.nodeId, new Error('empty answer'));
+        lastReason = 'unavailable';
         continue;
       }
       if (answer.body !== SUCCESS) {
         const refused = errorFromBody(answer.body);
         if (refused?.code === 'NOT_OWNER' || refused?.code === 'OWNER_UNAVAILABLE') {
           lastError = refused;
+          lastReason = refused.code === 'NOT_OWNER' ? 'wrong_owner' : 'unavailable';
           continue;
         }
       }
@@ -295,6 +332,18 @@ export class OwnerClient {
 /** The call's time is up: its last failure, or why nothing was tried. */
 function spent(userId: string, lastError: ChatringError | undefined): ChatringError {
   return lastError ?? new ChatringError('OWNER_UNAVAILABLE', `no node serves ${userId}`);
+}
+
+/** An attempt that got no answer in time: undici's timeouts (kept as a cause), or the deadline. */
+function isTimeout(error: unknown): boolean {
+  let cause = error;
+  for (let depth = 0; depth < 4 && cause instanceof Error; depth += 1) {
+    if (cause instanceof DeadlinePassedError) return true;
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === 'string' && TIMEOUT_ERROR_CODES.has(code)) return true;
+    cause = cause.cause;
+  }
+  return false;
 }
 
 function unavailable(nodeId: string, error: unknown): ChatringError {

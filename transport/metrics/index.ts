@@ -18,11 +18,9 @@ export {
   type HttpLoadFigures,
 } from './http-metrics.js';
 export { registerMetricsRoute, METRICS_PATH } from './metrics-route.js';
-export {
-  ownerRetryMetrics,
-  OWNER_RETRY_REASONS,
-  type OwnerRetryReason,
-} from './owner-retry-metrics.js';
+export { withMetricsTokens } from './metrics-access.js';
+export { ownerRetryMetrics } from './owner-retry-metrics.js';
+export { OWNER_RETRY_REASONS, type OwnerRetryReason } from '../owner-client.js';
 export {
   parsePrometheusText,
   sampleSum,

@@ -13,6 +13,14 @@ export const METRICS_PATH = '/metrics';
 export function registerMetricsRoute(app: FastifyInstance, registry: Registry): void {
   app.get(METRICS_PATH, async (_request, reply) => {
     const text = await registry.metrics();
-    return reply.header('content-type', registry.contentType).send(text);
+    return reply.header('content-type', registry.contentType).send(withSpecNaN(text));
   });
+}
+
+/**
+ * prom-client writes a NaN value as `Nan` (the event-loop lag before its first sample); the format
+ * says `NaN`. Prometheus reads either, stricter readers only the latter.
+ */
+function withSpecNaN(text: string): string {
+  return text.includes(' Nan\n') || text.endsWith(' Nan') ? text.replace(/ Nan$/gm, ' NaN') : text;
 }

@@ -1,14 +1,6 @@
 import { Counter, type Registry } from 'prom-client';
+import { OWNER_RETRY_REASONS, type OwnerRetryReason } from '../owner-client.js';
 import { METRIC_PREFIX } from './metrics-registry.js';
-
-/**
- * Why OwnerClient tried a call again (the failed attempt's reason): `wrong_owner` (NOT_OWNER: the
- * ring moved), `unavailable` (OWNER_UNAVAILABLE, refused or unreachable, or an empty answer),
- * `timeout` (no answer within the attempt's timeout or the call's deadline), `no_owner` (the ring
- * had no node for the user at that moment).
- */
-export const OWNER_RETRY_REASONS = ['wrong_owner', 'unavailable', 'timeout', 'no_owner'] as const;
-export type OwnerRetryReason = (typeof OWNER_RETRY_REASONS)[number];
 
 /**
  * `chatring_owner_retries_total{reason}`: OwnerClient's `onRetry` for a process's registry (every
