@@ -25,6 +25,7 @@ export {
   NODE_STATS_PATH,
   REQUESTS_METRIC,
   metricFigures,
+  nodeProblemOf,
   nodeReportOf,
   prometheusSamples,
   readNodeReport,

@@ -65,6 +65,21 @@ export async function readNodeReport(
   return nodeReportOf(stats, metrics.text, metrics.problem);
 }
 
+/**
+ * Why a node's report is missing, short enough for a table cell: an unreachable node as "not
+ * answering" with the transport's reason (the client's message repeats the URL and path), a
+ * refusal as its catalogue code and message.
+ */
+export function nodeProblemOf(error: unknown): string {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  const text = typeof message === 'string' ? message : String(error);
+  if (code === 'OWNER_UNAVAILABLE') {
+    const at = text.lastIndexOf(' failed: ');
+    return `not answering: ${at < 0 ? text : text.slice(at + ' failed: '.length)}`;
+  }
+  return typeof code === 'string' ? `${code}: ${text}` : text;
+}
+
 /** A node's report from its stats document and its metrics text; anything missing counts 0. */
 export function nodeReportOf(stats: unknown, metricsText: string, metricsProblem = ''): NodeReport {
   const document = objectOf(stats);

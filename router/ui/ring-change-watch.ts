@@ -33,6 +33,7 @@ const WATCHED_CHANGES_MAX = 16;
 const FINISHED_CHANGES_KEPT = 4;
 /** Text taken from a request body for display. */
 const NAME_CHARS_MAX = 64;
+const FAILURE_CHARS_MAX = 300;
 
 /**
  * Watches the ring changes operators run through this router (`POST /control/v1/changes`, which
@@ -120,14 +121,15 @@ export class RingChangeWatch {
       this.#finish(request, watched, undefined);
     } else if (error !== undefined) {
       const { code, message } = objectOf(error);
-      this.#finish(request, watched, `${nameOf(code)}: ${String(message ?? '')}`.slice(0, 300));
+      const detail = typeof message === 'string' && message !== '' ? `: ${message}` : '';
+      this.#finish(request, watched, `${nameOf(code)}${detail}`.slice(0, FAILURE_CHARS_MAX));
     }
   }
 
   #end(request: FastifyRequest, statusCode: number): void {
     const watched = this.#running.get(request);
     if (watched === undefined) return;
-    // A change refused before its stream began (bad body, wrong epoch) answers a plain error.
+    // Only when no line said how it ended: a refusal without a catalogue body, or a cut stream.
     const failure =
       statusCode >= 400 ? `refused (HTTP ${statusCode})` : 'the operator disconnected';
     this.#finish(request, watched, watched.phase === 'published' ? undefined : failure);
@@ -144,13 +146,12 @@ export class RingChangeWatch {
 }
 
 /**
- * Calls `onLine` with each JSON line written to the response (the change route writes one line
- * per `write`), without changing what is written.
+ * Calls `onLine` with each JSON line written to the response: the change route writes one line
+ * per `write` and ends the stream empty; a refusal before the stream is one JSON body given to
+ * `end`. What is written is not changed.
  */
 function observeLines(raw: ServerResponse, onLine: (line: unknown) => void): void {
-  const write = raw.write as (...args: unknown[]) => boolean;
-  raw.write = ((...args: unknown[]) => {
-    const [chunk] = args;
+  const observe = (chunk: unknown) => {
     const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? String(chunk) : '';
     for (const line of text.split('\n')) {
       if (line.trim() === '') continue;
@@ -160,8 +161,17 @@ function observeLines(raw: ServerResponse, onLine: (line: unknown) => void): voi
         // Not a whole JSON line: nothing to show, and the operator's stream is not ours to judge.
       }
     }
+  };
+  const write = raw.write as (...args: unknown[]) => boolean;
+  raw.write = ((...args: unknown[]) => {
+    observe(args[0]);
     return write.apply(raw, args);
   }) as ServerResponse['write'];
+  const end = raw.end as (...args: unknown[]) => ServerResponse;
+  raw.end = ((...args: unknown[]) => {
+    if (typeof args[0] !== 'function') observe(args[0]);
+    return end.apply(raw, args);
+  }) as ServerResponse['end'];
 }
 
 type RouteHook = (

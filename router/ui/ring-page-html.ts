@@ -31,7 +31,7 @@ header h1 { font-size: 16px; margin: 0; }
 .change[data-kind=finished] { border-left-color: var(--ok); }
 .idle { color: var(--muted); padding: 6px 0; }
 main { display: flex; flex-wrap: wrap; gap: 20px; padding: 10px 20px 20px; align-items: flex-start; }
-#ring { flex: 0 0 340px; width: 340px; height: 340px; background: #fff; border: 1px solid var(--line);
+#ring { flex: 0 0 300px; width: 300px; height: 300px; background: #fff; border: 1px solid var(--line);
   border-radius: 6px; }
 #ring text { font-size: 10px; text-anchor: middle; dominant-baseline: middle; pointer-events: none; }
 #ring .arc-label { fill: #fff; font-weight: 600; paint-order: stroke; stroke: rgba(0,0,0,.35); stroke-width: 2px; }
@@ -40,11 +40,11 @@ main { display: flex; flex-wrap: wrap; gap: 20px; padding: 10px 20px 20px; align
 #ring path { stroke: #fff; stroke-width: 2; }
 #ring g.dead path { fill-opacity: .35; stroke: var(--bad); stroke-dasharray: 4 3; }
 #ring g.moving path { stroke: var(--warn); stroke-width: 3; }
-.table-wrap { flex: 1 1 640px; overflow-x: auto; }
+.table-wrap { flex: 1 1 900px; min-width: 0; overflow-x: auto; }
 table { width: 100%; border-collapse: collapse; background: #fff; border: 1px solid var(--line); }
 th, td { padding: 6px 8px; text-align: left; border-bottom: 1px solid var(--line); white-space: nowrap;
   font-variant-numeric: tabular-nums; vertical-align: top; }
-th { font-size: 12px; color: var(--muted); font-weight: 600; }
+th { font-size: 12px; color: var(--muted); font-weight: 600; white-space: normal; vertical-align: bottom; }
 td.num { text-align: right; }
 .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 6px; }
 .state { display: inline-block; padding: 1px 8px; border-radius: 9px; font-size: 12px; background: #f2f4f7; }
@@ -52,14 +52,15 @@ td.num { text-align: right; }
 .state.standby { background: #e0eaff; color: #1d4ed8; }
 .state.dead { background: #fee4e2; color: #912018; }
 .state.draining { background: #fef0c7; color: #93370d; }
-.bar { display: inline-block; width: 64px; height: 8px; background: #f2f4f7; border-radius: 4px;
+.bar { display: inline-block; width: 48px; height: 8px; background: #f2f4f7; border-radius: 4px;
   overflow: hidden; vertical-align: middle; margin-right: 6px; }
 .bar > i { display: block; height: 100%; width: 0; background: var(--ok); }
 .bar.warn > i { background: var(--warn); }
 .bar.bad > i { background: var(--bad); }
 .change .bar { width: 120px; flex: 0 0 120px; }
 .note { color: var(--muted); font-size: 12px; white-space: normal; }
-.problem { color: var(--bad); font-size: 12px; white-space: normal; }
+td .note { white-space: nowrap; font-size: 11px; }
+.problem { color: var(--bad); font-size: 12px; white-space: normal; max-width: 240px; }
 footer { padding: 0 20px 20px; color: var(--muted); font-size: 12px; }
 #token { position: fixed; inset: 0; background: rgba(16,24,40,.45); display: flex;
   align-items: center; justify-content: center; }
@@ -88,8 +89,8 @@ const BODY = String.raw`
   <div class="table-wrap">
     <table>
       <thead><tr><th>node</th><th>state</th><th>slots</th><th>lease age</th><th>requests/s</th>
-        <th>hit ratio</th><th>cache fill</th><th>users cached</th><th>epoch</th>
-        <th>warm out / in</th><th>url</th></tr></thead>
+        <th>hit ratio</th><th>cache fill</th><th>users<br>cached</th><th>epoch</th>
+        <th>warm<br>out / in</th></tr></thead>
       <tbody id="nodes"></tbody>
     </table>
     <p id="cp-problem" class="problem" hidden></p>
@@ -118,7 +119,7 @@ const SCRIPT = String.raw`
   var SVG = 'http://www.w3.org/2000/svg';
   var PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1',
     '#ff9da7', '#9c755f', '#bab0ac'];
-  var COLUMNS = ['node', 'state', 'slots', 'lease', 'rate', 'hit', 'fill', 'users', 'epoch', 'warm', 'url'];
+  var COLUMNS = ['node', 'state', 'slots', 'lease', 'rate', 'hit', 'fill', 'users', 'epoch', 'warm'];
   var NUMERIC = { rate: true, hit: true, users: true, epoch: true, warm: true };
   var colors = new Map();
   var rows = new Map();
@@ -152,7 +153,7 @@ const SCRIPT = String.raw`
     var units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
     var unit = 0;
     while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit += 1; }
-    return (unit === 0 ? value : value.toFixed(1)) + ' ' + units[unit];
+    return (unit === 0 || value >= 100 ? Math.round(value) : value.toFixed(1)) + ' ' + units[unit];
   }
   function rate(value) {
     if (value === null) return '–';
@@ -295,7 +296,9 @@ const SCRIPT = String.raw`
       var arc = arcs.get(assignment.slot);
       var node = nodes[assignment.nodeId];
       arc.group.setAttribute('data-owner', assignment.nodeId);
-      arc.group.setAttribute('class', node && node.state === 'dead' ? 'dead' : node && node.draining ? 'moving' : '');
+      // A dead owner, or one the router cannot reach: its users are not being served.
+      var down = node && (node.state === 'dead' || node.reachable === false);
+      arc.group.setAttribute('class', down ? 'dead' : node && node.draining ? 'moving' : '');
       arc.path.setAttribute('fill', colorOf(assignment.nodeId));
       if (arc.owner) setText(arc.owner, assignment.nodeId);
       setText(arc.title, assignment.slot + ' → ' + assignment.nodeId +
@@ -350,6 +353,8 @@ const SCRIPT = String.raw`
     swatch.style.background = colorOf(nodeId);
     row.cells.node.appendChild(swatch);
     row.cells.node.appendChild(document.createTextNode(nodeId));
+    row.address = element('div', 'note');
+    row.cells.node.appendChild(row.address);
     row.problem = element('div', 'problem');
     row.cells.node.appendChild(row.problem);
     row.state = element('span', 'state');
@@ -384,8 +389,10 @@ const SCRIPT = String.raw`
       (node.reachable === false && node.state !== 'dead' ? ', unreachable' : '');
     setText(row.state, label);
     row.state.className = 'state ' + (node.draining ? 'draining' : node.state);
-    setText(row.problem, node.reachable === false ? node.problem : '');
+    // A dead node not answering is expected: its reason goes in the tooltip only.
+    setText(row.problem, node.reachable === false && node.state !== 'dead' ? node.problem : '');
     row.tr.title = node.problem;
+    setText(row.address, (node.url || 'no URL yet') + (node.pid === null ? '' : ' · pid ' + node.pid));
     setText(row.cells.slots, node.slots.length ? node.slots.join(', ') : '–');
     var lease = state.leaseMs;
     var age = node.leaseAgeMs;
@@ -400,14 +407,12 @@ const SCRIPT = String.raw`
       ? 'no look-ups in the last 10 s: since the node started' : 'over the last 10 s';
     setBar(row.fillBar, node.cacheFill, node.cacheFill !== null && node.cacheFill > 0.9 ? 'warn' : '');
     setText(row.fillText, node.cachedBytes === null ? '–'
-      : bytes(node.cachedBytes) + (node.cacheBytesBudget === null ? '' : ' of ' + bytes(node.cacheBytesBudget)));
+      : bytes(node.cachedBytes) + (node.cacheBytesBudget === null ? '' : ' / ' + bytes(node.cacheBytesBudget)));
     setText(row.cells.users, integer(node.cachedUsers));
     setText(row.cells.epoch, node.epoch === null ? '–' : node.epoch);
     row.cells.epoch.className = 'num' + (node.epoch !== null && node.epoch < state.epoch ? ' problem' : '');
     setText(row.cells.warm, node.handoff === null ? '–'
       : integer(node.handoff.warmUsersSent) + ' / ' + integer(node.handoff.warmUsersReceived));
-    setText(row.cells.url, node.url || '–');
-    row.cells.url.title = node.pid === null ? '' : 'pid ' + node.pid;
   }
 
   setInterval(function () { if (lastOkAt !== 0) showLive(); }, 1000);

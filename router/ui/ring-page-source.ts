@@ -1,5 +1,5 @@
 import type { ClusterStatus, Clock, RingConfig } from '../../protocol/index.js';
-import type { NodeReport } from './node-report.js';
+import { nodeProblemOf, type NodeReport } from './node-report.js';
 import { NodeRates } from './node-rates.js';
 import { ringPageStateOf, type NodeReading, type RingPageState } from './ring-page-state.js';
 import type { WatchedChange } from './ring-change-watch.js';
@@ -89,7 +89,7 @@ export class RingPageSource {
           });
           readings.set(nodeId, { ok: true, report, rates });
         } catch (error) {
-          readings.set(nodeId, { ok: false, problem: (error as Error).message });
+          readings.set(nodeId, { ok: false, problem: nodeProblemOf(error) });
         }
       }),
     );

@@ -79,8 +79,14 @@ export interface RingPageInput {
 
 /** How long a finished operator change stays on the page. */
 export const FINISHED_CHANGE_SHOWN_MS = 60_000;
-/** A serving node this many heartbeat intervals silent is shown as a failover in the making. */
+/**
+ * A serving node silent for longer than two heartbeats and a third of its lease is shown as a
+ * failover in the making. Two heartbeats alone flag a busy machine's late renewals (seen on a
+ * loaded 2-core box); a third of the lease is still well before the node stops serving (at
+ * four fifths) and the control plane gives its slot away (at the lease).
+ */
 const SILENT_HEARTBEATS = 2;
+const SILENT_LEASE_SHARE = 1 / 3;
 
 /** The page's document from what one refresh gathered. Pure. */
 export function ringPageStateOf(input: RingPageInput): RingPageState {
@@ -219,7 +225,10 @@ function finishedLine(change: WatchedChange): ChangeLine {
  */
 function failoverLines(status: ClusterStatus): ChangeLine[] {
   const byId = new Map(status.nodes.map((node) => [node.nodeId, node]));
-  const silentAfterMs = SILENT_HEARTBEATS * status.heartbeatIntervalMs;
+  const silentAfterMs = Math.max(
+    SILENT_HEARTBEATS * status.heartbeatIntervalMs,
+    SILENT_LEASE_SHARE * status.leaseMs,
+  );
   const standbys = status.standbys.filter((id) => byId.get(id)?.state === 'standby');
   let slotsLeft = status.slots.length;
   const lines: ChangeLine[] = [];

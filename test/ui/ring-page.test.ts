@@ -6,8 +6,8 @@
  * node dead, without a reload; and that with an operator token configured `/ui` stays open while
  * `/ui/state` answers 401, and the page asks for the token once, then shows the ring. Screenshots
  * are saved under test-artifacts/ (the paths are printed); CHATRING_UPDATE_DOCS_SCREENSHOT=1 also
- * writes the README's docs/ring-page.png. Skipped, saying so, only where no chromium binary exists
- * (.ci/run installs it).
+ * writes the README's docs/ring-page.png (the failover in progress). Skipped, saying so, only
+ * where no chromium binary exists (.ci/run installs it).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -80,7 +80,7 @@ async function launchBrowser(t: Test): Promise<Browser> {
 /** A page that fails the test on any script error of the ring page. */
 async function openPage(t: Test, browser: Browser): Promise<Page> {
   const page = await browser.newPage();
-  await page.setViewport({ width: 1360, height: 720 });
+  await page.setViewport({ width: 1440, height: 640 });
   page.on('pageerror', (error) => t.fail(`the page threw: ${String(error)}`));
   return page;
 }
@@ -217,6 +217,22 @@ t.test(
 
     process.kill(await cluster.pidOf(victimSlot.nodeId), 'SIGKILL');
     const killedAt = Date.now();
+    // The failover in the making, before the control plane makes it.
+    await page.waitForFunction(
+      (victim: string) =>
+        Array.from(document.querySelectorAll('[data-change-kind="failover"]')).some(
+          (line) =>
+            (line.textContent ?? '').startsWith(`${victim} silent for`) ||
+            (line.textContent ?? '').startsWith(`${victim}'s lease ran out`),
+        ),
+      { timeout: FAILOVER_SHOWN_MS, polling: 100 },
+      victimSlot.nodeId,
+    );
+    await screenshot(t, page, 'ring-page-failover.png');
+    if (process.env.CHATRING_UPDATE_DOCS_SCREENSHOT === '1') {
+      await page.screenshot({ path: DOCS_SCREENSHOT, fullPage: true });
+      t.comment(`README screenshot: ${DOCS_SCREENSHOT}`);
+    }
     await page.waitForFunction(
       (slot: string, standbyId: string, victim: string) =>
         document.querySelector(`[data-slot="${slot}"]`)?.getAttribute('data-owner') === standbyId &&
@@ -248,7 +264,7 @@ t.test(
     t.ok(
       lines.some(
         (line) =>
-          line.startsWith(`${victimSlot.nodeId} silent for`) &&
+          line.startsWith(victimSlot.nodeId) &&
           line.includes(`${standby} takes ${victimSlot.slot}`),
       ),
       `the failover was shown in progress before it happened (${JSON.stringify(lines)})`,
@@ -261,10 +277,6 @@ t.test(
       after.updates + 2,
     );
     await screenshot(t, page, 'ring-page.png');
-    if (process.env.CHATRING_UPDATE_DOCS_SCREENSHOT === '1') {
-      await page.screenshot({ path: DOCS_SCREENSHOT, fullPage: true });
-      t.comment(`README screenshot: ${DOCS_SCREENSHOT}`);
-    }
     t.comment(`${await traffic.stop()} requests of background traffic`);
   },
 );
