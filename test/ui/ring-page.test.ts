@@ -4,10 +4,11 @@
  * slot with its owner and every node with its state; that after a kill -9 of a slot's owner it
  * shows the failover coming (a change in progress), then the standby owning that slot and the
  * node dead, without a reload; and that with an operator token configured `/ui` stays open while
- * `/ui/state` answers 401, and the page asks for the token once, then shows the ring. Screenshots
- * are saved under test-artifacts/ (the paths are printed); CHATRING_UPDATE_DOCS_SCREENSHOT=1 also
- * writes the README's docs/ring-page.png (the failover in progress). Skipped, saying so, only
- * where no chromium binary exists (.ci/run installs it).
+ * `/ui/state` answers 401, the page asks for the token once, then shows the ring, and an
+ * operator's `ringctl add` once it is done. Screenshots are saved under test-artifacts/ (the paths
+ * are printed); CHATRING_UPDATE_DOCS_SCREENSHOT=1 also writes the README's docs/ring-page.png (the
+ * failover in progress). Skipped, saying so, only where no chromium binary exists (.ci/run
+ * installs it).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -17,9 +18,10 @@ import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import t, { type Test } from 'tap';
 import { request } from 'undici';
 import type { ClusterStatus } from '../../protocol/index.js';
-import { ApiClient, repositoryRoot, type LocalCluster } from '../../harness/index.js';
+import { ApiClient, eventually, repositoryRoot, type LocalCluster } from '../../harness/index.js';
 import { hashToken } from '../../transport/index.js';
 import { bootCluster } from '../helpers/local-cluster.js';
+import { ringctl } from '../helpers/ringctl.js';
 
 /** The page's DOM as far as these checks reach into it (the project's lib has no DOM types). */
 interface PageElement {
@@ -184,7 +186,13 @@ t.test(
 
     const browser = await launchBrowser(t);
     const page = await openPage(t, browser);
-    const before = await cluster.status();
+    // The standby must have registered (it is what takes the slot) before the page is compared.
+    const before = await eventually('every member to have joined', async () => {
+      const status = await cluster.status();
+      return status.nodes.every((node) => node.state !== 'joining') && status.standbys.length > 0
+        ? status
+        : undefined;
+    });
     await page.goto(`${cluster.url}/ui`, { waitUntil: 'domcontentloaded' });
     await waitForCluster(page, before);
     const first = await shownOn(page);
@@ -282,7 +290,7 @@ t.test(
 );
 
 t.test(
-  'with an operator token: /ui open, /ui/state 401 without it; the page asks once, then shows the ring',
+  'with an operator token: /ui open, /ui/state 401 without it; the page asks once, then shows the ring and a ringctl change',
   { skip: SKIP },
   async (t) => {
     const cluster: LocalCluster = await bootCluster(t, {
@@ -300,19 +308,38 @@ t.test(
       403,
       'an app token is not enough',
     );
-    const state = await request(`${cluster.url}/ui/state`, {
-      headers: { authorization: `Bearer ${OPERATOR_TOKEN}` },
-    });
-    t.equal(state.statusCode, 200, 'the operator token');
-    const body = (await state.body.json()) as {
+    interface StateBody {
       controlPlaneProblem: string;
-      nodes: { nodeId: string; reachable: boolean | null; cachedUsers: number | null }[];
+      nodes: {
+        nodeId: string;
+        state: string;
+        reachable: boolean | null;
+        cachedUsers: number | null;
+      }[];
+    }
+    const readState = async (): Promise<[number, StateBody]> => {
+      const answer = await request(`${cluster.url}/ui/state`, {
+        headers: { authorization: `Bearer ${OPERATOR_TOKEN}` },
+      });
+      return [answer.statusCode, (await answer.body.json()) as StateBody];
     };
-    t.equal(body.controlPlaneProblem, '');
-    t.ok(
-      body.nodes.every((node) => node.reachable === true && node.cachedUsers !== null),
-      'every node answered the router with the operator token',
-    );
+    t.equal((await readState())[0], 200, 'the operator token');
+    // The standby may still be joining (no heartbeat, no URL yet) right after the start.
+    const everyNodeRead = await eventually(
+      'every node read by the router',
+      async () => {
+        const [, body] = await readState();
+        return body.nodes.every((node) => node.reachable === true && node.cachedUsers !== null)
+          ? body
+          : undefined;
+      },
+      15_000,
+    ).catch((error: unknown) => {
+      t.fail(`${(error as Error).message}: ${cluster.outputTail().slice(-2_000)}`);
+      return undefined;
+    });
+    t.equal(everyNodeRead?.controlPlaneProblem, '', 'the status route answered under the token');
+    t.ok(everyNodeRead, 'every node answered the router, asked with the operator token');
 
     const browser = await launchBrowser(t);
     const page = await openPage(t, browser);
@@ -345,5 +372,23 @@ t.test(
       true,
       'asked once: a reload in the same tab does not ask again',
     );
+
+    // An operator's change through this router: the page shows it done, with its epoch, and the
+    // new slot on the standby it was given.
+    const added = await ringctl(['--router', cluster.url, 'add', 'standby-1'], {
+      CHATRING_OPERATOR_TOKEN: OPERATOR_TOKEN,
+    });
+    t.equal(added.code, 0, `ringctl add standby-1: ${added.stderr}`);
+    const grown = await cluster.status();
+    await waitForCluster(page, grown);
+    await page.waitForFunction(
+      (epoch: number) =>
+        Array.from(document.querySelectorAll('[data-change-kind="finished"]')).some((line) =>
+          (line.textContent ?? '').startsWith(`add standby-1: done at epoch ${epoch} in `),
+        ),
+      { timeout: 10_000, polling: 100 },
+      grown.epoch,
+    );
+    t.pass(`the page shows the change done at epoch ${grown.epoch}`);
   },
 );
