@@ -17,6 +17,7 @@ import {
   installAccessControl,
   type AccessPolicy,
   type HttpServerInstruments,
+  type MemberSigner,
   type HttpServerOptions,
   type OwnerClient,
   type RawOwnerResponse,
@@ -32,6 +33,8 @@ export interface RouterServerDependencies {
   access: AccessPolicy;
   /** The server's bounds (timeouts, connection cap, in-flight limit). */
   http: GivenOptions<HttpServerOptions>;
+  /** Signs what the router itself asks of members (the ring page's reads of nodes). */
+  signer?: MemberSigner;
   /** Extra routes (the local control plane, admin). */
   extraRoutes?: (app: FastifyInstance) => void;
   /** Logs and the like (none: silent); request ids are made and forwarded either way. */
@@ -135,7 +138,10 @@ export function buildRouterServer(deps: RouterServerDependencies): FastifyInstan
   );
 
   // The live ring page; before the extra routes: it watches the ring-change route they add.
-  registerRingPage(app, { ring: deps.ring });
+  registerRingPage(app, {
+    ring: deps.ring,
+    ...(deps.signer === undefined ? {} : { signer: deps.signer }),
+  });
   deps.extraRoutes?.(app);
   return app;
 }

@@ -99,6 +99,7 @@ export async function startRouter(given: GivenRouterOptions): Promise<RunningRou
     owners,
     ring: () => ring,
     access: withMetricsTokens(security.policy, options.metricsTokens, 'startRouter'),
+    signer: security.signer,
     http: options.http,
     instruments,
     extraRoutes: (server) => {

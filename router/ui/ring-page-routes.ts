@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CONTROL_PLANE_PATHS } from '../../control-plane/index.js';
 import { SYSTEM_CLOCK, type ClusterStatus, type Clock } from '../../protocol/index.js';
 import type { RingView } from '../../ring/index.js';
-import { PeerClient } from '../../transport/index.js';
+import { PeerClient, type MemberSigner } from '../../transport/index.js';
 import { readNodeReport } from './node-report.js';
 import { RING_PAGE_CONTENT_SECURITY_POLICY, RING_PAGE_HTML } from './ring-page-html.js';
 import { RingChangeWatch } from './ring-change-watch.js';
@@ -14,6 +14,12 @@ export const RING_PAGE_PATHS = Object.freeze({ page: '/ui', state: '/ui/state' }
 export interface RingPageDependencies {
   /** The ring this router routes by (shown when the control plane does not answer). */
   ring: () => RingView | undefined;
+  /**
+   * The router's member signer: nodes' stats and metrics are read as a member, whatever the caller
+   * of `/ui/state` presented (its operator token then need not be one the nodes take). Without
+   * it (tests), the caller's operator token is passed on.
+   */
+  signer?: MemberSigner;
   /** @default SYSTEM_CLOCK */
   clock?: Clock;
 }
@@ -25,8 +31,8 @@ export interface RingPageDependencies {
  *
  * The state is gathered with what the caller of `/ui/state` presented: the control plane's status
  * by the router's own status route (in-process or Redis, whichever this router uses, under the
- * same access check), and each node's stats and metrics with the same operator token (nodes take
- * the operator tokens the router takes; without tokens, on loopback, nothing is needed).
+ * same access check), and each node's stats and metrics signed as the router (a member), or with
+ * the caller's operator token when no signer is given.
  */
 export function registerRingPage(app: FastifyInstance, deps: RingPageDependencies): void {
   const clock = deps.clock ?? SYSTEM_CLOCK;
@@ -37,11 +43,13 @@ export function registerRingPage(app: FastifyInstance, deps: RingPageDependencie
     connectionsPerPeer: 2,
     queuedPerPeerMax: 8,
     keepAliveTimeoutMs: 10_000,
+    signer: deps.signer,
   });
   app.addHook('onClose', async () => peers.close());
   const source = new RingPageSource({
     readStatus: (headers) => readOwnStatus(app, headers),
-    readNode: (url, headers) => readNodeReport(peers, url, headers),
+    readNode: (url, headers) =>
+      readNodeReport(peers, url, deps.signer === undefined ? headers : {}),
     ring: () => deps.ring()?.config,
     changes,
     clock,
