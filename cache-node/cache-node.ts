@@ -217,6 +217,7 @@ export async function startCacheNode(given: CacheNodeOptions): Promise<RunningCa
   const options = resolveCacheNodeOptions(given);
   const { nodeId, clock } = options;
   const { signer, policy } = processSecurity(COMPONENT, nodeId, options.host, options.credentials);
+  const access = withMetricsTokens(policy, options.metricsTokens, COMPONENT);
   const logger =
     options.logLevel === 'silent'
       ? undefined
@@ -285,7 +286,7 @@ export async function startCacheNode(given: CacheNodeOptions): Promise<RunningCa
     ...(probes && { metrics: probes.registry }),
   };
   const app = buildNodeServer({
-    access: withMetricsTokens(policy, options.metricsTokens, COMPONENT),
+    access,
     http: options.http,
     instruments,
     handoff,

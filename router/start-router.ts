@@ -54,7 +54,9 @@ export async function startRouter(given: GivenRouterOptions): Promise<RunningRou
     options.host,
     options.credentials,
   );
-  // Checked before anything starts, so a wildcard host without an advertised URL binds nothing.
+  // Checked before anything starts (the metrics tokens too), so a wildcard host without an
+  // advertised URL binds nothing.
+  const access = withMetricsTokens(security.policy, options.metricsTokens, 'startRouter');
   advertisedUrl('startRouter', options.host, options.port, options.advertiseUrl);
   const logger =
     options.logLevel === 'silent'
@@ -98,7 +100,7 @@ export async function startRouter(given: GivenRouterOptions): Promise<RunningRou
   const app = buildRouterServer({
     owners,
     ring: () => ring,
-    access: withMetricsTokens(security.policy, options.metricsTokens, 'startRouter'),
+    access,
     signer: security.signer,
     http: options.http,
     instruments,
