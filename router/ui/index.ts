@@ -27,11 +27,9 @@ export {
   metricFigures,
   nodeProblemOf,
   nodeReportOf,
-  prometheusSamples,
   readNodeReport,
   type HandoffFigures,
   type NodeReport,
-  type PrometheusSample,
 } from './node-report.js';
 export {
   DEFAULT_NODE_RATES_OPTIONS,

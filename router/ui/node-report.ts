@@ -1,4 +1,5 @@
 import type { PeerClient } from '../../transport/index.js';
+import { parsePrometheusText } from '../../transport/metrics/index.js';
 
 /** A node's own statistics route (cache-node/node-server.ts): operator class. */
 export const NODE_STATS_PATH = '/internal/v1/stats';
@@ -86,13 +87,24 @@ export function nodeReportOf(stats: unknown, metricsText: string, metricsProblem
   const service = objectOf(document.service);
   const cache = objectOf(document.cache);
   const handoff = objectOf(document.handoff);
-  const metrics = metricFigures(metricsText);
+  let metrics: ReturnType<typeof metricFigures> = {
+    apiRequests: undefined,
+    cacheBytesBudget: undefined,
+  };
+  let unreadable = '';
+  try {
+    metrics = metricFigures(metricsText);
+  } catch (error) {
+    unreadable = `metrics unreadable: ${(error as Error).message}`;
+  }
   const missing =
     metricsProblem !== ''
       ? metricsProblem
-      : metrics.apiRequests === undefined
-        ? `no ${REQUESTS_METRIC} in the metrics`
-        : '';
+      : unreadable !== ''
+        ? unreadable
+        : metrics.apiRequests === undefined
+          ? `no ${REQUESTS_METRIC} in the metrics`
+          : '';
   return {
     epoch: finiteOrUndefined(document.epoch),
     slots: Array.isArray(document.slots)
@@ -118,81 +130,25 @@ export function nodeReportOf(stats: unknown, metricsText: string, metricsProblem
   };
 }
 
-/** The two figures the page takes from a node's metrics; undefined when a metric is absent. */
+/**
+ * The two figures the page takes from a node's metrics; undefined when a metric is absent. Read
+ * with the strict reader `GET /metrics` is tested with (transport/metrics): text that does not
+ * parse throws, and the report shows why instead of figures.
+ */
 export function metricFigures(text: string): {
   apiRequests: number | undefined;
   cacheBytesBudget: number | undefined;
 } {
+  const families = parsePrometheusText(text);
+  const requests = families.get(REQUESTS_METRIC);
+  const budget = families.get(CACHE_BYTES_BUDGET_METRIC)?.samples[0]?.value;
   let apiRequests: number | undefined;
-  let cacheBytesBudget: number | undefined;
-  for (const sample of prometheusSamples(text, [REQUESTS_METRIC, CACHE_BYTES_BUDGET_METRIC])) {
-    if (sample.name === CACHE_BYTES_BUDGET_METRIC) cacheBytesBudget = sample.value;
-    else if (sample.labels.route?.startsWith(API_ROUTE_PREFIX) === true)
-      apiRequests = (apiRequests ?? 0) + sample.value;
-    else apiRequests ??= 0; // the metric is there, no API request counted yet
+  if (requests !== undefined) {
+    apiRequests = 0; // the metric is there, no API request counted yet
+    for (const sample of requests.samples)
+      if (sample.labels.route?.startsWith(API_ROUTE_PREFIX) === true) apiRequests += sample.value;
   }
-  return { apiRequests, cacheBytesBudget };
-}
-
-export interface PrometheusSample {
-  name: string;
-  labels: Partial<Record<string, string>>;
-  value: number;
-}
-
-/**
- * The samples of the named metrics in Prometheus text format (HELP/TYPE lines, comments and other
- * metrics skipped without being parsed); a line that does not parse is skipped too.
- */
-export function prometheusSamples(text: string, names: readonly string[]): PrometheusSample[] {
-  const samples: PrometheusSample[] = [];
-  let start = 0;
-  while (start < text.length) {
-    let end = text.indexOf('\n', start);
-    if (end < 0) end = text.length;
-    const line = text.slice(start, end);
-    start = end + 1;
-    const name = names.find(
-      (candidate) =>
-        line.startsWith(candidate) &&
-        (line[candidate.length] === '{' || line[candidate.length] === ' '),
-    );
-    if (name === undefined) continue;
-    const sample = parseSampleLine(line, name);
-    if (sample !== undefined) samples.push(sample);
-  }
-  return samples;
-}
-
-/** `name{a="x",b="y"} value [timestamp]`, label values with \\ \" \n escapes. */
-function parseSampleLine(line: string, name: string): PrometheusSample | undefined {
-  const labels: Partial<Record<string, string>> = Object.create(null) as Record<string, string>;
-  let at = name.length;
-  if (line[at] === '{') {
-    at += 1;
-    while (line[at] !== '}') {
-      const equals = line.indexOf('=', at);
-      if (equals < 0 || line[equals + 1] !== '"') return undefined;
-      const label = line.slice(at, equals).trim();
-      let value = '';
-      let cursor = equals + 2;
-      for (; cursor < line.length && line[cursor] !== '"'; cursor += 1) {
-        if (line[cursor] === '\\') {
-          cursor += 1;
-          value += line[cursor] === 'n' ? '\n' : (line[cursor] ?? '');
-        } else value += line[cursor];
-      }
-      if (cursor >= line.length) return undefined;
-      labels[label] = value;
-      at = cursor + 1;
-      if (line[at] === ',') at += 1;
-      if (at >= line.length) return undefined;
-    }
-    at += 1;
-  }
-  const [valueText] = line.slice(at).trim().split(/\s+/, 1);
-  const value = valueText === undefined ? Number.NaN : Number(valueText);
-  return Number.isFinite(value) ? { name, labels, value } : undefined;
+  return { apiRequests, cacheBytesBudget: budget };
 }
 
 function objectOf(value: unknown): Record<string, unknown> {

@@ -29,7 +29,6 @@ import {
   metricFigures,
   nodeProblemOf,
   nodeReportOf,
-  prometheusSamples,
   registerRingPage,
   ringPageStateOf,
   type NodeReading,
@@ -158,35 +157,24 @@ t.test('the page: its script parses, its CSP allows exactly that script', async 
   t.ok(Buffer.byteLength(RING_PAGE_HTML) < 32 * 1024, 'small: under 32 KiB');
 });
 
-t.test('Prometheus text: only the named metrics, labels with escapes, timestamps', async (t) => {
-  const samples = prometheusSamples(
-    [
-      '# TYPE x counter',
-      'x{a="1",b="q\\"uote\\\\",c="new\\nline"} 2.5',
-      'x 3 123',
-      'xy 9',
-      'x{broken="1"',
-      'x{a="1"} NaN',
-      'x{a="1"} +Inf',
-      '',
-    ].join('\n'),
-    ['x'],
-  );
-  t.same(
-    samples.map((s) => [s.name, { ...s.labels }, s.value]),
-    [
-      ['x', { a: '1', b: 'q"uote\\', c: 'new\nline' }, 2.5],
-      ['x', {}, 3],
-    ],
-  );
-  t.same(metricFigures(METRICS), { apiRequests: 12, cacheBytesBudget: 268_435_456 });
-  t.same(
-    metricFigures('chatring_http_requests_total{route="/internal/v1/stats"} 4'),
-    { apiRequests: 0, cacheBytesBudget: undefined },
-    'the metric is there, no API request yet: 0, not unknown',
-  );
-  t.same(metricFigures(''), { apiRequests: undefined, cacheBytesBudget: undefined });
-});
+t.test(
+  'metric figures: API requests summed by route, the budget; unreadable text says so',
+  async (t) => {
+    t.same(metricFigures(METRICS), { apiRequests: 12, cacheBytesBudget: 268_435_456 });
+    t.same(
+      metricFigures('chatring_http_requests_total{route="/internal/v1/stats"} 4'),
+      { apiRequests: 0, cacheBytesBudget: undefined },
+      'the metric is there, no API request yet: 0, not unknown',
+    );
+    t.same(metricFigures(''), { apiRequests: undefined, cacheBytesBudget: undefined });
+    t.throws(() => metricFigures('chatring_http_requests_total{broken="1"'), /line 1/);
+    t.match(
+      nodeReportOf(STATS, 'chatring_http_requests_total{broken="1"').metricsProblem,
+      /^metrics unreadable: line 1/,
+      'a node serving garbled metrics is shown with why, its figures unknown',
+    );
+  },
+);
 
 t.test(
   'a node report from its stats and metrics; missing figures count 0 or stay unknown',

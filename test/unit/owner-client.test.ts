@@ -11,18 +11,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ChatringError, type Clock } from '../../protocol/index.js';
 import { OwnerClient } from '../../transport/index.js';
-import { RingView } from '../../ring/index.js';
-
-/** A one-slot ring whose only node, `n`, answers at `url`. */
-function ringTo(url: string): RingView {
-  return new RingView({
-    epoch: 1,
-    virtualNodesPerWeight: 10,
-    slots: [{ slot: 'slot-0', nodeId: 'n', weight: 1 }],
-    standbys: [],
-    nodes: { n: { nodeId: 'n', url } },
-  });
-}
+import { ringTo } from '../helpers/one-slot-ring.js';
 
 async function refusingNode(t: Test, answer = 'refuse' as 'refuse' | 'garble' | 'empty') {
   let requests = 0;

@@ -17,17 +17,7 @@ import {
   sampleSum,
   type OwnerRetryReason,
 } from '../../transport/metrics/index.js';
-import { RingView } from '../../ring/index.js';
-
-function ringTo(url: string): RingView {
-  return new RingView({
-    epoch: 1,
-    virtualNodesPerWeight: 10,
-    slots: [{ slot: 'slot-0', nodeId: 'n', weight: 1 }],
-    standbys: [],
-    nodes: { n: { nodeId: 'n', url } },
-  });
-}
+import { ringTo } from '../helpers/one-slot-ring.js';
 
 type Answer = 'not-owner' | 'unavailable' | 'silent' | 'ok';
 
