@@ -31,6 +31,7 @@
 import { join } from 'node:path';
 import { TemporaryDirectory } from '../harness/index.js';
 import { ChatWorkload } from './lib/chat-workload.js';
+import type { TargetSpec } from './lib/load-target-catalogue.js';
 import { loadRatios, type LoadRatio } from './lib/load-ratios.js';
 import { machineLine } from './lib/machine.js';
 import { startReport, writeReport } from './lib/result-files.js';
@@ -109,11 +110,15 @@ async function main(): Promise<void> {
     );
     for (const session of sessionsOf(settings.targets.map(knownTarget))) {
       const names = session.map((spec) => spec.name).join(', ');
-      const dataDir = join(root, session[0]?.name ?? 'target');
-      if (session[0]?.store !== 'cassandra') copyEmbeddedSeed(join(root, 'seed'), dataDir);
+      // Each target's own directory; an embedded target's holds a copy of the seeded store.
+      const dataDirFor = (spec: TargetSpec) => {
+        const dataDir = join(root, spec.name);
+        if (spec.store !== 'cassandra') copyEmbeddedSeed(join(root, 'seed'), dataDir);
+        return dataDir;
+      };
       console.error(`running target ${names} ...`);
       const started = performance.now();
-      for (const run of await runSession(session, dataDir, workload, cassandra)) {
+      for (const run of await runSession(session, dataDirFor, workload, cassandra)) {
         if (run.result.skipped !== undefined)
           console.log(`${run.result.target}: ${run.result.skipped}`);
         targets.push(run.result);

@@ -12,6 +12,8 @@ export interface RatioTarget {
   throughputOpsPerSecond: number;
   byOperation: Record<string, { p99Ms: number } | undefined>;
   cpuUsPerOp?: number;
+  /** Windows of a target measured alternated with another (load/closed-loop-drive.ts). */
+  alternatedWindows?: { opsPerSecond: number }[];
   skipped?: string;
 }
 
@@ -101,12 +103,16 @@ export function loadRatios(
         : `${value.toFixed(1)} ms`;
   const ratios = TARGET_RATIOS.map(({ numerator, denominator, metric, goal }) => {
     const [top, bottom] = [figure(numerator, metric), figure(denominator, metric)];
+    const spread =
+      metric === 'ops/s'
+        ? roundsText(measured.get(numerator), measured.get(denominator))
+        : undefined;
     return ratio(
       `${numerator} ÷ ${denominator}`,
       metric,
       top / bottom,
       goal,
-      `${text(top, metric)} ÷ ${text(bottom, metric)}`,
+      `${text(top, metric)} ÷ ${text(bottom, metric)}${spread === undefined ? '' : `; ${spread}`}`,
     );
   });
   if (pageCheck !== undefined) {
@@ -130,6 +136,32 @@ export function loadRatios(
     );
   }
   return ratios;
+}
+
+/**
+ * Two targets measured in alternated windows: the ratio of each round's pair of windows (the same
+ * round's windows ran back to back), as median and range, so a reader sees how far one round's
+ * figure can stray from the total's. Undefined unless both sides have the same number of windows.
+ */
+function roundsText(
+  numerator: RatioTarget | undefined,
+  denominator: RatioTarget | undefined,
+): string | undefined {
+  const tops = numerator?.alternatedWindows;
+  const bottoms = denominator?.alternatedWindows;
+  if (tops === undefined || bottoms === undefined || tops.length !== bottoms.length)
+    return undefined;
+  const perRound = tops
+    .map((top, index) => top.opsPerSecond / (bottoms[index]?.opsPerSecond ?? Number.NaN))
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
+  if (perRound.length === 0) return undefined;
+  const middle = perRound.length / 2;
+  const median =
+    perRound.length % 2 === 1
+      ? (perRound[Math.floor(middle)] ?? Number.NaN)
+      : ((perRound[middle - 1] ?? Number.NaN) + (perRound[middle] ?? Number.NaN)) / 2;
+  return `alternated in ${perRound.length} rounds: per-round ratio median ${median.toFixed(2)}×, ${(perRound[0] ?? Number.NaN).toFixed(2)}–${(perRound.at(-1) ?? Number.NaN).toFixed(2)}×`;
 }
 
 /** `≥ 0.8×`, `≤ 2×`, `= 0` */

@@ -26,6 +26,27 @@ export interface ProcessCpuSample {
   cpuSeconds: number;
 }
 
+/**
+ * What a process of a tree is, from its command line: a chatring member by its role (`launcher`
+ * for `chatring start`, `router`, or a node by its `--node-id`), anything else by its command.
+ */
+export function processLabel(pid: number, command: string): string {
+  let args: string[];
+  try {
+    args = readFileSync(`${PROC}/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return command;
+  }
+  const entry = args.findIndex((arg) => /chatring\.js$/.test(arg));
+  const role = entry < 0 ? undefined : args[entry + 1];
+  if (role === 'start') return 'launcher';
+  if (role === 'node') {
+    const nodeId = args[args.indexOf('--node-id') + 1];
+    return args.includes('--node-id') && nodeId !== undefined ? nodeId : 'node';
+  }
+  return role ?? command;
+}
+
 /** A process tree's CPU at one instant, keyed by pid and start time. */
 export type ProcessTreeSnapshot = Map<string, ProcessCpuSample>;
 
@@ -139,6 +160,8 @@ export interface TreeCpuUsage {
   exited: number;
   /** Processes started inside the window (counted in full). */
   started: number;
+  /** CPU seconds by process label (processLabel; processes with one label are added up). */
+  byProcess: Record<string, number>;
 }
 
 /**
@@ -148,12 +171,28 @@ export interface TreeCpuUsage {
 export function cpuBetween(before: ProcessTreeSnapshot, after: ProcessTreeSnapshot): TreeCpuUsage {
   let seconds = 0;
   let started = 0;
+  const byProcess: Record<string, number> = {};
   for (const [key, sample] of after) {
     const earlier = before.get(key);
     if (earlier === undefined) started += 1;
-    seconds += sample.cpuSeconds - (earlier?.cpuSeconds ?? 0);
+    const used = sample.cpuSeconds - (earlier?.cpuSeconds ?? 0);
+    seconds += used;
+    const label = labelOf(key, sample);
+    byProcess[label] = (byProcess[label] ?? 0) + used;
   }
   let exited = 0;
   for (const key of before.keys()) if (!after.has(key)) exited += 1;
-  return { cpuSeconds: seconds, processes: after.size, exited, started };
+  return { cpuSeconds: seconds, processes: after.size, exited, started, byProcess };
+}
+
+/** Labels by pid@start: a command line is read once per process. */
+const LABELS = new Map<string, string>();
+
+function labelOf(key: string, sample: ProcessCpuSample): string {
+  let label = LABELS.get(key);
+  if (label === undefined) {
+    label = processLabel(sample.pid, sample.command);
+    LABELS.set(key, label);
+  }
+  return label;
 }

@@ -85,7 +85,7 @@ export function printResults(results: TargetResult[]): void {
     const cpuText =
       result.cpuSeconds === undefined || result.cpuCores === undefined
         ? `cpu: not measured (${result.cpuNotMeasured ?? 'unknown'})`
-        : `cpu ${result.cpuSeconds.toFixed(2)} s = ${fixed(result.cpuCores, 2)} cores busy = ${fixed(result.cpuUsPerOp ?? Number.NaN, 0)} µs per op (${result.cpuScope ?? ''}, ${result.cpuProcesses ?? 0} processes${result.cpuProcessesExited ? `, ${result.cpuProcessesExited} exited uncounted` : ''})${result.byOperation.send?.ok ? `, ${fixed(result.sendsPerCpuSecond ?? Number.NaN, 1)} sends per CPU second` : ''}; load generator ${fixed(result.loadGeneratorCpuSeconds ?? Number.NaN, 2)} s (excluded)`;
+        : `cpu ${result.cpuSeconds.toFixed(2)} s = ${fixed(result.cpuCores, 2)} cores busy = ${fixed(result.cpuUsPerOp ?? Number.NaN, 0)} µs per op (${result.cpuScope ?? ''}, ${result.cpuProcesses ?? 0} processes${result.cpuProcessesExited ? `, ${result.cpuProcessesExited} exited uncounted` : ''}${byProcessText(result.cpuUsPerOpByProcess)})${result.byOperation.send?.ok ? `, ${fixed(result.sendsPerCpuSecond ?? Number.NaN, 1)} sends per CPU second` : ''}; load generator ${fixed(result.loadGeneratorCpuSeconds ?? Number.NaN, 2)} s (excluded)`;
     const storeText =
       result.storePerSend === undefined
         ? ''
@@ -169,4 +169,11 @@ export function printAuthFigures(auth: AuthFigures): void {
   console.log(
     `member signing share: one sign + one verify per cached read = ${fixed(share.signingUsPerRead, 2)} µs of ${fixed(share.cpuUsPerRead, 1)} µs cluster CPU per read on router (${share.cpuSeconds.toFixed(2)} CPU s ÷ ${share.reads} reads${share.readsOnlyMix ? '' : ", sends' CPU included"}, background work included: an upper bound) = ${percent(share.shareOfCpuPerRead, 2)} (a lower bound${share.readsOnlyMix ? '' : "; --mix conversations:50,messages:50 leaves only the background in a read's CPU"})${share.readsOnlyMix ? '' : `; per request of the mix ${fixed(share.cpuUsPerRequest, 1)} µs`}; the app-token check alone would be ${percent(share.appTokenCheckShareOfCpuPerRead, 2)} of a read's CPU`,
   );
+}
+
+/** `: router 80, node-1 31, ...` µs per op by process, when a tree has more than one. */
+function byProcessText(byProcess: Record<string, number> | undefined): string {
+  const entries = Object.entries(byProcess ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  if (entries.length < 2) return '';
+  return `: ${entries.map(([label, us]) => `${label} ${us.toFixed(0)}`).join(', ')} µs`;
 }

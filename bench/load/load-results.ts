@@ -51,7 +51,14 @@ export interface TargetResult {
   cpuProcesses?: number;
   cpuProcessesStarted?: number;
   cpuProcessesExited?: number;
+  /** cpuUsPerOp split by process of the system under test (router, node-1, launcher, ...). */
+  cpuUsPerOpByProcess?: Record<string, number>;
   cpuNotMeasured?: string;
+  /**
+   * Measured in alternated windows with another target (--alternate-rounds): each window's
+   * throughput and CPU per operation, in the order run (the totals above add them up).
+   */
+  alternatedWindows?: { seconds: number; opsPerSecond: number; cpuUsPerOp?: number }[];
   /** The benchmark process itself (load generator), excluded from cpuSeconds, for comparison. */
   loadGeneratorCpuSeconds?: number;
   /**
@@ -61,6 +68,8 @@ export interface TargetResult {
   prewarm?: OperationPass;
   /** The targets that ran one after the other on this target's cluster (read-only mix). */
   sharedCluster?: string[];
+  /** The target this one was measured against in alternated windows (its own cluster beside). */
+  alternatedWith?: string;
   /** Cassandra only: the keyspace, and seconds to seed it (absent when an earlier target seeded it). */
   keyspace?: string;
   seedSeconds?: number;

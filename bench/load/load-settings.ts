@@ -50,6 +50,11 @@ export const flags = BenchFlags.parse(
         'measured seconds of each page size in the pageSize 200 vs 20 check, after the router target (0: off)',
       default: '5',
     },
+    'alternate-rounds': {
+      description:
+        'router-no-telemetry and router (when both run, in that order) are measured in this many alternated pairs of windows, ABBA, each --duration-s/rounds long, their clusters running side by side (0: one after the other, like every other target)',
+      default: '10',
+    },
     'timeout-ms': { description: 'client deadline per request', default: '10000' },
     seed: { description: 'seed of users, contacts and operation streams', default: '1' },
     'chatring-entry': {
@@ -89,6 +94,7 @@ export const settings = {
     .map((name) => knownTarget(name).name),
   prewarm: flags.boolean('prewarm'),
   pageCheckS: flags.number('page-check-s', 0, 600),
+  alternateRounds: flags.integer('alternate-rounds', 0, 100),
   timeoutMs: flags.integer('timeout-ms', 100, 600_000),
   seed: flags.integer('seed', 0, 2 ** 31),
   chatringEntry: flags.string('chatring-entry'),

@@ -24,7 +24,13 @@ import type { TargetPath, TargetSpec } from '../lib/load-target-catalogue.js';
 import { callOperation, runOperations, type OperationPass } from '../lib/operation-call.js';
 import type { BenchCassandra } from './cassandra-keyspaces.js';
 import { clientDirectTarget } from './client-direct-target.js';
-import { drive, workloadPlan } from './closed-loop-drive.js';
+import {
+  drive,
+  driveAlternated,
+  workloadPlan,
+  type CpuScope,
+  type DriveOutcome,
+} from './closed-loop-drive.js';
 import { describe, skippedResult, type LoadTarget, type TargetResult } from './load-results.js';
 import { settings } from './load-settings.js';
 import { checkPageSizes, type PageSizeCheck } from './page-size-check.js';
@@ -49,7 +55,9 @@ const SHARED_CLUSTER_PATHS: readonly TargetPath[] = ['router', 'client-direct', 
  * The targets in run order, in sessions: with a read-only mix (the data never changes),
  * consecutive router, client-direct and direct targets of one store share a cluster, started and
  * pre-warmed once, each then measured in turn on the same processes and the same cached state;
- * every other target (and every target when the mix has sends) runs alone on fresh data.
+ * every other target (and every target when the mix has sends) runs alone on fresh data. With
+ * --alternate-rounds, router-no-telemetry right before router joins router's session: the two are
+ * measured in alternated windows (runOnCluster).
  */
 export function sessionsOf(specs: readonly TargetSpec[]): TargetSpec[][] {
   const sessions: TargetSpec[][] = [];
@@ -61,9 +69,8 @@ export function sessionsOf(specs: readonly TargetSpec[]): TargetSpec[][] {
     if (
       last !== undefined &&
       previous !== undefined &&
-      shares(spec) &&
-      shares(previous) &&
-      previous.store === spec.store
+      ((shares(spec) && shares(previous) && previous.store === spec.store) ||
+        (last.length === 1 && isAlternatedPair(previous, spec)))
     )
       last.push(spec);
     else sessions.push([spec]);
@@ -77,15 +84,15 @@ export function sessionsOf(specs: readonly TargetSpec[]): TargetSpec[][] {
  */
 export async function runSession(
   session: readonly TargetSpec[],
-  dataDir: string,
+  dataDirFor: (spec: TargetSpec) => string,
   workload: ChatWorkload,
   cassandra: BenchCassandra,
 ): Promise<TargetRun[]> {
-  if (session[0]?.store !== 'cassandra') return runOn(session, dataDir, workload);
+  if (session[0]?.store !== 'cassandra') return runOn(session, dataDirFor, workload);
   try {
     const keyspace = await cassandra.keyspaceFor();
     try {
-      const runs = await runOn(session, dataDir, workload, keyspace.scratch);
+      const runs = await runOn(session, dataDirFor, workload, keyspace.scratch);
       return runs.map((run, index) => ({
         ...run,
         result: {
@@ -107,7 +114,7 @@ export async function runSession(
 
 async function runOn(
   specs: readonly TargetSpec[],
-  dataDir: string,
+  dataDirFor: (spec: TargetSpec) => string,
   workload: ChatWorkload,
   scratch?: ScratchKeyspace,
 ): Promise<TargetRun[]> {
@@ -122,7 +129,7 @@ async function runOn(
           '--mode',
           spec.path === 'echo' ? 'echo' : 'proxy',
           '--data-dir',
-          dataDir,
+          dataDirFor(spec),
           '--connections',
           String(settings.concurrency),
         ]),
@@ -134,7 +141,7 @@ async function runOn(
           workload,
           'baseline-app-server.js',
           scratch === undefined
-            ? ['--data-dir', dataDir]
+            ? ['--data-dir', dataDirFor(spec)]
             : [
                 '--store',
                 'cassandra',
@@ -144,21 +151,167 @@ async function runOn(
         ),
       ];
     default:
-      return runOnCluster(specs, dataDir, workload, scratch?.storeArgs() ?? []);
+      return runOnCluster(specs, dataDirFor, workload, scratch?.storeArgs() ?? []);
+  }
+}
+
+/** A started, pre-warmed cluster and what reads its counters and CPU. */
+interface TargetCluster {
+  cluster: LocalCluster;
+  status: Awaited<ReturnType<LocalCluster['status']>>;
+  appToken: string | undefined;
+  readCounters: () => Promise<NodeCounters>;
+  readAllCounters: () => Promise<{ nodes: NodeCounters; store: Record<string, number> }>;
+  cpu: CpuScope;
+  prewarm: OperationPass | undefined;
+}
+
+/**
+ * Starts a cluster for `specs` (which share it), pre-warms it, drives the load of each target in
+ * turn (through the router, the client or straight to the owners), and stops it: one function so
+ * the cluster's lifetime (start … finally stop) is visible in one place. A session that begins
+ * router-no-telemetry, router (sessionsOf, --alternate-rounds) measures those two in alternated
+ * windows, with the no-telemetry cluster running beside this one for that long.
+ */
+async function runOnCluster(
+  specs: readonly TargetSpec[],
+  dataDirFor: (spec: TargetSpec) => string,
+  workload: ChatWorkload,
+  storeArgs: string[],
+): Promise<TargetRun[]> {
+  const alternated = isAlternatedPair(specs[0], specs[1]) ? specs[0] : undefined;
+  const shared = alternated === undefined ? specs : specs.slice(1);
+  const first = shared[0];
+  if (first === undefined) return [];
+  const started = await startTargetCluster(shared, dataDirFor(first), workload, storeArgs);
+  try {
+    const runs: TargetRun[] = [];
+    let firstOutcome: ClusterOutcome | undefined;
+    if (alternated !== undefined) {
+      const outcomes = await measureAlternated(
+        alternated,
+        first,
+        started,
+        dataDirFor,
+        workload,
+        storeArgs,
+      );
+      runs.push(outcomes.companion);
+      firstOutcome = outcomes.shared;
+    }
+    for (const [index, spec] of shared.entries()) {
+      if (index > 0) console.error(`running target ${spec.name} on the same cluster ...`);
+      const loadTarget = await loadTargetOn(spec, started);
+      try {
+        const outcome =
+          index === 0 && firstOutcome !== undefined
+            ? firstOutcome
+            : await drive(
+                loadTarget,
+                workloadPlan(workload, spec.name),
+                started.readAllCounters,
+                started.cpu,
+              );
+        const pageSizeCheck =
+          spec.name === 'router' && settings.pageCheckS > 0
+            ? await checkPageSizes(spec.name, loadTarget, started.readCounters, started.cpu)
+            : undefined;
+        runs.push({
+          result: clusterResult(spec, outcome, started, {
+            withPrewarm: index === 0,
+            sharedWith: shared,
+          }),
+          ...(pageSizeCheck === undefined ? {} : { pageSizeCheck }),
+        });
+      } finally {
+        await loadTarget.close();
+      }
+    }
+    return runs;
+  } finally {
+    await started.cluster.stop();
+  }
+}
+
+type ClusterOutcome = DriveOutcome<{ nodes: NodeCounters; store: Record<string, number> }>;
+
+/** router-no-telemetry then router, both through their routers: measured alternated. */
+function isAlternatedPair(first: TargetSpec | undefined, second: TargetSpec | undefined): boolean {
+  return (
+    settings.alternateRounds > 0 &&
+    first?.path === 'router-no-telemetry' &&
+    second?.path === 'router' &&
+    first.store === second.store
+  );
+}
+
+/**
+ * `companion` (router-no-telemetry) on a cluster of its own, started beside `started` (router's)
+ * and measured with it in alternated windows (driveAlternated); the companion's cluster is
+ * stopped before the shared cluster's other targets run.
+ */
+async function measureAlternated(
+  companion: TargetSpec,
+  spec: TargetSpec,
+  started: TargetCluster,
+  dataDirFor: (spec: TargetSpec) => string,
+  workload: ChatWorkload,
+  storeArgs: string[],
+): Promise<{ companion: TargetRun; shared: ClusterOutcome }> {
+  console.error(
+    `running targets ${companion.name} and ${spec.name} in ${settings.alternateRounds} alternated rounds ...`,
+  );
+  const other = await startTargetCluster([companion], dataDirFor(companion), workload, storeArgs);
+  try {
+    const otherTarget = await loadTargetOn(companion, other);
+    const target = await loadTargetOn(spec, started);
+    try {
+      const [otherOutcome, outcome] = await driveAlternated(
+        [
+          {
+            target: otherTarget,
+            plan: workloadPlan(workload, companion.name),
+            readCounters: other.readAllCounters,
+            cpu: other.cpu,
+          },
+          {
+            target,
+            plan: workloadPlan(workload, spec.name),
+            readCounters: started.readAllCounters,
+            cpu: started.cpu,
+          },
+        ],
+        settings.alternateRounds,
+      );
+      return {
+        companion: {
+          result: clusterResult(companion, otherOutcome, other, {
+            withPrewarm: true,
+            sharedWith: [companion],
+            alternatedWith: spec.name,
+          }),
+        },
+        shared: outcome,
+      };
+    } finally {
+      await Promise.all([otherTarget.close(), target.close()]);
+    }
+  } finally {
+    await other.cluster.stop();
   }
 }
 
 /**
- * Starts a cluster, pre-warms it, drives the load of each target in turn (through the router, the
- * client or straight to the owners), and stops it: one function so the cluster's lifetime (start
- * … finally stop) is visible in one place.
+ * A local cluster for `specs` (the targets that will share it; they decide app tokens and
+ * telemetry), checked to be what they need, and pre-warmed once, straight to the owners: the
+ * cheapest path to the same caches (each target's warm-up then warms its own connections).
  */
-async function runOnCluster(
+async function startTargetCluster(
   specs: readonly TargetSpec[],
   dataDir: string,
   workload: ChatWorkload,
   storeArgs: string[],
-): Promise<TargetRun[]> {
+): Promise<TargetCluster> {
   // router-auth: one app token for this run, given to the cluster (CHATRING_APP_TOKENS) and sent by
   // the load generator. Every other cluster target runs without app tokens, whatever this shell's
   // environment holds (an empty CHATRING_APP_TOKENS wins over CHATRING_APP_TOKENS_FILE), so
@@ -170,10 +323,11 @@ async function runOnCluster(
   // telemetry costs. Every other cluster target runs with both at the members' defaults, whatever
   // this shell's environment says.
   const telemetry = !specs.some((spec) => spec.path === 'router-no-telemetry');
+  const store = specs[0]?.store ?? 'embedded';
   const profileDir =
     settings.cpuProfDir === ''
       ? undefined
-      : join(settings.cpuProfDir, specs[0]?.store ?? 'embedded');
+      : join(settings.cpuProfDir, telemetry ? store : `${store}-no-telemetry`);
   const cluster = await startBenchCluster(dataDir, settings.nodes, settings.chatringEntry, {
     storeArgs,
     env: {
@@ -188,69 +342,66 @@ async function runOnCluster(
     if (specs.some((spec) => spec.path.startsWith('router')))
       await checkAppTokens(cluster.url, appToken, workload);
     await checkTelemetry(cluster.url, telemetry);
-    const readCounters = async () => (await readClusterCounters(cluster)).total;
-    // The nodes' counters and their stores' (requests, LWTs, transactions) in one read.
-    const readAllCounters = async () => {
-      const { total, store } = await readClusterCounters(cluster);
-      return { nodes: total, store };
-    };
-    const cpu = {
-      rootPid: cluster.launcherPid,
-      scope:
-        specs[0]?.store === 'cassandra'
-          ? 'launcher process tree (router, nodes, standby); not the Cassandra server'
-          : 'launcher process tree (router, nodes, standby)',
-    };
-    // Pre-warmed once for all the session's targets, straight to the owners: the cheapest path
-    // to the same caches (the warm-up then warms each target's own connections).
     const warmer = await directTarget(cluster, appToken);
     const prewarm = await prewarmThrough(warmer, workload, specs[0]?.name ?? '').finally(() =>
       warmer.close(),
     );
-    const runs: TargetRun[] = [];
-    for (const [index, spec] of specs.entries()) {
-      if (index > 0) console.error(`running target ${spec.name} on the same cluster ...`);
-      const loadTarget =
-        spec.path === 'direct'
-          ? await directTarget(cluster)
-          : spec.path === 'client-direct'
-            ? clientDirectTarget(cluster.url)
-            : clientTarget(new ApiClient(cluster.url, clientOptions(appToken)));
-      try {
-        const { result, counters } = await drive(
-          loadTarget,
-          workloadPlan(workload, spec.name),
-          readAllCounters,
-          cpu,
-        );
-        const pageSizeCheck =
-          spec.name === 'router' && settings.pageCheckS > 0
-            ? await checkPageSizes(spec.name, loadTarget, readCounters, cpu)
-            : undefined;
-        runs.push({
-          result: {
-            ...describe(spec),
-            ...result,
-            ...(prewarm === undefined || index > 0 ? {} : { prewarm }),
-            ...(specs.length > 1 ? { sharedCluster: specs.map((shared) => shared.name) } : {}),
-            cache: cacheFigures(counters.before?.nodes, counters.after?.nodes),
-            ...storeWork(result, counters.before?.store, counters.after?.store),
-            topology: {
-              nodes: status.nodes.filter((node) => node.state === 'serving').length,
-              standbys: status.standbys.length,
-              slots: status.slots.map((slot) => `${slot.slot}→${slot.nodeId}`),
-            },
-          },
-          ...(pageSizeCheck === undefined ? {} : { pageSizeCheck }),
-        });
-      } finally {
-        await loadTarget.close();
-      }
-    }
-    return runs;
-  } finally {
+    return {
+      cluster,
+      status,
+      appToken,
+      readCounters: async () => (await readClusterCounters(cluster)).total,
+      // The nodes' counters and their stores' (requests, LWTs, transactions) in one read.
+      readAllCounters: async () => {
+        const { total, store: storeCounters } = await readClusterCounters(cluster);
+        return { nodes: total, store: storeCounters };
+      },
+      cpu: {
+        rootPid: cluster.launcherPid,
+        scope:
+          store === 'cassandra'
+            ? 'launcher process tree (router, nodes, standby); not the Cassandra server'
+            : 'launcher process tree (router, nodes, standby)',
+      },
+      prewarm,
+    };
+  } catch (error) {
     await cluster.stop();
+    throw error;
   }
+}
+
+/** How a target reaches its cluster: the router, the ring-aware client, or straight to owners. */
+async function loadTargetOn(spec: TargetSpec, started: TargetCluster): Promise<LoadTarget> {
+  if (spec.path === 'direct') return directTarget(started.cluster);
+  if (spec.path === 'client-direct') return clientDirectTarget(started.cluster.url);
+  return clientTarget(new ApiClient(started.cluster.url, clientOptions(started.appToken)));
+}
+
+/** A cluster target's result: its window with the cache, store work and topology around it. */
+function clusterResult(
+  spec: TargetSpec,
+  outcome: ClusterOutcome,
+  started: TargetCluster,
+  context: { withPrewarm: boolean; sharedWith: readonly TargetSpec[]; alternatedWith?: string },
+): TargetResult {
+  const { result, counters } = outcome;
+  return {
+    ...describe(spec),
+    ...result,
+    ...(started.prewarm === undefined || !context.withPrewarm ? {} : { prewarm: started.prewarm }),
+    ...(context.sharedWith.length > 1
+      ? { sharedCluster: context.sharedWith.map((shared) => shared.name) }
+      : {}),
+    ...(context.alternatedWith === undefined ? {} : { alternatedWith: context.alternatedWith }),
+    cache: cacheFigures(counters.before?.nodes, counters.after?.nodes),
+    ...storeWork(result, counters.before?.store, counters.after?.store),
+    topology: {
+      nodes: started.status.nodes.filter((node) => node.state === 'serving').length,
+      standbys: started.status.standbys.length,
+      slots: started.status.slots.map((slot) => `${slot.slot}→${slot.nodeId}`),
+    },
+  };
 }
 
 /** A bench server (baseline, echo, echo-proxy) as a child process, always stopped. */
