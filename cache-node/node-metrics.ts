@@ -8,6 +8,7 @@ import {
   collectedGauge,
   ownerRetryMetrics,
   type OwnerRetryReason,
+  HotPathHistogram,
 } from '../transport/metrics/index.js';
 import type { MailboxStore } from '../store-adapter/index.js';
 import type { HandoffStats } from './handoff.js';
@@ -261,12 +262,12 @@ function figureSamples(
 
 /** Store call latency by operation, and failures by operation and catalogue code. */
 export function storeCallMetrics(registry: Registry): StoreCallObserver {
-  const duration = new Histogram({
+  // Every send and every cache load makes store calls: observed without prom-client's label hashing.
+  const duration = new HotPathHistogram(registry, {
     name: `${P}store_call_duration_seconds`,
     help: 'Time of each store call, by operation (failed calls included).',
     labelNames: ['operation'] as const,
-    buckets: [...STORE_CALL_BUCKETS_SECONDS],
-    registers: [registry],
+    buckets: STORE_CALL_BUCKETS_SECONDS,
   });
   const errors = new Counter({
     name: `${P}store_call_errors_total`,
@@ -276,7 +277,7 @@ export function storeCallMetrics(registry: Registry): StoreCallObserver {
   });
   const observers = new Map<StoreOperation, (seconds: number) => void>();
   for (const operation of STORE_OPERATIONS) {
-    const child = duration.labels({ operation });
+    const child = duration.child({ operation });
     observers.set(operation, (seconds) => child.observe(seconds));
   }
   return {

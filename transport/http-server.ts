@@ -4,8 +4,6 @@ import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import Fastify, {
-  LogController,
-  type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
@@ -32,10 +30,10 @@ import {
   type OptionRules,
 } from '../protocol/index.js';
 import { REQUEST_ID_HEADER, requestIdSource, type Logger } from './logging/logger.js';
-import { logAnswered } from './logging/request-log.js';
+import { HttpTelemetry } from './http-telemetry.js';
 import {
   METRICS_PATH,
-  installHttpMetrics,
+  registerHttpMetrics,
   registerMetricsRoute,
   type Registry,
 } from './metrics/index.js';
@@ -193,13 +191,14 @@ export interface HttpServerLoad {
 /** What a server reports to, beside its answers (none: it stays silent). */
 export interface HttpServerInstruments {
   /**
-   * Structured logs (transport/logging): fastify's logger, one line per answered request at the
-   * level `logAnswered` gives it, each with its request id.
+   * Structured logs (transport/logging): one line per answered request at the level
+   * `logAnswered` gives it, each with its request id (HttpTelemetry; fastify's own logger stays
+   * off).
    */
   logger?: Logger;
   /**
    * Prometheus metrics (transport/metrics): the process's registry. The server counts and times
-   * every answer in it by route pattern (`installHttpMetrics`) and serves it at `GET /metrics`,
+   * every answer in it by route pattern (`registerHttpMetrics`) and serves it at `GET /metrics`,
    * which the in-flight limit never refuses (a scrape is most useful when the process is
    * overloaded). Without it there is neither hook nor route.
    */
@@ -235,18 +234,10 @@ export function createHttpServer(
   const requestId = requestIdSource();
   const app = Fastify({
     bodyLimit: REQUEST_BODY_BYTES_LIMIT,
-    // Without a logger, request ids are still made and carried (a router forwards them), unlogged.
-    ...(logger === undefined
-      ? { logger: false }
-      : {
-          // A pino Logger is a FastifyBaseLogger; typed as the base, so every server has one type.
-          loggerInstance: logger as FastifyBaseLogger,
-          // Fastify's own per-request lines are off: logAnswered writes one line, at its level.
-          logController: new LogController({
-            disableRequestLogging: true,
-            requestIdLogLabel: 'requestId',
-          }),
-        }),
+    // Never fastify's logger (it costs every request a child logger and response listeners even
+    // when nothing is logged): HttpTelemetry writes each answer's line on the process's logger.
+    // Request ids are made and carried (a router forwards them) whether or not anything logs.
+    logger: false,
     genReqId: (request) => requestId(request.headers[REQUEST_ID_HEADER]),
     // Answered below in the catalogue's shape (fastify's own 503 body is not).
     return503OnClosing: false,
@@ -291,15 +282,21 @@ export function createHttpServer(
     const response = responses.get(socket);
     if (response === undefined || response.writableEnded) socket.destroy();
   });
-  if (logger !== undefined)
-    app.addHook('onResponse', (request, reply, done) => {
-      logAnswered(request, reply);
-      done();
-    });
-  if (metrics !== undefined) installHttpMetrics(app, metrics, load);
+  const recordAnswer = metrics === undefined ? undefined : registerHttpMetrics(metrics, load);
+  const telemetry =
+    logger === undefined && recordAnswer === undefined
+      ? undefined
+      : new HttpTelemetry(logger, recordAnswer);
   const refusing = capConnections(app, options, load);
-  installErrorHandlers(app, options);
-  installRequestLimits(app, options, load, refusing, metrics === undefined ? [] : [METRICS_PATH]);
+  installErrorHandlers(app, options, telemetry);
+  installRequestLimits(
+    app,
+    options,
+    load,
+    refusing,
+    metrics === undefined ? [] : [METRICS_PATH],
+    telemetry,
+  );
   // After installErrorHandlers, whose route list tells 405 from 404.
   if (metrics !== undefined) registerMetricsRoute(app, metrics);
   return app;
@@ -371,6 +368,7 @@ function installRequestLimits(
   load: HttpServerLoad,
   refusing: Set<Socket>,
   alsoUnlimited: readonly string[],
+  telemetry: HttpTelemetry | undefined,
 ): void {
   const unlimited = new Set([...options.unlimitedPaths, ...alsoUnlimited]);
   let closing = false;
@@ -383,19 +381,23 @@ function installRequestLimits(
   };
   // A callback hook, not an async one: a promise per request costs more than this whole check. A
   // request refused here is answered, and `done` is never called, so nothing else runs for it.
+  // The first onRequest hook, so telemetry follows every request from here, refused ones too.
   app.addHook('onRequest', (request, reply, done) => {
+    const path = request.routeOptions.url;
     if (closing) {
+      telemetry?.begin(request, reply, path, undefined);
       const stopping = new ChatringError('OWNER_UNAVAILABLE', 'the server is stopping; retry');
       void reply.code(stopping.status).header('connection', 'close').send(stopping.toBody());
       return;
     }
-    const path = request.routeOptions.url;
     if (path !== undefined && unlimited.has(path)) {
+      telemetry?.begin(request, reply, path, undefined);
       done();
       return;
     }
     if (load.requestsInFlight >= options.requestsInFlightMax) {
       load.requestsRefused += 1;
+      telemetry?.begin(request, reply, path, undefined);
       const overloaded = new ChatringError(
         'OVERLOADED',
         `the server is handling its limit of ${options.requestsInFlightMax} requests; retry after ${options.overloadRetryAfterSeconds} s`,
@@ -409,13 +411,18 @@ function installRequestLimits(
     }
     load.requestsInFlight += 1;
     // Node emits 'close' exactly once per response, sent or abandoned.
-    reply.raw.on('close', release);
+    if (telemetry === undefined) reply.raw.on('close', release);
+    else telemetry.begin(request, reply, path, release);
     done();
   });
 }
 
 /** Every error leaves as `{error: {code, message}}` with the catalogue's status. */
-function installErrorHandlers(app: FastifyInstance, options: Readonly<HttpServerOptions>): void {
+function installErrorHandlers(
+  app: FastifyInstance,
+  options: Readonly<HttpServerOptions>,
+  telemetry: HttpTelemetry | undefined,
+): void {
   // JSON only: fastify's text/plain parser would hand a route a string (415 instead). An empty
   // body on a POST that takes `{}` (mark read) is accepted as `{}`.
   app.removeAllContentTypeParsers();
@@ -440,6 +447,7 @@ function installErrorHandlers(app: FastifyInstance, options: Readonly<HttpServer
   });
   app.setErrorHandler((error, request, reply) => {
     const mapped = catalogueErrorOf(error, request, options);
+    if (mapped.status >= 500) telemetry?.failed(request, error);
     // A body refused before it was read (too large, or its sender not a member) is still arriving:
     // close only once it is drained, else the unread bytes reset the connection and the client
     // never reads the answer.

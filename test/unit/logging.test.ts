@@ -1,7 +1,8 @@
 /**
  * The logging pieces on their own: request ids (taken when plain, else made, unique), the level a
- * request line gets, the level option, the throttle of repeated events, redaction, and the
- * launcher's readable lines.
+ * request line gets, the level option, the throttle of repeated events, redaction, the
+ * launcher's readable lines, and a server's request lines (its own and its handlers', both with
+ * the request id).
  */
 import { Writable } from 'node:stream';
 import t from 'tap';
@@ -9,6 +10,7 @@ import { logFormatOption, readableLogLine } from '../../cli/log-lines.js';
 import { createLogger, LogThrottle, logLevelOption } from '../../transport/index.js';
 import { requestIdSource } from '../../transport/logging/logger.js';
 import { levelOf } from '../../transport/logging/request-log.js';
+import { createHttpServer } from '../../transport/http-server.js';
 
 /** A logger whose lines land in an array (synchronously). */
 function capturedLogger(level: 'info' | 'debug' = 'info') {
@@ -128,3 +130,50 @@ t.test('readable lines for npm start; json kept as is; plain lines pass', async 
   );
   t.equal(readableLogLine('{not json', 'pretty'), '{not json');
 });
+
+t.test(
+  "a server's lines: one per answer at its level with the request id; a 5xx carries its error",
+  async (t) => {
+    const { logger, lines } = capturedLogger('info');
+    const app = createHttpServer({}, { logger });
+    t.teardown(() => app.close());
+    app.get('/v1/quiet', async () => ({ ok: true }));
+    app.post('/v1/noisy', async () => ({ ok: true }));
+    app.get('/v1/broken', async () => {
+      throw new TypeError('a bug in a handler');
+    });
+    t.equal((await app.inject({ method: 'GET', url: '/v1/quiet' })).statusCode, 200);
+    t.same(lines, [], 'a successful read is debug: nothing at info');
+    const noisy = await app.inject({
+      method: 'POST',
+      url: '/v1/noisy',
+      headers: { 'x-request-id': 'req-42' },
+    });
+    t.equal(noisy.statusCode, 200);
+    t.equal((await app.inject({ method: 'GET', url: '/no/such' })).statusCode, 404);
+    t.equal((await app.inject({ method: 'GET', url: '/v1/broken' })).statusCode, 500);
+    t.match(lines, [
+      {
+        level: 'info',
+        msg: 'answered',
+        requestId: 'req-42',
+        method: 'POST',
+        route: '/v1/noisy',
+        status: 200,
+        member: 'node-1',
+      },
+      { level: 'info', msg: 'answered', method: 'GET', route: 'unmatched', status: 404 },
+      {
+        level: 'error',
+        msg: 'answered',
+        route: '/v1/broken',
+        status: 500,
+        err: { type: 'TypeError', message: 'a bug in a handler', stack: /TypeError/ },
+      },
+    ]);
+    t.equal(lines.length, 3, 'one line per answer, nothing below the level');
+    t.type(lines[0]?.ms, 'number');
+    t.match(lines[1]?.requestId, /^[\w-]+-[0-9a-z]+$/, 'a made id on the refusal');
+    t.equal(lines[1]?.err, undefined, 'a 4xx has no error attached');
+  },
+);

@@ -1,25 +1,35 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 
 /**
  * One line per answered request, at a level that keeps the default (info) cheap and useful: writes
  * (POST: a send, a mark-read, a ring change, a delivery between nodes) and every refusal or failure
- * are logged at info or above (5xx at error), so one send can be followed by its request id from the router to
- * both owners; plain reads that succeed are debug (a warm read costs tens of microseconds, a log
- * line several). Answered heartbeats and health checks are trace: they are the steady background.
+ * are logged at info or above (5xx at error), so one send can be followed by its request id from
+ * the router to both owners; plain reads that succeed are debug (a warm read costs tens of
+ * microseconds, a log line several). Answered heartbeats and health checks are trace: they are the
+ * steady background. The line is written on the process's logger with the request id as a field
+ * (no child logger per request). A 5xx answer's line carries the error behind it (`err`: its
+ * type, message and stack; catalogue errors their code).
  */
-export function logAnswered(request: FastifyRequest, reply: FastifyReply): void {
-  const status = reply.statusCode;
-  const route = request.routeOptions.url ?? 'unmatched';
+export function logAnswered(
+  logger: Logger,
+  request: FastifyRequest,
+  route: string,
+  status: number,
+  elapsedMs: number,
+  failure?: unknown,
+): void {
   const level = levelOf(request.method, route, status);
   // Checked first: building the line's fields is most of a skipped line's cost.
-  if (!(request.log as Logger).isLevelEnabled(level)) return;
-  request.log[level](
+  if (!logger.isLevelEnabled(level)) return;
+  logger[level](
     {
+      requestId: request.id,
       method: request.method,
       route,
       status,
-      ms: Math.round(reply.elapsedTime * 100) / 100,
+      ms: Math.round(elapsedMs * 100) / 100,
+      ...(failure === undefined ? {} : { err: failure }),
     },
     'answered',
   );

@@ -1,6 +1,6 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { collectedCounter, collectedGauge } from './collected-metrics.js';
+import { HotPathHistogram, type HistogramChild } from './hot-path-histogram.js';
 import { METRIC_PREFIX } from './metrics-registry.js';
 
 /** The route label of a request no route matched (404, 405): never its path, which is unbounded. */
@@ -25,16 +25,28 @@ export interface HttpLoadFigures {
   readonly requestsRefused: number;
 }
 
-/** One route and method's instruments, made on its first request and kept (bounded by routes). */
-interface RouteInstruments {
-  observe: (seconds: number) => void;
-  addBodyBytes: (bytes: number) => void;
-  /** Counter children by status code (100-599), made on first use. */
-  byStatus: ((value?: number) => void)[];
+/** One route and method's figures, made on its first request and kept (bounded by routes). */
+interface RouteFigures {
+  readonly route: string;
+  readonly method: string;
+  readonly duration: HistogramChild<'route' | 'method'>;
+  bodyBytes: number;
+  /** Answers by status code (100-599; anything else is 0), counted from the first. */
+  readonly byStatus: number[];
 }
 
+/** What the server's response hook hands the metrics for each answer. */
+export type HttpAnswerRecorder = (
+  route: string,
+  method: string,
+  status: number,
+  seconds: number,
+  contentLength: string | undefined,
+) => void;
+
 /**
- * Request metrics for one server, from one callback-style onResponse hook (no promise per request):
+ * Request metrics for one server. createHttpServer calls the returned recorder from its one
+ * callback-style onResponse hook (no promise per request), with the route pattern it already read:
  *
  * - `chatring_http_requests_total{route,method,status}` and
  *   `chatring_http_request_duration_seconds{route,method}` (fastify's elapsed time: from routing to
@@ -46,90 +58,75 @@ interface RouteInstruments {
  *
  * `route` is fastify's route pattern (`/v1/users/:userId/conversations`), never the path, so no
  * user id or conversation id becomes a label; a request no route matched is `unmatched`. Label
- * sets are therefore bounded by routes x methods x statuses, and each one's prom-client child is
- * looked up once and kept, so a request costs two map reads and two array reads.
+ * sets are therefore bounded by routes x methods x statuses. Every request pays two map reads, a
+ * bucket scan and a few additions: the counts are plain numbers read when scraped (prom-client's
+ * own instruments hash their labels on every call, which measured as a visible share of a warm
+ * read).
  */
-export function installHttpMetrics(
-  app: FastifyInstance,
-  registry: Registry,
-  load: HttpLoadFigures,
-): void {
-  const requests = new Counter({
-    name: `${METRIC_PREFIX}http_requests_total`,
-    help: 'HTTP requests answered, by route pattern, method and status.',
-    labelNames: ['route', 'method', 'status'] as const,
-    registers: [registry],
-  });
-  const duration = new Histogram({
+export function registerHttpMetrics(registry: Registry, load: HttpLoadFigures): HttpAnswerRecorder {
+  const duration = new HotPathHistogram(registry, {
     name: `${METRIC_PREFIX}http_request_duration_seconds`,
     help: 'Time from routing a request to sending the last byte of its answer, by route pattern and method.',
     labelNames: ['route', 'method'] as const,
-    buckets: [...HTTP_DURATION_BUCKETS_SECONDS],
-    registers: [registry],
+    buckets: HTTP_DURATION_BUCKETS_SECONDS,
   });
-  const bodyBytes = new Counter({
+  const byRoute = new Map<string, Map<string, RouteFigures>>();
+  const allFigures: RouteFigures[] = [];
+  collectedCounter(registry, {
+    name: `${METRIC_PREFIX}http_requests_total`,
+    help: 'HTTP requests answered, by route pattern, method and status.',
+    labelNames: ['route', 'method', 'status'] as const,
+    read: () =>
+      allFigures.flatMap(({ route, method, byStatus }) =>
+        byStatus.flatMap((value, status) =>
+          value === undefined ? [] : [{ labels: { route, method, status: String(status) }, value }],
+        ),
+      ),
+  });
+  collectedCounter(registry, {
     name: `${METRIC_PREFIX}http_request_body_bytes_total`,
     help: 'Request body bytes received (as declared by content-length), by route pattern and method.',
     labelNames: ['route', 'method'] as const,
-    registers: [registry],
+    read: () =>
+      allFigures.map(({ route, method, bodyBytes }) => ({
+        labels: { route, method },
+        value: bodyBytes,
+      })),
   });
   registerLoadMetrics(registry, load);
 
-  const byRoute = new Map<string, Map<string, RouteInstruments>>();
-  const instrumentsOf = (route: string, method: string): RouteInstruments => {
+  const figuresOf = (route: string, method: string): RouteFigures => {
     let byMethod = byRoute.get(route);
     if (byMethod === undefined) {
       byMethod = new Map();
       byRoute.set(route, byMethod);
     }
-    let instruments = byMethod.get(method);
-    if (instruments === undefined) {
-      const child = duration.labels({ route, method });
-      const bytes = bodyBytes.labels({ route, method });
-      instruments = {
-        observe: (seconds) => child.observe(seconds),
-        addBodyBytes: (count) => bytes.inc(count),
+    let figures = byMethod.get(method);
+    if (figures === undefined) {
+      figures = {
+        route,
+        method,
+        duration: duration.child({ route, method }),
+        bodyBytes: 0,
         byStatus: [],
       };
-      byMethod.set(method, instruments);
+      byMethod.set(method, figures);
+      allFigures.push(figures);
     }
-    return instruments;
-  };
-  const countStatus = (
-    instruments: RouteInstruments,
-    route: string,
-    method: string,
-    status: number,
-  ) => {
-    let inc = instruments.byStatus[status];
-    if (inc === undefined) {
-      const child = requests.labels({ route, method, status: String(status) });
-      inc = (value?: number) => child.inc(value);
-      instruments.byStatus[status] = inc;
-    }
-    inc();
+    return figures;
   };
 
-  app.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done) => {
-    const route = routeLabel(request);
-    const method = KNOWN_METHODS.has(request.method) ? request.method : 'other';
-    const instruments = instrumentsOf(route, method);
-    const status = reply.statusCode;
-    countStatus(instruments, route, method, status >= 100 && status <= 599 ? status : 0);
-    instruments.observe(reply.elapsedTime / 1_000);
-    const length = request.headers['content-length'];
-    if (length !== undefined && length !== '0') {
-      const bytes = Number(length);
-      if (Number.isSafeInteger(bytes) && bytes > 0) instruments.addBodyBytes(bytes);
+  return (route, givenMethod, givenStatus, seconds, contentLength) => {
+    const method = KNOWN_METHODS.has(givenMethod) ? givenMethod : 'other';
+    const figures = figuresOf(route, method);
+    const status = givenStatus >= 100 && givenStatus <= 599 ? givenStatus : 0;
+    figures.byStatus[status] = (figures.byStatus[status] ?? 0) + 1;
+    figures.duration.observe(seconds);
+    if (contentLength !== undefined && contentLength !== '0') {
+      const bytes = Number(contentLength);
+      if (Number.isSafeInteger(bytes) && bytes > 0) figures.bodyBytes += bytes;
     }
-    done();
-  });
-}
-
-/** The route pattern a request matched, or `unmatched` (the not-found handler's requests). */
-function routeLabel(request: FastifyRequest): string {
-  if (request.is404) return UNMATCHED_ROUTE;
-  return request.routeOptions.url ?? UNMATCHED_ROUTE;
+  };
 }
 
 function registerLoadMetrics(registry: Registry, load: HttpLoadFigures): void {

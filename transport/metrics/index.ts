@@ -12,12 +12,14 @@ export {
   type CollectedSample,
 } from './collected-metrics.js';
 export {
-  installHttpMetrics,
+  registerHttpMetrics,
+  type HttpAnswerRecorder,
   HTTP_DURATION_BUCKETS_SECONDS,
   UNMATCHED_ROUTE,
   type HttpLoadFigures,
 } from './http-metrics.js';
 export { registerMetricsRoute, METRICS_PATH } from './metrics-route.js';
+export { HotPathHistogram, type HistogramChild } from './hot-path-histogram.js';
 export { withMetricsTokens } from './metrics-access.js';
 export { ownerRetryMetrics } from './owner-retry-metrics.js';
 export { OWNER_RETRY_REASONS, type OwnerRetryReason } from '../owner-client.js';
