@@ -12,6 +12,8 @@ export interface RatioTarget {
   throughputOpsPerSecond: number;
   byOperation: Record<string, { p99Ms: number } | undefined>;
   cpuUsPerOp?: number;
+  /** router-no-telemetry: router ÷ it in each start order (load-results.ts). */
+  startOrderRatios?: { telemetryStartedFirst: number; telemetryStartedSecond: number };
   /** Windows of a target measured alternated with another (load/closed-loop-drive.ts). */
   alternatedWindows?: { opsPerSecond: number }[];
   skipped?: string;
@@ -107,6 +109,18 @@ export function loadRatios(
       metric === 'ops/s'
         ? roundsText(measured.get(numerator), measured.get(denominator))
         : undefined;
+    const orders = metric === 'ops/s' ? measured.get(denominator)?.startOrderRatios : undefined;
+    if (orders !== undefined) {
+      // Measured in both start orders: the geometric mean cancels the first-started cluster's bias.
+      const balanced = Math.sqrt(orders.telemetryStartedFirst * orders.telemetryStartedSecond);
+      return ratio(
+        `${numerator} ÷ ${denominator}`,
+        metric,
+        balanced,
+        goal,
+        `order-balanced: √(${orders.telemetryStartedFirst.toFixed(3)} with ${numerator}'s cluster started first × ${orders.telemetryStartedSecond.toFixed(3)} started second); first order ${text(top, metric)} ÷ ${text(bottom, metric)}${spread === undefined ? '' : `, ${spread}`}`,
+      );
+    }
     return ratio(
       `${numerator} ÷ ${denominator}`,
       metric,

@@ -51,6 +51,11 @@ export interface TargetResult {
   cpuProcesses?: number;
   cpuProcessesStarted?: number;
   cpuProcessesExited?: number;
+  /**
+   * router-no-telemetry only: router ÷ router-no-telemetry throughput in each start order (the
+   * order-balanced ratio is their geometric mean; load-targets.ts measureReversedOrder).
+   */
+  startOrderRatios?: { telemetryStartedFirst: number; telemetryStartedSecond: number };
   /** cpuUsPerOp split by process of the system under test (router, node-1, launcher, ...). */
   cpuUsPerOpByProcess?: Record<string, number>;
   cpuNotMeasured?: string;

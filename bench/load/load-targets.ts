@@ -196,8 +196,22 @@ async function runOnCluster(
         workload,
         storeArgs,
       );
-      runs.push(outcomes.companion);
       firstOutcome = outcomes.shared;
+      const reversed = await measureReversedOrder(
+        alternated,
+        first,
+        dataDirFor,
+        workload,
+        storeArgs,
+      );
+      const normal =
+        outcomes.shared.result.throughputOpsPerSecond /
+        (outcomes.companion.result.throughputOpsPerSecond || Number.NaN);
+      outcomes.companion.result.startOrderRatios = {
+        telemetryStartedFirst: normal,
+        telemetryStartedSecond: reversed,
+      };
+      runs.push(outcomes.companion);
     }
     for (const [index, spec] of shared.entries()) {
       if (index > 0) console.error(`running target ${spec.name} on the same cluster ...`);
@@ -302,6 +316,82 @@ async function measureAlternated(
 }
 
 /**
+ * The same pair again in the other start order: a fresh no-telemetry cluster started first, then a
+ * fresh telemetry one, measured alternated as before, both stopped after. The cluster started
+ * first runs measurably slower on the 2-core box (an A/A run, both without telemetry: the first
+ * 1–7 % slower; the pair flipped: telemetry *faster* by 4–9 %), so one order charges that bias to
+ * one side: the ratio router ÷ router-no-telemetry is reported as the geometric mean of the two
+ * orders, in which the bias cancels (load-ratios.ts). Returns this order's router ÷ no-telemetry
+ * throughput.
+ */
+async function measureReversedOrder(
+  companion: TargetSpec,
+  spec: TargetSpec,
+  dataDirFor: (spec: TargetSpec) => string,
+  workload: ChatWorkload,
+  storeArgs: string[],
+): Promise<number> {
+  const reversed = (target: TargetSpec): TargetSpec => ({
+    ...target,
+    name: `${target.name}-reversed`,
+  });
+  console.error(
+    `running targets ${companion.name} and ${spec.name} again, ${companion.name}'s cluster started first ...`,
+  );
+  const first = await startTargetCluster(
+    [companion],
+    dataDirFor(reversed(companion)),
+    workload,
+    storeArgs,
+    '-reversed',
+  );
+  try {
+    const second = await startTargetCluster(
+      [spec],
+      dataDirFor(reversed(spec)),
+      workload,
+      storeArgs,
+      '-reversed',
+    );
+    try {
+      const [companionTarget, target] = [
+        await loadTargetOn(companion, first),
+        await loadTargetOn(spec, second),
+      ];
+      try {
+        const [companionOutcome, outcome] = await driveAlternated(
+          [
+            {
+              target: companionTarget,
+              plan: workloadPlan(workload, companion.name),
+              readCounters: first.readAllCounters,
+              cpu: first.cpu,
+            },
+            {
+              target,
+              plan: workloadPlan(workload, spec.name),
+              readCounters: second.readAllCounters,
+              cpu: second.cpu,
+            },
+          ],
+          settings.alternateRounds,
+        );
+        return (
+          outcome.result.throughputOpsPerSecond /
+          (companionOutcome.result.throughputOpsPerSecond || Number.NaN)
+        );
+      } finally {
+        await Promise.all([companionTarget.close(), target.close()]);
+      }
+    } finally {
+      await second.cluster.stop();
+    }
+  } finally {
+    await first.cluster.stop();
+  }
+}
+
+/**
  * A local cluster for `specs` (the targets that will share it; they decide app tokens and
  * telemetry), checked to be what they need, and pre-warmed once, straight to the owners: the
  * cheapest path to the same caches (each target's warm-up then warms its own connections).
@@ -311,6 +401,7 @@ async function startTargetCluster(
   dataDir: string,
   workload: ChatWorkload,
   storeArgs: string[],
+  profileTag = '',
 ): Promise<TargetCluster> {
   // router-auth: one app token for this run, given to the cluster (CHATRING_APP_TOKENS) and sent by
   // the load generator. Every other cluster target runs without app tokens, whatever this shell's
@@ -327,7 +418,7 @@ async function startTargetCluster(
   const profileDir =
     settings.cpuProfDir === ''
       ? undefined
-      : join(settings.cpuProfDir, telemetry ? store : `${store}-no-telemetry`);
+      : join(settings.cpuProfDir, `${store}${telemetry ? '' : '-no-telemetry'}${profileTag}`);
   const cluster = await startBenchCluster(dataDir, settings.nodes, settings.chatringEntry, {
     storeArgs,
     env: {
