@@ -3,7 +3,8 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 import { ChatringError, type OptionRule } from '../../protocol/index.js';
 
 /**
- * Every chatring process logs JSON lines with pino (fastify's own logger): one object per line,
+ * Every chatring process logs JSON lines with pino (the logger fastify uses, kept out of fastify's
+ * hands for speed: transport/http-telemetry.ts writes the request lines): one object per line,
  * `level` as a name, `time` in epoch ms, `component` (router, node) and `member` (its id) on every
  * line, so lines from many processes can be shipped and grepped together. What is logged never
  * holds message content or credentials: lifecycle events carry ids, epochs, counts and errors; a
