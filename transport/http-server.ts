@@ -200,7 +200,7 @@ export interface HttpServerInstruments {
    * Prometheus metrics (transport/metrics): the process's registry. The server counts and times
    * every answer in it by route pattern (`registerHttpMetrics`) and serves it at `GET /metrics`,
    * which the in-flight limit never refuses (a scrape is most useful when the process is
-   * overloaded). Without it there is neither hook nor route.
+   * overloaded). Without it the server neither records answers nor has the route.
    */
   metrics?: Registry;
 }

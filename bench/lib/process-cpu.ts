@@ -40,10 +40,8 @@ export function processLabel(pid: number, command: string): string {
   const entry = args.findIndex((arg) => /chatring\.js$/.test(arg));
   const role = entry < 0 ? undefined : args[entry + 1];
   if (role === 'start') return 'launcher';
-  if (role === 'node') {
-    const nodeId = args[args.indexOf('--node-id') + 1];
-    return args.includes('--node-id') && nodeId !== undefined ? nodeId : 'node';
-  }
+  const flag = args.indexOf('--node-id');
+  if (role === 'node') return (flag < 0 ? undefined : args[flag + 1]) ?? 'node';
   return role ?? command;
 }
 

@@ -204,11 +204,8 @@ async function runOnCluster(
         workload,
         storeArgs,
       );
-      const normal =
-        outcomes.shared.result.throughputOpsPerSecond /
-        (outcomes.companion.result.throughputOpsPerSecond || Number.NaN);
       outcomes.companion.result.startOrderRatios = {
-        telemetryStartedFirst: normal,
+        telemetryStartedFirst: outcomes.pairRatio,
         telemetryStartedSecond: reversed,
       };
       runs.push(outcomes.companion);
@@ -271,45 +268,24 @@ async function measureAlternated(
   dataDirFor: (spec: TargetSpec) => string,
   workload: ChatWorkload,
   storeArgs: string[],
-): Promise<{ companion: TargetRun; shared: ClusterOutcome }> {
+): Promise<{ companion: TargetRun; shared: ClusterOutcome; pairRatio: number }> {
   console.error(
     `running targets ${companion.name} and ${spec.name} in ${settings.alternateRounds} alternated rounds ...`,
   );
   const other = await startTargetCluster([companion], dataDirFor(companion), workload, storeArgs);
   try {
-    const otherTarget = await loadTargetOn(companion, other);
-    const target = await loadTargetOn(spec, started);
-    try {
-      const [otherOutcome, outcome] = await driveAlternated(
-        [
-          {
-            target: otherTarget,
-            plan: workloadPlan(workload, companion.name),
-            readCounters: other.readAllCounters,
-            cpu: other.cpu,
-          },
-          {
-            target,
-            plan: workloadPlan(workload, spec.name),
-            readCounters: started.readAllCounters,
-            cpu: started.cpu,
-          },
-        ],
-        settings.alternateRounds,
-      );
-      return {
-        companion: {
-          result: clusterResult(companion, otherOutcome, other, {
-            withPrewarm: true,
-            sharedWith: [companion],
-            alternatedWith: spec.name,
-          }),
-        },
-        shared: outcome,
-      };
-    } finally {
-      await Promise.all([otherTarget.close(), target.close()]);
-    }
+    const [otherOutcome, outcome] = await drivePair(companion, other, spec, started, workload);
+    return {
+      companion: {
+        result: clusterResult(companion, otherOutcome, other, {
+          withPrewarm: true,
+          sharedWith: [companion],
+          alternatedWith: spec.name,
+        }),
+      },
+      shared: outcome,
+      pairRatio: throughputRatio(outcome, otherOutcome),
+    };
   } finally {
     await other.cluster.stop();
   }
@@ -319,7 +295,7 @@ async function measureAlternated(
  * The same pair again in the other start order: a fresh no-telemetry cluster started first, then a
  * fresh telemetry one, measured alternated as before, both stopped after. The cluster started
  * first runs measurably slower on the 2-core box (an A/A run, both without telemetry: the first
- * 1–7 % slower; the pair flipped: telemetry *faster* by 4–9 %), so one order charges that bias to
+ * 1–7 % slower; the pair flipped: telemetry *faster* by 4–24 %), so one order charges that bias to
  * one side: the ratio router ÷ router-no-telemetry is reported as the geometric mean of the two
  * orders, in which the bias cancels (load-ratios.ts). Returns this order's router ÷ no-telemetry
  * throughput.
@@ -354,41 +330,55 @@ async function measureReversedOrder(
       '-reversed',
     );
     try {
-      const [companionTarget, target] = [
-        await loadTargetOn(companion, first),
-        await loadTargetOn(spec, second),
-      ];
-      try {
-        const [companionOutcome, outcome] = await driveAlternated(
-          [
-            {
-              target: companionTarget,
-              plan: workloadPlan(workload, companion.name),
-              readCounters: first.readAllCounters,
-              cpu: first.cpu,
-            },
-            {
-              target,
-              plan: workloadPlan(workload, spec.name),
-              readCounters: second.readAllCounters,
-              cpu: second.cpu,
-            },
-          ],
-          settings.alternateRounds,
-        );
-        return (
-          outcome.result.throughputOpsPerSecond /
-          (companionOutcome.result.throughputOpsPerSecond || Number.NaN)
-        );
-      } finally {
-        await Promise.all([companionTarget.close(), target.close()]);
-      }
+      const [companionOutcome, outcome] = await drivePair(companion, first, spec, second, workload);
+      return throughputRatio(outcome, companionOutcome);
     } finally {
       await second.cluster.stop();
     }
   } finally {
     await first.cluster.stop();
   }
+}
+
+/**
+ * `companion` on `companionCluster` and `spec` on `cluster`, driven in alternated windows
+ * (driveAlternated, --alternate-rounds); their load targets are closed after.
+ */
+async function drivePair(
+  companion: TargetSpec,
+  companionCluster: TargetCluster,
+  spec: TargetSpec,
+  cluster: TargetCluster,
+  workload: ChatWorkload,
+): Promise<[ClusterOutcome, ClusterOutcome]> {
+  const companionTarget = await loadTargetOn(companion, companionCluster);
+  const target = await loadTargetOn(spec, cluster);
+  try {
+    return await driveAlternated(
+      [
+        {
+          target: companionTarget,
+          plan: workloadPlan(workload, companion.name),
+          readCounters: companionCluster.readAllCounters,
+          cpu: companionCluster.cpu,
+        },
+        {
+          target,
+          plan: workloadPlan(workload, spec.name),
+          readCounters: cluster.readAllCounters,
+          cpu: cluster.cpu,
+        },
+      ],
+      settings.alternateRounds,
+    );
+  } finally {
+    await Promise.all([companionTarget.close(), target.close()]);
+  }
+}
+
+/** One outcome's throughput ÷ another's (NaN when the other did nothing). */
+function throughputRatio(top: ClusterOutcome, bottom: ClusterOutcome): number {
+  return top.result.throughputOpsPerSecond / (bottom.result.throughputOpsPerSecond || Number.NaN);
 }
 
 /**

@@ -115,6 +115,45 @@ t.test('requests by route pattern, method and status; unmatched; durations; byte
   );
 });
 
+t.test(
+  'a request refused at the in-flight limit is counted and timed like any answer',
+  async (t) => {
+    const registry = createMetricsRegistry({ component: 'test', member: 'test-1' });
+    const app = createHttpServer({ requestsInFlightMax: 1 }, { metrics: registry });
+    t.teardown(() => app.close());
+    let unblock: () => void = () => {};
+    const blocked = new Promise<void>((resolve) => (unblock = resolve));
+    app.get('/v1/slow', async () => {
+      await blocked;
+      return { ok: true };
+    });
+    const slow = app.inject({ method: 'GET', url: '/v1/slow' });
+    // The first request holds the only slot until it is unblocked.
+    await new Promise((resolve) => setImmediate(resolve));
+    const refused = await app.inject({ method: 'GET', url: '/v1/slow' });
+    t.equal(refused.statusCode, 503);
+    t.equal(refused.json<{ error: { code: string } }>().error.code, 'OVERLOADED');
+    unblock();
+    t.equal((await slow).statusCode, 200);
+    t.equal(
+      (await app.inject({ method: 'GET', url: '/v1/slow' })).statusCode,
+      200,
+      'slot released',
+    );
+    const families = await scrape(app);
+    const requests = (status: string) =>
+      sampleSum(families, 'chatring_http_requests_total', { route: '/v1/slow', status });
+    t.equal(requests('503'), 1, 'the refusal');
+    t.equal(requests('200'), 2);
+    t.equal(
+      sampleSum(families, 'chatring_http_request_duration_seconds_count', { route: '/v1/slow' }),
+      3,
+      'all three timed',
+    );
+    t.equal(sampleSum(families, 'chatring_http_refused_total', { refused: 'request' }), 1);
+  },
+);
+
 t.test('without the metrics instrument there is no /metrics route', async (t) => {
   const app = createHttpServer();
   t.teardown(() => app.close());

@@ -45,12 +45,13 @@ export type HttpAnswerRecorder = (
 ) => void;
 
 /**
- * Request metrics for one server. createHttpServer calls the returned recorder from its one
- * callback-style onResponse hook (no promise per request), with the route pattern it already read:
+ * Request metrics for one server. createHttpServer's HttpTelemetry calls the returned recorder
+ * from the one 'close' listener each request gets anyway (no hook, no promise per request), with
+ * the route pattern the server's onRequest hook already read:
  *
  * - `chatring_http_requests_total{route,method,status}` and
- *   `chatring_http_request_duration_seconds{route,method}` (fastify's elapsed time: from routing to
- *   the last byte handed to the socket);
+ *   `chatring_http_request_duration_seconds{route,method}` (from the server's first onRequest hook,
+ *   routing done, to the response's close, its last byte handed to the socket);
  * - `chatring_http_request_body_bytes_total{route,method}` (the declared content-length: how many
  *   bytes warm-handoff batches, sends and deliveries brought in);
  * - the server's load, read when scraped: connections and requests in flight, and those refused
