@@ -9,7 +9,10 @@
  *    connections (what the router does today);
  *  - `h1-pipelined`: the same Pool with few connections and HTTP/1.1 pipelining;
  *  - `h2c`: the proxy forwards over one cleartext HTTP/2 session (undici H2CClient) to a node:http2
- *    backend, every request a stream on it.
+ *    backend, every request a stream on it;
+ *  - `link`: the proxy forwards over a member link (transport/link: one connection, binary frames,
+ *    writes coalesced per event-loop turn) to a chatring HTTP server serving links: what the router
+ *    does since this comparison.
  * For each: ops/s, and CPU per op of the proxy and backend processes (from /proc), so the figure is
  * the hop's own cost. The transport that wins here is the only one worth wiring into PeerClient.
  *
@@ -21,6 +24,8 @@ import { createServer as createH2Server } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { H2CClient, Pool, type Dispatcher } from 'undici';
+import { MemberLinks, createHttpServer, serveMemberLinks } from '../transport/index.js';
+import { MemberSigner, installAccessControl } from '../transport/security/index.js';
 import { BenchFlags } from './lib/bench-args.js';
 import { describeMachine, machineLine } from './lib/machine.js';
 import { cpuSeconds } from './lib/process-cpu.js';
@@ -40,7 +45,9 @@ const ANSWER = Buffer.from(
     cursor: 'y'.repeat(40),
   }),
 );
-const VARIANTS = ['direct', 'h1-pool', 'h1-pipelined', 'h2c'] as const;
+/** The link variant's cluster secret (its proxy signs the link's upgrade as a member). */
+const LINK_SECRET = Buffer.from('transport-hop-bench-secret-of-32-bytes!');
+const VARIANTS = ['direct', 'h1-pool', 'h1-pipelined', 'h2c', 'link'] as const;
 type Variant = (typeof VARIANTS)[number];
 
 const flags = BenchFlags.parse('transport-hop', 'one proxy hop over HTTP/1.1, pipelined, h2c', {
@@ -70,13 +77,24 @@ if (role === 'backend-h1') {
     stream.end(ANSWER);
   });
   listen(server, 'backend');
+} else if (role === 'backend-link') {
+  const app = createHttpServer();
+  const members = new MemberSigner('backend', LINK_SECRET).verifier();
+  installAccessControl(app, { members, appTokens: undefined, operatorTokens: undefined });
+  serveMemberLinks(app, members, () => ({
+    route: '/v1/page',
+    run: () => ({ status: 200, body: ANSWER }),
+  }));
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  console.log(
+    `backend listening on http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
+  );
+  process.once('SIGTERM', () => process.exit(0));
 } else if (role === 'proxy') {
-  const dispatcher = dispatcherFor(flags.string('dispatch'), flags.string('backend'));
+  const forward = forwarderFor(flags.string('dispatch'), flags.string('backend'));
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
-    dispatcher
-      .request({ method: 'GET', path: request.url ?? '/' })
-      .then(async ({ statusCode, body }) => {
-        const bytes = Buffer.from(await body.arrayBuffer());
+    forward(request.url ?? '/')
+      .then(({ statusCode, bytes }) => {
         response.writeHead(statusCode, {
           'content-type': 'application/json',
           'content-length': bytes.length,
@@ -91,6 +109,28 @@ if (role === 'backend-h1') {
   listen(server, 'proxy');
 } else {
   await drive();
+}
+
+/** How the proxy sends a path to the backend and gets its answer's status and bytes. */
+function forwarderFor(
+  dispatch: string,
+  backend: string,
+): (path: string) => Promise<{ statusCode: number; bytes: Buffer }> {
+  if (dispatch === 'link') {
+    const signer = new MemberSigner('proxy', LINK_SECRET);
+    const links = new MemberLinks('proxy', {
+      signer,
+      timeoutMs: 5_000,
+      inFlightMax: 10_000,
+      fallback: () => Promise.reject(new Error('the backend serves no member links')),
+    });
+    return (path) => links.relay(backend, { method: 'GET', path });
+  }
+  const dispatcher = dispatcherFor(dispatch, backend);
+  return async (path) => {
+    const { statusCode, body } = await dispatcher.request({ method: 'GET', path });
+    return { statusCode, bytes: Buffer.from(await body.arrayBuffer()) };
+  };
 }
 
 function dispatcherFor(dispatch: string, backend: string): Dispatcher {
@@ -159,7 +199,10 @@ interface Started {
 /** The processes behind a variant, backend first; the last is what the callers reach. */
 async function startVariant(variant: Variant): Promise<Started[]> {
   const backend = await start(
-    ['--role', variant === 'h2c' ? 'backend-h2' : 'backend-h1'],
+    [
+      '--role',
+      variant === 'h2c' ? 'backend-h2' : variant === 'link' ? 'backend-link' : 'backend-h1',
+    ],
     'backend',
   );
   if (variant === 'direct') return [backend];

@@ -1,20 +1,14 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import {
-  CONVERSATIONS_PAGE_SIZE_DEFAULT,
   DELIVER_PATH,
   HANDOFF_PATHS,
-  MESSAGES_PAGE_SIZE_DEFAULT,
   RING_EPOCH_HEADER,
   RING_EPOCH_MAX,
   WARM_BATCH_BODY_BYTES_LIMIT,
-  assertUserId,
   parseCancelRequest,
   parseDeliverRequest,
-  parseListQuery,
-  parseMarkReadBody,
   parseReleaseRequest,
   parseRingPush,
-  parseSendRequest,
   parseWarmBatch,
   type GivenOptions,
   type RingConfig,
@@ -22,6 +16,7 @@ import {
 import {
   createHttpServer,
   installAccessControl,
+  serveMemberLinks,
   type AccessPolicy,
   type HttpServerInstruments,
   type HttpServerOptions,
@@ -29,6 +24,7 @@ import {
 import type { JsonAnswer } from './mailbox-reads.js';
 import type { MailboxService } from './mailbox-service.js';
 import type { Handoff } from './handoff.js';
+import { PUBLIC_ROUTES, publicApi, publicLinkRoutes, type PublicApi } from './public-api.js';
 
 export interface NodeServerDependencies {
   service: MailboxService;
@@ -66,25 +62,29 @@ export function buildNodeServer(deps: NodeServerDependencies): FastifyInstance {
   // control plane cannot answer, we judge by the ring we have (at worst NOT_OWNER: the caller retries).
   // Only a plausible epoch triggers it, and one refresh serves every request waiting meanwhile.
   let refreshing: Promise<void> | undefined;
-  // A callback hook: the usual request (epoch not newer) passes without a promise.
-  app.addHook('onRequest', (request, _reply, done) => {
-    const header = request.headers[RING_EPOCH_HEADER];
+  const catchUpEpoch = (header: string | string[] | undefined): Promise<void> | undefined => {
     const epoch = typeof header === 'string' && /^\d{1,16}$/.test(header) ? Number(header) : 0;
-    if (epoch <= deps.epoch() || epoch > RING_EPOCH_MAX) {
-      done();
-      return;
-    }
+    if (epoch <= deps.epoch() || epoch > RING_EPOCH_MAX) return undefined;
     refreshing ??= deps
       .refreshRing()
       .catch(() => undefined)
       .finally(() => (refreshing = undefined));
-    void refreshing.then(() => done());
+    return refreshing;
+  };
+  // A callback hook: the usual request (epoch not newer) passes without a promise.
+  app.addHook('onRequest', (request, _reply, done) => {
+    const caughtUp = catchUpEpoch(request.headers[RING_EPOCH_HEADER]);
+    if (caughtUp === undefined) done();
+    else void caughtUp.then(() => done());
   });
 
   app.get('/healthz', async () => ({ status: 'ok', epoch: deps.epoch() }));
   app.get('/internal/v1/stats', async () => deps.stats());
   registerInternalRoutes(app, deps);
-  registerPublicRoutes(app, deps.service);
+  const api = publicApi(deps.service);
+  registerPublicRoutes(app, api);
+  // The router's forwards arrive on member links: the same handlers, without HTTP per request.
+  serveMemberLinks(app, deps.access.members, publicLinkRoutes(api, catchUpEpoch));
   return app;
 }
 
@@ -112,48 +112,27 @@ function registerInternalRoutes(app: FastifyInstance, deps: NodeServerDependenci
 }
 
 /** The public API, checked as the router checks it. */
-function registerPublicRoutes(app: FastifyInstance, service: MailboxService): void {
+function registerPublicRoutes(app: FastifyInstance, api: PublicApi): void {
   app.post('/v1/messages', async (request, reply) => {
-    const result = await service.send(parseSendRequest(request.body), request.id);
-    return reply.code(result.duplicate ? 200 : 201).send(result);
+    const { status, result } = await api.send(request.body, request.id);
+    return reply.code(status).send(result);
   });
 
   // The reads answer with the body's JSON text, sent as it is (fastify serialises nothing), and
   // with no promise at all when the warm cache covers the page: the handlers are not async.
-  app.get<{ Params: UserParams }>('/v1/users/:userId/conversations', (request, reply) => {
-    const userId = assertUserId(request.params.userId);
-    return sendJson(
-      reply,
-      service.listConversationsJson(
-        userId,
-        parseListQuery(request.query, CONVERSATIONS_PAGE_SIZE_DEFAULT, { userId }),
-      ),
-    );
-  });
-
-  app.get<{ Params: ConversationParams }>(
-    '/v1/users/:userId/conversations/:conversationId/messages',
-    (request, reply) => {
-      const userId = assertUserId(request.params.userId);
-      const { conversationId } = request.params;
-      return sendJson(
-        reply,
-        service.listMessagesJson(
-          userId,
-          conversationId,
-          parseListQuery(request.query, MESSAGES_PAGE_SIZE_DEFAULT, { userId, conversationId }),
-        ),
-      );
-    },
+  app.get<{ Params: UserParams }>(PUBLIC_ROUTES.conversations, (request, reply) =>
+    sendJson(reply, api.conversations(request.params.userId, request.query)),
   );
 
-  app.post<{ Params: ConversationParams }>(
-    '/v1/users/:userId/conversations/:conversationId/read',
-    async (request) => {
-      const userId = assertUserId(request.params.userId);
-      parseMarkReadBody(request.body);
-      return service.markRead(userId, request.params.conversationId);
-    },
+  app.get<{ Params: ConversationParams }>(PUBLIC_ROUTES.messages, (request, reply) =>
+    sendJson(
+      reply,
+      api.messages(request.params.userId, request.params.conversationId, request.query),
+    ),
+  );
+
+  app.post<{ Params: ConversationParams }>(PUBLIC_ROUTES.read, async (request) =>
+    api.markRead(request.params.userId, request.params.conversationId, request.body),
   );
 }
 

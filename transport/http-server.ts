@@ -205,13 +205,30 @@ export interface HttpServerInstruments {
   metrics?: Registry;
 }
 
-const LOADS = new WeakMap<FastifyInstance, HttpServerLoad>();
+/**
+ * What a server made by `createHttpServer` shares with the other ways requests reach it (the
+ * member links of transport/link): one in-flight count and limit, one closing flag, one telemetry.
+ */
+export interface HttpServerState {
+  readonly options: Readonly<HttpServerOptions>;
+  readonly load: HttpServerLoad;
+  /** Set when the server starts closing (fastify's preClose). */
+  closing: boolean;
+  readonly telemetry: HttpTelemetry | undefined;
+}
+
+const STATES = new WeakMap<FastifyInstance, HttpServerState>();
 
 /** The live counters of a server made by `createHttpServer` (a read-only view). */
 export function httpServerLoad(app: FastifyInstance): Readonly<HttpServerLoad> {
-  const load = LOADS.get(app);
-  assert(load !== undefined, 'the server was made by createHttpServer');
-  return load;
+  return httpServerState(app).load;
+}
+
+/** The shared state of a server made by `createHttpServer`. */
+export function httpServerState(app: FastifyInstance): HttpServerState {
+  const state = STATES.get(app);
+  assert(state !== undefined, 'the server was made by createHttpServer');
+  return state;
 }
 
 /**
@@ -271,7 +288,6 @@ export function createHttpServer(
     connectionsRefused: 0,
     requestsRefused: 0,
   };
-  LOADS.set(app, load);
   app.server.on('request', (request, response: ServerResponse) =>
     responses.set(request.socket, response),
   );
@@ -287,16 +303,11 @@ export function createHttpServer(
     logger === undefined && recordAnswer === undefined
       ? undefined
       : new HttpTelemetry(logger, recordAnswer);
+  const state: HttpServerState = { options, load, closing: false, telemetry };
+  STATES.set(app, state);
   const refusing = capConnections(app, options, load);
   installErrorHandlers(app, options, telemetry);
-  installRequestLimits(
-    app,
-    options,
-    load,
-    refusing,
-    metrics === undefined ? [] : [METRICS_PATH],
-    telemetry,
-  );
+  installRequestLimits(app, state, refusing, metrics === undefined ? [] : [METRICS_PATH]);
   // After installErrorHandlers, whose route list tells 405 from 404.
   if (metrics !== undefined) registerMetricsRoute(app, metrics);
   return app;
@@ -364,16 +375,14 @@ function capConnections(
  */
 function installRequestLimits(
   app: FastifyInstance,
-  options: Readonly<HttpServerOptions>,
-  load: HttpServerLoad,
+  state: HttpServerState,
   refusing: Set<Socket>,
   alsoUnlimited: readonly string[],
-  telemetry: HttpTelemetry | undefined,
 ): void {
+  const { options, load, telemetry } = state;
   const unlimited = new Set([...options.unlimitedPaths, ...alsoUnlimited]);
-  let closing = false;
   app.addHook('preClose', async () => {
-    closing = true;
+    state.closing = true;
     for (const socket of refusing) socket.destroy();
   });
   const release = (): void => {
@@ -384,7 +393,7 @@ function installRequestLimits(
   // The first onRequest hook, so telemetry follows every request from here, refused ones too.
   app.addHook('onRequest', (request, reply, done) => {
     const path = request.routeOptions.url;
-    if (closing) {
+    if (state.closing) {
       telemetry?.begin(request, reply, path, undefined);
       const stopping = new ChatringError('OWNER_UNAVAILABLE', 'the server is stopping; retry');
       void reply.code(stopping.status).header('connection', 'close').send(stopping.toBody());
@@ -417,6 +426,24 @@ function installRequestLimits(
   });
 }
 
+/**
+ * A request body as JSON: undefined when empty (or only whitespace); `INVALID_BODY` when it is
+ * not UTF-8 (decoding would store U+FFFD, something the client never sent) or not JSON.
+ */
+export function parseJsonBody(body: Buffer): unknown {
+  if (!isUtf8(body)) throw new ChatringError('INVALID_BODY', 'the body is not valid UTF-8');
+  const text = body.toString('utf8');
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new ChatringError(
+      'INVALID_BODY',
+      `the body is not valid JSON: ${(error as Error).message}`,
+    );
+  }
+}
+
 /** Every error leaves as `{error: {code, message}}` with the catalogue's status. */
 function installErrorHandlers(
   app: FastifyInstance,
@@ -427,23 +454,13 @@ function installErrorHandlers(
   // body on a POST that takes `{}` (mark read) is accepted as `{}`.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
-    // Bytes that are not UTF-8 would be decoded to U+FFFD and stored as something the client
-    // never sent: refuse them instead.
-    if (!isUtf8(body as Buffer))
-      return done(new ChatringError('INVALID_BODY', 'the body is not valid UTF-8'), undefined);
-    const text = (body as Buffer).toString('utf8');
-    if (text.trim() === '') return done(null, undefined);
+    let parsed: unknown;
     try {
-      done(null, JSON.parse(text) as unknown);
+      parsed = parseJsonBody(body as Buffer);
     } catch (error) {
-      done(
-        new ChatringError(
-          'INVALID_BODY',
-          `the body is not valid JSON: ${(error as Error).message}`,
-        ),
-        undefined,
-      );
+      return done(error as Error, undefined);
     }
+    done(null, parsed);
   });
   app.setErrorHandler((error, request, reply) => {
     const mapped = catalogueErrorOf(error, request, options);
@@ -586,7 +603,7 @@ function drainBeforeClose(socket: Socket, reply: FastifyReply): void {
 }
 
 /** A whole HTTP/1.1 answer with a catalogue body, for a socket no ServerResponse owns. */
-function rawResponse(error: ChatringError, headers: Record<string, string> = {}): string {
+export function rawResponse(error: ChatringError, headers: Record<string, string> = {}): string {
   const body = JSON.stringify(error.toBody());
   const extra = Object.entries(headers)
     .map(([name, value]) => `${name}: ${value}\r\n`)

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { logAnswered } from './logging/request-log.js';
+import { logAnswered, type AnsweredRequest } from './logging/request-log.js';
 import type { Logger } from './logging/logger.js';
 import { UNMATCHED_ROUTE, type HttpAnswerRecorder } from './metrics/index.js';
 
@@ -57,6 +57,29 @@ export class HttpTelemetry {
       if (this.#logger !== undefined)
         logAnswered(this.#logger, request, label, status, elapsedMs, this.#failures.get(request));
     });
+  }
+
+  /**
+   * An answer that did not go through fastify (a member link's): counted, timed and logged like
+   * the server's own, under the route pattern the link matched.
+   */
+  answered(
+    request: AnsweredRequest,
+    route: string,
+    status: number,
+    elapsedMs: number,
+    bodyBytes: number,
+    failure: unknown,
+  ): void {
+    this.#recordAnswer?.(
+      route,
+      request.method,
+      status,
+      elapsedMs / 1_000,
+      bodyBytes === 0 ? undefined : String(bodyBytes),
+    );
+    if (this.#logger !== undefined)
+      logAnswered(this.#logger, request, route, status, elapsedMs, failure);
   }
 
   /** An unexpected error is answered 5xx: its log line will carry it. */

@@ -25,6 +25,7 @@ export {
   DEFAULT_HTTP_SERVER_OPTIONS,
   resolveHttpServerOptions,
   httpServerLoad,
+  parseJsonBody,
   type HttpServerOptions,
   type HttpServerLoad,
   type HttpServerInstruments,
@@ -39,5 +40,13 @@ export {
   type Logger,
   type LogLevel,
 } from './logging/logger.js';
+export { serveMemberLinks, type LinkRoute, type LinkRoutes } from './link/link-server.js';
+export { MemberLinks, type MemberLinksOptions } from './link/link-client.js';
+export {
+  MEMBER_LINK_PATH,
+  MEMBER_LINK_PROTOCOL,
+  type LinkAnswer,
+  type LinkRequest,
+} from './link/link-frames.js';
 export { LogThrottle } from './logging/log-throttle.js';
 export * from './security/index.js';

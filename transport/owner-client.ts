@@ -1,5 +1,6 @@
 import {
   ANY_RULE,
+  BOOLEAN_RULE,
   ChatringError,
   RING_EPOCH_HEADER,
   SYSTEM_CLOCK,
@@ -21,6 +22,7 @@ import {
   type RawPeerResponse,
 } from './peer-client.js';
 import type { MemberSigner } from './security/index.js';
+import { LINK_TIMEOUT_CODE, MemberLinks } from './link/link-client.js';
 
 export interface OwnerClientOptions {
   /**
@@ -44,6 +46,13 @@ export interface OwnerClientOptions {
    * @default undefined
    */
   signer: MemberSigner | undefined;
+  /**
+   * Relays (the router's forwards) go over member links (transport/link): one connection per
+   * node carrying many requests at once, opened by a signed upgrade. Needs a signer; without one,
+   * or when false, or to a node that refuses a link, they go over HTTP.
+   * @default true
+   */
+  memberLinks: boolean;
   /**
    * Sent as `authorization: Bearer <token>` when there is no signer: a ring-aware app client
    * (client/) calls owners with its app token.
@@ -73,6 +82,7 @@ export const DEFAULT_OWNER_CLIENT_OPTIONS: Readonly<OwnerClientOptions> = Object
   retryBudgetMs: 6_000,
   connectionsPerNode: 64,
   signer: undefined,
+  memberLinks: true,
   bearerToken: undefined,
   onRetry: undefined,
 });
@@ -82,6 +92,7 @@ const OWNER_CLIENT_RULES: OptionRules<OwnerClientOptions> = {
   retryBudgetMs: integerRule(0, TIMEOUT_MS_MAX),
   connectionsPerNode: integerRule(1, 10_000),
   signer: ANY_RULE,
+  memberLinks: BOOLEAN_RULE,
   bearerToken: { kind: 'string', pattern: /^\S+$/, describe: 'a bearer token' },
   onRetry: ANY_RULE,
 };
@@ -91,6 +102,7 @@ const TIMEOUT_ERROR_CODES = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
   'UND_ERR_HEADERS_TIMEOUT',
   'UND_ERR_BODY_TIMEOUT',
+  LINK_TIMEOUT_CODE,
 ]);
 
 /** An attempt abandoned at the caller's deadline. */
@@ -149,6 +161,8 @@ export class OwnerClient {
   readonly #ring: () => RingView | undefined;
   readonly #refreshRing: () => Promise<void>;
   readonly #peers: PeerClient;
+  /** Where relays go when the client signs as a member (else over `#peers`). */
+  readonly #links: MemberLinks | undefined;
   readonly #clock: Clock;
 
   constructor(
@@ -172,6 +186,17 @@ export class OwnerClient {
       signer: this.#options.signer,
       bearerToken: this.#options.bearerToken,
     });
+    const { signer } = this.#options;
+    const peers = this.#peers;
+    this.#links =
+      signer === undefined || !this.#options.memberLinks
+        ? undefined
+        : new MemberLinks('owner client', {
+            signer,
+            timeoutMs: this.#options.attemptTimeoutMs,
+            inFlightMax: peers.options.connectionsPerPeer + peers.options.queuedPerPeerMax,
+            fallback: (url, peerRequest) => peers.relay(url, peerRequest),
+          });
   }
 
   /**
@@ -201,7 +226,7 @@ export class OwnerClient {
     limits: OwnerCallLimits = NO_LIMITS,
   ): Promise<RawOwnerResponse> {
     return this.#attempts(userId, ownerRequest, NEVER_STOP, limits, async (url, peerRequest) => {
-      const response = await this.#peers.relay(url, peerRequest);
+      const response = await (this.#links ?? this.#peers).relay(url, peerRequest);
       if (response.bytes.length === 0) return { response, body: undefined };
       const ok = response.statusCode >= 200 && response.statusCode < 300;
       return { response, body: ok ? SUCCESS : parseRefusal(response.bytes) };
@@ -325,6 +350,7 @@ export class OwnerClient {
   }
 
   async close(): Promise<void> {
+    await this.#links?.close();
     await this.#peers.close();
   }
 }

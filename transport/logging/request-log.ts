@@ -1,4 +1,3 @@
-import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 
 /**
@@ -13,7 +12,7 @@ import type { Logger } from 'pino';
  */
 export function logAnswered(
   logger: Logger,
-  request: FastifyRequest,
+  request: AnsweredRequest,
   route: string,
   status: number,
   elapsedMs: number,
@@ -33,6 +32,12 @@ export function logAnswered(
     },
     'answered',
   );
+}
+
+/** What a line says of the request (a fastify request, or one that came over a member link). */
+export interface AnsweredRequest {
+  readonly id: string;
+  readonly method: string;
 }
 
 /** What an answer is worth logging at (see logAnswered). */

@@ -1,0 +1,376 @@
+/**
+ * Member links (transport/link), against a real createHttpServer on loopback: frames survive any
+ * cut of the byte stream and refuse what is not theirs; a link carries many requests at once and
+ * matches each answer to its request; it is opened only by a valid member signature; a request
+ * on it meets the server's in-flight limit and closing like an HTTP one; a link that dies fails
+ * what it carried with OWNER_UNAVAILABLE and the next request opens a new one; a request with no
+ * answer in time fails as a timeout while the link stays; a peer without links is called over
+ * HTTP; the client's own bound refuses with OVERLOADED.
+ */
+import t, { type Test } from 'tap';
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { ChatringError } from '../../protocol/index.js';
+import { createHttpServer, httpServerLoad } from '../../transport/http-server.js';
+import {
+  MEMBER_SIGNATURE_HEADER,
+  MemberSigner,
+  installAccessControl,
+} from '../../transport/security/index.js';
+import { serveMemberLinks, type LinkRoutes } from '../../transport/link/link-server.js';
+import { LINK_TIMEOUT_CODE, MemberLinks } from '../../transport/link/link-client.js';
+import {
+  FrameReader,
+  MEMBER_LINK_PATH,
+  MEMBER_LINK_PROTOCOL,
+  decodeAnswer,
+  decodeRequest,
+  encodeAnswer,
+  encodeRequest,
+} from '../../transport/link/link-frames.js';
+import { PeerClient, type PeerRequest, type RawPeerResponse } from '../../transport/index.js';
+
+const SECRET = Buffer.from('a-cluster-secret-of-at-least-32-bytes!!');
+const OTHER_SECRET = Buffer.from('another-cluster-secret-of-32-bytes-or-more');
+
+t.test('frames: a request and an answer come back as they went, cut anywhere', async (t) => {
+  const request = {
+    method: 'POST' as const,
+    path: '/v1/users/al%C3%ADce/conversations?pageSize=20&cursor=abc',
+    headers: { 'x-chatring-epoch': '7', 'x-request-id': 'r-1' },
+    body: Buffer.from(JSON.stringify({ content: 'héllo 👋' })),
+  };
+  const frames = Buffer.concat([
+    encodeRequest(1, request),
+    encodeRequest(0xffffffff, { ...request, method: 'GET', headers: {}, body: Buffer.alloc(0) }),
+  ]);
+  for (const cut of [1, 3, 7, 8, 9, frames.length - 1]) {
+    const seen: [number, ReturnType<typeof decodeRequest>][] = [];
+    const reader = new FrameReader(1_024, (id, payload) => seen.push([id, decodeRequest(payload)]));
+    reader.push(frames.subarray(0, cut));
+    reader.push(frames.subarray(cut));
+    t.equal(reader.pendingBytes, 0, `cut at ${cut}: nothing left over`);
+    t.same(
+      seen.map(([id, decoded]) => [id, decoded.method, decoded.path, decoded.headers]),
+      [
+        [1, 'POST', request.path, request.headers],
+        [0xffffffff, 'GET', request.path, {}],
+      ],
+    );
+    t.equal(seen[0]?.[1].body.toString('utf8'), request.body.toString('utf8'));
+  }
+  // Byte by byte, too.
+  const answers: [number, number, string][] = [];
+  const reader = new FrameReader(1_024, (id, payload) => {
+    const answer = decodeAnswer(payload);
+    answers.push([id, answer.status, answer.body.toString('utf8')]);
+  });
+  const answerBytes = Buffer.concat([
+    ...encodeAnswer(9, 201, Buffer.from('{"a":1}')),
+    ...encodeAnswer(10, 503, Buffer.alloc(0)),
+  ]);
+  for (const byte of answerBytes) reader.push(Buffer.from([byte]));
+  t.same(answers, [
+    [9, 201, '{"a":1}'],
+    [10, 503, ''],
+  ]);
+});
+
+t.test('frames: a frame past the limit, or malformed, is refused', async (t) => {
+  const frame = encodeRequest(1, { method: 'GET', path: '/x', headers: {}, body: Buffer.alloc(0) });
+  const payloadBytes = frame.length - 8;
+  new FrameReader(payloadBytes, () => undefined).push(frame); // at the limit: read
+  t.throws(() => new FrameReader(payloadBytes - 1, () => undefined).push(frame), {
+    code: 'INTERNAL',
+  });
+  t.throws(() => decodeRequest(Buffer.from([9, 0, 0, 0])), { code: 'INTERNAL' });
+  t.throws(() => decodeRequest(Buffer.from([0, 0, 9, 47, 0])), { code: 'INTERNAL' });
+  t.throws(() => decodeRequest(Buffer.from([0, 0, 1, 47, 1, 4, 97])), { code: 'INTERNAL' });
+});
+
+interface LinkServer {
+  app: FastifyInstance;
+  url: string;
+  /** Requests the routes saw, in arrival order. */
+  seen: string[];
+  /** Every connection the server holds, links included. */
+  sockets: Set<Socket>;
+}
+
+/**
+ * A server with member links whose routes answer `GET /echo/X` with X, `GET /slow/X` after a
+ * release, `POST /body` with the body it got, and know nothing else.
+ */
+async function linkServer(
+  t: Test,
+  options: { requestsInFlightMax?: number; links?: boolean; held?: (() => void)[] } = {},
+): Promise<LinkServer> {
+  const app = createHttpServer(
+    options.requestsInFlightMax === undefined
+      ? {}
+      : { requestsInFlightMax: options.requestsInFlightMax },
+  );
+  installAccessControl(app, {
+    members: new MemberSigner('node-1', SECRET).verifier(),
+    appTokens: undefined,
+    operatorTokens: undefined,
+  });
+  const seen: string[] = [];
+  const routes: LinkRoutes = (request) => {
+    const [, kind, value = ''] = request.path.split('/');
+    if (kind === 'echo')
+      return {
+        route: '/echo/:value',
+        run: () => {
+          seen.push(request.path);
+          return { status: 200, body: Buffer.from(JSON.stringify({ value })) };
+        },
+      };
+    if (kind === 'slow')
+      return {
+        route: '/slow/:value',
+        run: () =>
+          new Promise((resolve) => {
+            seen.push(request.path);
+            options.held?.push(() =>
+              resolve({ status: 200, body: Buffer.from(JSON.stringify({ value })) }),
+            );
+          }),
+      };
+    if (kind === 'body' && request.method === 'POST')
+      return {
+        route: '/body',
+        run: () => ({ status: 201, body: request.body }),
+      };
+    if (kind === 'throw')
+      return {
+        route: '/throw',
+        run: () => {
+          throw new ChatringError('NOT_OWNER', 'moved');
+        },
+      };
+    return undefined;
+  };
+  if (options.links !== false)
+    serveMemberLinks(app, new MemberSigner('node-1', SECRET).verifier(), routes);
+  app.get('/echo/:value', async (request) => ({
+    value: (request.params as { value: string }).value,
+    over: 'http',
+  }));
+  const sockets = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  t.teardown(() => app.close());
+  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  return { app, url, seen, sockets };
+}
+
+function links(
+  t: Test,
+  options: { secret?: Buffer; timeoutMs?: number; inFlightMax?: number } = {},
+): { links: MemberLinks; fallbacks: PeerRequest[] } {
+  const peers = new PeerClient('test', {
+    signer: new MemberSigner('router-1', options.secret ?? SECRET),
+  });
+  const fallbacks: PeerRequest[] = [];
+  const created = new MemberLinks('test', {
+    signer: new MemberSigner('router-1', options.secret ?? SECRET),
+    timeoutMs: options.timeoutMs ?? 2_000,
+    inFlightMax: options.inFlightMax ?? 1_000,
+    fallback: (url, peerRequest) => {
+      fallbacks.push(peerRequest);
+      return peers.relay(url, peerRequest);
+    },
+  });
+  t.teardown(async () => {
+    await created.close();
+    await peers.close();
+  });
+  return { links: created, fallbacks };
+}
+
+function json(answer: RawPeerResponse): unknown {
+  return JSON.parse(answer.bytes.toString('utf8'));
+}
+
+t.test('one link carries many requests at once; each answer reaches its caller', async (t) => {
+  const server = await linkServer(t);
+  const { links: client, fallbacks } = links(t);
+  const answers = await Promise.all(
+    Array.from({ length: 500 }, (_, index) =>
+      client.relay(server.url, { method: 'GET', path: `/echo/${index}` }),
+    ),
+  );
+  t.same(
+    answers.map((answer) => [answer.statusCode, json(answer)]),
+    Array.from({ length: 500 }, (_, index) => [200, { value: String(index) }]),
+  );
+  t.equal(client.openLinks, 1, 'one link to the peer');
+  t.same(fallbacks, [], 'nothing went over HTTP');
+  const body = { text: 'x'.repeat(300_000), emoji: '👋' };
+  const echoed = await client.relay(server.url, { method: 'POST', path: '/body', body });
+  t.equal(echoed.statusCode, 201);
+  t.same(json(echoed), body, 'a body of 300 kB goes and comes back whole');
+  const refused = await client.relay(server.url, { method: 'GET', path: '/throw' });
+  t.same(
+    [refused.statusCode, json(refused)],
+    [421, { error: { code: 'NOT_OWNER', message: 'moved' } }],
+  );
+  const unknown = await client.relay(server.url, { method: 'GET', path: '/nothing' });
+  t.equal(unknown.statusCode, 404);
+  t.equal(httpServerLoad(server.app).requestsInFlight, 0, 'every request left the count');
+});
+
+t.test('a link opens only with a valid member signature', async (t) => {
+  const server = await linkServer(t);
+  const upgrade = (headers: Record<string, string>): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const request = httpRequest(`${server.url}${MEMBER_LINK_PATH}`, {
+        headers: { connection: 'upgrade', upgrade: MEMBER_LINK_PROTOCOL, ...headers },
+      });
+      request.on('upgrade', (response, socket) => {
+        socket.destroy();
+        resolve(response.statusCode ?? 0);
+      });
+      request.on('response', (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
+      request.on('error', reject);
+      request.end();
+    });
+  t.equal(await upgrade({}), 401, 'unsigned');
+  t.equal(
+    await upgrade({
+      [MEMBER_SIGNATURE_HEADER]: new MemberSigner('router-1', OTHER_SECRET).sign(
+        'GET',
+        MEMBER_LINK_PATH,
+        undefined,
+      ),
+    }),
+    403,
+    'signed with another secret',
+  );
+  t.equal(
+    await upgrade({
+      [MEMBER_SIGNATURE_HEADER]: new MemberSigner('router-1', SECRET).sign(
+        'GET',
+        '/other',
+        undefined,
+      ),
+    }),
+    403,
+    'a signature over another path',
+  );
+  t.equal(
+    await upgrade({
+      [MEMBER_SIGNATURE_HEADER]: new MemberSigner('router-1', SECRET).sign(
+        'GET',
+        MEMBER_LINK_PATH,
+        undefined,
+      ),
+    }),
+    101,
+    'a member',
+  );
+  // A client with the wrong secret gets the refusal over HTTP, never a link.
+  const { links: wrong, fallbacks } = links(t, { secret: OTHER_SECRET });
+  const answer = await wrong.relay(server.url, { method: 'GET', path: '/echo/1' });
+  t.equal(answer.statusCode, 403);
+  t.equal(fallbacks.length, 1);
+  t.same(server.seen, [], 'no route ran');
+});
+
+t.test('the in-flight limit and closing hold for link requests', async (t) => {
+  const held: (() => void)[] = [];
+  const server = await linkServer(t, { requestsInFlightMax: 2, held });
+  const { links: client } = links(t);
+  const slow = [1, 2].map((index) =>
+    client.relay(server.url, { method: 'GET', path: `/slow/${index}` }),
+  );
+  while (held.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+  const refused = await client.relay(server.url, { method: 'GET', path: '/echo/3' });
+  t.equal(refused.statusCode, 503);
+  t.match(json(refused), { error: { code: 'OVERLOADED' } });
+  t.equal(httpServerLoad(server.app).requestsRefused, 1);
+  for (const release of held) release();
+  t.same((await Promise.all(slow)).map(json), [{ value: '1' }, { value: '2' }]);
+  // Closing: a request already under way finishes, a new one is told to go elsewhere.
+  held.length = 0;
+  const underWay = client.relay(server.url, { method: 'GET', path: '/slow/4' });
+  while (held.length < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+  const closed = server.app.close();
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  const late = await client.relay(server.url, { method: 'GET', path: '/echo/5' });
+  t.equal(late.statusCode, 503);
+  t.match(json(late), { error: { code: 'OWNER_UNAVAILABLE' } });
+  // A new link to a closing server is refused 503: the owner is unavailable now (retried), not a
+  // peer without links (which would send every request over HTTP for a while).
+  const { links: newcomer, fallbacks } = links(t);
+  await t.rejects(newcomer.relay(server.url, { method: 'GET', path: '/echo/6' }), {
+    code: 'OWNER_UNAVAILABLE',
+  });
+  t.same(fallbacks, [], 'not sent over HTTP');
+  held[0]?.();
+  t.same(json(await underWay), { value: '4' }, 'the request under way was answered');
+  await closed;
+});
+
+t.test('a link that dies fails what it carried; the next request opens a new one', async (t) => {
+  const held: (() => void)[] = [];
+  const server = await linkServer(t, { held });
+  const { links: client } = links(t);
+  const carried = client.relay(server.url, { method: 'GET', path: '/slow/1' });
+  while (held.length < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+  // The node's side of every connection goes away, as when its process dies.
+  for (const socket of server.sockets) socket.destroy();
+  await t.rejects(carried, { code: 'OWNER_UNAVAILABLE' });
+  const again = await client.relay(server.url, { method: 'GET', path: '/echo/2' });
+  t.same(json(again), { value: '2' });
+});
+
+t.test('no answer in time: that request fails as a timeout, the link stays', async (t) => {
+  const held: (() => void)[] = [];
+  const server = await linkServer(t, { held });
+  const { links: client } = links(t, { timeoutMs: 100 });
+  const started = performance.now();
+  const error = await client
+    .relay(server.url, { method: 'GET', path: '/slow/1' })
+    .catch((caught: unknown) => caught);
+  const waitedMs = performance.now() - started;
+  t.match(error, { code: 'OWNER_UNAVAILABLE', cause: { code: LINK_TIMEOUT_CODE } });
+  t.ok(waitedMs >= 100 && waitedMs < 1_000, `failed after ${Math.round(waitedMs)} ms`);
+  held[0]?.(); // its late answer is dropped
+  t.same(json(await client.relay(server.url, { method: 'GET', path: '/echo/2' })), { value: '2' });
+  t.equal(client.openLinks, 1);
+});
+
+t.test('a peer without member links is called over HTTP', async (t) => {
+  const server = await linkServer(t, { links: false });
+  const { links: client, fallbacks } = links(t);
+  const first = await client.relay(server.url, { method: 'GET', path: '/echo/1' });
+  t.same(json(first), { value: '1', over: 'http' });
+  const second = await client.relay(server.url, { method: 'GET', path: '/echo/2' });
+  t.same(json(second), { value: '2', over: 'http' });
+  t.equal(fallbacks.length, 2, 'both over HTTP; the refusal is remembered');
+});
+
+t.test("the client's bound: one request past it is OVERLOADED, not sent", async (t) => {
+  const held: (() => void)[] = [];
+  const server = await linkServer(t, { held });
+  const { links: client } = links(t, { inFlightMax: 2 });
+  const underWay = [1, 2].map((index) =>
+    client.relay(server.url, { method: 'GET', path: `/slow/${index}` }),
+  );
+  await t.rejects(client.relay(server.url, { method: 'GET', path: '/slow/3' }), {
+    code: 'OVERLOADED',
+  });
+  while (held.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+  for (const release of held) release();
+  await Promise.all(underWay);
+  t.same(server.seen, ['/slow/1', '/slow/2']);
+});

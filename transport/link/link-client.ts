@@ -1,0 +1,286 @@
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { Socket } from 'node:net';
+import { ChatringError } from '../../protocol/index.js';
+import type { PeerRequest, RawPeerResponse } from '../peer-client.js';
+import { MEMBER_SIGNATURE_HEADER, type MemberSigner } from '../security/index.js';
+import { FrameWriter } from './frame-writer.js';
+import {
+  FrameReader,
+  MEMBER_LINK_PATH,
+  MEMBER_LINK_PROTOCOL,
+  decodeAnswer,
+  encodeRequest,
+} from './link-frames.js';
+
+/** An answer frame may be as large as any page a node answers; past this the link is cut. */
+const ANSWER_PAYLOAD_BYTES_MAX = 64 * 1024 * 1024;
+
+/** How often a link with requests under way looks for ones past their deadline. */
+const TIMEOUT_SWEEP_MS = 50;
+
+/** After a peer refused to open a link (not a member link server), HTTP for this long. */
+const REFUSED_LINK_RETRY_MS = 30_000;
+
+/** Upgrade answers after which a peer is called over HTTP for a while. */
+const REFUSING_STATUSES = new Set([401, 403, 404]);
+
+/** The `code` of the cause of a link request that got no answer in time (owner-client reads it). */
+export const LINK_TIMEOUT_CODE = 'CHATRING_LINK_TIMEOUT';
+
+export interface MemberLinksOptions {
+  /** Signs the upgrade that opens each link (the node checks it as any member request). */
+  signer: MemberSigner;
+  /** A request's deadline when it names none, in ms (connect included). */
+  timeoutMs: number;
+  /** Requests under way per link; one more fails at once with OVERLOADED. */
+  inFlightMax: number;
+  /** Where a request goes when its peer has no member links (HTTP). */
+  fallback: (baseUrl: string, peerRequest: PeerRequest) => Promise<RawPeerResponse>;
+}
+
+/**
+ * The calling side of member links (link-server.ts): one link per peer origin, opened on first
+ * use, carrying every request to that peer with many in flight. A link that closes fails the
+ * requests it carried with OWNER_UNAVAILABLE (the caller retries them: every chatring call is
+ * idempotent), and the next request opens a new one. A peer that answers the upgrade with
+ * anything but 101 (an older node, or one that refuses) is called over HTTP instead, and asked
+ * again after a while: a rolling upgrade mixes both.
+ */
+export class MemberLinks {
+  readonly #name: string;
+  readonly #options: MemberLinksOptions;
+  readonly #links = new Map<string, MemberLink>();
+  /** Peers that refused a link, until when (monotonic ms). */
+  readonly #refusedUntil = new Map<string, number>();
+  #closed = false;
+
+  constructor(name: string, options: MemberLinksOptions) {
+    this.#name = name;
+    this.#options = options;
+  }
+
+  /** Sends one request and hands back its answer's bytes, whatever its status, unparsed. */
+  relay(baseUrl: string, peerRequest: PeerRequest): Promise<RawPeerResponse> {
+    const refusedUntil = this.#refusedUntil.get(baseUrl);
+    if (refusedUntil !== undefined) {
+      if (performance.now() < refusedUntil) return this.#options.fallback(baseUrl, peerRequest);
+      this.#refusedUntil.delete(baseUrl);
+    }
+    if (this.#closed)
+      return Promise.reject(new ChatringError('OWNER_UNAVAILABLE', `${this.#name}: closed`));
+    let link = this.#links.get(baseUrl);
+    if (link === undefined) {
+      link = new MemberLink(this.#name, baseUrl, this.#options, (outcome) => {
+        if (this.#links.get(baseUrl) === link) this.#links.delete(baseUrl);
+        if (outcome === 'refused')
+          this.#refusedUntil.set(baseUrl, performance.now() + REFUSED_LINK_RETRY_MS);
+      });
+      this.#links.set(baseUrl, link);
+    }
+    return link.send(peerRequest);
+  }
+
+  /** Links open now (for tests and stats). */
+  get openLinks(): number {
+    return this.#links.size;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const link of this.#links.values()) link.close();
+    this.#links.clear();
+  }
+}
+
+interface PendingRequest {
+  resolve: (answer: RawPeerResponse) => void;
+  reject: (error: Error) => void;
+  deadline: number;
+  peerRequest: PeerRequest;
+  /** The encoded frame, kept until the link opens (then written). */
+  frame: Buffer | undefined;
+}
+
+type LinkEnd = 'closed' | 'refused';
+
+/** One link to one peer: connecting, then open, then gone (never reopened: a new one is made). */
+class MemberLink {
+  readonly #name: string;
+  readonly #baseUrl: string;
+  readonly #options: MemberLinksOptions;
+  readonly #onEnd: (outcome: LinkEnd) => void;
+  readonly #pending = new Map<number, PendingRequest>();
+  readonly #upgrade: ClientRequest;
+  #writer: FrameWriter | undefined;
+  #socket: Socket | undefined;
+  #nextId = 1;
+  #sweep: NodeJS.Timeout | undefined;
+  #ended = false;
+
+  constructor(
+    name: string,
+    baseUrl: string,
+    options: MemberLinksOptions,
+    onEnd: (outcome: LinkEnd) => void,
+  ) {
+    this.#name = name;
+    this.#baseUrl = baseUrl;
+    this.#options = options;
+    this.#onEnd = onEnd;
+    const url = new URL(MEMBER_LINK_PATH, baseUrl);
+    const open = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    this.#upgrade = open(url, {
+      method: 'GET',
+      agent: false,
+      headers: {
+        connection: 'upgrade',
+        upgrade: MEMBER_LINK_PROTOCOL,
+        [MEMBER_SIGNATURE_HEADER]: options.signer.sign('GET', MEMBER_LINK_PATH, undefined),
+      },
+    });
+    this.#upgrade.on('upgrade', (_response: IncomingMessage, socket: Socket, head: Buffer) =>
+      this.#opened(socket, head),
+    );
+    this.#upgrade.on('response', (response: IncomingMessage) => {
+      response.resume();
+      const status = response.statusCode ?? 0;
+      // 404: no member links there (an older version); 401/403: it does not take us as a member,
+      // which its HTTP answers will say to the caller. Anything else (503 while it stops) is an
+      // owner unavailable now, retried like a refused connection.
+      this.#end(
+        REFUSING_STATUSES.has(status) ? 'refused' : 'closed',
+        new Error(`the peer answered the link upgrade ${status}`),
+      );
+    });
+    this.#upgrade.on('error', (error) => this.#end('closed', error));
+    this.#upgrade.end();
+  }
+
+  send(peerRequest: PeerRequest): Promise<RawPeerResponse> {
+    if (this.#pending.size >= this.#options.inFlightMax)
+      return Promise.reject(
+        new ChatringError(
+          'OVERLOADED',
+          `${this.#name}: ${this.#pending.size} requests already under way to ${this.#baseUrl}; ${peerRequest.method} ${peerRequest.path} not sent`,
+        ),
+      );
+    const id = this.#nextId;
+    this.#nextId = id === 0xffffffff ? 1 : id + 1;
+    const body =
+      peerRequest.body === undefined ? EMPTY : Buffer.from(JSON.stringify(peerRequest.body));
+    const frame = encodeRequest(id, {
+      method: peerRequest.method,
+      path: peerRequest.path,
+      headers: peerRequest.headers ?? {},
+      body,
+    });
+    return new Promise<RawPeerResponse>((resolve, reject) => {
+      const timeoutMs = peerRequest.timeoutMs ?? this.#options.timeoutMs;
+      const pending: PendingRequest = {
+        resolve,
+        reject,
+        deadline: performance.now() + timeoutMs,
+        peerRequest,
+        frame: undefined,
+      };
+      this.#pending.set(id, pending);
+      if (this.#writer === undefined) pending.frame = frame;
+      else this.#writer.write(frame);
+      this.#sweep ??= setInterval(() => this.#expire(), TIMEOUT_SWEEP_MS).unref();
+    });
+  }
+
+  close(): void {
+    this.#end('closed', new Error('the link was closed'));
+  }
+
+  #opened(socket: Socket, head: Buffer): void {
+    if (this.#ended) {
+      socket.destroy();
+      return;
+    }
+    this.#socket = socket;
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 10_000);
+    const reader = new FrameReader(ANSWER_PAYLOAD_BYTES_MAX, (id, payload) =>
+      this.#answered(id, payload),
+    );
+    const onData = (chunk: Buffer): void => {
+      try {
+        reader.push(chunk);
+      } catch (error) {
+        this.#end('closed', error as Error);
+      }
+    };
+    socket.on('data', onData);
+    socket.on('error', (error) => this.#end('closed', error));
+    socket.on('end', () => this.#end('closed', new Error('the peer ended the link')));
+    socket.on('close', () => this.#end('closed', new Error('the peer closed the link')));
+    const writer = new FrameWriter(socket);
+    this.#writer = writer;
+    for (const pending of this.#pending.values())
+      if (pending.frame !== undefined) {
+        writer.write(pending.frame);
+        pending.frame = undefined;
+      }
+    if (head.length > 0) onData(head);
+  }
+
+  #answered(id: number, payload: Buffer): void {
+    const pending = this.#pending.get(id);
+    // An answer after its request timed out: nobody waits for it any more.
+    if (pending === undefined) return;
+    this.#pending.delete(id);
+    const answer = decodeAnswer(payload);
+    pending.resolve({ statusCode: answer.status, bytes: answer.body });
+    if (this.#pending.size === 0) this.#stopSweep();
+  }
+
+  /** Fails every request past its deadline; the link stays (the peer may only be slow). */
+  #expire(): void {
+    const now = performance.now();
+    for (const [id, pending] of this.#pending)
+      if (now >= pending.deadline) {
+        this.#pending.delete(id);
+        const cause = Object.assign(new Error('no answer within the request timeout'), {
+          code: LINK_TIMEOUT_CODE,
+        });
+        pending.reject(this.#failure(pending.peerRequest, cause));
+      }
+    if (this.#pending.size === 0) this.#stopSweep();
+  }
+
+  #stopSweep(): void {
+    if (this.#sweep !== undefined) clearInterval(this.#sweep);
+    this.#sweep = undefined;
+  }
+
+  #end(outcome: LinkEnd, cause: Error): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#stopSweep();
+    this.#onEnd(outcome);
+    this.#upgrade.destroy();
+    this.#socket?.destroy();
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const request of pending)
+      if (outcome === 'refused' && request.frame !== undefined)
+        // Never sent: it goes over HTTP, as every request to this peer will for a while.
+        this.#options
+          .fallback(this.#baseUrl, request.peerRequest)
+          .then(request.resolve, request.reject);
+      else request.reject(this.#failure(request.peerRequest, cause));
+  }
+
+  #failure(peerRequest: PeerRequest, cause: Error): ChatringError {
+    return new ChatringError(
+      'OWNER_UNAVAILABLE',
+      `${this.#name}: ${peerRequest.method} ${this.#baseUrl}${peerRequest.path} over a member link failed: ${cause.message}`,
+      { cause },
+    );
+  }
+}
+
+const EMPTY = Buffer.alloc(0);

@@ -1,0 +1,224 @@
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { ChatringError, REQUEST_BODY_BYTES_LIMIT, toChatringError } from '../../protocol/index.js';
+import { httpServerState, rawResponse, type HttpServerState } from '../http-server.js';
+import { REQUEST_ID_HEADER } from '../logging/logger.js';
+import { MEMBER_SIGNATURE_HEADER, type MemberVerifier } from '../security/index.js';
+import {
+  FrameReader,
+  MEMBER_LINK_PATH,
+  MEMBER_LINK_PROTOCOL,
+  decodeRequest,
+  encodeAnswer,
+  type LinkAnswer,
+  type LinkRequest,
+} from './link-frames.js';
+import { FrameWriter } from './frame-writer.js';
+
+/** A request frame's payload may carry a body as large as an HTTP request's, plus its head. */
+const REQUEST_PAYLOAD_BYTES_MAX = REQUEST_BODY_BYTES_LIMIT + 0x20000;
+
+/** How long a closing server lets links finish the requests they carry before cutting them. */
+const LINK_DRAIN_MS_MAX = 5_000;
+
+/** A route a link request matched: its pattern (the metrics label) and what answers it. */
+export interface LinkRoute {
+  route: string;
+  run(request: LinkRequest, requestId: string): LinkAnswer | Promise<LinkAnswer>;
+}
+
+/** Finds the route of a request; undefined: no such route (answered 404 NOT_FOUND). */
+export type LinkRoutes = (request: LinkRequest) => LinkRoute | undefined;
+
+/**
+ * Serves member links on a server made by `createHttpServer`: a member (the router) opens one
+ * with a signed HTTP upgrade on `MEMBER_LINK_PATH` and then sends requests as frames
+ * (link-frames.ts), many in flight at once, on that one connection. Why: a warm read answers in
+ * microseconds from memory, and over HTTP/1.1 the hop around it costs far more (a parse, a
+ * framework's routing and hooks, and two syscalls per request on each side); on a link, the
+ * requests of one event-loop turn go in one write and their answers come back in one write.
+ *
+ * A link request is held to what an HTTP one is: it counts against the same in-flight limit
+ * (past it `503 OVERLOADED`), gets `503 OWNER_UNAVAILABLE` while the server closes, and is
+ * counted, timed and logged by the same telemetry under its route pattern. The link is
+ * authenticated once, by the upgrade's member signature (transport/security); every frame on it
+ * is that member's. `routes` sees only what the link carries: chatring forwards the public API
+ * on it, nothing else.
+ */
+export function serveMemberLinks(
+  app: FastifyInstance,
+  members: MemberVerifier,
+  routes: LinkRoutes,
+): void {
+  const state = httpServerState(app);
+  const links = new Set<ServedLink>();
+  app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const refusal = refusalOf(request, members, state);
+    if (refusal !== undefined) {
+      socket.end(rawResponse(refusal));
+      return;
+    }
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: ${MEMBER_LINK_PROTOCOL}\r\n\r\n`,
+    );
+    const link = new ServedLink(socket as Socket, state, routes);
+    links.add(link);
+    socket.once('close', () => links.delete(link));
+    link.start(head);
+  });
+  // Requests already on a link finish (their answers are written) before the links close; a
+  // link left with work past the drain bound is cut, and its caller retries elsewhere. In
+  // preClose (after the server's own, which refuses new requests from then on): Node's server
+  // does not close while an upgraded socket is open, so onClose would never come.
+  app.addHook('preClose', async () => {
+    const deadline = performance.now() + LINK_DRAIN_MS_MAX;
+    while ([...links].some((link) => link.busy) && performance.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    for (const link of links) link.close();
+  });
+}
+
+/** Why an upgrade is refused, or undefined to accept it. */
+function refusalOf(
+  request: IncomingMessage,
+  members: MemberVerifier,
+  state: HttpServerState,
+): ChatringError | undefined {
+  if (request.url !== MEMBER_LINK_PATH || request.headers.upgrade !== MEMBER_LINK_PROTOCOL)
+    return new ChatringError(
+      'NOT_FOUND',
+      `no upgrade to ${String(request.headers.upgrade).slice(0, 64)} on ${String(request.url).slice(0, 256)}`,
+    );
+  if (state.closing) return new ChatringError('OWNER_UNAVAILABLE', 'the server is stopping; retry');
+  const signature = request.headers[MEMBER_SIGNATURE_HEADER];
+  if (typeof signature !== 'string')
+    return new ChatringError('UNAUTHENTICATED', 'a member link is for cluster members: sign it');
+  try {
+    members.begin(signature, 'GET', MEMBER_LINK_PATH).verify();
+  } catch (error) {
+    return toChatringError(error);
+  }
+  return undefined;
+}
+
+/** One accepted link: reads request frames, answers each as soon as its answer is ready. */
+class ServedLink {
+  readonly #socket: Socket;
+  readonly #state: HttpServerState;
+  readonly #routes: LinkRoutes;
+  readonly #writer: FrameWriter;
+  #inFlight = 0;
+
+  constructor(socket: Socket, state: HttpServerState, routes: LinkRoutes) {
+    this.#socket = socket;
+    this.#state = state;
+    this.#routes = routes;
+    this.#writer = new FrameWriter(socket);
+  }
+
+  get busy(): boolean {
+    return this.#inFlight > 0;
+  }
+
+  start(head: Buffer): void {
+    const socket = this.#socket;
+    // The server's idle and request timeouts were for HTTP; a link is idle between bursts, and a
+    // member that goes away closes it (or TCP keep-alive finds it gone).
+    socket.setTimeout(0);
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 10_000);
+    socket.on('error', () => socket.destroy());
+    // Node's HTTP server keeps sockets half-open: a member that ended its side is gone.
+    socket.on('end', () => socket.destroy());
+    const reader = new FrameReader(REQUEST_PAYLOAD_BYTES_MAX, (id, payload) =>
+      this.#onFrame(id, payload),
+    );
+    const onData = (chunk: Buffer): void => {
+      try {
+        reader.push(chunk);
+      } catch {
+        // Not this protocol: nothing more on this link can be trusted to be framed right.
+        socket.destroy();
+      }
+    };
+    if (head.length > 0) onData(head);
+    socket.on('data', onData);
+  }
+
+  close(): void {
+    this.#socket.destroy();
+  }
+
+  #onFrame(id: number, payload: Buffer): void {
+    const request = decodeRequest(payload);
+    const requestId = request.headers[REQUEST_ID_HEADER] ?? '';
+    const { load, options, closing } = this.#state;
+    if (closing) {
+      this.#refuse(id, new ChatringError('OWNER_UNAVAILABLE', 'the server is stopping; retry'));
+      return;
+    }
+    if (load.requestsInFlight >= options.requestsInFlightMax) {
+      load.requestsRefused += 1;
+      this.#refuse(
+        id,
+        new ChatringError(
+          'OVERLOADED',
+          `the server is handling its limit of ${options.requestsInFlightMax} requests; retry after ${options.overloadRetryAfterSeconds} s`,
+        ),
+      );
+      return;
+    }
+    const route = this.#routes(request);
+    if (route === undefined) {
+      this.#refuse(
+        id,
+        new ChatringError('NOT_FOUND', `no route ${request.method} ${request.path}`),
+      );
+      return;
+    }
+    const startedAt = performance.now();
+    load.requestsInFlight += 1;
+    this.#inFlight += 1;
+    const finish = (answer: LinkAnswer, failure: unknown): void => {
+      load.requestsInFlight -= 1;
+      this.#inFlight -= 1;
+      this.#writer.write(encodeAnswer(id, answer.status, answer.body));
+      this.#state.telemetry?.answered(
+        { id: requestId, method: request.method },
+        route.route,
+        answer.status,
+        performance.now() - startedAt,
+        request.body.length,
+        failure,
+      );
+    };
+    let answer: LinkAnswer | Promise<LinkAnswer>;
+    try {
+      answer = route.run(request, requestId);
+    } catch (error) {
+      finish(...failed(error));
+      return;
+    }
+    if (answer instanceof Promise)
+      answer.then(
+        (ready) => finish(ready, undefined),
+        (error: unknown) => finish(...failed(error)),
+      );
+    else finish(answer, undefined);
+  }
+
+  #refuse(id: number, error: ChatringError): void {
+    this.#writer.write(encodeAnswer(id, error.status, Buffer.from(JSON.stringify(error.toBody()))));
+  }
+}
+
+/** An error as the catalogue answer an HTTP route would have given, and the failure to log. */
+function failed(error: unknown): [LinkAnswer, unknown] {
+  const mapped = toChatringError(error);
+  return [
+    { status: mapped.status, body: Buffer.from(JSON.stringify(mapped.toBody())) },
+    mapped.status >= 500 ? error : undefined,
+  ];
+}
