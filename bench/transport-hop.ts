@@ -24,7 +24,12 @@ import { createServer as createH2Server } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { H2CClient, Pool, type Dispatcher } from 'undici';
-import { MemberLinks, createHttpServer, serveMemberLinks } from '../transport/index.js';
+import {
+  MemberLinks,
+  createHttpServer,
+  linkCredentials,
+  serveMemberLinks,
+} from '../transport/index.js';
 import { MemberSigner, installAccessControl } from '../transport/security/index.js';
 import { BenchFlags } from './lib/bench-args.js';
 import { describeMachine, machineLine } from './lib/machine.js';
@@ -79,9 +84,13 @@ if (role === 'backend-h1') {
   listen(server, 'backend');
 } else if (role === 'backend-link') {
   const app = createHttpServer();
-  const members = new MemberSigner('backend', LINK_SECRET).verifier();
-  installAccessControl(app, { members, appTokens: undefined, operatorTokens: undefined });
-  serveMemberLinks(app, members, () => ({
+  const policy = {
+    members: new MemberSigner('backend', LINK_SECRET).verifier(),
+    appTokens: undefined,
+    operatorTokens: undefined,
+  };
+  installAccessControl(app, policy);
+  serveMemberLinks(app, policy, () => ({
     route: '/v1/page',
     run: () => ({ status: 200, body: ANSWER }),
   }));
@@ -117,9 +126,8 @@ function forwarderFor(
   backend: string,
 ): (path: string) => Promise<{ statusCode: number; bytes: Buffer }> {
   if (dispatch === 'link') {
-    const signer = new MemberSigner('proxy', LINK_SECRET);
     const links = new MemberLinks('proxy', {
-      signer,
+      credentials: linkCredentials(new MemberSigner('proxy', LINK_SECRET), undefined),
       timeoutMs: 5_000,
       inFlightMax: 10_000,
       fallback: () => Promise.reject(new Error('the backend serves no member links')),

@@ -83,8 +83,9 @@ export function buildNodeServer(deps: NodeServerDependencies): FastifyInstance {
   registerInternalRoutes(app, deps);
   const api = publicApi(deps.service);
   registerPublicRoutes(app, api);
-  // The router's forwards arrive on member links: the same handlers, without HTTP per request.
-  serveMemberLinks(app, deps.access.members, publicLinkRoutes(api, catchUpEpoch));
+  // The router's forwards and ring-aware apps' calls arrive on links: the same handlers, without
+  // HTTP per request.
+  serveMemberLinks(app, deps.access, publicLinkRoutes(api, catchUpEpoch));
   return app;
 }
 
@@ -113,7 +114,7 @@ function registerInternalRoutes(app: FastifyInstance, deps: NodeServerDependenci
 
 /** The public API, checked as the router checks it. */
 function registerPublicRoutes(app: FastifyInstance, api: PublicApi): void {
-  app.post('/v1/messages', async (request, reply) => {
+  app.post(PUBLIC_ROUTES.send, async (request, reply) => {
     const { status, result } = await api.send(request.body, request.id);
     return reply.code(status).send(result);
   });

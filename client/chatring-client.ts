@@ -269,6 +269,9 @@ export class ChatringClient {
           errorFromBody(response.body) ??
           new ChatringError('INTERNAL', `HTTP ${response.statusCode} without a catalogue error`);
       } catch (error) {
+        // An attempt the deadline cut short says only that time ran out; an owner's earlier
+        // refusal (STORE_UNAVAILABLE, USER_BUSY, ...) says why the call failed: keep that one.
+        if (failure !== undefined && this.#clock.monotonicNow() >= deadlineAtMs) throw failure;
         failure =
           error instanceof ChatringError
             ? error

@@ -41,7 +41,7 @@ export {
   type LogLevel,
 } from './logging/logger.js';
 export { serveMemberLinks, type LinkRoute, type LinkRoutes } from './link/link-server.js';
-export { MemberLinks, type MemberLinksOptions } from './link/link-client.js';
+export { MemberLinks, linkCredentials, type MemberLinksOptions } from './link/link-client.js';
 export {
   MEMBER_LINK_PATH,
   MEMBER_LINK_PROTOCOL,

@@ -17,12 +17,13 @@ import { REQUEST_ID_HEADER } from './logging/logger.js';
 import type { RingView } from '../ring/index.js';
 import {
   PeerClient,
+  parsePeerAnswer,
   type PeerRequest,
   type PeerResponse,
   type RawPeerResponse,
 } from './peer-client.js';
 import type { MemberSigner } from './security/index.js';
-import { LINK_TIMEOUT_CODE, MemberLinks } from './link/link-client.js';
+import { LINK_TIMEOUT_CODE, MemberLinks, linkCredentials } from './link/link-client.js';
 
 export interface OwnerClientOptions {
   /**
@@ -47,9 +48,10 @@ export interface OwnerClientOptions {
    */
   signer: MemberSigner | undefined;
   /**
-   * Relays (the router's forwards) go over member links (transport/link): one connection per
-   * node carrying many requests at once, opened by a signed upgrade. Needs a signer; without one,
-   * or when false, or to a node that refuses a link, they go over HTTP.
+   * Calls of the public API (`/v1/…`) go over links (transport/link): one connection per node
+   * carrying many requests at once, opened by an upgrade with the client's credential (its
+   * member signature, or its app token). When false, or to a node that refuses a link, they go
+   * over HTTP; every other call (node to node, control plane) always does.
    * @default true
    */
   memberLinks: boolean;
@@ -141,6 +143,9 @@ const SUCCESS = Symbol('success');
 const NEVER_STOP = (): undefined => undefined;
 const NO_LIMITS: OwnerCallLimits = Object.freeze({});
 
+/** What links carry: the public API (a node serves nothing else on them). */
+const PUBLIC_API_PREFIX = '/v1/';
+
 /** A refusal's body, parsed to read its code; bytes that are not JSON count as no answer. */
 function parseRefusal(bytes: Buffer): unknown {
   try {
@@ -161,7 +166,7 @@ export class OwnerClient {
   readonly #ring: () => RingView | undefined;
   readonly #refreshRing: () => Promise<void>;
   readonly #peers: PeerClient;
-  /** Where relays go when the client signs as a member (else over `#peers`). */
+  /** Where calls of the public API go (undefined: over `#peers`, as every other call). */
   readonly #links: MemberLinks | undefined;
   readonly #clock: Clock;
 
@@ -186,17 +191,16 @@ export class OwnerClient {
       signer: this.#options.signer,
       bearerToken: this.#options.bearerToken,
     });
-    const { signer } = this.#options;
+    const { signer, bearerToken } = this.#options;
     const peers = this.#peers;
-    this.#links =
-      signer === undefined || !this.#options.memberLinks
-        ? undefined
-        : new MemberLinks('owner client', {
-            signer,
-            timeoutMs: this.#options.attemptTimeoutMs,
-            inFlightMax: peers.options.connectionsPerPeer + peers.options.queuedPerPeerMax,
-            fallback: (url, peerRequest) => peers.relay(url, peerRequest),
-          });
+    this.#links = !this.#options.memberLinks
+      ? undefined
+      : new MemberLinks('owner client', {
+          credentials: linkCredentials(signer, bearerToken),
+          timeoutMs: this.#options.attemptTimeoutMs,
+          inFlightMax: peers.options.connectionsPerPeer + peers.options.queuedPerPeerMax,
+          fallback: (url, peerRequest) => peers.relay(url, peerRequest),
+        });
   }
 
   /**
@@ -210,9 +214,15 @@ export class OwnerClient {
     stopRetrying: () => ChatringError | undefined = NEVER_STOP,
     limits: OwnerCallLimits = NO_LIMITS,
   ): Promise<OwnerResponse> {
+    const links = this.#linksFor(ownerRequest);
     return this.#attempts(userId, ownerRequest, stopRetrying, limits, async (url, peerRequest) => {
-      const response = await this.#peers.send(url, peerRequest);
-      return { response, body: response.body };
+      if (links === undefined) {
+        const response = await this.#peers.send(url, peerRequest);
+        return { response, body: response.body };
+      }
+      const raw = await links.relay(url, peerRequest);
+      const body = parsePeerAnswer('owner client', peerRequest, raw.bytes.toString('utf8'));
+      return { response: { statusCode: raw.statusCode, body }, body };
     });
   }
 
@@ -225,12 +235,18 @@ export class OwnerClient {
     ownerRequest: OwnerRequest,
     limits: OwnerCallLimits = NO_LIMITS,
   ): Promise<RawOwnerResponse> {
+    const transport = this.#linksFor(ownerRequest) ?? this.#peers;
     return this.#attempts(userId, ownerRequest, NEVER_STOP, limits, async (url, peerRequest) => {
-      const response = await (this.#links ?? this.#peers).relay(url, peerRequest);
+      const response = await transport.relay(url, peerRequest);
       if (response.bytes.length === 0) return { response, body: undefined };
       const ok = response.statusCode >= 200 && response.statusCode < 300;
       return { response, body: ok ? SUCCESS : parseRefusal(response.bytes) };
     });
+  }
+
+  /** Links for a call of the public API, when links are on; undefined: HTTP. */
+  #linksFor(ownerRequest: OwnerRequest): MemberLinks | undefined {
+    return ownerRequest.path.startsWith(PUBLIC_API_PREFIX) ? this.#links : undefined;
   }
 
   /**

@@ -276,17 +276,8 @@ export class PeerClient {
     return bearerToken === undefined ? {} : { authorization: `Bearer ${bearerToken}` };
   }
 
-  /** A peer that answers something other than JSON is a bug on one side, not an outage. */
   #parse(peerRequest: PeerRequest, text: string): unknown {
-    if (text === '') return undefined;
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      throw new ChatringError(
-        'INTERNAL',
-        `${this.#name}: ${peerRequest.method} ${peerRequest.path} answered something other than JSON`,
-      );
-    }
+    return parsePeerAnswer(this.#name, peerRequest, text);
   }
 
   #failure(baseUrl: string, peerRequest: PeerRequest, error: unknown): ChatringError {
@@ -295,6 +286,22 @@ export class PeerClient {
       'OWNER_UNAVAILABLE',
       `${this.#name}: ${peerRequest.method} ${baseUrl}${peerRequest.path} failed: ${(error as Error).message}`,
       { cause: error },
+    );
+  }
+}
+
+/**
+ * A peer's answer as JSON; undefined when empty. A peer that answers something other than JSON is
+ * a bug on one side, not an outage: INTERNAL, naming the caller and the request.
+ */
+export function parsePeerAnswer(name: string, peerRequest: PeerRequest, text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new ChatringError(
+      'INTERNAL',
+      `${name}: ${peerRequest.method} ${peerRequest.path} answered something other than JSON`,
     );
   }
 }

@@ -128,6 +128,29 @@ t.test(
   },
 );
 
+t.test(
+  'an owner that refuses STORE_UNAVAILABLE once and then falls silent: its refusal, by the deadline',
+  async (t) => {
+    let calls = 0;
+    const refuse = refusing('STORE_UNAVAILABLE');
+    // The first call is refused (and every link upgrade, so the calls come over HTTP); then
+    // nothing answers, so the deadline cuts an attempt short: the call still ends with the
+    // owner's refusal.
+    const node = await listen(t, (request, response) => {
+      if (request.headers.upgrade !== undefined) return refuse(request, response);
+      calls += 1;
+      if (calls === 1) refuse(request, response);
+    });
+    const router = await listen(t, publishing(node.url));
+    const { error, elapsedMs } = await timedCall(t, [node, router], {
+      routerUrls: [router.url],
+      deadlineMs: DEADLINE_MS,
+    });
+    t.match(error, { code: 'STORE_UNAVAILABLE' }, 'the refusal, not the timeout after it');
+    assertWithinDeadline(t, elapsedMs);
+  },
+);
+
 t.test('a router that never answers the ring: OWNER_UNAVAILABLE by the deadline', async (t) => {
   const router = await listen(t, SILENT);
   const { error, elapsedMs } = await timedCall(t, [router], {

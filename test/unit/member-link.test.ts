@@ -9,17 +9,22 @@
  */
 import t, { type Test } from 'tap';
 import { request as httpRequest } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { ChatringError } from '../../protocol/index.js';
 import { createHttpServer, httpServerLoad } from '../../transport/http-server.js';
 import {
   MEMBER_SIGNATURE_HEADER,
   MemberSigner,
+  TokenSet,
   installAccessControl,
 } from '../../transport/security/index.js';
 import { serveMemberLinks, type LinkRoutes } from '../../transport/link/link-server.js';
-import { LINK_TIMEOUT_CODE, MemberLinks } from '../../transport/link/link-client.js';
+import {
+  LINK_TIMEOUT_CODE,
+  MemberLinks,
+  linkCredentials,
+} from '../../transport/link/link-client.js';
 import {
   FrameReader,
   MEMBER_LINK_PATH,
@@ -104,24 +109,31 @@ interface LinkServer {
  */
 async function linkServer(
   t: Test,
-  options: { requestsInFlightMax?: number; links?: boolean; held?: (() => void)[] } = {},
+  options: {
+    requestsInFlightMax?: number;
+    links?: boolean;
+    held?: (() => void)[];
+    appTokens?: string[];
+  } = {},
 ): Promise<LinkServer> {
   const app = createHttpServer(
     options.requestsInFlightMax === undefined
       ? {}
       : { requestsInFlightMax: options.requestsInFlightMax },
   );
-  installAccessControl(app, {
+  const policy = {
     members: new MemberSigner('node-1', SECRET).verifier(),
-    appTokens: undefined,
+    appTokens:
+      options.appTokens === undefined ? undefined : TokenSet.from(options.appTokens, 'app'),
     operatorTokens: undefined,
-  });
+  };
+  installAccessControl(app, policy);
   const seen: string[] = [];
   const routes: LinkRoutes = (request) => {
-    const [, kind, value = ''] = request.path.split('/');
+    const [, , kind, value = ''] = request.path.split('/');
     if (kind === 'echo')
       return {
-        route: '/echo/:value',
+        route: '/v1/echo/:value',
         run: () => {
           seen.push(request.path);
           return { status: 200, body: Buffer.from(JSON.stringify({ value })) };
@@ -129,7 +141,7 @@ async function linkServer(
       };
     if (kind === 'slow')
       return {
-        route: '/slow/:value',
+        route: '/v1/slow/:value',
         run: () =>
           new Promise((resolve) => {
             seen.push(request.path);
@@ -138,23 +150,30 @@ async function linkServer(
             );
           }),
       };
+    if (kind === 'big')
+      return {
+        route: '/v1/big',
+        run: () => {
+          seen.push(request.path);
+          return { status: 200, body: Buffer.alloc(1024 * 1024, 0x61) };
+        },
+      };
     if (kind === 'body' && request.method === 'POST')
       return {
-        route: '/body',
+        route: '/v1/body',
         run: () => ({ status: 201, body: request.body }),
       };
     if (kind === 'throw')
       return {
-        route: '/throw',
+        route: '/v1/throw',
         run: () => {
           throw new ChatringError('NOT_OWNER', 'moved');
         },
       };
     return undefined;
   };
-  if (options.links !== false)
-    serveMemberLinks(app, new MemberSigner('node-1', SECRET).verifier(), routes);
-  app.get('/echo/:value', async (request) => ({
+  if (options.links !== false) serveMemberLinks(app, policy, routes);
+  app.get('/v1/echo/:value', async (request) => ({
     value: (request.params as { value: string }).value,
     over: 'http',
   }));
@@ -171,14 +190,23 @@ async function linkServer(
 
 function links(
   t: Test,
-  options: { secret?: Buffer; timeoutMs?: number; inFlightMax?: number } = {},
+  options: {
+    secret?: Buffer;
+    timeoutMs?: number;
+    inFlightMax?: number;
+    /** An app client: this bearer token (or none: null) instead of a member signature. */
+    appToken?: string | null;
+  } = {},
 ): { links: MemberLinks; fallbacks: PeerRequest[] } {
-  const peers = new PeerClient('test', {
-    signer: new MemberSigner('router-1', options.secret ?? SECRET),
-  });
+  const signer =
+    options.appToken === undefined
+      ? new MemberSigner('router-1', options.secret ?? SECRET)
+      : undefined;
+  const bearerToken = options.appToken ?? undefined;
+  const peers = new PeerClient('test', { signer, bearerToken });
   const fallbacks: PeerRequest[] = [];
   const created = new MemberLinks('test', {
-    signer: new MemberSigner('router-1', options.secret ?? SECRET),
+    credentials: linkCredentials(signer, bearerToken),
     timeoutMs: options.timeoutMs ?? 2_000,
     inFlightMax: options.inFlightMax ?? 1_000,
     fallback: (url, peerRequest) => {
@@ -202,7 +230,7 @@ t.test('one link carries many requests at once; each answer reaches its caller',
   const { links: client, fallbacks } = links(t);
   const answers = await Promise.all(
     Array.from({ length: 500 }, (_, index) =>
-      client.relay(server.url, { method: 'GET', path: `/echo/${index}` }),
+      client.relay(server.url, { method: 'GET', path: `/v1/echo/${index}` }),
     ),
   );
   t.same(
@@ -212,88 +240,163 @@ t.test('one link carries many requests at once; each answer reaches its caller',
   t.equal(client.openLinks, 1, 'one link to the peer');
   t.same(fallbacks, [], 'nothing went over HTTP');
   const body = { text: 'x'.repeat(300_000), emoji: '👋' };
-  const echoed = await client.relay(server.url, { method: 'POST', path: '/body', body });
+  const echoed = await client.relay(server.url, { method: 'POST', path: '/v1/body', body });
   t.equal(echoed.statusCode, 201);
   t.same(json(echoed), body, 'a body of 300 kB goes and comes back whole');
-  const refused = await client.relay(server.url, { method: 'GET', path: '/throw' });
+  const refused = await client.relay(server.url, { method: 'GET', path: '/v1/throw' });
   t.same(
     [refused.statusCode, json(refused)],
     [421, { error: { code: 'NOT_OWNER', message: 'moved' } }],
   );
-  const unknown = await client.relay(server.url, { method: 'GET', path: '/nothing' });
+  const unknown = await client.relay(server.url, { method: 'GET', path: '/v1/nothing' });
   t.equal(unknown.statusCode, 404);
   t.equal(httpServerLoad(server.app).requestsInFlight, 0, 'every request left the count');
 });
 
-t.test('a link opens only with a valid member signature', async (t) => {
-  const server = await linkServer(t);
-  const upgrade = (headers: Record<string, string>): Promise<number> =>
-    new Promise((resolve, reject) => {
+t.test(
+  'a link opens only with a valid member signature (or, below, an app credential)',
+  async (t) => {
+    const server = await linkServer(t, { appTokens: ['an-app-token-for-the-link-test'] });
+    const upgrade = (headers: Record<string, string>): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const request = httpRequest(`${server.url}${MEMBER_LINK_PATH}`, {
+          headers: { connection: 'upgrade', upgrade: MEMBER_LINK_PROTOCOL, ...headers },
+        });
+        request.on('upgrade', (response, socket) => {
+          socket.destroy();
+          resolve(response.statusCode ?? 0);
+        });
+        request.on('response', (response) => {
+          response.resume();
+          resolve(response.statusCode ?? 0);
+        });
+        request.on('error', reject);
+        request.end();
+      });
+    t.equal(await upgrade({}), 401, 'neither signed nor an app token');
+    t.equal(
+      await upgrade({
+        [MEMBER_SIGNATURE_HEADER]: new MemberSigner('router-1', OTHER_SECRET).sign(
+          'GET',
+          MEMBER_LINK_PATH,
+          undefined,
+        ),
+      }),
+      403,
+      'signed with another secret',
+    );
+    t.equal(
+      await upgrade({
+        [MEMBER_SIGNATURE_HEADER]: new MemberSigner('router-1', SECRET).sign(
+          'GET',
+          '/other',
+          undefined,
+        ),
+      }),
+      403,
+      'a signature over another path',
+    );
+    t.equal(
+      await upgrade({
+        [MEMBER_SIGNATURE_HEADER]: new MemberSigner('router-1', SECRET).sign(
+          'GET',
+          MEMBER_LINK_PATH,
+          undefined,
+        ),
+      }),
+      101,
+      'a member',
+    );
+    // A client with the wrong secret gets the refusal over HTTP, never a link.
+    const { links: wrong, fallbacks } = links(t, { secret: OTHER_SECRET });
+    const answer = await wrong.relay(server.url, { method: 'GET', path: '/v1/echo/1' });
+    t.equal(answer.statusCode, 403);
+    t.equal(fallbacks.length, 1);
+    t.same(server.seen, [], 'no route ran');
+  },
+);
+
+t.test('an app opens a link with what /v1 asks of it: an app token where configured', async (t) => {
+  const APP_TOKEN = 'an-app-token-for-the-link-test';
+  const guarded = await linkServer(t, { appTokens: [APP_TOKEN] });
+  const { links: app, fallbacks } = links(t, { appToken: APP_TOKEN });
+  t.same(json(await app.relay(guarded.url, { method: 'GET', path: '/v1/echo/1' })), { value: '1' });
+  t.same(fallbacks, [], 'over a link');
+  const { links: wrong, fallbacks: wrongFallbacks } = links(t, { appToken: 'not-the-app-token' });
+  t.equal((await wrong.relay(guarded.url, { method: 'GET', path: '/v1/echo/2' })).statusCode, 403);
+  const { links: none, fallbacks: noneFallbacks } = links(t, { appToken: null });
+  t.equal((await none.relay(guarded.url, { method: 'GET', path: '/v1/echo/3' })).statusCode, 401);
+  t.same(
+    [wrongFallbacks.length, noneFallbacks.length],
+    [1, 1],
+    'refused links: the refusal came over HTTP',
+  );
+  t.same(guarded.seen, ['/v1/echo/1'], 'no route ran for a refused caller');
+  // Without app tokens /v1 takes anyone (loopback only), and so does a link.
+  const open = await linkServer(t);
+  const { links: anonymous, fallbacks: anonymousFallbacks } = links(t, { appToken: null });
+  t.same(json(await anonymous.relay(open.url, { method: 'GET', path: '/v1/echo/4' })), {
+    value: '4',
+  });
+  t.same(anonymousFallbacks, []);
+});
+
+t.test(
+  'a caller that sends and never reads: the server stops reading, then catches up',
+  async (t) => {
+    const server = await linkServer(t);
+    const socket = await new Promise<Socket>((resolve, reject) => {
       const request = httpRequest(`${server.url}${MEMBER_LINK_PATH}`, {
-        headers: { connection: 'upgrade', upgrade: MEMBER_LINK_PROTOCOL, ...headers },
+        headers: {
+          connection: 'upgrade',
+          upgrade: MEMBER_LINK_PROTOCOL,
+          [MEMBER_SIGNATURE_HEADER]: new MemberSigner('router-1', SECRET).sign(
+            'GET',
+            MEMBER_LINK_PATH,
+            undefined,
+          ),
+        },
       });
-      request.on('upgrade', (response, socket) => {
-        socket.destroy();
-        resolve(response.statusCode ?? 0);
-      });
-      request.on('response', (response) => {
-        response.resume();
-        resolve(response.statusCode ?? 0);
-      });
+      request.on('upgrade', (_response, upgraded: Socket) => resolve(upgraded));
       request.on('error', reject);
       request.end();
     });
-  t.equal(await upgrade({}), 401, 'unsigned');
-  t.equal(
-    await upgrade({
-      [MEMBER_SIGNATURE_HEADER]: new MemberSigner('router-1', OTHER_SECRET).sign(
-        'GET',
-        MEMBER_LINK_PATH,
-        undefined,
-      ),
-    }),
-    403,
-    'signed with another secret',
-  );
-  t.equal(
-    await upgrade({
-      [MEMBER_SIGNATURE_HEADER]: new MemberSigner('router-1', SECRET).sign(
-        'GET',
-        '/other',
-        undefined,
-      ),
-    }),
-    403,
-    'a signature over another path',
-  );
-  t.equal(
-    await upgrade({
-      [MEMBER_SIGNATURE_HEADER]: new MemberSigner('router-1', SECRET).sign(
-        'GET',
-        MEMBER_LINK_PATH,
-        undefined,
-      ),
-    }),
-    101,
-    'a member',
-  );
-  // A client with the wrong secret gets the refusal over HTTP, never a link.
-  const { links: wrong, fallbacks } = links(t, { secret: OTHER_SECRET });
-  const answer = await wrong.relay(server.url, { method: 'GET', path: '/echo/1' });
-  t.equal(answer.statusCode, 403);
-  t.equal(fallbacks.length, 1);
-  t.same(server.seen, [], 'no route ran');
-});
+    t.teardown(() => socket.destroy());
+    const requests = 200;
+    for (let id = 1; id <= requests; id += 1)
+      socket.write(
+        encodeRequest(id, { method: 'GET', path: '/v1/big', headers: {}, body: Buffer.alloc(0) }),
+      );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const answeredUnread = server.seen.length;
+    t.ok(
+      answeredUnread < requests / 2,
+      `${answeredUnread} of ${requests} answers of 1 MiB made while nobody read them`,
+    );
+    const ids: number[] = [];
+    const reader = new FrameReader(2 * 1024 * 1024, (id, payload) => {
+      t.equal(decodeAnswer(payload).body.length, 1024 * 1024);
+      ids.push(id);
+    });
+    socket.on('data', (chunk: Buffer) => reader.push(chunk));
+    while (ids.length < requests) await new Promise((resolve) => setTimeout(resolve, 10));
+    t.same(
+      ids,
+      Array.from({ length: requests }, (_, index) => index + 1),
+      'then every answer, in order',
+    );
+  },
+);
 
 t.test('the in-flight limit and closing hold for link requests', async (t) => {
   const held: (() => void)[] = [];
   const server = await linkServer(t, { requestsInFlightMax: 2, held });
   const { links: client } = links(t);
   const slow = [1, 2].map((index) =>
-    client.relay(server.url, { method: 'GET', path: `/slow/${index}` }),
+    client.relay(server.url, { method: 'GET', path: `/v1/slow/${index}` }),
   );
   while (held.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
-  const refused = await client.relay(server.url, { method: 'GET', path: '/echo/3' });
+  const refused = await client.relay(server.url, { method: 'GET', path: '/v1/echo/3' });
   t.equal(refused.statusCode, 503);
   t.match(json(refused), { error: { code: 'OVERLOADED' } });
   t.equal(httpServerLoad(server.app).requestsRefused, 1);
@@ -301,20 +404,20 @@ t.test('the in-flight limit and closing hold for link requests', async (t) => {
   t.same((await Promise.all(slow)).map(json), [{ value: '1' }, { value: '2' }]);
   // Closing: a request already under way finishes, a new one is told to go elsewhere.
   held.length = 0;
-  const underWay = client.relay(server.url, { method: 'GET', path: '/slow/4' });
+  const underWay = client.relay(server.url, { method: 'GET', path: '/v1/slow/4' });
   while (held.length < 1) await new Promise((resolve) => setTimeout(resolve, 5));
   const closed = server.app.close();
   await new Promise((resolve) => setTimeout(resolve, 20));
-  const late = await client.relay(server.url, { method: 'GET', path: '/echo/5' });
+  const late = await client.relay(server.url, { method: 'GET', path: '/v1/echo/5' });
   t.equal(late.statusCode, 503);
   t.match(json(late), { error: { code: 'OWNER_UNAVAILABLE' } });
-  // A new link to a closing server is refused 503: the owner is unavailable now (retried), not a
-  // peer without links (which would send every request over HTTP for a while).
+  // A new link to a closing server is refused 503: the request goes over HTTP, where the server
+  // answers what it answers every request now.
   const { links: newcomer, fallbacks } = links(t);
-  await t.rejects(newcomer.relay(server.url, { method: 'GET', path: '/echo/6' }), {
-    code: 'OWNER_UNAVAILABLE',
-  });
-  t.same(fallbacks, [], 'not sent over HTTP');
+  const refusedLink = await newcomer.relay(server.url, { method: 'GET', path: '/v1/echo/6' });
+  t.equal(refusedLink.statusCode, 503);
+  t.match(json(refusedLink), { error: { code: 'OWNER_UNAVAILABLE' } });
+  t.equal(fallbacks.length, 1, 'over HTTP');
   held[0]?.();
   t.same(json(await underWay), { value: '4' }, 'the request under way was answered');
   await closed;
@@ -324,12 +427,12 @@ t.test('a link that dies fails what it carried; the next request opens a new one
   const held: (() => void)[] = [];
   const server = await linkServer(t, { held });
   const { links: client } = links(t);
-  const carried = client.relay(server.url, { method: 'GET', path: '/slow/1' });
+  const carried = client.relay(server.url, { method: 'GET', path: '/v1/slow/1' });
   while (held.length < 1) await new Promise((resolve) => setTimeout(resolve, 5));
   // The node's side of every connection goes away, as when its process dies.
   for (const socket of server.sockets) socket.destroy();
   await t.rejects(carried, { code: 'OWNER_UNAVAILABLE' });
-  const again = await client.relay(server.url, { method: 'GET', path: '/echo/2' });
+  const again = await client.relay(server.url, { method: 'GET', path: '/v1/echo/2' });
   t.same(json(again), { value: '2' });
 });
 
@@ -339,22 +442,42 @@ t.test('no answer in time: that request fails as a timeout, the link stays', asy
   const { links: client } = links(t, { timeoutMs: 100 });
   const started = performance.now();
   const error = await client
-    .relay(server.url, { method: 'GET', path: '/slow/1' })
+    .relay(server.url, { method: 'GET', path: '/v1/slow/1' })
     .catch((caught: unknown) => caught);
   const waitedMs = performance.now() - started;
   t.match(error, { code: 'OWNER_UNAVAILABLE', cause: { code: LINK_TIMEOUT_CODE } });
   t.ok(waitedMs >= 100 && waitedMs < 1_000, `failed after ${Math.round(waitedMs)} ms`);
   held[0]?.(); // its late answer is dropped
-  t.same(json(await client.relay(server.url, { method: 'GET', path: '/echo/2' })), { value: '2' });
+  t.same(json(await client.relay(server.url, { method: 'GET', path: '/v1/echo/2' })), {
+    value: '2',
+  });
   t.equal(client.openLinks, 1);
 });
+
+t.test(
+  'a peer that never answers the upgrade: the request times out, the link is dropped',
+  async (t) => {
+    const silent = createNetServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    t.teardown(() => new Promise<void>((resolve) => silent.close(() => resolve())));
+    silent.on('connection', (socket) => t.teardown(() => socket.destroy()));
+    const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    const { links: client, fallbacks } = links(t, { timeoutMs: 100 });
+    await t.rejects(client.relay(url, { method: 'GET', path: '/v1/echo/1' }), {
+      code: 'OWNER_UNAVAILABLE',
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    t.equal(client.openLinks, 0, 'the half-open link is gone');
+    t.same(fallbacks, [], 'a silent peer is not taken for one without links');
+  },
+);
 
 t.test('a peer without member links is called over HTTP', async (t) => {
   const server = await linkServer(t, { links: false });
   const { links: client, fallbacks } = links(t);
-  const first = await client.relay(server.url, { method: 'GET', path: '/echo/1' });
+  const first = await client.relay(server.url, { method: 'GET', path: '/v1/echo/1' });
   t.same(json(first), { value: '1', over: 'http' });
-  const second = await client.relay(server.url, { method: 'GET', path: '/echo/2' });
+  const second = await client.relay(server.url, { method: 'GET', path: '/v1/echo/2' });
   t.same(json(second), { value: '2', over: 'http' });
   t.equal(fallbacks.length, 2, 'both over HTTP; the refusal is remembered');
 });
@@ -364,13 +487,13 @@ t.test("the client's bound: one request past it is OVERLOADED, not sent", async 
   const server = await linkServer(t, { held });
   const { links: client } = links(t, { inFlightMax: 2 });
   const underWay = [1, 2].map((index) =>
-    client.relay(server.url, { method: 'GET', path: `/slow/${index}` }),
+    client.relay(server.url, { method: 'GET', path: `/v1/slow/${index}` }),
   );
-  await t.rejects(client.relay(server.url, { method: 'GET', path: '/slow/3' }), {
+  await t.rejects(client.relay(server.url, { method: 'GET', path: '/v1/slow/3' }), {
     code: 'OVERLOADED',
   });
   while (held.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
   for (const release of held) release();
   await Promise.all(underWay);
-  t.same(server.seen, ['/slow/1', '/slow/2']);
+  t.same(server.seen, ['/v1/slow/1', '/v1/slow/2']);
 });

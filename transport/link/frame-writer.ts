@@ -8,11 +8,14 @@ import type { Socket } from 'node:net';
  */
 export class FrameWriter {
   readonly #socket: Socket;
+  /** Told after each flush: the socket's `writableLength` says how much the peer has not taken. */
+  readonly #afterFlush: (() => void) | undefined;
   #queued: Buffer[] = [];
   #scheduled = false;
 
-  constructor(socket: Socket) {
+  constructor(socket: Socket, afterFlush?: () => void) {
     this.#socket = socket;
+    this.#afterFlush = afterFlush;
   }
 
   write(buffers: Buffer | readonly Buffer[]): void {
@@ -29,12 +32,12 @@ export class FrameWriter {
     this.#queued = [];
     const socket = this.#socket;
     if (socket.destroyed) return;
-    if (queued.length === 1) {
-      socket.write(queued[0] as Buffer);
-      return;
+    if (queued.length === 1) socket.write(queued[0] as Buffer);
+    else {
+      socket.cork();
+      for (const buffer of queued) socket.write(buffer);
+      socket.uncork();
     }
-    socket.cork();
-    for (const buffer of queued) socket.write(buffer);
-    socket.uncork();
+    this.#afterFlush?.();
   }
 }

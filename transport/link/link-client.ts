@@ -19,18 +19,39 @@ const ANSWER_PAYLOAD_BYTES_MAX = 64 * 1024 * 1024;
 /** How often a link with requests under way looks for ones past their deadline. */
 const TIMEOUT_SWEEP_MS = 50;
 
-/** After a peer refused to open a link (not a member link server), HTTP for this long. */
-const REFUSED_LINK_RETRY_MS = 30_000;
+/**
+ * After a peer answered the upgrade with something other than 101, HTTP for this long: 30 s after
+ * a 404 (no links there: an older version), 1 s after anything else (a refusal of this caller, or
+ * a 503 from a node that is stopping), whose HTTP answers tell the caller what is wrong.
+ */
+const NO_LINKS_RETRY_MS = 30_000;
+const REFUSED_LINK_RETRY_MS = 1_000;
 
-/** Upgrade answers after which a peer is called over HTTP for a while. */
-const REFUSING_STATUSES = new Set([401, 403, 404]);
+/**
+ * The upgrade's credentials for a caller that signs as a member (the router), or carries an app
+ * token (a ring-aware app client), or neither (an app on loopback without app tokens).
+ */
+export function linkCredentials(
+  signer: MemberSigner | undefined,
+  bearerToken: string | undefined,
+): () => Record<string, string> {
+  if (signer !== undefined)
+    return () => ({
+      [MEMBER_SIGNATURE_HEADER]: signer.sign('GET', MEMBER_LINK_PATH, undefined),
+    });
+  const headers = bearerToken === undefined ? {} : { authorization: `Bearer ${bearerToken}` };
+  return () => headers;
+}
 
 /** The `code` of the cause of a link request that got no answer in time (owner-client reads it). */
 export const LINK_TIMEOUT_CODE = 'CHATRING_LINK_TIMEOUT';
 
 export interface MemberLinksOptions {
-  /** Signs the upgrade that opens each link (the node checks it as any member request). */
-  signer: MemberSigner;
+  /**
+   * The headers that authenticate the upgrade opening each link, made per link (a member
+   * signature, or an app's bearer token; `linkCredentials` makes them).
+   */
+  credentials: () => Record<string, string>;
   /** A request's deadline when it names none, in ms (connect included). */
   timeoutMs: number;
   /** Requests under way per link; one more fails at once with OVERLOADED. */
@@ -71,10 +92,9 @@ export class MemberLinks {
       return Promise.reject(new ChatringError('OWNER_UNAVAILABLE', `${this.#name}: closed`));
     let link = this.#links.get(baseUrl);
     if (link === undefined) {
-      link = new MemberLink(this.#name, baseUrl, this.#options, (outcome) => {
+      link = new MemberLink(this.#name, baseUrl, this.#options, (httpForMs) => {
         if (this.#links.get(baseUrl) === link) this.#links.delete(baseUrl);
-        if (outcome === 'refused')
-          this.#refusedUntil.set(baseUrl, performance.now() + REFUSED_LINK_RETRY_MS);
+        if (httpForMs > 0) this.#refusedUntil.set(baseUrl, performance.now() + httpForMs);
       });
       this.#links.set(baseUrl, link);
     }
@@ -109,7 +129,8 @@ class MemberLink {
   readonly #name: string;
   readonly #baseUrl: string;
   readonly #options: MemberLinksOptions;
-  readonly #onEnd: (outcome: LinkEnd) => void;
+  /** Told when the link is gone, with how long its peer is to be called over HTTP instead. */
+  readonly #onEnd: (httpForMs: number) => void;
   readonly #pending = new Map<number, PendingRequest>();
   readonly #upgrade: ClientRequest;
   #writer: FrameWriter | undefined;
@@ -122,7 +143,7 @@ class MemberLink {
     name: string,
     baseUrl: string,
     options: MemberLinksOptions,
-    onEnd: (outcome: LinkEnd) => void,
+    onEnd: (httpForMs: number) => void,
   ) {
     this.#name = name;
     this.#baseUrl = baseUrl;
@@ -136,7 +157,7 @@ class MemberLink {
       headers: {
         connection: 'upgrade',
         upgrade: MEMBER_LINK_PROTOCOL,
-        [MEMBER_SIGNATURE_HEADER]: options.signer.sign('GET', MEMBER_LINK_PATH, undefined),
+        ...options.credentials(),
       },
     });
     this.#upgrade.on('upgrade', (_response: IncomingMessage, socket: Socket, head: Buffer) =>
@@ -145,15 +166,22 @@ class MemberLink {
     this.#upgrade.on('response', (response: IncomingMessage) => {
       response.resume();
       const status = response.statusCode ?? 0;
-      // 404: no member links there (an older version); 401/403: it does not take us as a member,
-      // which its HTTP answers will say to the caller. Anything else (503 while it stops) is an
-      // owner unavailable now, retried like a refused connection.
+      // No link there now: the requests waiting for it go over HTTP, whose answers say why.
       this.#end(
-        REFUSING_STATUSES.has(status) ? 'refused' : 'closed',
+        'refused',
         new Error(`the peer answered the link upgrade ${status}`),
+        status === 404 ? NO_LINKS_RETRY_MS : REFUSED_LINK_RETRY_MS,
       );
     });
     this.#upgrade.on('error', (error) => this.#end('closed', error));
+    // A peer that takes the connection and never answers the upgrade (stopped, or something in
+    // between that swallows upgrades) must not hold the link half-open: the next request tries anew.
+    this.#upgrade.setTimeout(options.timeoutMs, () =>
+      this.#end(
+        'closed',
+        new Error(`no answer to the link upgrade within ${options.timeoutMs} ms`),
+      ),
+    );
     this.#upgrade.end();
   }
 
@@ -201,6 +229,8 @@ class MemberLink {
       return;
     }
     this.#socket = socket;
+    // The upgrade's timeout was for the upgrade: an open link may idle; requests have deadlines.
+    socket.setTimeout(0);
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 10_000);
     const reader = new FrameReader(ANSWER_PAYLOAD_BYTES_MAX, (id, payload) =>
@@ -256,11 +286,12 @@ class MemberLink {
     this.#sweep = undefined;
   }
 
-  #end(outcome: LinkEnd, cause: Error): void {
+  /** `httpForMs`: how long the peer is called over HTTP instead (refused links only). */
+  #end(outcome: LinkEnd, cause: Error, httpForMs = 0): void {
     if (this.#ended) return;
     this.#ended = true;
     this.#stopSweep();
-    this.#onEnd(outcome);
+    this.#onEnd(httpForMs);
     this.#upgrade.destroy();
     this.#socket?.destroy();
     const pending = [...this.#pending.values()];

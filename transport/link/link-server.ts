@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { ChatringError, REQUEST_BODY_BYTES_LIMIT, toChatringError } from '../../protocol/index.js';
 import { httpServerState, rawResponse, type HttpServerState } from '../http-server.js';
 import { REQUEST_ID_HEADER } from '../logging/logger.js';
-import { MEMBER_SIGNATURE_HEADER, type MemberVerifier } from '../security/index.js';
+import { checkLinkCredential, type AccessPolicy } from '../security/index.js';
 import {
   FrameReader,
   MEMBER_LINK_PATH,
@@ -19,6 +19,13 @@ import { FrameWriter } from './frame-writer.js';
 
 /** A request frame's payload may carry a body as large as an HTTP request's, plus its head. */
 const REQUEST_PAYLOAD_BYTES_MAX = REQUEST_BODY_BYTES_LIMIT + 0x20000;
+
+/**
+ * Answers written to a link and not yet taken by the peer, in bytes, past which the server stops
+ * reading the link's requests until the peer catches up: a caller that sends and never reads
+ * would otherwise have every answer buffered here.
+ */
+const LINK_BACKLOG_BYTES_MAX = 8 * 1024 * 1024;
 
 /** How long a closing server lets links finish the requests they carry before cutting them. */
 const LINK_DRAIN_MS_MAX = 5_000;
@@ -43,19 +50,20 @@ export type LinkRoutes = (request: LinkRequest) => LinkRoute | undefined;
  * A link request is held to what an HTTP one is: it counts against the same in-flight limit
  * (past it `503 OVERLOADED`), gets `503 OWNER_UNAVAILABLE` while the server closes, and is
  * counted, timed and logged by the same telemetry under its route pattern. The link is
- * authenticated once, by the upgrade's member signature (transport/security); every frame on it
- * is that member's. `routes` sees only what the link carries: chatring forwards the public API
- * on it, nothing else.
+ * authenticated once, by its upgrade (`checkLinkCredential`: a member signature, or an app token
+ * where app tokens are configured); every frame on it is that caller's. `routes` sees only what
+ * the link carries: chatring serves the public API on it, nothing else, so a link grants what an
+ * app credential grants.
  */
 export function serveMemberLinks(
   app: FastifyInstance,
-  members: MemberVerifier,
+  policy: AccessPolicy,
   routes: LinkRoutes,
 ): void {
   const state = httpServerState(app);
   const links = new Set<ServedLink>();
   app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const refusal = refusalOf(request, members, state);
+    const refusal = refusalOf(request, policy, state);
     if (refusal !== undefined) {
       socket.end(rawResponse(refusal));
       return;
@@ -83,7 +91,7 @@ export function serveMemberLinks(
 /** Why an upgrade is refused, or undefined to accept it. */
 function refusalOf(
   request: IncomingMessage,
-  members: MemberVerifier,
+  policy: AccessPolicy,
   state: HttpServerState,
 ): ChatringError | undefined {
   if (request.url !== MEMBER_LINK_PATH || request.headers.upgrade !== MEMBER_LINK_PROTOCOL)
@@ -92,11 +100,8 @@ function refusalOf(
       `no upgrade to ${String(request.headers.upgrade).slice(0, 64)} on ${String(request.url).slice(0, 256)}`,
     );
   if (state.closing) return new ChatringError('OWNER_UNAVAILABLE', 'the server is stopping; retry');
-  const signature = request.headers[MEMBER_SIGNATURE_HEADER];
-  if (typeof signature !== 'string')
-    return new ChatringError('UNAUTHENTICATED', 'a member link is for cluster members: sign it');
   try {
-    members.begin(signature, 'GET', MEMBER_LINK_PATH).verify();
+    checkLinkCredential(request.headers, MEMBER_LINK_PATH, policy);
   } catch (error) {
     return toChatringError(error);
   }
@@ -115,7 +120,13 @@ class ServedLink {
     this.#socket = socket;
     this.#state = state;
     this.#routes = routes;
-    this.#writer = new FrameWriter(socket);
+    this.#writer = new FrameWriter(socket, () => {
+      // Only the serving side holds back (a caller never stops reading answers), so the two
+      // sides cannot each wait for the other.
+      if (socket.writableLength <= LINK_BACKLOG_BYTES_MAX || socket.isPaused()) return;
+      socket.pause();
+      socket.once('drain', () => socket.resume());
+    });
   }
 
   get busy(): boolean {

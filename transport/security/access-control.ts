@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import { Transform } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ChatringError } from '../../protocol/index.js';
@@ -160,6 +161,28 @@ function hasBody(request: FastifyRequest): boolean {
   return (
     (length !== undefined && length !== '0') || request.headers['transfer-encoding'] !== undefined
   );
+}
+
+/**
+ * Who may open a link (transport/link), which carries only the public `/v1` API: whoever may call
+ * `/v1` — a member signing the upgrade (the router), or an app with an app token when app tokens
+ * are configured (anyone when they are not, as on `/v1` itself). Throws the refusal.
+ */
+export function checkLinkCredential(
+  headers: IncomingHttpHeaders,
+  pathAndQuery: string,
+  policy: AccessPolicy,
+): void {
+  const signature = headers[MEMBER_SIGNATURE_HEADER];
+  if (signature !== undefined) {
+    if (typeof signature !== 'string')
+      throw new ChatringError('FORBIDDEN', `one ${MEMBER_SIGNATURE_HEADER} header, not several`);
+    policy.members.begin(signature, 'GET', pathAndQuery).verify();
+    return;
+  }
+  if (policy.appTokens === undefined) return;
+  if (!policy.appTokens.matches(bearerTokenOf(headers.authorization, 'app')))
+    throw new ChatringError('FORBIDDEN', 'the bearer token is not a valid app token');
 }
 
 /** The member a request was signed by, or undefined. */

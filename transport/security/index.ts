@@ -7,6 +7,7 @@ export {
 export { TokenSet, hashToken, BEARER_TOKEN_PATTERN } from './token-set.js';
 export {
   accessOf,
+  checkLinkCredential,
   authenticatedMember,
   installAccessControl,
   type AccessPolicy,
