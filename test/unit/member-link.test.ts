@@ -111,16 +111,27 @@ async function linkServer(
   t: Test,
   options: {
     requestsInFlightMax?: number;
+    /** The server's HTTP timeouts, all set to this (ms), to show a link outlives them. */
+    httpTimeoutsMs?: number;
     links?: boolean;
     held?: (() => void)[];
     appTokens?: string[];
   } = {},
 ): Promise<LinkServer> {
-  const app = createHttpServer(
-    options.requestsInFlightMax === undefined
+  const timeoutsMs = options.httpTimeoutsMs;
+  const app = createHttpServer({
+    ...(options.requestsInFlightMax === undefined
       ? {}
-      : { requestsInFlightMax: options.requestsInFlightMax },
-  );
+      : { requestsInFlightMax: options.requestsInFlightMax }),
+    ...(timeoutsMs === undefined
+      ? {}
+      : {
+          headersTimeoutMs: timeoutsMs,
+          requestTimeoutMs: timeoutsMs,
+          keepAliveTimeoutMs: timeoutsMs,
+          connectionIdleTimeoutMs: timeoutsMs,
+        }),
+  });
   const policy = {
     members: new MemberSigner('node-1', SECRET).verifier(),
     appTokens:
@@ -149,6 +160,14 @@ async function linkServer(
               resolve({ status: 200, body: Buffer.from(JSON.stringify({ value })) }),
             );
           }),
+      };
+    if (kind === 'rid')
+      return {
+        route: '/v1/rid',
+        run: (_request, requestId) => ({
+          status: 200,
+          body: Buffer.from(JSON.stringify({ requestId })),
+        }),
       };
     if (kind === 'big')
       return {
@@ -251,6 +270,17 @@ t.test('one link carries many requests at once; each answer reaches its caller',
   const unknown = await client.relay(server.url, { method: 'GET', path: '/v1/nothing' });
   t.equal(unknown.statusCode, 404);
   t.equal(httpServerLoad(server.app).requestsInFlight, 0, 'every request left the count');
+  // Request ids, as over HTTP: the caller's when it sent one, else one made by the server.
+  const given = await client.relay(server.url, {
+    method: 'GET',
+    path: '/v1/rid',
+    headers: { 'x-request-id': 'from-the-router-1' },
+  });
+  t.same(json(given), { requestId: 'from-the-router-1' });
+  const made = json(await client.relay(server.url, { method: 'GET', path: '/v1/rid' })) as {
+    requestId: string;
+  };
+  t.match(made.requestId, /^[\w-]{8,}$/, `one made: ${made.requestId}`);
 });
 
 t.test(
@@ -471,6 +501,21 @@ t.test(
     t.same(fallbacks, [], 'a silent peer is not taken for one without links');
   },
 );
+
+t.test("a link outlives the server's HTTP timeouts: it idles between bursts", async (t) => {
+  const server = await linkServer(t, { httpTimeoutsMs: 200 });
+  const { links: client } = links(t);
+  t.same(json(await client.relay(server.url, { method: 'GET', path: '/v1/echo/1' })), {
+    value: '1',
+  });
+  // Idle for longer than every HTTP timeout, and Node's checking interval.
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  t.same(json(await client.relay(server.url, { method: 'GET', path: '/v1/echo/2' })), {
+    value: '2',
+  });
+  t.equal(client.openLinks, 1, 'the same link');
+  t.equal(server.sockets.size, 1, 'one connection all along');
+});
 
 t.test('a peer without member links is called over HTTP', async (t) => {
   const server = await linkServer(t, { links: false });

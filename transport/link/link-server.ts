@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { ChatringError, REQUEST_BODY_BYTES_LIMIT, toChatringError } from '../../protocol/index.js';
 import { httpServerState, rawResponse, type HttpServerState } from '../http-server.js';
-import { REQUEST_ID_HEADER } from '../logging/logger.js';
+import { REQUEST_ID_HEADER, requestIdSource } from '../logging/logger.js';
 import { checkLinkCredential, type AccessPolicy } from '../security/index.js';
 import {
   FrameReader,
@@ -61,6 +61,8 @@ export function serveMemberLinks(
   routes: LinkRoutes,
 ): void {
   const state = httpServerState(app);
+  // As over HTTP: the caller's request id when it sent a plausible one, else one made here.
+  const requestId = requestIdSource();
   const links = new Set<ServedLink>();
   app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const refusal = refusalOf(request, policy, state);
@@ -71,7 +73,7 @@ export function serveMemberLinks(
     socket.write(
       `HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: ${MEMBER_LINK_PROTOCOL}\r\n\r\n`,
     );
-    const link = new ServedLink(socket as Socket, state, routes);
+    const link = new ServedLink(socket as Socket, state, routes, requestId);
     links.add(link);
     socket.once('close', () => links.delete(link));
     link.start(head);
@@ -114,12 +116,19 @@ class ServedLink {
   readonly #state: HttpServerState;
   readonly #routes: LinkRoutes;
   readonly #writer: FrameWriter;
+  readonly #requestId: (incoming: string | undefined) => string;
   #inFlight = 0;
 
-  constructor(socket: Socket, state: HttpServerState, routes: LinkRoutes) {
+  constructor(
+    socket: Socket,
+    state: HttpServerState,
+    routes: LinkRoutes,
+    requestId: (incoming: string | undefined) => string,
+  ) {
     this.#socket = socket;
     this.#state = state;
     this.#routes = routes;
+    this.#requestId = requestId;
     this.#writer = new FrameWriter(socket, () => {
       // Only the serving side holds back (a caller never stops reading answers), so the two
       // sides cannot each wait for the other.
@@ -164,7 +173,7 @@ class ServedLink {
 
   #onFrame(id: number, payload: Buffer): void {
     const request = decodeRequest(payload);
-    const requestId = request.headers[REQUEST_ID_HEADER] ?? '';
+    const requestId = this.#requestId(request.headers[REQUEST_ID_HEADER]);
     const { load, options, closing } = this.#state;
     if (closing) {
       this.#refuse(id, new ChatringError('OWNER_UNAVAILABLE', 'the server is stopping; retry'));
