@@ -1,23 +1,43 @@
-import type { ConversationRow } from '../store-adapter/index.js';
+import { DELIVER_CLOCK_SKEW_MS_MAX } from '../protocol/index.js';
+import type { ConversationRow, StoredMessage } from '../store-adapter/index.js';
 import type { MailboxServiceDependencies } from './mailbox-dependencies.js';
 import { MailboxState } from './mailbox-state.js';
+import { SentKeys } from './sent-keys.js';
+
+/**
+ * Loading a mailbox's idempotency keys reads at most this many conversations updated within the
+ * window, and this many messages of each; a user busier than that gets keys that reach back less
+ * far (the store answers for the rest, until the window has passed since the load).
+ */
+export const SENT_KEYS_CONVERSATIONS_MAX = 100;
+export const SENT_KEYS_MESSAGES_PER_CONVERSATION_MAX = 200;
+/** Keys one mailbox remembers at most; past it the oldest are forgotten. */
+export const SENT_KEYS_MAX = 10_000;
+/** Conversations whose messages are read from the store at once while loading keys. */
+const SENT_KEYS_READS_IN_FLIGHT = 16;
 
 export interface MailboxLoaderOptions {
   /** Conversations loaded when a user's mailbox is first touched (the recent ones). */
   recentConversationsLoaded: number;
   /** Messages loaded into a conversation's window when it is first read. */
   windowMessagesLoaded: number;
+  /** How long after a message's sentAt a retry of it is always recognised (`SentKeys`). */
+  idempotencyWindowMs: number;
 }
 
 export interface MailboxServiceStats {
   storeLoads: number;
   cacheHits: number;
   cacheMisses: number;
+  /** Writes whose idempotency key memory proved new (no store read). */
+  idempotencyFromMemory: number;
+  /** Writes that asked the store's idempotency index (`messageByClientId`). */
+  idempotencyStoreReads: number;
 }
 
 type LoaderDependencies = Pick<
   MailboxServiceDependencies,
-  'store' | 'locks' | 'cache' | 'ownership'
+  'store' | 'locks' | 'cache' | 'ownership' | 'now'
 >;
 
 /**
@@ -28,7 +48,13 @@ type LoaderDependencies = Pick<
 export class MailboxLoader {
   readonly #deps: LoaderDependencies;
   readonly #options: Readonly<MailboxLoaderOptions>;
-  readonly stats: MailboxServiceStats = { storeLoads: 0, cacheHits: 0, cacheMisses: 0 };
+  readonly stats: MailboxServiceStats = {
+    storeLoads: 0,
+    cacheHits: 0,
+    cacheMisses: 0,
+    idempotencyFromMemory: 0,
+    idempotencyStoreReads: 0,
+  };
 
   constructor(deps: LoaderDependencies, options: Readonly<MailboxLoaderOptions>) {
     this.#deps = deps;
@@ -130,5 +156,94 @@ export class MailboxLoader {
       this.#deps.cache.recharge(current);
       return current;
     });
+  }
+
+  /**
+   * The earliest sentAt a retry arriving now may carry and still be within the idempotency window
+   * (with the clock skew allowed between owners as margin): what memory must reach back to.
+   */
+  idempotencySince(): number {
+    return this.#deps.now() - this.#options.idempotencyWindowMs - DELIVER_CLOCK_SKEW_MS_MAX;
+  }
+
+  /**
+   * Makes sure `state` knows its idempotency keys (`SentKeys`), loading them on the mailbox's first
+   * write: every message sent within the window, from what the state already caches where that
+   * reaches back far enough, else from the store (the conversations updated since, then each one's
+   * messages since). Under the user's lock, so no commit lands between the state and its keys.
+   */
+  async sentKeysLocked(state: MailboxState): Promise<void> {
+    const since = this.idempotencySince();
+    const known = state.sentKeys;
+    if (known !== undefined) {
+      known.forgetBefore(since);
+      return;
+    }
+    const bytesBefore = state.bytes;
+    let coversFrom = since;
+    let rows: ConversationRow[];
+    if (state.conversationsComplete || state.conversationsFrom <= since) {
+      rows = [...state.conversations.values()].map((entry) => entry.row);
+    } else {
+      rows = await this.#deps.store.recentConversations(state.ownerId, SENT_KEYS_CONVERSATIONS_MAX);
+      this.stats.storeLoads += 1;
+      // Conversations past the limit were updated at or before the last one returned: every
+      // message sent after it is in the conversations returned.
+      const last = rows.at(-1);
+      if (rows.length >= SENT_KEYS_CONVERSATIONS_MAX && last !== undefined)
+        coversFrom = Math.max(coversFrom, last.lastUpdatedTimestamp + 1);
+    }
+    const active = rows.filter((row) => row.lastUpdatedTimestamp >= coversFrom);
+    const sent: StoredMessage[] = [];
+    for (let at = 0; at < active.length; at += SENT_KEYS_READS_IN_FLIGHT) {
+      const pages = await Promise.all(
+        active
+          .slice(at, at + SENT_KEYS_READS_IN_FLIGHT)
+          .map((row) => this.#messagesSince(state, row.conversationId, coversFrom)),
+      );
+      for (const page of pages) {
+        sent.push(...page.messages);
+        coversFrom = Math.max(coversFrom, page.coversFrom);
+      }
+    }
+    sent.sort((a, b) => a.sentAt - b.sentAt);
+    state.adoptSentKeys(
+      new SentKeys(
+        coversFrom,
+        SENT_KEYS_MAX,
+        sent.filter((message) => message.sentAt >= coversFrom),
+      ),
+    );
+    if (state.bytes !== bytesBefore) this.#deps.cache.recharge(state);
+  }
+
+  /**
+   * A conversation's messages sent at or after `since`: from its cached window when that reaches
+   * back far enough, else from the store. `coversFrom`: from where the list is complete (higher
+   * than `since` when the store's page was full).
+   */
+  async #messagesSince(
+    state: MailboxState,
+    conversationId: string,
+    since: number,
+  ): Promise<{ messages: StoredMessage[]; coversFrom: number }> {
+    const window = state.conversations.get(conversationId)?.window;
+    const oldest = window?.messages.at(-1);
+    if (
+      window !== undefined &&
+      (window.complete || (oldest !== undefined && oldest.sentAt <= since))
+    )
+      return { messages: window.messages.filter((m) => m.sentAt >= since), coversFrom: since };
+    const limit = SENT_KEYS_MESSAGES_PER_CONVERSATION_MAX;
+    const messages = await this.#deps.store.messagesPage(state.ownerId, conversationId, {
+      limit,
+      sentAfter: since - 1,
+    });
+    this.stats.storeLoads += 1;
+    // A full page may leave older messages out: those sent before its oldest (sentAt strictly
+    // increases within a conversation).
+    const last = messages.at(-1);
+    const coversFrom = messages.length >= limit && last !== undefined ? last.sentAt : since;
+    return { messages, coversFrom };
   }
 }

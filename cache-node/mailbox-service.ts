@@ -1,5 +1,8 @@
 import {
   CONVERSATIONS_LOADED_LIMIT,
+  IDEMPOTENCY_WINDOW_MS_DEFAULT,
+  IDEMPOTENCY_WINDOW_MS_MAX,
+  IDEMPOTENCY_WINDOW_MS_MIN,
   PAGE_SIZE_MAX,
   WINDOW_MESSAGES_LIMIT,
   integerRule,
@@ -38,18 +41,28 @@ export interface MailboxServiceOptions extends RepairQueueOptions {
    * @default 200
    */
   windowMessagesLoaded: number;
+  /**
+   * The idempotency window: a send retried with the same clientMessageId within this long of the
+   * original's sentAt is always recognised, from memory when the owner's keys (`SentKeys`) prove
+   * the id new, else from the store's index. After it, a retry may be stored as a new message (in
+   * both mailboxes, never in one only). Every node of a cluster should use the same value.
+   * @default 86400000 (24 h)
+   */
+  idempotencyWindowMs: number;
 }
 
 /** The repair defaults are the RepairQueue's own (one source each). */
 export const DEFAULT_MAILBOX_SERVICE_OPTIONS: Readonly<MailboxServiceOptions> = Object.freeze({
   recentConversationsLoaded: 200,
   windowMessagesLoaded: PAGE_SIZE_MAX,
+  idempotencyWindowMs: IDEMPOTENCY_WINDOW_MS_DEFAULT,
   ...DEFAULT_REPAIR_QUEUE_OPTIONS,
 });
 
 const MAILBOX_SERVICE_RULES: OptionRules<MailboxServiceOptions> = {
   recentConversationsLoaded: integerRule(1, CONVERSATIONS_LOADED_LIMIT),
   windowMessagesLoaded: integerRule(1, WINDOW_MESSAGES_LIMIT),
+  idempotencyWindowMs: integerRule(IDEMPOTENCY_WINDOW_MS_MIN, IDEMPOTENCY_WINDOW_MS_MAX),
   ...REPAIR_QUEUE_RULES,
 };
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { encodeCursor, type MailboxSnapshot } from '../protocol/index.js';
 import type { ConversationRow, StoredMessage } from '../store-adapter/index.js';
 import { messageJson, summaryJson } from './message-views.js';
+import type { SentKeys } from './sent-keys.js';
 
 /**
  * One user's cached mailbox: the in-memory conversation and message indices. Pure data and
@@ -75,6 +76,7 @@ export class MailboxState {
   #listCursorText: string | undefined;
   #listCursorVersion = -1;
   #bytes = MAILBOX_OVERHEAD_BYTES;
+  #sentKeys: SentKeys | undefined;
 
   constructor(ownerId: string, version: number, recent: ConversationRow[], recentLimit: number) {
     this.ownerId = ownerId;
@@ -104,8 +106,23 @@ export class MailboxState {
     return this.#conversationsFrom;
   }
 
+  /** What the state costs: its data, the texts made from it, and its idempotency keys. */
   get bytes(): number {
-    return this.#bytes;
+    return this.#bytes + (this.#sentKeys?.bytes ?? 0);
+  }
+
+  /**
+   * The idempotency keys of the mailbox's recent messages (`SentKeys`), once the first write
+   * loaded them (`MailboxLoader.sentKeysLocked`); undefined before. Not part of a warm handoff's
+   * snapshot: the new owner loads its own on its first write.
+   */
+  get sentKeys(): SentKeys | undefined {
+    return this.#sentKeys;
+  }
+
+  /** Takes the keys loaded for this state (under the user's lock, at its current version). */
+  adoptSentKeys(keys: SentKeys): void {
+    this.#sentKeys = keys;
   }
 
   /** The state as a warm handoff sends it (`protocol/internal-api.ts`). */
@@ -211,6 +228,7 @@ export class MailboxState {
     }
     if (message !== undefined && entry.window !== undefined)
       this.#insertIntoWindow(entry.window, message);
+    if (message !== undefined) this.#sentKeys?.add(message);
   }
 
   /** The API JSON of the message at `index` of this state's `window`: made once, then kept. */

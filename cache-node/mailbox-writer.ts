@@ -59,11 +59,31 @@ export class MailboxWriter {
   }
 
   /**
-   * The owner's copy of a message this sender sent with this clientMessageId. Always asks the store:
-   * the cache holding no such message proves nothing. A hit newer than the cached state means the
-   * state is stale (a write landed that this node did not see), so it is dropped.
+   * The owner's copy of a message this sender sent with this clientMessageId. Memory answers "none"
+   * when the state's idempotency keys (`SentKeys`, loaded by the write's first step) prove the
+   * key new within the window; anything else asks the store: a key memory knows (a retry: the
+   * stored message is the answer), keys that do not reach back a full window, or none loaded. A
+   * hit newer than the cached state means the state is stale (a write landed that this node did
+   * not see), so it is dropped. A "none" from memory on a stale state cannot create a second
+   * copy: the commit that follows is a compare-and-set on the version this state knows, and fails.
    */
   async findSent(
+    state: MailboxState,
+    senderId: string,
+    clientMessageId: string,
+    conversationId: string,
+  ): Promise<StoredMessage | undefined> {
+    const stats = this.#loader.stats;
+    if (state.sentKeys?.provesAbsent(senderId, clientMessageId, this.#loader.idempotencySince())) {
+      stats.idempotencyFromMemory += 1;
+      return undefined;
+    }
+    stats.idempotencyStoreReads += 1;
+    return this.findSentInStore(state, senderId, clientMessageId, conversationId);
+  }
+
+  /** `findSent`, always from the store's idempotency index. */
+  async findSentInStore(
     state: MailboxState,
     senderId: string,
     clientMessageId: string,

@@ -64,6 +64,7 @@ export class MessageSend {
     const conversationId = conversationIdOf(request.senderId, request.recipientId);
     return this.#deps.locks.run(coordinator, async () => {
       const state = await this.#loader.loadLocked(coordinator);
+      await this.#loader.sentKeysLocked(state);
       const existing = await this.#writer.findSent(
         state,
         request.senderId,
@@ -86,6 +87,17 @@ export class MessageSend {
       const delivered = await this.#deps.delivery.deliver(proposal, requestId);
       assertCopyOf(delivered, proposal);
       this.#assertNotAhead(delivered);
+      if (delivered.duplicate) {
+        // A retry the other copy recognised. Memory proves a key new only within the window; an
+        // older original may have its copy here too, so the store is asked before writing one.
+        const stored = await this.#writer.findSentInStore(
+          state,
+          request.senderId,
+          request.clientMessageId,
+          conversationId,
+        );
+        if (stored !== undefined) return { message: toMessage(stored), duplicate: true };
+      }
       try {
         this.#deps.failpoints?.beforeCoordinatorCommit(delivered.message);
         await this.#writer.commitMessageLocked(state, delivered.message);
@@ -116,6 +128,7 @@ export class MessageSend {
     this.#deps.ownership.assertServing(owner);
     return this.#deps.locks.run(owner, async () => {
       const state = await this.#loader.loadLocked(owner);
+      await this.#loader.sentKeysLocked(state);
       const existing = await this.#writer.findSent(
         state,
         proposal.senderId,
@@ -158,12 +171,15 @@ export class MessageSend {
     this.#repairs.close();
   }
 
-  /** Writes a half-sent message's coordinator copy, if it is still missing. */
+  /**
+   * Writes a half-sent message's coordinator copy, if it is still missing (asked of the store: a
+   * repair may run late, and memory's proof holds only within the idempotency window).
+   */
   async #repair(owner: string, message: Message): Promise<void> {
     this.#deps.ownership.assertServing(owner);
     await this.#deps.locks.run(owner, async () => {
       const state = await this.#loader.loadLocked(owner);
-      const existing = await this.#writer.findSent(
+      const existing = await this.#writer.findSentInStore(
         state,
         message.senderId,
         message.clientMessageId,

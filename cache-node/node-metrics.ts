@@ -91,6 +91,15 @@ function registerCacheMetrics(registry: Registry, sources: NodeMetricSources): v
     help: 'Loads from the store into the cache: mailboxes on a miss, rows, and pages below a cached window.',
     read: () => service.stats.storeLoads,
   });
+  collectedCounter(registry, {
+    name: `${P}idempotency_checks_total`,
+    help: "Writes' idempotency checks, by what answered: memory (the owner's keys proved the clientMessageId new) or store (its index was read).",
+    labelNames: ['answered_by'] as const,
+    read: () => [
+      { labels: { answered_by: 'memory' }, value: service.stats.idempotencyFromMemory },
+      { labels: { answered_by: 'store' }, value: service.stats.idempotencyStoreReads },
+    ],
+  });
   collectedGauge(registry, {
     name: `${P}cache_users`,
     help: 'Users whose mailbox is cached, by LRU: mailboxes (charged to the byte budget) and empty ones (their own count).',

@@ -3,6 +3,8 @@ import type { Command } from 'commander';
 import {
   ChatringError,
   LISTEN_PORT_MAX,
+  IDEMPOTENCY_WINDOW_MS_MAX,
+  IDEMPOTENCY_WINDOW_MS_MIN,
   TIMEOUT_MS_MAX,
   WARM_HANDOFF_BYTES_DEFAULT,
 } from '../protocol/index.js';
@@ -240,7 +242,6 @@ export function routerOptionsFrom(flags: RouterFlags, env: NodeJS.ProcessEnv): G
 
 export function nodeOptionsFrom(flags: NodeFlags, env: NodeJS.ProcessEnv): CacheNodeOptions {
   const { cacheBytesMax, warmHandoffBytesMax } = flags;
-  const repairDelayMs = env.CHATRING_REPAIR_DELAY_MS;
   return {
     nodeId: flags.nodeId,
     host: flags.host ?? DEFAULT_CACHE_NODE_OPTIONS.host,
@@ -263,20 +264,41 @@ export function nodeOptionsFrom(flags: NodeFlags, env: NodeJS.ProcessEnv): Cache
           },
         }),
     failpoints: failpointsFromEnvironment(env),
-    // Test and operations knob: how soon a half-sent message's coordinator copy is retried.
+    ...serviceOptionsFrom(env),
+  };
+}
+
+/**
+ * The data path's knobs from the environment: how soon a half-sent message's coordinator copy is
+ * retried (a test and operations knob), and the idempotency window (every node of a cluster should
+ * be given the same).
+ */
+function serviceOptionsFrom(env: NodeJS.ProcessEnv): Pick<CacheNodeOptions, 'service'> {
+  const repairDelayMs = env.CHATRING_REPAIR_DELAY_MS;
+  const windowMs = env.CHATRING_IDEMPOTENCY_WINDOW_MS;
+  const service = {
     ...(repairDelayMs === undefined
       ? {}
       : {
-          service: {
-            repairDelayMs: integerOption(
-              'CHATRING_REPAIR_DELAY_MS',
-              repairDelayMs,
-              1,
-              TIMEOUT_MS_MAX,
-            ),
-          },
+          repairDelayMs: integerOption(
+            'CHATRING_REPAIR_DELAY_MS',
+            repairDelayMs,
+            1,
+            TIMEOUT_MS_MAX,
+          ),
+        }),
+    ...(windowMs === undefined
+      ? {}
+      : {
+          idempotencyWindowMs: integerOption(
+            'CHATRING_IDEMPOTENCY_WINDOW_MS',
+            windowMs,
+            IDEMPOTENCY_WINDOW_MS_MIN,
+            IDEMPOTENCY_WINDOW_MS_MAX,
+          ),
         }),
   };
+  return Object.keys(service).length === 0 ? {} : { service };
 }
 
 /** Where a node finds the control plane, and how often it renews its lease there. */

@@ -9,6 +9,9 @@ export interface NodeCounters {
   storeLoads: number;
   cacheHits: number;
   cacheMisses: number;
+  /** Writes whose clientMessageId memory proved new, and writes that read the store's index. */
+  idempotencyFromMemory: number;
+  idempotencyStoreReads: number;
   cachedUsers: number;
   cachedBytes: number;
   releasedUsers: number;
@@ -21,6 +24,8 @@ export const NODE_COUNTER_NAMES: readonly (keyof NodeCounters)[] = Object.freeze
   'storeLoads',
   'cacheHits',
   'cacheMisses',
+  'idempotencyFromMemory',
+  'idempotencyStoreReads',
   'cachedUsers',
   'cachedBytes',
   'releasedUsers',
@@ -65,6 +70,8 @@ export async function readNodeStats(
       storeLoads: count(service.storeLoads),
       cacheHits: count(service.cacheHits),
       cacheMisses: count(service.cacheMisses),
+      idempotencyFromMemory: count(service.idempotencyFromMemory),
+      idempotencyStoreReads: count(service.idempotencyStoreReads),
       cachedUsers: count(cache.users),
       cachedBytes: count(cache.bytes),
       releasedUsers: count(handoff.releasedUsers),

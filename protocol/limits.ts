@@ -207,3 +207,10 @@ export const MEMBER_RETENTION_MS = 3_600_000;
 export const PASSWORD_BYTES_MAX = 4_096;
 /** A PEM file (a CA bundle, a certificate, a key): the system's CA bundle is about 220 KB. */
 export const PEM_FILE_BYTES_MAX = 1_048_576;
+/** MailboxService: the idempotency window (`idempotencyWindowMs`), a retry within it of the
+ * original's sentAt always recognised. The default is a day; the least is a minute (longer than
+ * any retry schedule of the router or the typed client); the most 30 days (memory holds a window's
+ * keys per mailbox, bounded per mailbox, so a longer one mostly sends sends to the store). */
+export const IDEMPOTENCY_WINDOW_MS_DEFAULT = 24 * 60 * 60 * 1000;
+export const IDEMPOTENCY_WINDOW_MS_MIN = 60_000;
+export const IDEMPOTENCY_WINDOW_MS_MAX = 30 * 24 * 60 * 60 * 1000;

@@ -435,7 +435,12 @@ async function startTargetCluster(
       // The nodes' counters and their stores' (requests, LWTs, transactions) in one read.
       readAllCounters: async () => {
         const { total, store: storeCounters } = await readClusterCounters(cluster);
-        return { nodes: total, store: storeCounters };
+        // The nodes' reads of the store's idempotency index ride with the store's own counters,
+        // so they come out per send too (issue 12: 0 for warm sends inside the window).
+        return {
+          nodes: total,
+          store: { ...storeCounters, idempotencyIndexReads: total.idempotencyStoreReads },
+        };
       },
       cpu: {
         rootPid: cluster.launcherPid,

@@ -200,7 +200,11 @@ t.test(
 t.test(
   'a half-sent message completed more than DELIVER_SENT_AT_AGE_MS_MAX later keeps its time (repair and client retry)',
   async (t) => {
-    const h = startHarness(t, { service: { repairDelayMs: 5 } });
+    // The retry comes two days late: inside an idempotency window of three (a retry after the
+    // window may be stored anew; test/unit/idempotency-window.test.ts).
+    const h = startHarness(t, {
+      service: { repairDelayMs: 5, idempotencyWindowMs: 3 * DELIVER_SENT_AT_AGE_MS_MAX },
+    });
     const failAlice = () => {
       h.store.failCommit = (commit) => {
         if (commit.ownerId !== 'alice') return undefined;

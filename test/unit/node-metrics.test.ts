@@ -161,7 +161,16 @@ t.test('registerNodeMetrics shows the figures the node keeps, read when scraped'
   cache.put(state);
   cache.putLoaded(new MailboxState('nobody', 0, [], 200));
   const sources: NodeMetricSources = {
-    service: { stats: { storeLoads: 4, cacheHits: 10, cacheMisses: 3 }, pendingRepairs: 2 },
+    service: {
+      stats: {
+        storeLoads: 4,
+        cacheHits: 10,
+        cacheMisses: 3,
+        idempotencyFromMemory: 6,
+        idempotencyStoreReads: 1,
+      },
+      pendingRepairs: 2,
+    },
     cache,
     locks: {
       stats: { acquired: 9, waited: 2, refusedWaitersFull: 1, refusedWaitTimeout: 0 },
@@ -191,6 +200,8 @@ t.test('registerNodeMetrics shows the figures the node keeps, read when scraped'
   t.equal(value('chatring_cache_hits_total'), 10);
   t.equal(value('chatring_cache_misses_total'), 3);
   t.equal(value('chatring_cache_loads_total'), 4);
+  t.equal(value('chatring_idempotency_checks_total', { answered_by: 'memory' }), 6);
+  t.equal(value('chatring_idempotency_checks_total', { answered_by: 'store' }), 1);
   t.equal(value('chatring_cache_users', { lru: 'mailboxes' }), 1);
   t.equal(value('chatring_cache_users', { lru: 'empty' }), 1);
   t.equal(value('chatring_cache_messages'), 2);
