@@ -34,9 +34,8 @@ const USER_LOCK_TABLE_RULES: OptionRules<UserLockTableOptions> = {
 };
 
 interface Entry {
+  /** Rejects a wait with the table's `#waitTimedOut` once it passes lockWaitTimeoutMs. */
   mutex: MutexInterface;
-  /** What the mutex rejects a wait with once it passes lockWaitTimeoutMs. */
-  timeoutError: ChatringError;
   /** Holders plus waiters; the entry is dropped when it reaches 0, so the table holds only busy users. */
   users: number;
 }
@@ -70,6 +69,12 @@ export class UserLockTable {
   readonly #options: Readonly<UserLockTableOptions>;
   readonly #entries = new Map<string, Entry>();
   readonly #observer: UserLockObserver | undefined;
+  /**
+   * What every entry's mutex rejects a timed-out wait with: one object for the table, turned into
+   * the user's USER_BUSY where it is caught. An error made per entry cost a stack trace for every
+   * lock taken (1.3% of a node's busy time under sends, profiled), and almost none time out.
+   */
+  readonly #waitTimedOut = new Error('the wait for a user lock timed out');
   readonly stats: UserLockStats = {
     acquired: 0,
     waited: 0,
@@ -96,14 +101,14 @@ export class UserLockTable {
         this.stats.acquired += 1;
         return await entry.mutex.runExclusive(work);
       }
-      return await this.#runAfterWait(entry, work);
+      return await this.#runAfterWait(userId, entry, work);
     } finally {
       this.#leave(userId, entry);
     }
   }
 
   /** Queued behind a holder or other waiters: the wait is counted, timed, and reported. */
-  async #runAfterWait<T>(entry: Entry, work: () => Promise<T>): Promise<T> {
+  async #runAfterWait<T>(userId: string, entry: Entry, work: () => Promise<T>): Promise<T> {
     this.stats.waited += 1;
     const startedAt = this.#observer?.monotonicNow() ?? 0;
     let acquired = false;
@@ -115,9 +120,13 @@ export class UserLockTable {
         return work();
       });
     } catch (error) {
-      if (!acquired && error === entry.timeoutError) {
+      if (!acquired && error === this.#waitTimedOut) {
         this.stats.refusedWaitTimeout += 1;
         this.#observer?.waited(this.#observer.monotonicNow() - startedAt, false);
+        throw new ChatringError(
+          'USER_BUSY',
+          `waited over ${this.#options.lockWaitTimeoutMs} ms for the lock of ${userId}`,
+        );
       }
       throw error;
     }
@@ -134,13 +143,8 @@ export class UserLockTable {
   #enter(userId: string): Entry {
     let entry = this.#entries.get(userId);
     if (entry === undefined) {
-      const timeoutError = new ChatringError(
-        'USER_BUSY',
-        `waited over ${this.#options.lockWaitTimeoutMs} ms for the lock of ${userId}`,
-      );
       entry = {
-        mutex: withTimeout(new Mutex(), this.#options.lockWaitTimeoutMs, timeoutError),
-        timeoutError,
+        mutex: withTimeout(new Mutex(), this.#options.lockWaitTimeoutMs, this.#waitTimedOut),
         users: 0,
       };
       this.#entries.set(userId, entry);

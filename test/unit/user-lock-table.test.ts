@@ -160,9 +160,32 @@ t.test('a wait past lockWaitTimeoutMs is refused with USER_BUSY', async (t) => {
     locks.run('alice', async () => {
       ran = true;
     }),
-    { name: 'ChatringError', code: 'USER_BUSY' },
+    {
+      name: 'ChatringError',
+      code: 'USER_BUSY',
+      message: 'waited over 50 ms for the lock of alice',
+    },
   );
   t.notOk(ran, 'the timed-out work never runs');
+  // Two users time out at once: each refusal names its own user (one sentinel, caught per user).
+  const bob = holdLock(locks, 'bob');
+  await bob.entered;
+  const carol = holdLock(locks, 'carol');
+  await carol.entered;
+  const refusals = await Promise.allSettled([
+    locks.run('bob', async () => 'never'),
+    locks.run('carol', async () => 'never'),
+  ]);
+  t.same(
+    refusals.map((outcome) =>
+      outcome.status === 'rejected' ? (outcome.reason as Error).message : 'ran',
+    ),
+    ['waited over 50 ms for the lock of bob', 'waited over 50 ms for the lock of carol'],
+  );
+  t.equal(locks.stats.refusedWaitTimeout, 3, 'each counted');
+  bob.release();
+  carol.release();
+  await Promise.all([bob.done, carol.done]);
   holder.release();
   t.equal(await holder.done, 'held', 'the holder is unaffected');
   await settle();
