@@ -97,7 +97,10 @@ export interface MailboxStore {
     limit: number,
   ): Promise<StoredMessage[]>;
 
-  /** The owner's copy of the message `senderId` sent with `clientMessageId`, if any (the idempotency index). */
+  /**
+   * The owner's copy of the message `senderId` sent with `clientMessageId`, if any (the idempotency
+   * index); the newest when the id was used again after the idempotency window (both are kept).
+   */
   messageByClientId(
     ownerId: string,
     senderId: string,

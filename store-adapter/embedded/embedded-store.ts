@@ -172,7 +172,7 @@ function prepareReadStatements(database: Database.Database) {
       `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE owner_id = ? AND conversation_id = ? AND version > ? ORDER BY version LIMIT ?`,
     ),
     messageByClientId: database.prepare(
-      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE owner_id = ? AND sender_id = ? AND client_message_id = ?`,
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE owner_id = ? AND sender_id = ? AND client_message_id = ? ORDER BY sent_at DESC LIMIT 1`,
     ),
   };
 }

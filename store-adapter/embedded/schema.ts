@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 
 /** The embedded store's tables, versioned by `PRAGMA user_version`. */
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const MIGRATIONS: Record<number, string> = {
   1: `
@@ -37,6 +37,13 @@ const MIGRATIONS: Record<number, string> = {
     ) WITHOUT ROWID;
     CREATE INDEX messages_by_version ON messages (owner_id, conversation_id, version);
     CREATE UNIQUE INDEX messages_by_client_id ON messages (owner_id, sender_id, client_message_id);
+  `,
+  // The idempotency index is no longer unique: a clientMessageId used again after the idempotency
+  // window may be a second message (the cache node proves keys new from memory within the window
+  // only), and both are kept, as in Cassandra; a lookup answers the newest.
+  2: `
+    DROP INDEX messages_by_client_id;
+    CREATE INDEX messages_by_client_id ON messages (owner_id, sender_id, client_message_id, sent_at);
   `,
 };
 

@@ -246,6 +246,28 @@ export function runStoreConformance(t: Test, target: ConformanceTarget): void {
     );
   });
 
+  t.test(
+    'a clientMessageId used again (after the idempotency window) keeps both messages; the index answers the newest',
+    async (t) => {
+      const [alice, bob] = [freshUser('a'), freshUser('b')];
+      const first = makeMessage(alice, bob, 10);
+      const again = { ...makeMessage(alice, bob, 20), clientMessageId: first.clientMessageId };
+      await store.commit(messageCommit(bob, 1, first));
+      await store.commit(messageCommit(bob, 2, again));
+      const page = await store.messagesPage(bob, first.conversationId, { limit: 10 });
+      t.same(
+        page.map((message) => message.messageId),
+        [again.messageId, first.messageId],
+        'both kept, newest first',
+      );
+      t.equal(
+        (await store.messageByClientId(bob, alice, first.clientMessageId))?.messageId,
+        again.messageId,
+        'the newest',
+      );
+    },
+  );
+
   t.test('content at the limit round-trips byte for byte', async (t) => {
     const [alice, bob] = [freshUser('a'), freshUser('b')];
     const content = '€'.repeat(21_845); // 65,535 UTF-8 bytes: the largest content the API accepts

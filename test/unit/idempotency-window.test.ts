@@ -91,8 +91,8 @@ t.test(
       t.equal(retry.duplicate, false, `stored anew (${reload ? 'reloaded' : 'warm'})`);
       t.equal(h.store.calls.messageByClientId - reads, 0, 'memory proved it new: no index read');
       t.not(retry.message.messageId, sent.message.messageId, 'a new message');
-      // What becomes of the older message with the same key is the store's (the embedded store's
-      // index is unique: the newer replaces it); the two mailboxes agree either way.
+      // Both messages are kept, in both mailboxes alike (store conformance: the index answers the
+      // newest).
       const alice = await h.messages('alice', 'alice~bob', { pageSize: '200' });
       const bob = await h.messages('bob', 'alice~bob', { pageSize: '200' });
       t.same(
@@ -100,7 +100,14 @@ t.test(
         bob.messages.map((m) => [m.messageId, m.sentAt]),
         'never in one mailbox only',
       );
-      t.ok(alice.messages.some((m) => m.messageId === retry.message.messageId));
+      t.same(
+        alice.messages.map((m) => [m.clientMessageId, m.messageId]),
+        [
+          ['late', retry.message.messageId],
+          ['late', sent.message.messageId],
+        ],
+        'the new message beside the first',
+      );
     }
   },
 );
