@@ -24,7 +24,8 @@ import {
 import type { JsonAnswer } from './mailbox-reads.js';
 import type { MailboxService } from './mailbox-service.js';
 import type { Handoff } from './handoff.js';
-import { PUBLIC_ROUTES, publicApi, publicLinkRoutes, type PublicApi } from './public-api.js';
+import { nodeLinkRoutes } from './link-routes.js';
+import { PUBLIC_ROUTES, publicApi, type PublicApi } from './public-api.js';
 
 export interface NodeServerDependencies {
   service: MailboxService;
@@ -83,9 +84,9 @@ export function buildNodeServer(deps: NodeServerDependencies): FastifyInstance {
   registerInternalRoutes(app, deps);
   const api = publicApi(deps.service);
   registerPublicRoutes(app, api);
-  // The router's forwards and ring-aware apps' calls arrive on links: the same handlers, without
-  // HTTP per request.
-  serveMemberLinks(app, deps.access, publicLinkRoutes(api, catchUpEpoch));
+  // The router's forwards, ring-aware apps' calls and other nodes' deliveries arrive on links: the
+  // same handlers, without HTTP per request.
+  serveMemberLinks(app, deps.access, nodeLinkRoutes(api, deps.service, catchUpEpoch));
   return app;
 }
 

@@ -1,4 +1,5 @@
 import {
+  DELIVER_PATH,
   ANY_RULE,
   BOOLEAN_RULE,
   ChatringError,
@@ -143,7 +144,7 @@ const SUCCESS = Symbol('success');
 const NEVER_STOP = (): undefined => undefined;
 const NO_LIMITS: OwnerCallLimits = Object.freeze({});
 
-/** What links carry: the public API (a node serves nothing else on them). */
+/** What links carry: the public API, and node-to-node delivery for members (cache-node/link-routes.ts). */
 const PUBLIC_API_PREFIX = '/v1/';
 
 /** A refusal's body, parsed to read its code; bytes that are not JSON count as no answer. */
@@ -221,6 +222,12 @@ export class OwnerClient {
         return { response, body: response.body };
       }
       const raw = await links.relay(url, peerRequest);
+      // A node of the release before delivery rode links serves links but not that route: in a
+      // rolling upgrade its 404 sends the call over HTTP, as before.
+      if (raw.statusCode === 404 && !ownerRequest.path.startsWith(PUBLIC_API_PREFIX)) {
+        const response = await this.#peers.send(url, peerRequest);
+        return { response, body: response.body };
+      }
       const body = parsePeerAnswer('owner client', peerRequest, raw.bytes.toString('utf8'));
       return { response: { statusCode: raw.statusCode, body }, body };
     });
@@ -244,9 +251,10 @@ export class OwnerClient {
     });
   }
 
-  /** Links for a call of the public API, when links are on; undefined: HTTP. */
+  /** Links for a call of the public API or a delivery, when links are on; undefined: HTTP. */
   #linksFor(ownerRequest: OwnerRequest): MemberLinks | undefined {
-    return ownerRequest.path.startsWith(PUBLIC_API_PREFIX) ? this.#links : undefined;
+    const { path } = ownerRequest;
+    return path.startsWith(PUBLIC_API_PREFIX) || path === DELIVER_PATH ? this.#links : undefined;
   }
 
   /**

@@ -8,7 +8,12 @@ import { request } from 'undici';
 import t from 'tap';
 import { CONTROL_PLANE_PATHS } from '../../control-plane/index.js';
 import { DELIVER_PATH, HANDOFF_PATHS, type RingConfig } from '../../protocol/index.js';
-import { MEMBER_SIGNATURE_HEADER, MemberSigner } from '../../transport/index.js';
+import {
+  MEMBER_SIGNATURE_HEADER,
+  MemberLinks,
+  MemberSigner,
+  linkCredentials,
+} from '../../transport/index.js';
 import { ApiClient, eventually } from '../../harness/index.js';
 import { bootCluster, type TestCluster } from '../helpers/local-cluster.js';
 
@@ -179,6 +184,27 @@ t.test('every forged member call is refused and changes nothing', async (t) => {
       { status: 401 },
       `deliver to ${target}`,
     );
+  // Deliveries ride links between nodes; a link opened without a member's signature (as any app
+  // may open one) carries the public API only.
+  const appLinks = new MemberLinks('attacker', {
+    credentials: linkCredentials(undefined, undefined),
+    timeoutMs: 5_000,
+    inFlightMax: 10,
+    fallback: () => Promise.reject(new Error('the link was refused: this test needs it open')),
+  });
+  t.teardown(() => appLinks.close());
+  for (const target of Object.values(nodes)) {
+    const answer = await appLinks.relay(target, {
+      method: 'POST',
+      path: DELIVER_PATH,
+      body: deliver,
+    });
+    t.match(
+      { status: answer.statusCode, body: JSON.parse(answer.bytes.toString('utf8')) as unknown },
+      { status: 401, body: { error: { code: 'UNAUTHENTICATED' } } },
+      `deliver on an app's link to ${target}`,
+    );
+  }
   for (const path of [HANDOFF_PATHS.release, HANDOFF_PATHS.warm, HANDOFF_PATHS.cancel])
     t.match(
       await call(nodeUrl, 'POST', path, { changeId: 'c' }, stranger),

@@ -140,8 +140,17 @@ async function linkServer(
   };
   installAccessControl(app, policy);
   const seen: string[] = [];
-  const routes: LinkRoutes = (request) => {
+  const routes: LinkRoutes = (request, caller) => {
     const [, , kind, value = ''] = request.path.split('/');
+    if (kind === 'caller')
+      return {
+        route: '/v1/caller',
+        run: () => ({ status: 200, body: Buffer.from(JSON.stringify({ caller })) }),
+      };
+    if (kind === 'members-only') {
+      if (caller !== 'member') throw new ChatringError('UNAUTHENTICATED', 'members only');
+      return { route: '/v1/members-only', run: () => ({ status: 204, body: Buffer.alloc(0) }) };
+    }
     if (kind === 'echo')
       return {
         route: '/v1/echo/:value',
@@ -370,6 +379,28 @@ t.test('an app opens a link with what /v1 asks of it: an app token where configu
   });
   t.same(anonymousFallbacks, []);
 });
+
+t.test(
+  'routes know who opened the link, and a route refused to that caller answers the refusal',
+  async (t) => {
+    const server = await linkServer(t);
+    const { links: member } = links(t);
+    const { links: app, fallbacks } = links(t, { appToken: null });
+    t.same(json(await member.relay(server.url, { method: 'GET', path: '/v1/caller' })), {
+      caller: 'member',
+    });
+    t.same(json(await app.relay(server.url, { method: 'GET', path: '/v1/caller' })), {
+      caller: 'app',
+    });
+    const allowed = await member.relay(server.url, { method: 'POST', path: '/v1/members-only' });
+    t.equal(allowed.statusCode, 204, "a member's link may");
+    const refused = await app.relay(server.url, { method: 'POST', path: '/v1/members-only' });
+    t.equal(refused.statusCode, 401, "an app's link may not");
+    t.match(json(refused), { error: { code: 'UNAUTHENTICATED' } });
+    t.same(fallbacks, [], 'over links, not HTTP');
+    t.equal(app.openLinks, 1, 'the refusal leaves the link open for what the caller may do');
+  },
+);
 
 t.test(
   'a caller that sends and never reads: the server stops reading, then catches up',

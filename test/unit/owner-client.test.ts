@@ -9,8 +9,14 @@
 import t, { type Test } from 'tap';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ChatringError, type Clock } from '../../protocol/index.js';
-import { OwnerClient } from '../../transport/index.js';
+import { ChatringError, DELIVER_PATH, type Clock } from '../../protocol/index.js';
+import {
+  MemberSigner,
+  OwnerClient,
+  createHttpServer,
+  installAccessControl,
+  serveMemberLinks,
+} from '../../transport/index.js';
 import { ringTo } from '../helpers/one-slot-ring.js';
 
 async function refusingNode(t: Test, answer = 'refuse' as 'refuse' | 'garble' | 'empty') {
@@ -258,5 +264,57 @@ t.test(
     const before = node.requests();
     await t.rejects(client.relay('alice', request), { code: 'OWNER_UNAVAILABLE' });
     t.equal(node.requests() - before, 6, 'six attempts under the budget alone, as before');
+  },
+);
+
+t.test(
+  'a delivery rides the link to a node that serves it there, and HTTP to one of the release before',
+  async (t) => {
+    const secret = Buffer.from('a-cluster-secret-of-at-least-32-bytes!!');
+    const signer = new MemberSigner('node-1', secret);
+    const deliverer = async (linkDelivery: boolean) => {
+      const over: string[] = [];
+      const app = createHttpServer({});
+      const policy = {
+        members: signer.verifier(),
+        appTokens: undefined,
+        operatorTokens: undefined,
+      };
+      installAccessControl(app, policy);
+      serveMemberLinks(app, policy, (request) =>
+        linkDelivery && request.path === DELIVER_PATH
+          ? {
+              route: DELIVER_PATH,
+              run: () => {
+                over.push('link');
+                return { status: 200, body: Buffer.from('{"over":"link"}') };
+              },
+            }
+          : undefined,
+      );
+      app.post(DELIVER_PATH, async () => {
+        over.push('http');
+        return { over: 'http' };
+      });
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      t.teardown(() => app.close());
+      const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+      return { ring: ringTo(url), over };
+    };
+    for (const [linkDelivery, expected] of [
+      [true, 'link'],
+      [false, 'http'],
+    ] as const) {
+      const node = await deliverer(linkDelivery);
+      const client = new OwnerClient(
+        () => node.ring,
+        async () => undefined,
+        { signer },
+      );
+      t.teardown(() => client.close());
+      const answer = await client.call('bob', { method: 'POST', path: DELIVER_PATH, body: {} });
+      t.same([answer.statusCode, answer.body], [200, { over: expected }], `over ${expected}`);
+      t.same(node.over, [expected], 'asked once, where it is served');
+    }
   },
 );

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { ChatringError, REQUEST_BODY_BYTES_LIMIT, toChatringError } from '../../protocol/index.js';
 import { httpServerState, rawResponse, type HttpServerState } from '../http-server.js';
 import { REQUEST_ID_HEADER, requestIdSource } from '../logging/logger.js';
-import { checkLinkCredential, type AccessPolicy } from '../security/index.js';
+import { checkLinkCredential, type AccessPolicy, type LinkCaller } from '../security/index.js';
 import {
   FrameReader,
   MEMBER_LINK_PATH,
@@ -36,8 +36,11 @@ export interface LinkRoute {
   run(request: LinkRequest, requestId: string): LinkAnswer | Promise<LinkAnswer>;
 }
 
-/** Finds the route of a request; undefined: no such route (answered 404 NOT_FOUND). */
-export type LinkRoutes = (request: LinkRequest) => LinkRoute | undefined;
+/**
+ * Finds the route of a request on a link whose upgrade `caller` authenticated; undefined: no such
+ * route (answered 404 NOT_FOUND). A route the caller may not use throws its refusal.
+ */
+export type LinkRoutes = (request: LinkRequest, caller: LinkCaller) => LinkRoute | undefined;
 
 /**
  * Serves member links on a server made by `createHttpServer`: a member (the router) opens one
@@ -51,9 +54,9 @@ export type LinkRoutes = (request: LinkRequest) => LinkRoute | undefined;
  * (past it `503 OVERLOADED`), gets `503 OWNER_UNAVAILABLE` while the server closes, and is
  * counted, timed and logged by the same telemetry under its route pattern. The link is
  * authenticated once, by its upgrade (`checkLinkCredential`: a member signature, or an app token
- * where app tokens are configured); every frame on it is that caller's. `routes` sees only what
- * the link carries: chatring serves the public API on it, nothing else, so a link grants what an
- * app credential grants.
+ * where app tokens are configured); every frame on it is that caller's, and `routes` is told who
+ * that is: a node serves the public API on every link, and node-to-node delivery only on a
+ * member's, so a link grants what its caller's credential grants over HTTP.
  */
 export function serveMemberLinks(
   app: FastifyInstance,
@@ -65,15 +68,20 @@ export function serveMemberLinks(
   const requestId = requestIdSource();
   const links = new Set<ServedLink>();
   app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const refusal = refusalOf(request, policy, state);
-    if (refusal !== undefined) {
-      socket.end(rawResponse(refusal));
+    const caller = callerOf(request, policy, state);
+    if (caller instanceof ChatringError) {
+      socket.end(rawResponse(caller));
       return;
     }
     socket.write(
       `HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: ${MEMBER_LINK_PROTOCOL}\r\n\r\n`,
     );
-    const link = new ServedLink(socket as Socket, state, routes, requestId);
+    const link = new ServedLink(
+      socket as Socket,
+      state,
+      (frame) => routes(frame, caller),
+      requestId,
+    );
     links.add(link);
     socket.once('close', () => links.delete(link));
     link.start(head);
@@ -90,12 +98,12 @@ export function serveMemberLinks(
   });
 }
 
-/** Why an upgrade is refused, or undefined to accept it. */
-function refusalOf(
+/** Who opened the link, or why its upgrade is refused. */
+function callerOf(
   request: IncomingMessage,
   policy: AccessPolicy,
   state: HttpServerState,
-): ChatringError | undefined {
+): LinkCaller | ChatringError {
   if (request.url !== MEMBER_LINK_PATH || request.headers.upgrade !== MEMBER_LINK_PROTOCOL)
     return new ChatringError(
       'NOT_FOUND',
@@ -103,18 +111,17 @@ function refusalOf(
     );
   if (state.closing) return new ChatringError('OWNER_UNAVAILABLE', 'the server is stopping; retry');
   try {
-    checkLinkCredential(request.headers, MEMBER_LINK_PATH, policy);
+    return checkLinkCredential(request.headers, MEMBER_LINK_PATH, policy);
   } catch (error) {
     return toChatringError(error);
   }
-  return undefined;
 }
 
 /** One accepted link: reads request frames, answers each as soon as its answer is ready. */
 class ServedLink {
   readonly #socket: Socket;
   readonly #state: HttpServerState;
-  readonly #routes: LinkRoutes;
+  readonly #routes: (request: LinkRequest) => LinkRoute | undefined;
   readonly #writer: FrameWriter;
   readonly #requestId: (incoming: string | undefined) => string;
   #inFlight = 0;
@@ -122,7 +129,7 @@ class ServedLink {
   constructor(
     socket: Socket,
     state: HttpServerState,
-    routes: LinkRoutes,
+    routes: (request: LinkRequest) => LinkRoute | undefined,
     requestId: (incoming: string | undefined) => string,
   ) {
     this.#socket = socket;
@@ -190,7 +197,13 @@ class ServedLink {
       );
       return;
     }
-    const route = this.#routes(request);
+    let route: LinkRoute | undefined;
+    try {
+      route = this.#routes(request);
+    } catch (error) {
+      this.#refuse(id, toChatringError(error));
+      return;
+    }
     if (route === undefined) {
       this.#refuse(
         id,

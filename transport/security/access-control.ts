@@ -164,25 +164,33 @@ function hasBody(request: FastifyRequest): boolean {
 }
 
 /**
- * Who may open a link (transport/link), which carries only the public `/v1` API: whoever may call
- * `/v1` — a member signing the upgrade (the router), or an app with an app token when app tokens
- * are configured (anyone when they are not, as on `/v1` itself). Throws the refusal.
+ * Who is at the other end of a link, fixed by its upgrade: a cluster `member` (it signed the
+ * upgrade: the router, another node) or an `app` (an app token, or nothing where app tokens are
+ * not configured). A link grants exactly what its caller's credential grants over HTTP.
+ */
+export type LinkCaller = 'member' | 'app';
+
+/**
+ * Who may open a link (transport/link): whoever may call `/v1` — a member signing the upgrade,
+ * or an app with an app token when app tokens are configured (anyone when they are not, as on
+ * `/v1` itself). Returns who the caller is; throws the refusal.
  */
 export function checkLinkCredential(
   headers: IncomingHttpHeaders,
   pathAndQuery: string,
   policy: AccessPolicy,
-): void {
+): LinkCaller {
   const signature = headers[MEMBER_SIGNATURE_HEADER];
   if (signature !== undefined) {
     if (typeof signature !== 'string')
       throw new ChatringError('FORBIDDEN', `one ${MEMBER_SIGNATURE_HEADER} header, not several`);
     policy.members.begin(signature, 'GET', pathAndQuery).verify();
-    return;
+    return 'member';
   }
-  if (policy.appTokens === undefined) return;
+  if (policy.appTokens === undefined) return 'app';
   if (!policy.appTokens.matches(bearerTokenOf(headers.authorization, 'app')))
     throw new ChatringError('FORBIDDEN', 'the bearer token is not a valid app token');
+  return 'app';
 }
 
 /** The member a request was signed by, or undefined. */

@@ -11,6 +11,7 @@ export {
   authenticatedMember,
   installAccessControl,
   type AccessPolicy,
+  type LinkCaller,
   type Principal,
   type RouteAccess,
 } from './access-control.js';
