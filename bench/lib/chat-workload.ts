@@ -85,17 +85,26 @@ export class ChatWorkload {
   }
 
   /**
-   * Every read the workload's streams can issue, once each: every user's conversation list and
-   * each conversation with a contact (what a messages operation reads). Run before a measured
-   * window, it leaves every mailbox and message window the window reads warm.
+   * Every read the workload's streams can issue, once each, and every message window a send
+   * touches: each user's conversation list and each of the user's conversations — with its own
+   * contacts (what a messages operation reads) and with those who have it as a contact (whose
+   * sends land in its mailbox: a send's first write to a mailbox finds the idempotency keys of its
+   * recent conversations in their windows, not in the store). Run before a measured window, it
+   * leaves every mailbox and message window the window reads or writes warm.
    */
   warmingOperations(): PlannedOperation[] {
+    const conversationsOf = new Map<string, string[]>(this.userIds.map((id) => [id, []]));
+    for (const [a, b] of this.pairs()) {
+      const conversationId = conversationIdOf(a, b);
+      conversationsOf.get(a)?.push(conversationId);
+      conversationsOf.get(b)?.push(conversationId);
+    }
     return this.userIds.flatMap((userId): PlannedOperation[] => [
       { kind: 'conversations', userId },
-      ...(this.contactsOf.get(userId) ?? []).map((contact): PlannedOperation => ({
+      ...(conversationsOf.get(userId) ?? []).map((conversationId): PlannedOperation => ({
         kind: 'messages',
         userId,
-        conversationId: conversationIdOf(userId, contact),
+        conversationId,
       })),
     ]);
   }

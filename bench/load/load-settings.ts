@@ -42,7 +42,7 @@ export const flags = BenchFlags.parse(
     },
     prewarm: {
       description:
-        "before the warm-up, read every user's conversations and every conversation the load reads, once (true/false)",
+        "before the warm-up, read every user's conversation list and every one of its conversations, once (true/false)",
       default: 'true',
     },
     'page-check-s': {

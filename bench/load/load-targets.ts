@@ -537,7 +537,7 @@ async function runOnServer(
 }
 
 /**
- * The pre-warm pass: every user's conversation list and every conversation the load reads, once,
+ * The pre-warm pass: every user's conversation list and every one of its conversations, once,
  * through `loadTarget` (a failed read again, up to PREWARM_RETRIES times), unless --prewarm false
  * (then undefined).
  */

@@ -4,6 +4,7 @@
  * launcher's readable lines, and a server's request lines (its own and its handlers', both with
  * the request id).
  */
+import { spawn } from 'node:child_process';
 import { Writable } from 'node:stream';
 import t from 'tap';
 import { logFormatOption, readableLogLine } from '../../cli/log-lines.js';
@@ -175,5 +176,48 @@ t.test(
     t.type(lines[0]?.ms, 'number');
     t.match(lines[1]?.requestId, /^[\w-]+-[0-9a-z]+$/, 'a made id on the refusal');
     t.equal(lines[1]?.err, undefined, 'a 4xx has no error attached');
+  },
+);
+
+t.test(
+  'stdout lines are buffered, yet none waits long: a quiet process writes within the interval, one killed outright loses at most its last interval, an exiting one loses none',
+  async (t) => {
+    const logger = new URL('../../dist/transport/logging/logger.js', import.meta.url).href;
+    // A child that logs one line, then either idles (the timer must write it), is killed outright
+    // after two intervals, or exits at once (the exit must write it).
+    const run = (then: 'idle' | 'kill' | 'exit') =>
+      new Promise<{ stdout: string; firstLineAfterMs: number | undefined }>((resolve, reject) => {
+        const script = `
+          const { createLogger, LOG_FLUSH_INTERVAL_MS } = await import(${JSON.stringify(logger)});
+          const log = createLogger({ component: 'node', member: 'n1', level: 'info' });
+          log.info({ then: ${JSON.stringify(then)} }, 'one line');
+          if (${JSON.stringify(then)} === 'exit') process.exit(0);
+          else if (${JSON.stringify(then)} === 'kill')
+            setTimeout(() => process.kill(process.pid, 'SIGKILL'), 2 * LOG_FLUSH_INTERVAL_MS);
+          else setTimeout(() => process.exit(0), 15_000);
+        `;
+        const started = performance.now();
+        const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        let stdout = '';
+        let firstLineAfterMs: number | undefined;
+        child.stdout.setEncoding('utf8').on('data', (text: string) => {
+          firstLineAfterMs ??= performance.now() - started;
+          stdout += text;
+          if (then === 'idle') child.kill('SIGKILL');
+        });
+        child.once('error', reject);
+        child.once('close', () => resolve({ stdout, firstLineAfterMs }));
+      });
+    for (const then of ['idle', 'kill', 'exit'] as const) {
+      const { stdout, firstLineAfterMs } = await run(then);
+      t.match(stdout, /"msg":"one line"/, `${then}: the line was written`);
+      if (then === 'idle')
+        t.ok(
+          (firstLineAfterMs ?? Infinity) < 12_000,
+          `idle: written by the timer, not at exit (${Math.round(firstLineAfterMs ?? -1)} ms)`,
+        );
+    }
   },
 );
