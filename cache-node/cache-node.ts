@@ -225,7 +225,10 @@ export async function startCacheNode(given: CacheNodeOptions): Promise<RunningCa
   const probes = options.metrics
     ? new NodeProbes(createMetricsRegistry({ component: 'node', member: nodeId }), clock)
     : undefined;
-  const openedStore: MailboxStore = await openStore(options.store);
+  const openedStore: MailboxStore = await openStore(
+    options.store,
+    options.failpoints?.storeHooks(options.store.kind),
+  );
   const store = probes?.measureStore(openedStore) ?? openedStore;
   const controlPlane = await connectControlPlane(
     options.controlPlane,

@@ -99,7 +99,7 @@ export class MessageSend {
         if (stored !== undefined) return { message: toMessage(stored), duplicate: true };
       }
       try {
-        this.#deps.failpoints?.beforeCoordinatorCommit(delivered.message);
+        this.#deps.failpoints?.beforeCoordinatorCommit(delivered);
         await this.#writer.commitMessageLocked(state, delivered.message);
       } catch (error) {
         // The other copy exists: converge even if the client never retries.

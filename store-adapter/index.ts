@@ -10,7 +10,7 @@ export {
   type EmbeddedStoreGauges,
   type EmbeddedStoreStats,
 } from './embedded/index.js';
-export { openStore, type StoreOptions } from './open-store.js';
+export { openStore, type StoreHooks, type StoreOptions } from './open-store.js';
 export {
   openCassandraStore,
   CassandraStore,
