@@ -33,7 +33,9 @@ const SCRIPTS: Record<Benchmark, string> = {
 
 /**
  * The write mix (issue 12; the capacity plan's sends per core): router, direct and the stateless
- * app on both stores, each on its own cluster or keyspace (a send mix changes the data).
+ * app on both stores, and the ring-aware client on Cassandra, each on its own cluster or keyspace
+ * (a send mix changes the data). The plan reads the Cassandra targets (the production store):
+ * router, client-direct and the stateless app, each with Cassandra's own CPU measured apart.
  */
 const SENDS_ARGS = [
   '--report-name',
@@ -41,7 +43,7 @@ const SENDS_ARGS = [
   '--mix',
   'send:20,conversations:40,messages:40',
   '--targets',
-  'router,direct,baseline,router-cassandra,direct-cassandra,baseline-cassandra',
+  'router,direct,baseline,router-cassandra,client-direct-cassandra,direct-cassandra,baseline-cassandra',
   '--page-check-s',
   '0',
 ];

@@ -48,6 +48,16 @@ export interface LoadTargetResult {
   storePerSend?: Record<string, number>;
   /** cpuSeconds ÷ successful operations, µs. */
   cpuUsPerOp?: number;
+  /**
+   * Cassandra targets: the local Cassandra JVM's own CPU over the same window (absent in older
+   * results, and where not measured: storeCpuNotMeasured says why). See bench/load/load-results.ts.
+   */
+  storeCpuSeconds?: number;
+  storeCpuCores?: number;
+  storeCpuUsPerOp?: number;
+  storeCpuUsPerSend?: number;
+  storeCpuScope?: string;
+  storeCpuNotMeasured?: string;
   prewarm?: { requests: number; errors: number; seconds: number };
   sharedCluster?: string[];
   cpuScope?: string;
@@ -106,7 +116,12 @@ export interface LoadResults {
   auth?: LoadAuthResults;
   pageSizeCheck?: LoadPageSizeCheck;
   /** The Cassandra the Cassandra targets ran on (bench/load/cassandra-keyspaces.ts). */
-  cassandra?: { contactPoints: string[]; localNode?: { reused: boolean; jit: string } };
+  cassandra?: {
+    contactPoints: string[];
+    localNode?: { reused: boolean; jit: string };
+    /** Whose CPU the Cassandra targets' store figures are (absent in older results). */
+    cpu?: { pids: number[]; scope: string } | { notMeasured: string };
+  };
 }
 
 export interface MemoryResultRow {

@@ -33,21 +33,27 @@ export function averageSendsPerSecond(targets: CapacityTargets): number {
 }
 
 /**
- * Where a target's cores come from: `cpu-time` = the CPU seconds its own processes used in the
+ * Where a target's tier cores come from: `cpu-time` = the CPU seconds its own processes used in the
  * measured window ÷ the window (load bench `cpuCores`); `machine` = every core of the machine,
  * the fallback when CPU time was not measured (it also charges the load generator and neighbours).
  */
 export type CoresBasis = 'cpu-time' | 'machine';
 
-/** One load-bench target's measured send rate and the cores it is charged with. */
+/**
+ * One load-bench target's measured send rate and the cores behind it, in two parts: the tier
+ * (chatring's processes, or the stateless app server) and the store (the Cassandra JVM, measured
+ * over the same window; undefined when it was not measured).
+ */
 export interface MeasuredThroughput {
   target: string;
   sendsPerSecond: number;
   /** All operations of the mix (sends and reads) per second. */
   operationsPerSecond: number;
-  /** Cores the measured system is charged with (see coresCharged()). */
-  coresCharged: number;
-  coresBasis: CoresBasis;
+  /** Cores the tier is charged with (see coresCharged()). */
+  tierCores: number;
+  tierBasis: CoresBasis;
+  /** Cores the store's own processes kept busy in the window; undefined: not measured. */
+  storeCores: number | undefined;
 }
 
 /** The measured cores the target kept busy when known (finite, > 0), else all machine cores. */
@@ -60,17 +66,35 @@ export function coresCharged(
     : { cores: machineCores, basis: 'machine' };
 }
 
+/** Cores for the design's average and peak, and the peak sized for the fullest node. */
+export interface CoreCounts {
+  average: number;
+  peak: number;
+  /**
+   * The tier: the peak sized so that the fullest slot (the ring's max/mean) still fits on equal
+   * nodes. The store: the peak unchanged — Cassandra places partitions by its own token ring,
+   * whose balance chatring's ring figure says nothing about.
+   */
+  peakFullestNode: number;
+}
+
+/** One part (tier, store, or both) of a target's plan. */
+export interface PartPlan {
+  /** Cores this part kept busy in the measured window. */
+  coresUsed: number;
+  sendsPerSecondPerCore: number;
+  operationsPerSecondPerCore: number;
+  cores: CoreCounts;
+}
+
 export interface ThroughputPlan {
   target: string;
-  coresCharged: number;
-  coresBasis: CoresBasis;
-  sendsPerSecondPerCore: number;
-  mailboxCommitsPerSecondPerCore: number;
-  operationsPerSecondPerCore: number;
-  coresForAverage: number;
-  coresForPeak: number;
-  /** coresForPeak sized so that the fullest slot (max/mean of the ring) still fits. */
-  coresForPeakWithRingHeadroom: number;
+  tierBasis: CoresBasis;
+  tier: PartPlan;
+  /** Undefined when the store's CPU was not measured. */
+  store: PartPlan | undefined;
+  /** tier + store (each part's cores rounded up first, so the rows add up); undefined without store. */
+  total: PartPlan | undefined;
 }
 
 export function planThroughput(
@@ -78,19 +102,41 @@ export function planThroughput(
   targets: CapacityTargets,
   ringMaxOverMean: number,
 ): ThroughputPlan {
-  const sendsPerSecondPerCore = measured.sendsPerSecond / measured.coresCharged;
-  const coresFor = (sendsPerSecond: number) => Math.ceil(sendsPerSecond / sendsPerSecondPerCore);
-  return {
-    target: measured.target,
-    coresCharged: measured.coresCharged,
-    coresBasis: measured.coresBasis,
-    sendsPerSecondPerCore,
-    mailboxCommitsPerSecondPerCore: sendsPerSecondPerCore * targets.mailboxCommitsPerSend,
-    operationsPerSecondPerCore: measured.operationsPerSecond / measured.coresCharged,
-    coresForAverage: coresFor(averageSendsPerSecond(targets)),
-    coresForPeak: coresFor(targets.peakSendsPerSecond),
-    coresForPeakWithRingHeadroom: coresFor(targets.peakSendsPerSecond * ringMaxOverMean),
+  const part = (coresUsed: number, headroom: number): PartPlan => {
+    const sendsPerSecondPerCore = measured.sendsPerSecond / coresUsed;
+    const coresFor = (sendsPerSecond: number) => Math.ceil(sendsPerSecond / sendsPerSecondPerCore);
+    return {
+      coresUsed,
+      sendsPerSecondPerCore,
+      operationsPerSecondPerCore: measured.operationsPerSecond / coresUsed,
+      cores: {
+        average: coresFor(averageSendsPerSecond(targets)),
+        peak: coresFor(targets.peakSendsPerSecond),
+        peakFullestNode: coresFor(targets.peakSendsPerSecond * headroom),
+      },
+    };
   };
+  const tier = part(measured.tierCores, ringMaxOverMean);
+  const storeCores = measured.storeCores;
+  const store =
+    storeCores !== undefined && Number.isFinite(storeCores) && storeCores > 0
+      ? part(storeCores, 1)
+      : undefined;
+  const total =
+    store === undefined
+      ? undefined
+      : {
+          coresUsed: tier.coresUsed + store.coresUsed,
+          sendsPerSecondPerCore: measured.sendsPerSecond / (tier.coresUsed + store.coresUsed),
+          operationsPerSecondPerCore:
+            measured.operationsPerSecond / (tier.coresUsed + store.coresUsed),
+          cores: {
+            average: tier.cores.average + store.cores.average,
+            peak: tier.cores.peak + store.cores.peak,
+            peakFullestNode: tier.cores.peakFullestNode + store.cores.peakFullestNode,
+          },
+        };
+  return { target: measured.target, tierBasis: measured.tierBasis, tier, store, total };
 }
 
 /** Heap of one cached message and one cached mailbox, from the memory bench. */

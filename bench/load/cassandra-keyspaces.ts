@@ -16,6 +16,7 @@ import {
 import { openStore } from '../../store-adapter/index.js';
 import type { ChatWorkload } from '../lib/chat-workload.js';
 import { seedWorkload, type SeedFigures } from '../lib/workload-seed.js';
+import { locateCassandraProcesses, type StoreCpuScope } from './cassandra-process.js';
 import { settings } from './load-settings.js';
 
 /** Commits in flight while seeding a keyspace (a networked store takes many at once). */
@@ -41,6 +42,11 @@ export interface CassandraUsed {
     /** From its command line: `C1 only` (-XX:TieredStopAtLevel=1, the tests' fast boot) or `C1 + C2`. */
     jit: string;
   };
+  /**
+   * The Cassandra processes whose CPU each Cassandra target's window charges apart (their pids and
+   * how they were found), or why it is not measured (cassandra-process.ts).
+   */
+  cpu?: StoreCpuScope;
 }
 
 /**
@@ -55,6 +61,7 @@ export class BenchCassandra {
   #location: Promise<CassandraLocation> | undefined;
   #shared: Promise<ScratchKeyspace> | undefined;
   #used: CassandraUsed | undefined;
+  #storeCpu: Promise<StoreCpuScope> | undefined;
 
   constructor(workload: ChatWorkload) {
     this.#workload = workload;
@@ -83,6 +90,14 @@ export class BenchCassandra {
     return this.#used;
   }
 
+  /**
+   * The Cassandra JVM(s) whose CPU the targets' windows read, or why not: found once, after the
+   * first keyspace (keyspaceFor) located Cassandra.
+   */
+  async storeCpu(): Promise<StoreCpuScope> {
+    return (await this.#storeCpu) ?? { notMeasured: 'Cassandra was not located' };
+  }
+
   /** Drops the shared keyspace, if one was made. */
   async close(): Promise<void> {
     const shared = await this.#shared?.catch(() => undefined);
@@ -102,7 +117,22 @@ export class BenchCassandra {
       );
       return location;
     });
-    const scratch = await openScratchKeyspace(await this.#location, KEYSPACE_PREFIX);
+    const location = await this.#location;
+    const scratch = await openScratchKeyspace(location, KEYSPACE_PREFIX);
+    this.#storeCpu ??= locateCassandraProcesses(location, async () => {
+      const peers = await scratch.client.execute('SELECT peer FROM system.peers');
+      return peers.rowLength;
+    })
+      .catch((error: unknown): StoreCpuScope => ({ notMeasured: (error as Error).message }))
+      .then((cpu) => {
+        if (this.#used !== undefined) this.#used.cpu = cpu;
+        console.log(
+          'pids' in cpu
+            ? `cassandra: its CPU is measured over each Cassandra target's window: pid ${cpu.pids.join(', ')}, ${cpu.scope}`
+            : `cassandra: its CPU is not measured: ${cpu.notMeasured}`,
+        );
+        return cpu;
+      });
     try {
       const seed = await seedWorkload(
         await openStore({ kind: 'cassandra', cassandra: scratch.storeOptions() }),

@@ -7,6 +7,7 @@ import {
   type ProcessTreeSnapshot,
   type TreeCpuUsage,
 } from '../lib/process-cpu.js';
+import type { StoreCpuScope } from './cassandra-process.js';
 import type { LoadTarget, TargetResult } from './load-results.js';
 import { OPERATION_ORDER, settings } from './load-settings.js';
 
@@ -31,10 +32,14 @@ export function workloadPlan(workload: ChatWorkload, label: string): DrivePlan {
 /** The figures of one measured window (a TargetResult without what names the target). */
 export type MeasuredWindow = Omit<TargetResult, 'target' | 'description' | 'store' | 'path'>;
 
-/** The system under test whose CPU is counted: the process tree of `rootPid`. */
+/**
+ * The system under test whose CPU is counted: the process tree of `rootPid`; and, for a Cassandra
+ * target, the Cassandra processes read apart over the same window (`store`: the store's own cores).
+ */
 export interface CpuScope {
   rootPid: number | undefined;
   scope: string;
+  store?: StoreCpuScope;
 }
 
 /** One side of a drive: the target, its counters, its CPU. */
@@ -109,6 +114,9 @@ class SideMeasure<Counters> {
   #generatorCpuSeconds = 0;
   #usage: TreeCpuUsage | undefined;
   #cpuUnreadable = false;
+  /** The store processes' CPU seconds over the measured windows (CpuScope.store). */
+  #storeSeconds = 0;
+  #storeUnreadable: string | undefined;
   #countersBefore: Counters | undefined;
 
   constructor(side: DriveSide<Counters>) {
@@ -129,6 +137,7 @@ class SideMeasure<Counters> {
     const okBefore = measured ? this.#recorder.summary('all').ok : 0;
     const { rootPid } = this.side.cpu;
     const cpuBefore = measured && rootPid !== undefined ? snapshotTree(rootPid) : undefined;
+    const storeBefore = measured ? snapshotStore(this.side.cpu.store) : undefined;
     const generatorBefore = process.cpuUsage();
     const started = performance.now();
     const end = started + seconds * 1_000;
@@ -149,9 +158,11 @@ class SideMeasure<Counters> {
     if (!measured) return;
     const generator = process.cpuUsage(generatorBefore);
     const cpuAfter = rootPid === undefined ? undefined : snapshotTree(rootPid);
+    const storeAfter = snapshotStore(this.side.cpu.store);
     const usage = cpuUsage(cpuBefore, cpuAfter);
     if (usage === undefined) this.#cpuUnreadable = true;
     else this.#usage = addUsage(this.#usage, usage);
+    this.#addStoreWindow(storeBefore, storeAfter);
     this.#measuredSeconds += elapsed;
     this.#generatorCpuSeconds += (generator.user + generator.system) / 1e6;
     this.#windows.push({
@@ -159,6 +170,45 @@ class SideMeasure<Counters> {
       operations: this.#recorder.summary('all').ok - okBefore,
       ...(usage === undefined ? {} : { cpuSeconds: usage.cpuSeconds }),
     });
+  }
+
+  /** One window of the store's processes: its CPU added, or why the target's figure is missing. */
+  #addStoreWindow(
+    before: ProcessTreeSnapshot | undefined,
+    after: ProcessTreeSnapshot | undefined,
+  ): void {
+    const store = this.side.cpu.store;
+    if (store === undefined || this.#storeUnreadable !== undefined) return;
+    if ('notMeasured' in store) {
+      this.#storeUnreadable = store.notMeasured;
+      return;
+    }
+    const usage = cpuUsage(before, after);
+    if (usage === undefined)
+      this.#storeUnreadable = `Cassandra process ${store.pids.join(', ')} was gone at an edge of the window`;
+    else if (usage.exited > 0 || usage.started > 0)
+      this.#storeUnreadable = 'a Cassandra process exited or started inside the window';
+    else this.#storeSeconds += usage.cpuSeconds;
+  }
+
+  /**
+   * The store's CPU over the measured windows (Cassandra targets only): seconds, cores, µs per
+   * operation and per send — its background work in the window (compaction, flushes, gossip)
+   * included, charged to this target.
+   */
+  #storeFields(seconds: number, operations: number, sends: number): Partial<TargetResult> {
+    const store = this.side.cpu.store;
+    if (store === undefined) return {};
+    if (this.#storeUnreadable !== undefined || 'notMeasured' in store)
+      return { storeCpuNotMeasured: this.#storeUnreadable ?? 'unknown' };
+    const cpuSeconds = this.#storeSeconds;
+    return {
+      storeCpuSeconds: cpuSeconds,
+      storeCpuCores: cpuSeconds / seconds,
+      ...(operations > 0 ? { storeCpuUsPerOp: (cpuSeconds * 1e6) / operations } : {}),
+      ...(sends > 0 ? { storeCpuUsPerSend: (cpuSeconds * 1e6) / sends } : {}),
+      storeCpuScope: store.scope,
+    };
   }
 
   async outcome(): Promise<DriveOutcome<Counters>> {
@@ -207,6 +257,7 @@ class SideMeasure<Counters> {
         throughputOpsPerSecond: operations / seconds,
         byOperation,
         ...cpuFields,
+        ...this.#storeFields(seconds, operations, sends),
         loadGeneratorCpuSeconds: this.#generatorCpuSeconds,
         ...(this.#windows.length > 1
           ? {
@@ -223,6 +274,18 @@ class SideMeasure<Counters> {
       counters: { before: this.#countersBefore, after },
     };
   }
+}
+
+/** The store processes of `scope` as one snapshot (pid@start → sample); undefined if any is gone. */
+function snapshotStore(scope: StoreCpuScope | undefined): ProcessTreeSnapshot | undefined {
+  if (scope === undefined || 'notMeasured' in scope) return undefined;
+  const snapshot: ProcessTreeSnapshot = new Map();
+  for (const pid of scope.pids) {
+    const tree = snapshotTree(pid);
+    if (tree === undefined) return undefined;
+    for (const [key, sample] of tree) snapshot.set(key, sample);
+  }
+  return snapshot;
 }
 
 function cpuUsage(

@@ -39,6 +39,7 @@ export function printResults(results: TargetResult[]): void {
     'p99.9 ms',
     'max ms',
     'CPU µs/op',
+    'Cassandra CPU µs/op',
     'cache hit',
   ];
   const rows: Cell[][] = [];
@@ -53,6 +54,11 @@ export function printResults(results: TargetResult[]): void {
           kind,
           ...latencyCells(summary),
           kind === 'all' ? fixed(result.cpuUsPerOp ?? Number.NaN, 0) : '',
+          kind === 'all' && store === 'cassandra'
+            ? result.storeCpuUsPerOp === undefined
+              ? 'not measured'
+              : fixed(result.storeCpuUsPerOp, 0)
+            : '',
           kind === 'all'
             ? result.cache === undefined
               ? 'n/a'
@@ -93,7 +99,7 @@ export function printResults(results: TargetResult[]): void {
             .map(([name, value]) => `${name} ${fixed(value, 2)}`)
             .join(', ')}`;
     console.log(
-      `${result.target}: ${result.description}; ${fixed(result.throughputOpsPerSecond, 0)} ops/s over ${result.measuredSeconds.toFixed(1)} s; ${prewarmText}; ${cacheText}; ${cpuText}; ${errorText}${storeText}`,
+      `${result.target}: ${result.description}; ${fixed(result.throughputOpsPerSecond, 0)} ops/s over ${result.measuredSeconds.toFixed(1)} s; ${prewarmText}; ${cacheText}; ${cpuText}${storeCpuText(result)}; ${errorText}${storeText}`,
     );
   }
   for (const { targets } of byStore(results)) {
@@ -105,7 +111,7 @@ export function printResults(results: TargetResult[]): void {
         (result.byOperation[kind]?.[field] ?? Number.NaN) /
         (baseline.byOperation[kind]?.[field] ?? Number.NaN);
       console.log(
-        `${result.target} vs ${baseline.target}: throughput ×${fixed(result.throughputOpsPerSecond / baseline.throughputOpsPerSecond, 2)}, p50 ×${fixed(ratio('all', 'p50Ms'), 2)}, p99 ×${fixed(ratio('all', 'p99Ms'), 2)}, CPU per op ×${fixed((result.cpuUsPerOp ?? Number.NaN) / (baseline.cpuUsPerOp ?? Number.NaN), 2)} (reads: conversations p50 ×${fixed(ratio('conversations', 'p50Ms'), 2)}, messages p50 ×${fixed(ratio('messages', 'p50Ms'), 2)}${result.byOperation.send?.ok ? `; send p50 ×${fixed(ratio('send', 'p50Ms'), 2)}` : ''})`,
+        `${result.target} vs ${baseline.target}: throughput ×${fixed(result.throughputOpsPerSecond / baseline.throughputOpsPerSecond, 2)}, p50 ×${fixed(ratio('all', 'p50Ms'), 2)}, p99 ×${fixed(ratio('all', 'p99Ms'), 2)}, CPU per op ×${fixed((result.cpuUsPerOp ?? Number.NaN) / (baseline.cpuUsPerOp ?? Number.NaN), 2)}${withStoreCpuRatio(result, baseline)} (reads: conversations p50 ×${fixed(ratio('conversations', 'p50Ms'), 2)}, messages p50 ×${fixed(ratio('messages', 'p50Ms'), 2)}${result.byOperation.send?.ok ? `; send p50 ×${fixed(ratio('send', 'p50Ms'), 2)}` : ''})`,
       );
     }
   }
@@ -169,6 +175,27 @@ export function printAuthFigures(auth: AuthFigures): void {
   console.log(
     `member signing share: one sign + one verify per cached read = ${fixed(share.signingUsPerRead, 2)} µs of ${fixed(share.cpuUsPerRead, 1)} µs cluster CPU per read on router (${share.cpuSeconds.toFixed(2)} CPU s ÷ ${share.reads} reads${share.readsOnlyMix ? '' : ", sends' CPU included"}, background work included: an upper bound) = ${percent(share.shareOfCpuPerRead, 2)} (a lower bound${share.readsOnlyMix ? '' : "; --mix conversations:50,messages:50 leaves only the background in a read's CPU"})${share.readsOnlyMix ? '' : `; per request of the mix ${fixed(share.cpuUsPerRequest, 1)} µs`}; the app-token check alone would be ${percent(share.appTokenCheckShareOfCpuPerRead, 2)} of a read's CPU`,
   );
+}
+
+/** `, with Cassandra's CPU ×0.40` when both targets' Cassandra CPU per op was measured. */
+function withStoreCpuRatio(result: TargetResult, baseline: TargetResult): string {
+  const total = (target: TargetResult) =>
+    target.storeCpuUsPerOp === undefined
+      ? Number.NaN
+      : (target.cpuUsPerOp ?? Number.NaN) + target.storeCpuUsPerOp;
+  const ratio = total(result) / total(baseline);
+  return Number.isFinite(ratio) ? `, with Cassandra's CPU ×${fixed(ratio, 2)}` : '';
+}
+
+/**
+ * `; Cassandra cpu 1.20 s = 0.30 cores = 800 µs per op, 4000 µs per send (…)` for a Cassandra
+ * target, or why it was not measured; nothing for the other stores.
+ */
+function storeCpuText(result: TargetResult): string {
+  if (result.store !== 'cassandra') return '';
+  if (result.storeCpuSeconds === undefined || result.storeCpuCores === undefined)
+    return `; Cassandra cpu: not measured (${result.storeCpuNotMeasured ?? 'unknown'})`;
+  return `; Cassandra cpu ${result.storeCpuSeconds.toFixed(2)} s = ${fixed(result.storeCpuCores, 2)} cores busy = ${fixed(result.storeCpuUsPerOp ?? Number.NaN, 0)} µs per op${result.storeCpuUsPerSend === undefined ? '' : `, ${fixed(result.storeCpuUsPerSend, 0)} µs per send`} (${result.storeCpuScope ?? ''}; its background work in the window included)`;
 }
 
 /** `: router 80, node-1 31, ...` µs per op by process, when a tree has more than one. */

@@ -56,6 +56,22 @@ export interface TargetResult {
    * order-balanced ratio is their geometric mean; load-targets.ts measureReversedOrder).
    */
   startOrderRatios?: { telemetryStartedFirst: number; telemetryStartedSecond: number };
+  /**
+   * Cassandra targets only: the CPU time (user + system, /proc/<pid>/stat) of the local Cassandra
+   * JVM over the same measured window — the store's own cores, apart from cpuSeconds. Cassandra's
+   * background work in the window (compaction, flushes, gossip, GC) is in it, charged to this
+   * target. storeCpuScope says which process; storeCpuNotMeasured why there is no figure (a
+   * remote contact point, a cluster partly elsewhere, no /proc, a restart inside the window).
+   */
+  storeCpuSeconds?: number;
+  /** storeCpuSeconds ÷ measuredSeconds. */
+  storeCpuCores?: number;
+  /** storeCpuSeconds ÷ successful operations, in µs. */
+  storeCpuUsPerOp?: number;
+  /** storeCpuSeconds ÷ successful sends, in µs (reads of the mix riding along). */
+  storeCpuUsPerSend?: number;
+  storeCpuScope?: string;
+  storeCpuNotMeasured?: string;
   /** cpuUsPerOp split by process of the system under test (router, node-1, launcher, ...). */
   cpuUsPerOpByProcess?: Record<string, number>;
   cpuNotMeasured?: string;

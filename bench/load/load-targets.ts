@@ -23,6 +23,7 @@ import { readClusterCounters } from '../lib/cluster-counters.js';
 import type { TargetPath, TargetSpec } from '../lib/load-target-catalogue.js';
 import { callOperation, runOperations, type OperationPass } from '../lib/operation-call.js';
 import type { BenchCassandra } from './cassandra-keyspaces.js';
+import type { StoreCpuScope } from './cassandra-process.js';
 import { clientDirectTarget } from './client-direct-target.js';
 import {
   drive,
@@ -92,7 +93,10 @@ export async function runSession(
   try {
     const keyspace = await cassandra.keyspaceFor();
     try {
-      const runs = await runOn(session, dataDirFor, workload, keyspace.scratch);
+      const runs = await runOn(session, dataDirFor, workload, {
+        scratch: keyspace.scratch,
+        cpu: await cassandra.storeCpu(),
+      });
       return runs.map((run, index) => ({
         ...run,
         result: {
@@ -116,7 +120,7 @@ async function runOn(
   specs: readonly TargetSpec[],
   dataDirFor: (spec: TargetSpec) => string,
   workload: ChatWorkload,
-  scratch?: ScratchKeyspace,
+  cassandra?: { scratch: ScratchKeyspace; cpu: StoreCpuScope },
 ): Promise<TargetRun[]> {
   const [spec] = specs;
   switch (spec?.path) {
@@ -140,19 +144,32 @@ async function runOn(
           spec,
           workload,
           'baseline-app-server.js',
-          scratch === undefined
+          cassandra === undefined
             ? ['--data-dir', dataDirFor(spec)]
             : [
                 '--store',
                 'cassandra',
                 '--cassandra-options',
-                JSON.stringify(scratch.storeOptions()),
+                JSON.stringify(cassandra.scratch.storeOptions()),
               ],
+          cassandra?.cpu,
         ),
       ];
     default:
-      return runOnCluster(specs, dataDirFor, workload, scratch?.storeArgs() ?? []);
+      return runOnCluster(specs, dataDirFor, workload, {
+        args: cassandra?.scratch.storeArgs() ?? [],
+        cpu: cassandra?.cpu,
+      });
   }
+}
+
+/**
+ * The store a cluster runs on: its `chatring start` flags (none: the embedded store in the data
+ * dir) and, on Cassandra, the Cassandra processes whose CPU each window reads apart.
+ */
+interface ClusterStore {
+  args: string[];
+  cpu: StoreCpuScope | undefined;
 }
 
 /** A started, pre-warmed cluster and what reads its counters and CPU. */
@@ -177,13 +194,13 @@ async function runOnCluster(
   specs: readonly TargetSpec[],
   dataDirFor: (spec: TargetSpec) => string,
   workload: ChatWorkload,
-  storeArgs: string[],
+  store: ClusterStore,
 ): Promise<TargetRun[]> {
   const alternated = isAlternatedPair(specs[0], specs[1]) ? specs[0] : undefined;
   const shared = alternated === undefined ? specs : specs.slice(1);
   const first = shared[0];
   if (first === undefined) return [];
-  const started = await startTargetCluster(shared, dataDirFor(first), workload, storeArgs);
+  const started = await startTargetCluster(shared, dataDirFor(first), workload, store);
   try {
     const runs: TargetRun[] = [];
     let firstOutcome: ClusterOutcome | undefined;
@@ -194,16 +211,10 @@ async function runOnCluster(
         started,
         dataDirFor,
         workload,
-        storeArgs,
+        store,
       );
       firstOutcome = outcomes.shared;
-      const reversed = await measureReversedOrder(
-        alternated,
-        first,
-        dataDirFor,
-        workload,
-        storeArgs,
-      );
+      const reversed = await measureReversedOrder(alternated, first, dataDirFor, workload, store);
       outcomes.companion.result.startOrderRatios = {
         telemetryStartedFirst: outcomes.pairRatio,
         telemetryStartedSecond: reversed,
@@ -267,12 +278,12 @@ async function measureAlternated(
   started: TargetCluster,
   dataDirFor: (spec: TargetSpec) => string,
   workload: ChatWorkload,
-  storeArgs: string[],
+  store: ClusterStore,
 ): Promise<{ companion: TargetRun; shared: ClusterOutcome; pairRatio: number }> {
   console.error(
     `running targets ${companion.name} and ${spec.name} in ${settings.alternateRounds} alternated rounds ...`,
   );
-  const other = await startTargetCluster([companion], dataDirFor(companion), workload, storeArgs);
+  const other = await startTargetCluster([companion], dataDirFor(companion), workload, store);
   try {
     const [otherOutcome, outcome] = await drivePair(companion, other, spec, started, workload);
     return {
@@ -305,7 +316,7 @@ async function measureReversedOrder(
   spec: TargetSpec,
   dataDirFor: (spec: TargetSpec) => string,
   workload: ChatWorkload,
-  storeArgs: string[],
+  store: ClusterStore,
 ): Promise<number> {
   const reversed = (target: TargetSpec): TargetSpec => ({
     ...target,
@@ -318,7 +329,7 @@ async function measureReversedOrder(
     [companion],
     dataDirFor(reversed(companion)),
     workload,
-    storeArgs,
+    store,
     '-reversed',
   );
   try {
@@ -326,7 +337,7 @@ async function measureReversedOrder(
       [spec],
       dataDirFor(reversed(spec)),
       workload,
-      storeArgs,
+      store,
       '-reversed',
     );
     try {
@@ -390,7 +401,7 @@ async function startTargetCluster(
   specs: readonly TargetSpec[],
   dataDir: string,
   workload: ChatWorkload,
-  storeArgs: string[],
+  store: ClusterStore,
   profileTag = '',
 ): Promise<TargetCluster> {
   // router-auth: one app token for this run, given to the cluster (CHATRING_APP_TOKENS) and sent by
@@ -404,13 +415,13 @@ async function startTargetCluster(
   // telemetry costs. Every other cluster target runs with both at the members' defaults, whatever
   // this shell's environment says.
   const telemetry = !specs.some((spec) => spec.path === 'router-no-telemetry');
-  const store = specs[0]?.store ?? 'embedded';
+  const storeKind = specs[0]?.store ?? 'embedded';
   const profileDir =
     settings.cpuProfDir === ''
       ? undefined
-      : join(settings.cpuProfDir, `${store}${telemetry ? '' : '-no-telemetry'}${profileTag}`);
+      : join(settings.cpuProfDir, `${storeKind}${telemetry ? '' : '-no-telemetry'}${profileTag}`);
   const cluster = await startBenchCluster(dataDir, settings.nodes, settings.chatringEntry, {
-    storeArgs,
+    storeArgs: store.args,
     env: {
       CHATRING_APP_TOKENS: appToken ?? '',
       CHATRING_METRICS: String(telemetry),
@@ -445,9 +456,10 @@ async function startTargetCluster(
       cpu: {
         rootPid: cluster.launcherPid,
         scope:
-          store === 'cassandra'
-            ? 'launcher process tree (router, nodes, standby); not the Cassandra server'
+          storeKind === 'cassandra'
+            ? 'launcher process tree (router, nodes, standby); the Cassandra server apart'
             : 'launcher process tree (router, nodes, standby)',
+        ...(store.cpu === undefined ? {} : { store: store.cpu }),
       },
       prewarm,
     };
@@ -490,12 +502,16 @@ function clusterResult(
   };
 }
 
-/** A bench server (baseline, echo, echo-proxy) as a child process, always stopped. */
+/**
+ * A bench server (baseline, echo, echo-proxy) as a child process, always stopped; `storeCpu`: the
+ * Cassandra processes a Cassandra baseline's windows read apart.
+ */
 async function runOnServer(
   spec: TargetSpec,
   workload: ChatWorkload,
   entry: string,
   args: string[],
+  storeCpu?: StoreCpuScope,
 ): Promise<TargetRun> {
   const server = await startServerProcess(entry, spec.path, args);
   try {
@@ -516,6 +532,7 @@ async function runOnServer(
         {
           rootPid: server.pid,
           scope: spec.path === 'echo-proxy' ? 'proxy and echo processes' : 'server process tree',
+          ...(storeCpu === undefined ? {} : { store: storeCpu }),
         },
       );
       return {

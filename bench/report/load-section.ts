@@ -42,6 +42,7 @@ export function loadSection(
   const s = report.settings;
   const targets = measuredTargets(report);
   const sends = hasSends(report);
+  const onCassandra = targets.some((target) => storeOf(target) === 'cassandra');
   const rows = STORE_ORDER.flatMap((store) => {
     const group = targets.filter((target) => storeOf(target) === store);
     const baseline = group.find((target) => (target.path ?? target.target).startsWith('baseline'));
@@ -59,6 +60,12 @@ export function loadSection(
         fixed(all?.p99Ms ?? Number.NaN, 1),
         grouped(target.cpuUsPerOp ?? Number.NaN),
         target.cpuCores === undefined ? 'not measured' : fixed(target.cpuCores, 2),
+        ...(onCassandra
+          ? [
+              storeCpuCell(target, target.storeCpuUsPerOp, (value) => grouped(value)),
+              storeCpuCell(target, target.storeCpuCores, (value) => fixed(value, 2)),
+            ]
+          : []),
         ...(sends
           ? [
               grouped(send?.opsPerSecond ?? Number.NaN),
@@ -82,7 +89,7 @@ export function loadSection(
   const shared = targets.find((target) => (target.sharedCluster?.length ?? 0) > 1);
   return [
     heading,
-    `${String(s.concurrency)} closed-loop workers, ${String(s.warmupS)} s warm-up then ${String(s.durationS)} s measured per target; ${grouped(Number(s.users))} users (Zipf s=${String(s.zipfExponent)}), ${String(s.contacts)} contacts each, mix ${mixText(s.mix)}${sends ? ` (${fixed(readsPerSend(report), 2)} reads per send)` : ' (reads only)'}, pageSize ${String(s.pageSize)}, ${String(s.contentBytes)}-byte messages; each cluster is ${String(s.nodes)} nodes plus a standby.${prewarmed ? ' Every mailbox is warm: before the warm-up a pre-warm pass reads every user’s conversation list and every one of its conversations (what the load reads, and the windows its sends write into), once.' : ''}${shared === undefined ? '' : ` With a read-only mix, ${shared.sharedCluster?.map((name) => `\`${name}\``).join(', ') ?? ''} (and their Cassandra counterparts) are measured one after the other on one cluster, started and pre-warmed once.`} \`echo\` answers each page’s bytes from memory (recorded from the seeded store in the product’s JSON shape) on a bare node:http server; \`echo-proxy\` is that echo behind one trivial undici proxy hop: what no tier on this machine can beat. Load generator, servers, nodes and Cassandra share this machine. Latency in ms; × stateless app = throughput over the same store’s baseline; CPU = CPU seconds (user + system, from \`/proc\`) of the system under test in the measured window — the launcher and every process under it (router, nodes, standby), or the server’s process tree (baseline, echo, proxy + echo); Cassandra’s own CPU is not counted — per successful operation (µs/op) and ÷ the window (cores); the load generator is not counted${loadGeneratorText(targets)}. Cache hit = mailbox hits over hits + misses on the nodes (the echo’s page hits).`,
+    `${String(s.concurrency)} closed-loop workers, ${String(s.warmupS)} s warm-up then ${String(s.durationS)} s measured per target; ${grouped(Number(s.users))} users (Zipf s=${String(s.zipfExponent)}), ${String(s.contacts)} contacts each, mix ${mixText(s.mix)}${sends ? ` (${fixed(readsPerSend(report), 2)} reads per send)` : ' (reads only)'}, pageSize ${String(s.pageSize)}, ${String(s.contentBytes)}-byte messages; each cluster is ${String(s.nodes)} nodes plus a standby.${prewarmed ? ' Every mailbox is warm: before the warm-up a pre-warm pass reads every user’s conversation list and every one of its conversations (what the load reads, and the windows its sends write into), once.' : ''}${shared === undefined ? '' : ` With a read-only mix, ${shared.sharedCluster?.map((name) => `\`${name}\``).join(', ') ?? ''} (and their Cassandra counterparts) are measured one after the other on one cluster, started and pre-warmed once.`} \`echo\` answers each page’s bytes from memory (recorded from the seeded store in the product’s JSON shape) on a bare node:http server; \`echo-proxy\` is that echo behind one trivial undici proxy hop: what no tier on this machine can beat. Load generator, servers, nodes and Cassandra share this machine. Latency in ms; × stateless app = throughput over the same store’s baseline; CPU = CPU seconds (user + system, from \`/proc\`) of the system under test in the measured window — the launcher and every process under it (router, nodes, standby), or the server’s process tree (baseline, echo, proxy + echo) — per successful operation (µs/op) and ÷ the window (cores); the load generator is not counted${loadGeneratorText(targets)}. ${storeCpuText(report, onCassandra)} Cache hit = mailbox hits over hits + misses on the nodes (the echo’s page hits).`,
     markdownTable(
       [
         'store',
@@ -93,12 +100,20 @@ export function loadSection(
         'p99',
         'CPU µs/op',
         'CPU cores',
+        ...(onCassandra ? ['Cassandra CPU µs/op', 'Cassandra cores'] : []),
         ...(sends ? ['sends/s', 'send p50', 'send p99'] : []),
         'cache hit',
         'errors',
       ],
       rows,
-      ['left', 'left', ...Array.from({ length: sends ? 11 : 8 }, () => 'right' as const)],
+      [
+        'left',
+        'left',
+        ...Array.from(
+          { length: 8 + (sends ? 3 : 0) + (onCassandra ? 2 : 0) },
+          () => 'right' as const,
+        ),
+      ],
     ),
     ...(skipped.length === 0 ? [] : [`Not measured: ${skipped.join('; ')}.`]),
     ...(sends ? [storeWorkText(targets)] : []),
@@ -113,8 +128,41 @@ export function loadSection(
 }
 
 /**
+ * A Cassandra figure of a target: the value, `not measured` (older results, or no local JVM to
+ * read), or `—` on the other stores (the embedded store runs inside the measured processes).
+ */
+function storeCpuCell(
+  target: LoadTargetResult,
+  value: number | undefined,
+  format: (value: number) => string,
+): string {
+  if (storeOf(target) !== 'cassandra') return '—';
+  return value === undefined ? 'not measured' : format(value);
+}
+
+/** What the load table's Cassandra columns are, and why one is missing. */
+function storeCpuText(report: BenchReport<LoadResults>, onCassandra: boolean): string {
+  const inProcess =
+    'The embedded store (SQLite) runs inside the measured processes, so its CPU is in theirs.';
+  if (!onCassandra) return inProcess;
+  const cpu = report.results.cassandra?.cpu;
+  const missing = measuredTargets(report).filter(
+    (target) => storeOf(target) === 'cassandra' && target.storeCpuSeconds === undefined,
+  );
+  const reasons = [
+    ...new Set(
+      missing.map(
+        (target) =>
+          target.storeCpuNotMeasured ?? 'a result from before Cassandra’s CPU was measured',
+      ),
+    ),
+  ];
+  return `${inProcess} Cassandra’s own CPU is measured apart, never added to the system under test’s: the Cassandra columns are the user + system time of the Cassandra JVM (\`/proc/<pid>/stat\`${cpu !== undefined && 'scope' in cpu ? `; ${cpu.scope}` : ''}) over the same measured window, per successful operation and ÷ the window; its background work in that window (compaction, flushes, gossip, GC) is included and charged to the target that ran then.${reasons.length === 0 ? '' : ` Not measured for ${missing.map((target) => `\`${target.target}\``).join(', ')}: ${reasons.join('; ')}.`}`;
+}
+
+/**
  * What each send cost, counted: the CPU of the system under test per send (reads riding along),
- * and the store's own counters per send — requests and LWTs (Paxos rounds) on Cassandra,
+ * Cassandra's own CPU per send (measured apart), and the store's own counters per send — requests and LWTs (Paxos rounds) on Cassandra,
  * transactions (one fsync each) on the embedded store — summed over the target's processes.
  */
 function storeWorkText(targets: LoadTargetResult[]): string {
@@ -126,7 +174,8 @@ function storeWorkText(targets: LoadTargetResult[]): string {
       return [
         STORE_LABELS[storeOf(target)],
         targetLabel(target.target),
-        grouped(target.sendsPerCpuSecond ?? Number.NaN),
+        grouped(1e6 / (target.sendsPerCpuSecond ?? Number.NaN)),
+        storeCpuCell(target, target.storeCpuUsPerSend, (value) => grouped(value)),
         cell('requests'),
         cell('lwts'),
         cell('serialReads'),
@@ -136,12 +185,13 @@ function storeWorkText(targets: LoadTargetResult[]): string {
       ];
     });
   return [
-    'Per send, counted (the store’s own counters over the measured window ÷ successful sends; the mix’s reads ride along): sends per CPU second of the system under test; Cassandra requests, LWTs (one Paxos round each) and SERIAL reads; embedded-store transactions (one fsync each) and mailbox commits; the nodes’ reads of the store’s idempotency index (the rest were proved new from memory; the baseline reads it for every copy and does not count it).',
+    'Per send, counted (over the measured window ÷ successful sends; the mix’s reads ride along): CPU µs of the system under test; the Cassandra JVM’s own CPU µs (measured apart, its background work in the window included); the store’s own counters — Cassandra requests, LWTs (one Paxos round each) and SERIAL reads; embedded-store transactions (one fsync each) and mailbox commits; the nodes’ reads of the store’s idempotency index (the rest were proved new from memory; the baseline reads it for every copy and does not count it).',
     markdownTable(
       [
         'store',
         'target',
-        'sends per CPU s',
+        'CPU µs per send',
+        'Cassandra CPU µs per send',
         'requests',
         'LWTs',
         'SERIAL reads',
@@ -150,7 +200,7 @@ function storeWorkText(targets: LoadTargetResult[]): string {
         'idempotency index reads',
       ],
       rows,
-      ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+      ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
     ),
   ].join('\n\n');
 }

@@ -725,6 +725,24 @@ export async function stopCassandra(opts = {}) {
 }
 
 /**
+ * The recorded node's process, without touching the network: its pid, CQL port and contact point
+ * from the state file, if that pid is alive and (where /proc exists) really is a CassandraDaemon;
+ * else null. For a caller that wants the JVM itself (the load bench reads its CPU time from
+ * /proc/<pid>/stat) and was given only a contact point.
+ * @returns {{pid: number, nativePort: number, contactPoint: string, runDir: string} | null}
+ */
+export function recordedCassandra() {
+  const state = readState();
+  if (!state || !isCassandraPid(state.pid)) return null;
+  return {
+    pid: state.pid,
+    nativePort: state.nativePort,
+    contactPoint: state.contactPoint,
+    runDir: state.runDir,
+  };
+}
+
+/**
  * Describe the recorded node.
  * @returns {Promise<{running: boolean, state: object|null, cql?: object, rssMiB?: number|null}>}
  */
