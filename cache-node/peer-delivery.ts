@@ -14,8 +14,8 @@ import type { MailboxService } from './mailbox-service.js';
 
 /**
  * Delivers the higher-id participant's copy: in-process when this node owns that user too (no
- * HTTP hop, and no lock cycle since the coordinator only ever holds the lower id), else through
- * the owner client, which follows the ring if it moved.
+ * network hop, and no lock cycle since the coordinator only ever holds the lower id), else through
+ * the owner client (on the member link to that owner), which follows the ring if it moved.
  */
 export class PeerDelivery implements DeliveryChannel {
   readonly #isLocal: (userId: string) => boolean;

@@ -157,7 +157,8 @@ function parseRefusal(bytes: Buffer): unknown {
 }
 
 /**
- * Calls the node that owns a user, over keep-alive undici pools. It looks the owner up again on
+ * Calls the node that owns a user: public calls and deliveries on member links, anything else over
+ * keep-alive undici pools (`memberLinks: false`: everything). It looks the owner up again on
  * every attempt; a NOT_OWNER answer (the ring moved) refreshes the ring first. Every chatring call
  * is idempotent (sends by clientMessageId), so connection failures and OWNER_UNAVAILABLE are
  * retried too, with backoff, until the retry budget is spent, or the caller's own deadline.

@@ -11,9 +11,10 @@ import {
 import { MEMBER_SIGNATURE_HEADER, type MemberSigner } from './security/index.js';
 
 /**
- * The one HTTP client between chatring's own processes: router → node, node → node (delivery,
- * warm handoff), router → node (ring-change releases) and node/ringctl → control plane. One policy
- * for all of them:
+ * The one HTTP client between chatring's own processes: node → node (warm handoff; a delivery to
+ * a node without links), router → node (ring-change releases; public calls to a node without
+ * links) and node/ringctl → control plane. Public calls and deliveries otherwise ride member links
+ * (link/). One policy for all of them:
  *
  * - keep-alive undici pools, one per peer origin, bounded by `connectionsPerPeer`, and at most
  *   `queuedPerPeerMax` more requests waiting for a connection: beyond that a call fails at once

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LatencySummary } from './latency-recorder.js';
+import type { StoreCpuFigures } from './process-cpu.js';
 import type { TargetPath, TargetStore } from './load-target-catalogue.js';
 import type { BenchReport } from './result-files.js';
 
@@ -28,7 +29,8 @@ export interface RingResults {
   noiseFloor: Record<string, number>;
 }
 
-export interface LoadTargetResult {
+/** Cassandra targets carry the Cassandra JVM's own CPU too (StoreCpuFigures). */
+export interface LoadTargetResult extends StoreCpuFigures {
   target: string;
   description: string;
   /** Absent in results from before the stores were told apart (then: by the target's name). */
@@ -48,16 +50,6 @@ export interface LoadTargetResult {
   storePerSend?: Record<string, number>;
   /** cpuSeconds ÷ successful operations, µs. */
   cpuUsPerOp?: number;
-  /**
-   * Cassandra targets: the local Cassandra JVM's own CPU over the same window (absent in older
-   * results, and where not measured: storeCpuNotMeasured says why). See bench/load/load-results.ts.
-   */
-  storeCpuSeconds?: number;
-  storeCpuCores?: number;
-  storeCpuUsPerOp?: number;
-  storeCpuUsPerSend?: number;
-  storeCpuScope?: string;
-  storeCpuNotMeasured?: string;
   prewarm?: { requests: number; errors: number; seconds: number };
   sharedCluster?: string[];
   cpuScope?: string;

@@ -194,3 +194,24 @@ function labelOf(key: string, sample: ProcessCpuSample): string {
   }
   return label;
 }
+
+/**
+ * Cassandra targets only: the CPU time (user + system, /proc/<pid>/stat) of the local Cassandra
+ * JVM over the same measured window — the store's own cores, apart from the system under test's.
+ * Cassandra's background work in the window (compaction, flushes, gossip, GC) is in it, charged to
+ * the target. `storeCpuScope` says which process; `storeCpuNotMeasured` why there is no figure (a
+ * remote contact point, a cluster partly elsewhere, no /proc, a restart inside the window). The
+ * load bench writes these fields and the report reads them (bench/load/load-results.ts,
+ * bench/lib/bench-results.ts).
+ */
+export interface StoreCpuFigures {
+  storeCpuSeconds?: number;
+  /** storeCpuSeconds ÷ measuredSeconds. */
+  storeCpuCores?: number;
+  /** storeCpuSeconds ÷ successful operations, in µs. */
+  storeCpuUsPerOp?: number;
+  /** storeCpuSeconds ÷ successful sends, in µs (reads of the mix riding along). */
+  storeCpuUsPerSend?: number;
+  storeCpuScope?: string;
+  storeCpuNotMeasured?: string;
+}

@@ -5,6 +5,7 @@ import {
   cpuBetween,
   snapshotTree,
   type ProcessTreeSnapshot,
+  type StoreCpuFigures,
   type TreeCpuUsage,
 } from '../lib/process-cpu.js';
 import type { StoreCpuScope } from './cassandra-process.js';
@@ -196,11 +197,12 @@ class SideMeasure<Counters> {
    * operation and per send — its background work in the window (compaction, flushes, gossip)
    * included, charged to this target.
    */
-  #storeFields(seconds: number, operations: number, sends: number): Partial<TargetResult> {
+  #storeFields(seconds: number, operations: number, sends: number): StoreCpuFigures {
     const store = this.side.cpu.store;
     if (store === undefined) return {};
-    if (this.#storeUnreadable !== undefined || 'notMeasured' in store)
-      return { storeCpuNotMeasured: this.#storeUnreadable ?? 'unknown' };
+    // Why there is no figure: Cassandra was not found as a local process, or it changed mid-window.
+    if ('notMeasured' in store) return { storeCpuNotMeasured: store.notMeasured };
+    if (this.#storeUnreadable !== undefined) return { storeCpuNotMeasured: this.#storeUnreadable };
     const cpuSeconds = this.#storeSeconds;
     return {
       storeCpuSeconds: cpuSeconds,

@@ -4,6 +4,7 @@ import type { PlannedOperation } from '../lib/chat-workload.js';
 import type { LatencySummary } from '../lib/latency-recorder.js';
 import type { TargetPath, TargetSpec, TargetStore } from '../lib/load-target-catalogue.js';
 import type { OperationPass } from '../lib/operation-call.js';
+import type { StoreCpuFigures } from '../lib/process-cpu.js';
 
 /** The operations a target can run; never throws for a failed call. */
 export interface LoadTarget {
@@ -11,7 +12,7 @@ export interface LoadTarget {
   close(): Promise<void>;
 }
 
-export interface TargetResult {
+export interface TargetResult extends StoreCpuFigures {
   target: string;
   description: string;
   /** The store under the target (none: the echo targets) and how a request reaches it. */
@@ -56,22 +57,6 @@ export interface TargetResult {
    * order-balanced ratio is their geometric mean; load-targets.ts measureReversedOrder).
    */
   startOrderRatios?: { telemetryStartedFirst: number; telemetryStartedSecond: number };
-  /**
-   * Cassandra targets only: the CPU time (user + system, /proc/<pid>/stat) of the local Cassandra
-   * JVM over the same measured window — the store's own cores, apart from cpuSeconds. Cassandra's
-   * background work in the window (compaction, flushes, gossip, GC) is in it, charged to this
-   * target. storeCpuScope says which process; storeCpuNotMeasured why there is no figure (a
-   * remote contact point, a cluster partly elsewhere, no /proc, a restart inside the window).
-   */
-  storeCpuSeconds?: number;
-  /** storeCpuSeconds ÷ measuredSeconds. */
-  storeCpuCores?: number;
-  /** storeCpuSeconds ÷ successful operations, in µs. */
-  storeCpuUsPerOp?: number;
-  /** storeCpuSeconds ÷ successful sends, in µs (reads of the mix riding along). */
-  storeCpuUsPerSend?: number;
-  storeCpuScope?: string;
-  storeCpuNotMeasured?: string;
   /** cpuUsPerOp split by process of the system under test (router, node-1, launcher, ...). */
   cpuUsPerOpByProcess?: Record<string, number>;
   cpuNotMeasured?: string;

@@ -43,8 +43,8 @@ export interface LinkRoute {
 export type LinkRoutes = (request: LinkRequest, caller: LinkCaller) => LinkRoute | undefined;
 
 /**
- * Serves member links on a server made by `createHttpServer`: a member (the router) opens one
- * with a signed HTTP upgrade on `MEMBER_LINK_PATH` and then sends requests as frames
+ * Serves member links on a server made by `createHttpServer`: a member (the router, another node)
+ * or an app opens one with an HTTP upgrade on `MEMBER_LINK_PATH` and then sends requests as frames
  * (link-frames.ts), many in flight at once, on that one connection. Why: a warm read answers in
  * microseconds from memory, and over HTTP/1.1 the hop around it costs far more (a parse, a
  * framework's routing and hooks, and two syscalls per request on each side); on a link, the
