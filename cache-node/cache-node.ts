@@ -271,9 +271,11 @@ export async function startCacheNode(given: CacheNodeOptions): Promise<RunningCa
     },
     options.handoff,
   );
-  ownership.onRingAdopted((ring) =>
-    service.evictWhere((userId) => ring.ownerIdOf(userId) !== nodeId),
-  );
+  ownership.onRingAdopted((ring) => {
+    service.evictWhere((userId) => ring.ownerIdOf(userId) !== nodeId);
+    service.releaseUnservedWatchers();
+  });
+  ownership.onReleaseBegun(() => service.releaseUnservedWatchers());
   const renewals = new LeaseRenewals(
     probes?.observeHeartbeats(controlPlane) ?? controlPlane,
     ownership,
@@ -307,6 +309,7 @@ export async function startCacheNode(given: CacheNodeOptions): Promise<RunningCa
       emptyMailboxes: cache.emptyStats(),
       http: httpServerLoad(app),
       service: service.stats,
+      feed: service.feedStats,
       handoff: handoff.stats,
       pendingRepairs: service.pendingRepairs,
       store: store.kind,

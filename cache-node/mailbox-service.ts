@@ -4,9 +4,13 @@ import {
   IDEMPOTENCY_WINDOW_MS_MAX,
   IDEMPOTENCY_WINDOW_MS_MIN,
   PAGE_SIZE_MAX,
+  WATCHERS_PER_NODE_LIMIT,
+  WATCHERS_PER_USER_LIMIT,
   WINDOW_MESSAGES_LIMIT,
   integerRule,
   resolveOptions,
+  type ChangesQuery,
+  type ChangesResponse,
   type ConversationsResponse,
   type DeliverResponse,
   type ListQuery,
@@ -17,6 +21,7 @@ import {
   type SendMessageRequest,
   type SendMessageResponse,
 } from '../protocol/index.js';
+import { ChangeFeed, type ChangeFeedLimits, type ChangeFeedStats } from './change-feed.js';
 import type { MailboxServiceDependencies } from './mailbox-dependencies.js';
 import { MailboxLoader, type MailboxServiceStats } from './mailbox-loader.js';
 import { MailboxReads, type JsonAnswer } from './mailbox-reads.js';
@@ -28,7 +33,7 @@ import {
   type RepairQueueOptions,
 } from './repair-queue.js';
 
-export interface MailboxServiceOptions extends RepairQueueOptions {
+export interface MailboxServiceOptions extends RepairQueueOptions, ChangeFeedLimits {
   /**
    * Conversations loaded when a user's mailbox is first touched (the recent ones).
    * @default 200
@@ -49,6 +54,18 @@ export interface MailboxServiceOptions extends RepairQueueOptions {
    * @default 86400000 (24 h)
    */
   idempotencyWindowMs: number;
+  /**
+   * Change-feed requests held at once for one user (its devices and app servers watching it).
+   * @default 16
+   */
+  watchersPerUserMax: number;
+  /**
+   * Change-feed requests held at once by the node. A held request costs a promise, a timer and
+   * its closures here (~1 KB, measured by bench/watch.ts), and nothing on the router's links to
+   * the node, which multiplex; the bound keeps a flood of watches from holding the node's memory.
+   * @default 20000
+   */
+  watchersPerNodeMax: number;
 }
 
 /** The repair defaults are the RepairQueue's own (one source each). */
@@ -56,6 +73,8 @@ export const DEFAULT_MAILBOX_SERVICE_OPTIONS: Readonly<MailboxServiceOptions> = 
   recentConversationsLoaded: 200,
   windowMessagesLoaded: PAGE_SIZE_MAX,
   idempotencyWindowMs: IDEMPOTENCY_WINDOW_MS_DEFAULT,
+  watchersPerUserMax: 16,
+  watchersPerNodeMax: 20_000,
   ...DEFAULT_REPAIR_QUEUE_OPTIONS,
 });
 
@@ -63,6 +82,8 @@ const MAILBOX_SERVICE_RULES: OptionRules<MailboxServiceOptions> = {
   recentConversationsLoaded: integerRule(1, CONVERSATIONS_LOADED_LIMIT),
   windowMessagesLoaded: integerRule(1, WINDOW_MESSAGES_LIMIT),
   idempotencyWindowMs: integerRule(IDEMPOTENCY_WINDOW_MS_MIN, IDEMPOTENCY_WINDOW_MS_MAX),
+  watchersPerUserMax: integerRule(1, WATCHERS_PER_USER_LIMIT),
+  watchersPerNodeMax: integerRule(1, WATCHERS_PER_NODE_LIMIT),
   ...REPAIR_QUEUE_RULES,
 };
 
@@ -78,6 +99,7 @@ export class MailboxService {
   readonly #send: MessageSend;
   readonly #writer: MailboxWriter;
   readonly #reads: MailboxReads;
+  readonly #feed: ChangeFeed;
   readonly stats: MailboxServiceStats;
 
   constructor(deps: MailboxServiceDependencies, options: Partial<MailboxServiceOptions> = {}) {
@@ -90,7 +112,12 @@ export class MailboxService {
     this.#deps = deps;
     const loader = new MailboxLoader(deps, resolved);
     this.stats = loader.stats;
-    this.#writer = new MailboxWriter(deps, loader);
+    this.#feed = new ChangeFeed(deps, loader, {
+      watchersPerUserMax: resolved.watchersPerUserMax,
+      watchersPerNodeMax: resolved.watchersPerNodeMax,
+    });
+    const feed = this.#feed;
+    this.#writer = new MailboxWriter(deps, loader, (userId) => feed.notify(userId));
     this.#send = new MessageSend(deps, loader, this.#writer, {
       repairDelayMs: resolved.repairDelayMs,
       repairAttemptsMax: resolved.repairAttemptsMax,
@@ -142,6 +169,37 @@ export class MailboxService {
     ) as MessagesResponse;
   }
 
+  /**
+   * The change feed's answer as the JSON text of its body: at once when memory has changes (or
+   * nothing is to be held), else a promise held until a change commits or `waitMs` passes.
+   */
+  changesJson(userId: string, query: ChangesQuery): JsonAnswer {
+    return this.#feed.changesJson(userId, query);
+  }
+
+  /** The same answer as `changesJson`, parsed. */
+  async changes(userId: string, query: ChangesQuery): Promise<ChangesResponse> {
+    return JSON.parse(await this.changesJson(userId, query)) as ChangesResponse;
+  }
+
+  /** What the change feed holds and has done (node stats). */
+  get feedStats(): Readonly<ChangeFeedStats> {
+    return this.#feed.stats;
+  }
+
+  /**
+   * Answers the held change-feed requests of users this node no longer serves (the ring moved, a
+   * handoff began, the lease lapsed) with the refusal that sends their callers to the new owner.
+   */
+  releaseUnservedWatchers(): void {
+    this.#feed.releaseUnserved();
+  }
+
+  /** Answers every held change-feed request retryably, and holds no more (the node is stopping). */
+  releaseAllWatchers(): void {
+    this.#feed.close();
+  }
+
   /** Half-sent messages still waiting for their coordinator copy. */
   get pendingRepairs(): number {
     return this.#send.pendingRepairs;
@@ -152,8 +210,9 @@ export class MailboxService {
     return this.#deps.cache.deleteWhere(predicate);
   }
 
-  /** Stops background repairs (the node is stopping). */
+  /** Stops background repairs and answers held watches (the node is stopping). */
   close(): void {
+    this.#feed.close();
     this.#send.close();
   }
 }

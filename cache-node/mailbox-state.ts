@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { encodeCursor, type MailboxSnapshot } from '../protocol/index.js';
 import type { ConversationRow, StoredMessage } from '../store-adapter/index.js';
-import { messageJson, summaryJson } from './message-views.js';
+import { changeJson, messageJson, summaryJson } from './message-views.js';
 import type { SentKeys } from './sent-keys.js';
 
 /**
@@ -28,6 +28,30 @@ export const CONVERSATION_OVERHEAD_BYTES = 400;
 export const MAILBOX_OVERHEAD_BYTES = 600;
 /** Bytes charged per cached JSON text beyond 2 per UTF-16 unit: the string header, its slot. */
 export const TEXT_OVERHEAD_BYTES = 32;
+/** Bytes charged per change kept for the change feed, beyond its row's snippet and its message. */
+export const CHANGE_OVERHEAD_BYTES = 64;
+/**
+ * The changes a mailbox keeps for the change feed: the last this many versions. A watcher that
+ * keeps up (each answer is at most 200 changes) is always served from them; one further behind,
+ * or a cursor from before the state was loaded, is replayed from the store (`ChangeFeed`).
+ */
+export const FEED_CHANGES_KEPT = 256;
+
+/** A committed change, as the change feed shows it. */
+export interface LoggedChange {
+  readonly version: number;
+  /** The conversation's row as this change left it. */
+  readonly row: ConversationRow;
+  readonly message: StoredMessage | undefined;
+  /** The change's API JSON (`changeJson`), made on first read. */
+  text: string | undefined;
+  /**
+   * What the change costs beyond its text: the entry and the row it keeps, and its message unless
+   * a window holds that too (charged there). A message a window trims later stays uncharged while
+   * the log keeps it: at most FEED_CHANGES_KEPT of them.
+   */
+  readonly bytes: number;
+}
 
 export interface MessageWindow {
   /** Newest first by sentAt, contiguous. */
@@ -77,10 +101,14 @@ export class MailboxState {
   #listCursorVersion = -1;
   #bytes = MAILBOX_OVERHEAD_BYTES;
   #sentKeys: SentKeys | undefined;
+  /** The changes of versions (#changesFrom, #version], oldest first: consecutive versions. */
+  readonly #changes: LoggedChange[] = [];
+  #changesFrom: number;
 
   constructor(ownerId: string, version: number, recent: ConversationRow[], recentLimit: number) {
     this.ownerId = ownerId;
     this.#version = version;
+    this.#changesFrom = version;
     for (const row of recent) this.#putRow(row);
     this.#conversationsComplete = recent.length < recentLimit;
     this.#conversationsFrom = recent.at(-1)?.lastUpdatedTimestamp ?? 0;
@@ -152,6 +180,7 @@ export class MailboxState {
     state.#conversationsComplete = snapshot.conversationsComplete;
     state.#conversationsFrom = snapshot.conversationsFrom;
     state.#recencyOrder = undefined;
+    state.#changesFrom = snapshot.version;
     return state;
   }
 
@@ -226,9 +255,37 @@ export class MailboxState {
       entry.summaryText = undefined;
       this.#listRecency(entry);
     }
-    if (message !== undefined && entry.window !== undefined)
+    const inWindow =
+      message !== undefined &&
+      entry.window !== undefined &&
       this.#insertIntoWindow(entry.window, message);
     if (message !== undefined) this.#sentKeys?.add(message);
+    // A message the window holds is charged there; the log only points at it.
+    const bytes =
+      CHANGE_OVERHEAD_BYTES +
+      row.snippet.length * 2 +
+      (message === undefined || inWindow ? 0 : messageBytes(message));
+    this.#logChange({ version, row, message, text: undefined, bytes });
+  }
+
+  /**
+   * The changes after `afterVersion`, oldest first, at most `limit`; undefined when memory does
+   * not reach back that far (the state was loaded, or handed over, at a later version, or the
+   * change was dropped from the `FEED_CHANGES_KEPT` kept). Read-only, until the state's next change.
+   */
+  changesAfter(afterVersion: number, limit: number): readonly LoggedChange[] | undefined {
+    if (afterVersion < this.#changesFrom || afterVersion > this.#version) return undefined;
+    const from = afterVersion - this.#changesFrom;
+    return this.#changes.slice(from, from + limit);
+  }
+
+  /** The API JSON of a change of this state's log (`changesAfter`): made once, then kept. */
+  changeTextOf(change: LoggedChange): string {
+    if (change.text !== undefined) return change.text;
+    const text = changeJson(change.version, change.row, change.message);
+    change.text = text;
+    this.#bytes += textBytes(text);
+    return text;
   }
 
   /** The API JSON of the message at `index` of this state's `window`: made once, then kept. */
@@ -303,6 +360,15 @@ export class MailboxState {
     return before - this.#bytes;
   }
 
+  #logChange(change: LoggedChange): void {
+    this.#changes.push(change);
+    this.#bytes += changeBytes(change);
+    if (this.#changes.length <= FEED_CHANGES_KEPT) return;
+    const dropped = this.#changes.shift() as LoggedChange;
+    this.#bytes -= changeBytes(dropped);
+    this.#changesFrom = dropped.version;
+  }
+
   #scope(conversationId: string | undefined): { userId: string; conversationId?: string } {
     return conversationId === undefined
       ? { userId: this.ownerId }
@@ -353,16 +419,18 @@ export class MailboxState {
     if (index >= 0) order.splice(index, 1);
   }
 
-  #insertIntoWindow(window: MessageWindow, message: StoredMessage): void {
+  /** Returns whether the window took the message. */
+  #insertIntoWindow(window: MessageWindow, message: StoredMessage): boolean {
     const oldest = window.messages.at(-1);
     // A message older than an incomplete window would open a gap below it: leave it to the store.
-    if (!window.complete && oldest !== undefined && message.sentAt < oldest.sentAt) return;
+    if (!window.complete && oldest !== undefined && message.sentAt < oldest.sentAt) return false;
     let index = 0;
     while (index < window.messages.length && (window.messages[index]?.sentAt ?? 0) > message.sentAt)
       index += 1;
     window.messages.splice(index, 0, message);
     window.texts.splice(index, 0, undefined);
     this.#bytes += messageBytes(message);
+    return true;
   }
 }
 
@@ -380,6 +448,10 @@ export function messageBytes(message: StoredMessage): number {
 /** What a cached text costs (0 for none): 2 bytes per UTF-16 unit, as content is counted. */
 export function textBytes(text: string | undefined): number {
   return text === undefined ? 0 : TEXT_OVERHEAD_BYTES + text.length * 2;
+}
+
+function changeBytes(change: LoggedChange): number {
+  return change.bytes + textBytes(change.text);
 }
 
 function windowBytes(window: MessageWindow | undefined): number {

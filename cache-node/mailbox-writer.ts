@@ -32,10 +32,17 @@ type WriterDependencies = Pick<
 export class MailboxWriter {
   readonly #deps: WriterDependencies;
   readonly #loader: MailboxLoader;
+  /** Told of every commit once it is durable and in memory (the change feed wakes its waiters). */
+  readonly #committed: (userId: string) => void;
 
-  constructor(deps: WriterDependencies, loader: MailboxLoader) {
+  constructor(
+    deps: WriterDependencies,
+    loader: MailboxLoader,
+    committed: (userId: string) => void = () => undefined,
+  ) {
     this.#deps = deps;
     this.#loader = loader;
+    this.#committed = committed;
   }
 
   async markRead(userId: string, conversationId: string): Promise<MarkReadResponse> {
@@ -159,6 +166,7 @@ export class MailboxWriter {
     }
     state.applyCommit(commit.version, commit.conversation, message);
     this.#deps.cache.recharge(state);
+    this.#committed(state.ownerId);
     // The write is durable; it may be acknowledged only if this node still owns the user (fencing).
     this.#deps.ownership.assertServing(state.ownerId);
   }

@@ -37,3 +37,23 @@ export function listJson(
 ): string {
   return `{"${list}":[${joinedItems}],"isDeltaUpdate":${isDeltaUpdate},"cursor":"${cursor}"}`;
 }
+
+/**
+ * A change-feed entry (`MailboxChange`) as JSON text: byte for byte what `JSON.stringify` makes
+ * of `{version, conversation, message?}`.
+ */
+export function changeJson(
+  version: number,
+  row: ConversationRow,
+  message: StoredMessage | undefined,
+): string {
+  const conversation = summaryJson(row);
+  return message === undefined
+    ? `{"version":${version},"conversation":${conversation}}`
+    : `{"version":${version},"conversation":${conversation},"message":${messageJson(message)}}`;
+}
+
+/** A change-feed answer (`ChangesResponse`) as JSON text, from its changes' texts joined by commas. */
+export function changesJson(joinedChanges: string, cursor: string): string {
+  return `{"changes":[${joinedChanges}],"cursor":"${cursor}"}`;
+}

@@ -1,3 +1,4 @@
+import type { ChangeFeedStats } from './change-feed.js';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { ControlPlaneLink } from '../control-plane/index.js';
 import { HANDOFF_PATHS, type Clock } from '../protocol/index.js';
@@ -40,7 +41,11 @@ export const STORE_CALL_BUCKETS_SECONDS: readonly number[] = Object.freeze([
 
 /** What a node's metrics read when scraped: the figures its components already keep. */
 export interface NodeMetricSources {
-  service: { readonly stats: MailboxServiceStats; readonly pendingRepairs: number };
+  service: {
+    readonly stats: MailboxServiceStats;
+    readonly pendingRepairs: number;
+    readonly feedStats: Readonly<ChangeFeedStats>;
+  };
   cache: Pick<MailboxCache, 'stats' | 'emptyStats' | 'options' | 'usersByRecency' | 'peek'>;
   locks: { readonly stats: UserLockStats; readonly busyUsers: number };
   handoff: { readonly stats: HandoffStats };
@@ -67,10 +72,36 @@ export function registerNodeMetrics(registry: Registry, sources: NodeMetricSourc
   registerLeaseMetrics(registry, sources);
   registerHandoffMetrics(registry, sources);
   registerStoreFigures(registry, sources.store);
+  registerFeedMetrics(registry, sources.service.feedStats);
   collectedGauge(registry, {
     name: `${P}repair_queue_depth`,
     help: "Half-sent messages waiting for their coordinator's copy (the repair queue, running ones included).",
     read: () => sources.service.pendingRepairs,
+  });
+}
+
+/** The change feed: held requests now, and how each held one was answered. */
+function registerFeedMetrics(registry: Registry, feed: Readonly<ChangeFeedStats>): void {
+  collectedGauge(registry, {
+    name: `${P}feed_watchers`,
+    help: 'Change-feed requests held now, waiting for a change to their user (bounded by watchersPerNodeMax).',
+    read: () => feed.watchers,
+  });
+  collectedCounter(registry, {
+    name: `${P}feed_held_answers_total`,
+    help: 'Held change-feed requests answered, by why: commit (a change woke it), empty (its waitMs passed), released (its user left this node, or the node stops), refused (past a watcher bound, never held).',
+    labelNames: ['outcome'] as const,
+    read: () => [
+      { labels: { outcome: 'commit' }, value: feed.wokenByCommit },
+      { labels: { outcome: 'empty' }, value: feed.answeredEmpty },
+      { labels: { outcome: 'released' }, value: feed.released },
+      { labels: { outcome: 'refused' }, value: feed.watchersRefused },
+    ],
+  });
+  collectedCounter(registry, {
+    name: `${P}feed_store_replays_total`,
+    help: "Change-feed answers replayed from the store's change log (the cursor was older than the owner's memory reaches).",
+    read: () => feed.storeReplays,
   });
 }
 

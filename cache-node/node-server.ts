@@ -56,8 +56,21 @@ interface ConversationParams extends UserParams {
  * runs a ring change), and stats.
  */
 export function buildNodeServer(deps: NodeServerDependencies): FastifyInstance {
-  const app = createHttpServer(deps.http, deps.instruments);
+  // Held change-feed requests are bounded by the feed (per user and per node), not by the
+  // in-flight limit: a node holds thousands of them while serving its usual load.
+  const app = createHttpServer(
+    {
+      ...deps.http,
+      unlimitedPaths: [...(deps.http.unlimitedPaths ?? ['/healthz']), PUBLIC_ROUTES.changes],
+    },
+    deps.instruments,
+  );
   installAccessControl(app, deps.access);
+  // Held requests are answered (retryably) as the node begins to close, so it need not wait them out.
+  app.addHook('preClose', (done) => {
+    deps.service.releaseAllWatchers();
+    done();
+  });
 
   // A caller that routed by a newer ring than ours: learn it before judging ownership. If the
   // control plane cannot answer, we judge by the ring we have (at worst NOT_OWNER: the caller retries).
@@ -135,6 +148,10 @@ function registerPublicRoutes(app: FastifyInstance, api: PublicApi): void {
 
   app.post<{ Params: ConversationParams }>(PUBLIC_ROUTES.read, async (request) =>
     api.markRead(request.params.userId, request.params.conversationId, request.body),
+  );
+
+  app.get<{ Params: UserParams }>(PUBLIC_ROUTES.changes, (request, reply) =>
+    sendJson(reply, api.changes(request.params.userId, request.query)),
   );
 }
 

@@ -59,6 +59,7 @@ export class Ownership implements OwnershipGuard {
   #renewalSentAt = Number.NEGATIVE_INFINITY;
   readonly #lapseListeners: (() => void)[] = [];
   readonly #ringListeners: ((ring: RingView) => void)[] = [];
+  readonly #releaseListeners: (() => void)[] = [];
   #release: { changeId: string; target: RingView } | undefined;
 
   constructor(options: GivenOptions<Omit<OwnershipOptions, 'nodeId'>> & { nodeId: string }) {
@@ -146,7 +147,13 @@ export class Ownership implements OwnershipGuard {
       );
     const view = new RingView(target);
     this.#release = { changeId, target: view };
+    for (const listener of this.#releaseListeners) listener();
     return view;
+  }
+
+  /** Runs when a handoff begins: some users are no longer served from then on. */
+  onReleaseBegun(listener: () => void): void {
+    this.#releaseListeners.push(listener);
   }
 
   /** The change was abandoned (its ring was never published): serve those users again. */

@@ -6,6 +6,7 @@ import {
   RING_EPOCH_HEADER,
   assertUserId,
   parseListQuery,
+  parseChangesQuery,
   parseMarkReadBody,
   parseSendRequest,
 } from '../protocol/index.js';
@@ -19,6 +20,7 @@ export const PUBLIC_ROUTES = Object.freeze({
   conversations: '/v1/users/:userId/conversations',
   messages: '/v1/users/:userId/conversations/:conversationId/messages',
   read: '/v1/users/:userId/conversations/:conversationId/read',
+  changes: '/v1/users/:userId/changes',
 });
 
 /**
@@ -31,6 +33,8 @@ export interface PublicApi {
   conversations(userIdParam: string, query: unknown): JsonAnswer;
   messages(userIdParam: string, conversationId: string, query: unknown): JsonAnswer;
   markRead(userIdParam: string, conversationId: string, body: unknown): Promise<unknown>;
+  /** The change feed: may be held up to the query's `waitMs` (a held route on links). */
+  changes(userIdParam: string, query: unknown): JsonAnswer;
 }
 
 export function publicApi(service: MailboxService): PublicApi {
@@ -59,6 +63,10 @@ export function publicApi(service: MailboxService): PublicApi {
       parseMarkReadBody(body);
       return service.markRead(userId, conversationId);
     },
+    changes(userIdParam, query) {
+      const userId = assertUserId(userIdParam);
+      return service.changesJson(userId, parseChangesQuery(query, userId));
+    },
   };
 }
 
@@ -75,7 +83,8 @@ export function publicLinkRoutes(
     const queryAt = request.path.indexOf('?');
     const path = queryAt < 0 ? request.path : request.path.slice(0, queryAt);
     const segments = path.split('/');
-    // ['', 'v1', 'messages'] or ['', 'v1', 'users', U, 'conversations', (C, 'messages' | 'read')]
+    // ['', 'v1', 'messages'], ['', 'v1', 'users', U, 'changes'] or
+    // ['', 'v1', 'users', U, 'conversations', (C, 'messages' | 'read')]
     if (segments[1] !== 'v1') return undefined;
     const query = (): unknown =>
       queryAt < 0 ? {} : parseQueryString(request.path.slice(queryAt + 1));
@@ -92,8 +101,16 @@ export function publicLinkRoutes(
             return jsonAnswer(status, JSON.stringify(result));
           }),
       };
-    if (segments[2] !== 'users' || segments[4] !== 'conversations') return undefined;
+    if (segments[2] !== 'users') return undefined;
     const userId = pathParam(segments[3]);
+    if (segments.length === 5 && segments[4] === 'changes' && request.method === 'GET')
+      return {
+        route: PUBLIC_ROUTES.changes,
+        // Held until a change or its waitMs: counted by the feed's own bounds, not the in-flight limit.
+        held: true,
+        run: () => afterEpoch(() => textAnswer(api.changes(userId(), query()))),
+      };
+    if (segments[4] !== 'conversations') return undefined;
     if (segments.length === 5 && request.method === 'GET')
       return {
         route: PUBLIC_ROUTES.conversations,

@@ -5,6 +5,8 @@ import {
   LISTEN_PORT_MAX,
   IDEMPOTENCY_WINDOW_MS_MAX,
   IDEMPOTENCY_WINDOW_MS_MIN,
+  WATCHERS_PER_NODE_LIMIT,
+  WATCHERS_PER_USER_LIMIT,
   TIMEOUT_MS_MAX,
   WARM_HANDOFF_BYTES_DEFAULT,
 } from '../protocol/index.js';
@@ -270,34 +272,26 @@ export function nodeOptionsFrom(flags: NodeFlags, env: NodeJS.ProcessEnv): Cache
 
 /**
  * The data path's knobs from the environment: how soon a half-sent message's coordinator copy is
- * retried (a test and operations knob), and the idempotency window (every node of a cluster should
- * be given the same).
+ * retried (a test and operations knob), the idempotency window (every node of a cluster should
+ * be given the same), and the change feed's bounds on held requests.
  */
 function serviceOptionsFrom(env: NodeJS.ProcessEnv): Pick<CacheNodeOptions, 'service'> {
-  const repairDelayMs = env.CHATRING_REPAIR_DELAY_MS;
-  const windowMs = env.CHATRING_IDEMPOTENCY_WINDOW_MS;
-  const service = {
-    ...(repairDelayMs === undefined
-      ? {}
-      : {
-          repairDelayMs: integerOption(
-            'CHATRING_REPAIR_DELAY_MS',
-            repairDelayMs,
-            1,
-            TIMEOUT_MS_MAX,
-          ),
-        }),
-    ...(windowMs === undefined
-      ? {}
-      : {
-          idempotencyWindowMs: integerOption(
-            'CHATRING_IDEMPOTENCY_WINDOW_MS',
-            windowMs,
-            IDEMPOTENCY_WINDOW_MS_MIN,
-            IDEMPOTENCY_WINDOW_MS_MAX,
-          ),
-        }),
-  };
+  const knobs = [
+    ['CHATRING_REPAIR_DELAY_MS', 'repairDelayMs', 1, TIMEOUT_MS_MAX],
+    [
+      'CHATRING_IDEMPOTENCY_WINDOW_MS',
+      'idempotencyWindowMs',
+      IDEMPOTENCY_WINDOW_MS_MIN,
+      IDEMPOTENCY_WINDOW_MS_MAX,
+    ],
+    ['CHATRING_WATCHERS_PER_USER_MAX', 'watchersPerUserMax', 1, WATCHERS_PER_USER_LIMIT],
+    ['CHATRING_WATCHERS_PER_NODE_MAX', 'watchersPerNodeMax', 1, WATCHERS_PER_NODE_LIMIT],
+  ] as const;
+  const service: Record<string, number> = {};
+  for (const [variable, option, min, max] of knobs) {
+    const text = env[variable];
+    if (text !== undefined) service[option] = integerOption(variable, text, min, max);
+  }
   return Object.keys(service).length === 0 ? {} : { service };
 }
 

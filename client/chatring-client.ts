@@ -10,10 +10,12 @@ import {
   integerRule,
   isNodeBaseUrl,
   orderedPair,
+  parseChangesQuery,
   parseListQuery,
   parseSendRequest,
   participantsOf,
   resolveOptions,
+  type ChangesResponse,
   type Clock,
   type ConversationsResponse,
   type GivenOptions,
@@ -35,6 +37,12 @@ import {
 } from '../transport/index.js';
 import { listQueryFields, listQueryString, type PageQuery } from './list-query.js';
 import { followList, type FollowOptions } from './list-follower.js';
+import {
+  changesQueryString,
+  watchChanges,
+  type ChangesQuery,
+  type WatchOptions,
+} from './change-watcher.js';
 import { RingSource } from './ring-source.js';
 
 export interface ChatringClientOptions {
@@ -242,6 +250,31 @@ export class ChatringClient {
     return followList((query) => this.messages(user, conversationId, query), options, this.#clock);
   }
 
+  /**
+   * One change-feed request: the changes to the user's mailbox after the cursor, oldest first; when
+   * there are none, held at the owner up to `waitMs` for one. The call's deadline is `deadlineMs`
+   * plus `waitMs`.
+   */
+  changes(userId: string, query: ChangesQuery = {}): Promise<ChangesResponse> {
+    const user = assertUserId(userId);
+    const path = `/v1/users/${user}/changes${changesQueryString(query)}`;
+    const { waitMs } = parseChangesQuery(queryFieldsOf(path), user);
+    return this.#call(user, { method: 'GET', path, holdMs: waitMs });
+  }
+
+  /**
+   * Every change to the user's mailbox from `options.cursor` on (from now, when none is given), as
+   * it commits: an async iterator over the change feed's long-polls that reconnects by itself
+   * (`watchChanges`).
+   */
+  watch(
+    userId: string,
+    options: WatchOptions = {},
+  ): AsyncGenerator<ChangesResponse, void, undefined> {
+    const user = assertUserId(userId);
+    return watchChanges((query) => this.changes(user, query), options, this.#clock);
+  }
+
   /** The ring this client routes by (fetched from a router if none is held yet). */
   async ring(): Promise<PublicRing> {
     return publicRingOf(await this.#ring.ready());
@@ -258,7 +291,8 @@ export class ChatringClient {
    * owner client's own retries, each attempt's timeout, the wait for a ring.
    */
   async #call<T>(userId: string, request: OwnerRequest): Promise<T> {
-    const deadlineAtMs = this.#clock.monotonicNow() + this.options.deadlineMs;
+    const deadlineAtMs =
+      this.#clock.monotonicNow() + this.options.deadlineMs + (request.holdMs ?? 0);
     let failure: ChatringError | undefined;
     for (let attempt = 0; ; attempt += 1) {
       if (this.#clock.monotonicNow() >= deadlineAtMs) throw failure ?? this.#noTime(request);
@@ -296,7 +330,10 @@ export class ChatringClient {
     const urls = this.#ring.routerUrls;
     const url = urls[this.#nextRouter++ % urls.length] ?? urls[0] ?? '';
     const answer = await settleWithin(
-      this.#routers.send(url, { ...request, timeoutMs: this.#attemptTimeoutMs(deadlineAtMs) }),
+      this.#routers.send(url, {
+        ...request,
+        timeoutMs: this.#attemptTimeoutMs(deadlineAtMs, request.holdMs ?? 0),
+      }),
       deadlineAtMs - this.#clock.monotonicNow(),
     );
     if (answer === TIMED_OUT)
@@ -308,12 +345,13 @@ export class ChatringClient {
   }
 
   /**
-   * One attempt's timeout: never past the call's deadline, never 0 (that would be none at all).
+   * One attempt's timeout (plus what the owner may hold the answer by design): never past the
+   * call's deadline, never 0 (that would be none at all).
    * It ends a request abandoned at the deadline; `settleWithin` keeps the deadline itself.
    */
-  #attemptTimeoutMs(deadlineAtMs: number): number {
+  #attemptTimeoutMs(deadlineAtMs: number, holdMs: number): number {
     const remainingMs = Math.ceil(deadlineAtMs - this.#clock.monotonicNow());
-    return Math.max(1, Math.min(this.options.attemptTimeoutMs, remainingMs));
+    return Math.max(1, Math.min(this.options.attemptTimeoutMs + holdMs, remainingMs));
   }
 
   #noTime(request: OwnerRequest): ChatringError {
@@ -322,6 +360,12 @@ export class ChatringClient {
       `${request.method} ${request.path}: no time left for an attempt (deadlineMs ${this.options.deadlineMs})`,
     );
   }
+}
+
+/** The query of a path the client built, as the server's checks read it. */
+function queryFieldsOf(path: string): Record<string, string> {
+  const at = path.indexOf('?');
+  return at < 0 ? {} : Object.fromEntries(new URLSearchParams(path.slice(at + 1)));
 }
 
 function backoffMs(attempt: number): number {

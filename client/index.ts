@@ -12,13 +12,16 @@ export {
 } from './chatring-client.js';
 export { listQueryString, type PageQuery } from './list-query.js';
 export type { FollowOptions } from './list-follower.js';
+export type { ChangesQuery, WatchOptions } from './change-watcher.js';
 export {
   ChatringError,
   ERROR_CATALOGUE,
   conversationIdOf,
+  type ChangesResponse,
   type ConversationSummary,
   type ConversationsResponse,
   type ErrorCode,
+  type MailboxChange,
   type MarkReadResponse,
   type Message,
   type MessagesResponse,

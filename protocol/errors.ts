@@ -58,6 +58,19 @@ export const ERROR_CATALOGUE = {
     retryable: false,
     summary: 'The cursor was not issued for this mailbox and conversation.',
   },
+  CURSOR_EXPIRED: {
+    audience: 'api',
+    status: 410,
+    retryable: false,
+    summary:
+      'The change feed cannot replay that far back; list the conversations again and watch from their cursor.',
+  },
+  TOO_MANY_WATCHERS: {
+    audience: 'api',
+    status: 429,
+    retryable: false,
+    summary: 'The user or the node already holds as many held change-feed requests as it may.',
+  },
   SELF_MESSAGE: {
     audience: 'api',
     status: 400,

@@ -23,6 +23,20 @@ export const PAGE_SIZE_MAX = 200;
 export const CONVERSATIONS_PAGE_SIZE_DEFAULT = 20;
 export const MESSAGES_PAGE_SIZE_DEFAULT = 50;
 
+/** The change feed (`GET /v1/users/:userId/changes`): the longest a request may be held (`waitMs`)
+ * waiting for a change, and the changes per answer when `pageSize` is not given. Held requests
+ * are bounded per user and per node (`ChangeFeedOptions`), not by the in-flight limit. */
+export const WATCH_WAIT_MS_MAX = 30_000;
+export const WATCH_PAGE_SIZE_DEFAULT = 100;
+/** How far behind the mailbox's version a change-feed cursor may be replayed from the store;
+ * further back is `410 CURSOR_EXPIRED` (the app lists again). A replay reads one row range plus
+ * one range per changed conversation, so this bounds its store reads. */
+export const FEED_REPLAY_VERSIONS_MAX = 1_000;
+/** ChangeFeedOptions: upper bounds of its settings. */
+export const FEED_LOG_CHANGES_LIMIT = 10_000;
+export const WATCHERS_PER_USER_LIMIT = 1_000;
+export const WATCHERS_PER_NODE_LIMIT = 1_000_000;
+
 /** Offset paging reads `page * pageSize` rows past the newest; past this depth clients must page
  * with a cursor or a timestamp instead (the store scans cannot be unbounded). */
 export const PAGE_OFFSET_MAX = 10_000;

@@ -7,9 +7,11 @@ import {
   PAGE_SIZE_MAX,
   PAGE_SIZE_MIN,
   USER_ID_PATTERN,
+  WATCH_PAGE_SIZE_DEFAULT,
+  WATCH_WAIT_MS_MAX,
 } from './limits.js';
 import { decodeCursor, type CursorScope } from './cursor.js';
-import type { ListQuery, SendMessageRequest } from './wire-types.js';
+import type { ChangesQuery, ListQuery, SendMessageRequest } from './wire-types.js';
 
 /**
  * Input validation for the public API. Pure: it returns a typed value or throws a ChatringError
@@ -110,6 +112,29 @@ export function parseListQuery(
     return { kind: 'since-timestamp', page, pageSize, lastUpdatedTimestamp };
   }
   return { kind: 'page', page, pageSize };
+}
+
+const CHANGES_QUERY_FIELDS = ['cursor', 'waitMs', 'pageSize'] as const;
+
+/**
+ * Parses the change feed's `cursor` (one from the feed or from the user's conversation list: both
+ * count the same mailbox versions), `waitMs` (0..WATCH_WAIT_MS_MAX, else INVALID_QUERY) and
+ * `pageSize` (clamped to 1..200, as the lists clamp it).
+ */
+export function parseChangesQuery(query: unknown, userId: string): ChangesQuery {
+  const object = (query ?? {}) as Record<string, unknown>;
+  for (const key of Object.keys(object)) {
+    if (!(CHANGES_QUERY_FIELDS as readonly string[]).includes(key)) {
+      throw new ChatringError('INVALID_QUERY', `unknown query parameter "${key}"`);
+    }
+  }
+  const waitMs = optionalInteger(object, 'waitMs') ?? 0;
+  if (waitMs < 0 || waitMs > WATCH_WAIT_MS_MAX)
+    throw new ChatringError('INVALID_QUERY', `waitMs must be 0..${WATCH_WAIT_MS_MAX}`);
+  const pageSize = clampPageSize(optionalInteger(object, 'pageSize') ?? WATCH_PAGE_SIZE_DEFAULT);
+  const cursor = optionalString(object, 'cursor');
+  const afterVersion = cursor === undefined ? undefined : decodeCursor(cursor, { userId });
+  return { afterVersion, waitMs, pageSize };
 }
 
 export function clampPageSize(pageSize: number): number {

@@ -47,6 +47,35 @@ export interface MarkReadResponse {
   unreadCount: 0;
 }
 
+/** One change of a user's mailbox in the change feed: a message in or out, or a read. */
+export interface MailboxChange {
+  /** The mailbox version the change made (the feed is in version order). */
+  version: number;
+  /**
+   * The conversation's row as the change left it; an answer replayed from the store (the cursor
+   * older than what the owner keeps in memory) carries the row as it stands now.
+   */
+  conversation: ConversationSummary;
+  /** The message the change added; absent for a read. */
+  message?: Message;
+}
+
+/** `GET /v1/users/:userId/changes`: changes after the cursor, oldest first. */
+export interface ChangesResponse {
+  changes: MailboxChange[];
+  /** Where the next request continues (the same cursor when nothing changed). */
+  cursor: string;
+}
+
+/** A change-feed request, parsed. */
+export interface ChangesQuery {
+  /** The version the cursor stands at; undefined: from the mailbox's current version. */
+  afterVersion: number | undefined;
+  /** How long to hold the request when nothing changed after the cursor, in ms (0: answer at once). */
+  waitMs: number;
+  pageSize: number;
+}
+
 /** How a list is asked for: exactly one of plain paging, a timestamp delta or a cursor delta. */
 export type ListQuery =
   | { kind: 'page'; page: number; pageSize: number }

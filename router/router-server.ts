@@ -1,9 +1,11 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import {
+  ChatringError,
   CONVERSATIONS_PAGE_SIZE_DEFAULT,
   MESSAGES_PAGE_SIZE_DEFAULT,
   assertUserId,
   orderedPair,
+  parseChangesQuery,
   parseListQuery,
   parseMarkReadBody,
   parseSendRequest,
@@ -59,9 +61,12 @@ export function buildRouterServer(deps: RouterServerDependencies): FastifyInstan
   const app = createHttpServer(
     {
       ...deps.http,
+      // Held change-feed requests: each holds one app connection (bounded by connectionsMax)
+      // and nothing else here, so they do not count against the in-flight limit.
       unlimitedPaths: [
         ...(deps.http.unlimitedPaths ?? ['/healthz']),
         CONTROL_PLANE_PATHS.heartbeat,
+        CHANGES_ROUTE,
       ],
     },
     deps.instruments,
@@ -95,6 +100,39 @@ export function buildRouterServer(deps: RouterServerDependencies): FastifyInstan
       reply,
       await deps.owners.relay(userId, { method: 'GET', path: request.url, requestId: request.id }),
     );
+  });
+
+  // The change feed: the owner may hold the request up to waitMs; the relay's attempt allows for
+  // it, and a watch the owner gives up (the ring moved, it stops) is asked again of the new owner.
+  // A stopping router answers its held watches at once (the app asks another router) instead of
+  // keeping its close waiting for them.
+  const heldWatches = new Set<() => void>();
+  app.addHook('preClose', (done) => {
+    for (const stop of heldWatches) stop();
+    done();
+  });
+  app.get<{ Params: UserParams }>(CHANGES_ROUTE, async (request, reply) => {
+    const userId = assertUserId(request.params.userId);
+    const { waitMs } = parseChangesQuery(request.query, userId);
+    const relayed = deps.owners.relay(userId, {
+      method: 'GET',
+      path: request.url,
+      requestId: request.id,
+      holdMs: waitMs,
+    });
+    if (waitMs === 0) return relay(reply, await relayed);
+    let stop = (): void => undefined;
+    const stopped = new Promise<never>((_resolve, reject) => {
+      stop = () =>
+        reject(new ChatringError('OWNER_UNAVAILABLE', 'the router is stopping; ask another'));
+    });
+    heldWatches.add(stop);
+    relayed.catch(() => undefined); // abandoned when the router stops first
+    try {
+      return relay(reply, await Promise.race([relayed, stopped]));
+    } finally {
+      heldWatches.delete(stop);
+    }
   });
 
   app.get<{ Params: ConversationParams }>(
@@ -155,3 +193,5 @@ function relay(reply: FastifyReply, response: RawOwnerResponse): FastifyReply {
 }
 
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
+const CHANGES_ROUTE = '/v1/users/:userId/changes';

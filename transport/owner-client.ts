@@ -122,6 +122,12 @@ export interface OwnerRequest {
   body?: unknown;
   /** The request id this call serves (`x-request-id`), so the owner's log lines carry it too. */
   requestId?: string;
+  /**
+   * How long the owner may hold its answer by design, in ms (a change-feed `waitMs`): each
+   * attempt's timeout is this much longer, and on a link the request is not counted against
+   * the link's in-flight bound (`PeerRequest.held`).
+   */
+  holdMs?: number;
 }
 
 /** What bounds one call beyond the client's options. */
@@ -304,9 +310,10 @@ export class OwnerClient {
                   [REQUEST_ID_HEADER]: ownerRequest.requestId,
                 },
           ...(ownerRequest.body === undefined ? {} : { body: ownerRequest.body }),
-          ...(deadlineAtMs === undefined
+          ...(ownerRequest.holdMs === undefined ? {} : { held: true }),
+          ...(deadlineAtMs === undefined && ownerRequest.holdMs === undefined
             ? {}
-            : { timeoutMs: this.#attemptTimeoutMs(deadlineAtMs) }),
+            : { timeoutMs: this.#attemptTimeoutMs(deadlineAtMs, ownerRequest.holdMs ?? 0) }),
         });
         const outcome =
           deadlineAtMs === undefined
@@ -361,13 +368,16 @@ export class OwnerClient {
   }
 
   /**
-   * One attempt's timeout under a caller's deadline: never past it, never 0 (no timeout at all).
+   * One attempt's timeout: the client's, plus what the owner may hold the answer by design; under
+   * a caller's deadline never past it, never 0 (no timeout at all).
    * It ends the request an attempt abandons at the deadline: undici checks it in ticks of up to a
    * second, so the deadline itself is kept by `settleWithin`.
    */
-  #attemptTimeoutMs(deadlineAtMs: number): number {
+  #attemptTimeoutMs(deadlineAtMs: number | undefined, holdMs: number): number {
+    const attemptMs = this.#options.attemptTimeoutMs + holdMs;
+    if (deadlineAtMs === undefined) return attemptMs;
     const remainingMs = Math.ceil(this.#remainingMs(deadlineAtMs));
-    return Math.max(1, Math.min(this.#options.attemptTimeoutMs, remainingMs));
+    return Math.max(1, Math.min(attemptMs, remainingMs));
   }
 
   #remainingMs(deadlineAtMs: number): number {

@@ -91,6 +91,12 @@ export interface PeerRequest {
   headers?: Record<string, string>;
   /** This request's deadline, when it differs from the client's. */
   timeoutMs?: number;
+  /**
+   * The peer may hold its answer a long while by design (a change-feed wait; `timeoutMs` covers
+   * it): on a member link such a request does not count against the link's in-flight bound, so
+   * idle watches never crowd out the calls that answer at once.
+   */
+  held?: boolean;
 }
 
 export interface PeerResponse {

@@ -5,6 +5,7 @@
  * lease rule is the control plane's one rule (a heartbeat below the lease). Also the one way the
  * command lines print a failure.
  */
+import { WATCHERS_PER_NODE_LIMIT, WATCHERS_PER_USER_LIMIT } from '../../protocol/index.js';
 import t from 'tap';
 import {
   HEARTBEAT_INTERVAL_MS_MAX,
@@ -292,6 +293,24 @@ t.test('chatring node: flags into the cache node options', async (t) => {
     () => nodeOptionsFrom(base, { ...SECRET_ENV, CHATRING_REPAIR_DELAY_MS: '0' }),
     /CHATRING_REPAIR_DELAY_MS/,
   );
+  // The change feed's bounds on held requests, at their limits and one past.
+  for (const [variable, option, limit] of [
+    ['CHATRING_WATCHERS_PER_USER_MAX', 'watchersPerUserMax', WATCHERS_PER_USER_LIMIT],
+    ['CHATRING_WATCHERS_PER_NODE_MAX', 'watchersPerNodeMax', WATCHERS_PER_NODE_LIMIT],
+  ] as const) {
+    for (const value of [1, limit])
+      t.equal(
+        nodeOptionsFrom(base, { ...SECRET_ENV, [variable]: String(value) }).service?.[option],
+        value,
+        `${variable}=${value}`,
+      );
+    for (const value of ['0', String(limit + 1), 'many'])
+      t.throws(
+        () => nodeOptionsFrom(base, { ...SECRET_ENV, [variable]: value }),
+        new RegExp(variable),
+        `${variable}=${value}`,
+      );
+  }
 });
 
 t.test('errors are the catalogue: every flag refusal is INVALID_OPTION', async (t) => {

@@ -691,7 +691,7 @@ t.test('the node routes answer a malformed internal body with 400 and its code',
   };
   const member = new MemberSigner('node-2', Buffer.alloc(32, 7));
   const app = buildNodeServer({
-    service: { deliver: refuse } as unknown as MailboxService,
+    service: { deliver: refuse, releaseAllWatchers: () => undefined } as unknown as MailboxService,
     handoff: { release: refuse, acceptWarm: refuse, cancel: refuse } as unknown as Handoff,
     epoch: () => 1,
     refreshRing: async () => undefined,

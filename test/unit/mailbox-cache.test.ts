@@ -12,6 +12,7 @@
 import t from 'tap';
 import { DEFAULT_MAILBOX_CACHE_OPTIONS, MailboxCache } from '../../cache-node/mailbox-cache.js';
 import {
+  CHANGE_OVERHEAD_BYTES,
   MAILBOX_OVERHEAD_BYTES,
   MESSAGE_OVERHEAD_BYTES,
   MailboxState,
@@ -83,17 +84,26 @@ t.test(
 );
 
 t.test('growing a state and recharging evicts others past the budget, LRU first', async (t) => {
-  const cache = new MailboxCache({ cacheBytesMax: 4 * MAILBOX_OVERHEAD_BYTES }, notPinned);
+  // Each commit charges its row (400) and the change the feed keeps of it.
+  const perCommit = 400 + CHANGE_OVERHEAD_BYTES;
+  const cache = new MailboxCache(
+    { cacheBytesMax: 4 * MAILBOX_OVERHEAD_BYTES + 3 * CHANGE_OVERHEAD_BYTES },
+    notPinned,
+  );
   for (const userId of ['a', 'b', 'c']) cache.put(emptyState(userId));
   const c = cache.get('c') as MailboxState;
   c.applyCommit(1, row('c', 'x', 1));
   cache.recharge(c);
-  t.equal(cache.stats().bytes, 3 * MAILBOX_OVERHEAD_BYTES + 400, 'recharge counts the growth');
+  t.equal(
+    cache.stats().bytes,
+    3 * MAILBOX_OVERHEAD_BYTES + perCommit,
+    'recharge counts the growth',
+  );
   c.applyCommit(2, row('c', 'y', 2));
   c.applyCommit(3, row('c', 'z', 3));
   cache.recharge(c);
   t.same(userIds(cache, ['a', 'b', 'c']), ['b', 'c'], 'a evicted once over budget');
-  t.equal(cache.stats().bytes, 2 * MAILBOX_OVERHEAD_BYTES + 3 * 400);
+  t.equal(cache.stats().bytes, 2 * MAILBOX_OVERHEAD_BYTES + 3 * perCommit);
 });
 
 t.test('pinned users are never evicted, even when they are the least recently used', async (t) => {
@@ -293,7 +303,12 @@ t.test(
     bob.applyCommit(1, row('bob', 'alice', 1));
     cache.recharge(bob);
     t.same(cache.emptyStats(), { users: 0, evictions: 0 }, 'left the empty LRU');
-    t.same(cache.stats(), { users: 1, bytes: REAL_BYTES, evictions: 0 }, 'charged as a real user');
+    t.same(
+      cache.stats(),
+      // Its row, and the change the feed keeps of the commit that made it.
+      { users: 1, bytes: REAL_BYTES + CHANGE_OVERHEAD_BYTES, evictions: 0 },
+      'charged as a real user',
+    );
     cache.putLoaded(emptyState('x'));
     cache.putLoaded(emptyState('y'));
     t.same(userIds(cache, ['bob', 'x', 'y']), ['bob', 'y'], 'empty mailboxes no longer touch it');

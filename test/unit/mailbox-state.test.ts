@@ -8,6 +8,7 @@
  */
 import t from 'tap';
 import {
+  CHANGE_OVERHEAD_BYTES,
   CONVERSATION_OVERHEAD_BYTES,
   MAILBOX_OVERHEAD_BYTES,
   MESSAGE_OVERHEAD_BYTES,
@@ -66,13 +67,14 @@ t.test('window insertion keeps newest first, whatever order commits arrive in', 
 t.test('a late message older than an incomplete window is not inserted (no gap)', async (t) => {
   const state = stateWithWindow([50, 30], false);
   const before = state.bytes;
-  state.applyCommit(
-    11,
-    row('alice', 'bob', 50),
-    message('carol', 'alice', 20, { conversationId: conversation }),
-  );
+  const late = message('carol', 'alice', 20, { conversationId: conversation });
+  state.applyCommit(11, row('alice', 'bob', 50), late);
   t.same(sentAts(state), [50, 30], 'older than the window: left to the store');
-  t.equal(state.bytes, before, 'and not charged');
+  t.equal(
+    state.bytes,
+    before + CHANGE_OVERHEAD_BYTES + messageBytes(late),
+    'charged only as the change the feed keeps (no window holds it)',
+  );
   t.equal(state.version, 11, 'the version still moves');
   state.applyCommit(12, row('alice', 'bob', 50), message('bob', 'alice', 40));
   t.same(sentAts(state), [50, 40, 30], 'inside the window: inserted in place');
@@ -87,21 +89,29 @@ t.test('a late message older than an incomplete window is not inserted (no gap)'
 t.test('a commit to a conversation without a window only updates the row', async (t) => {
   const state = new MailboxState('alice', 1, [row('alice', 'bob', 10)], 200);
   const before = state.bytes;
-  state.applyCommit(2, row('alice', 'bob', 20, { unreadCount: 1 }), message('bob', 'alice', 20));
+  const sent = message('bob', 'alice', 20);
+  state.applyCommit(2, row('alice', 'bob', 20, { unreadCount: 1 }), sent);
   t.equal(
     state.conversations.get(conversation)?.window,
     undefined,
     'no window is made up from one message',
   );
   t.equal(state.conversations.get(conversation)?.row.unreadCount, 1);
-  t.equal(state.bytes, before);
+  t.equal(
+    state.bytes,
+    before + CHANGE_OVERHEAD_BYTES + messageBytes(sent),
+    'the message is charged once, to the change the feed keeps',
+  );
 });
 
 t.test('a commit to an unknown conversation adds its row', async (t) => {
   const state = new MailboxState('alice', 1, [], 200);
   state.applyCommit(2, row('alice', 'dave', 20));
   t.ok(state.conversations.has('alice~dave'));
-  t.equal(state.bytes, MAILBOX_OVERHEAD_BYTES + CONVERSATION_OVERHEAD_BYTES);
+  t.equal(
+    state.bytes,
+    MAILBOX_OVERHEAD_BYTES + CONVERSATION_OVERHEAD_BYTES + CHANGE_OVERHEAD_BYTES,
+  );
 });
 
 t.test('trimming drops the oldest messages and marks the window incomplete', async (t) => {
@@ -151,12 +161,14 @@ t.test('byte accounting returns to its baseline after windows are emptied', asyn
   );
   state.setWindow('alice~bob', [], true);
   state.setWindow('alice~carol', [], true);
-  t.equal(state.bytes, baseline, 'back to the baseline');
+  // What stays is the commit's change, kept for the feed (its message was the window's to charge).
+  const kept = baseline + CHANGE_OVERHEAD_BYTES;
+  t.equal(state.bytes, kept, 'back to the baseline');
   state.setWindow('alice~bob', messages, true);
   state.setWindow('alice~bob', [], true);
-  t.equal(state.bytes, baseline, 'replacing a window un-charges the old one');
+  t.equal(state.bytes, kept, 'replacing a window un-charges the old one');
   state.setWindow('alice~nobody', messages, true);
-  t.equal(state.bytes, baseline, 'a window for an unknown conversation is ignored');
+  t.equal(state.bytes, kept, 'a window for an unknown conversation is ignored');
 });
 
 t.test('contiguous conversations: only the gapless part, most recent first', async (t) => {

@@ -170,6 +170,14 @@ t.test('registerNodeMetrics shows the figures the node keeps, read when scraped'
         idempotencyStoreReads: 1,
       },
       pendingRepairs: 2,
+      feedStats: {
+        watchers: 3,
+        watchersRefused: 1,
+        wokenByCommit: 8,
+        answeredEmpty: 5,
+        released: 2,
+        storeReplays: 4,
+      },
     },
     cache,
     locks: {
@@ -219,6 +227,12 @@ t.test('registerNodeMetrics shows the figures the node keeps, read when scraped'
   t.equal(value('chatring_handoff_warm_batches_total', { outcome: 'sent' }), 2);
   t.equal(value('chatring_handoff_warm_batches_total', { outcome: 'failed' }), 1);
   t.equal(value('chatring_repair_queue_depth'), 2);
+  t.equal(value('chatring_feed_watchers'), 3);
+  t.equal(value('chatring_feed_held_answers_total', { outcome: 'commit' }), 8);
+  t.equal(value('chatring_feed_held_answers_total', { outcome: 'empty' }), 5);
+  t.equal(value('chatring_feed_held_answers_total', { outcome: 'released' }), 2);
+  t.equal(value('chatring_feed_held_answers_total', { outcome: 'refused' }), 1);
+  t.equal(value('chatring_feed_store_replays_total'), 4);
   t.equal(value('chatring_store_figure_total', { figure: 'commits' }), 12);
   t.equal(value('chatring_store_figure', { figure: 'queued' }), 1);
 

@@ -54,7 +54,11 @@ export interface MemberLinksOptions {
   credentials: () => Record<string, string>;
   /** A request's deadline when it names none, in ms (connect included). */
   timeoutMs: number;
-  /** Requests under way per link; one more fails at once with OVERLOADED. */
+  /**
+   * Requests under way per link, held ones (`PeerRequest.held`: change-feed waits) apart; one
+   * more fails at once with OVERLOADED. Held requests are bounded where they are made (an app
+   * connection each on a router; the node's watcher bounds).
+   */
   inFlightMax: number;
   /** Where a request goes when its peer has no member links (HTTP). */
   fallback: (baseUrl: string, peerRequest: PeerRequest) => Promise<RawPeerResponse>;
@@ -132,6 +136,8 @@ class MemberLink {
   /** Told when the link is gone, with how long its peer is to be called over HTTP instead. */
   readonly #onEnd: (httpForMs: number) => void;
   readonly #pending = new Map<number, PendingRequest>();
+  /** Of `#pending`, those held by design (not counted against `inFlightMax`). */
+  #held = 0;
   readonly #upgrade: ClientRequest;
   #writer: FrameWriter | undefined;
   #socket: Socket | undefined;
@@ -186,7 +192,7 @@ class MemberLink {
   }
 
   send(peerRequest: PeerRequest): Promise<RawPeerResponse> {
-    if (this.#pending.size >= this.#options.inFlightMax)
+    if (peerRequest.held !== true && this.#pending.size - this.#held >= this.#options.inFlightMax)
       return Promise.reject(
         new ChatringError(
           'OVERLOADED',
@@ -213,6 +219,7 @@ class MemberLink {
         frame: undefined,
       };
       this.#pending.set(id, pending);
+      if (peerRequest.held === true) this.#held += 1;
       if (this.#writer === undefined) pending.frame = frame;
       else this.#writer.write(frame);
       this.#sweep ??= setInterval(() => this.#expire(), TIMEOUT_SWEEP_MS).unref();
@@ -261,7 +268,7 @@ class MemberLink {
     const pending = this.#pending.get(id);
     // An answer after its request timed out: nobody waits for it any more.
     if (pending === undefined) return;
-    this.#pending.delete(id);
+    this.#forget(id, pending);
     const answer = decodeAnswer(payload);
     pending.resolve({ statusCode: answer.status, bytes: answer.body });
     if (this.#pending.size === 0) this.#stopSweep();
@@ -272,13 +279,18 @@ class MemberLink {
     const now = performance.now();
     for (const [id, pending] of this.#pending)
       if (now >= pending.deadline) {
-        this.#pending.delete(id);
+        this.#forget(id, pending);
         const cause = Object.assign(new Error('no answer within the request timeout'), {
           code: LINK_TIMEOUT_CODE,
         });
         pending.reject(this.#failure(pending.peerRequest, cause));
       }
     if (this.#pending.size === 0) this.#stopSweep();
+  }
+
+  #forget(id: number, pending: PendingRequest): void {
+    this.#pending.delete(id);
+    if (pending.peerRequest.held === true) this.#held -= 1;
   }
 
   #stopSweep(): void {
@@ -296,6 +308,7 @@ class MemberLink {
     this.#socket?.destroy();
     const pending = [...this.#pending.values()];
     this.#pending.clear();
+    this.#held = 0;
     for (const request of pending)
       if (outcome === 'refused' && request.frame !== undefined)
         // Never sent: it goes over HTTP, as every request to this peer will for a while.

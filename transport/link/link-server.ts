@@ -33,6 +33,11 @@ const LINK_DRAIN_MS_MAX = 5_000;
 /** A route a link request matched: its pattern (the metrics label) and what answers it. */
 export interface LinkRoute {
   route: string;
+  /**
+   * The route may hold its answer a long while (a change-feed wait): it is neither counted
+   * against nor refused by the in-flight limit; the route bounds what it holds itself.
+   */
+  held?: boolean;
   run(request: LinkRequest, requestId: string): LinkAnswer | Promise<LinkAnswer>;
 }
 
@@ -186,17 +191,6 @@ class ServedLink {
       this.#refuse(id, new ChatringError('OWNER_UNAVAILABLE', 'the server is stopping; retry'));
       return;
     }
-    if (load.requestsInFlight >= options.requestsInFlightMax) {
-      load.requestsRefused += 1;
-      this.#refuse(
-        id,
-        new ChatringError(
-          'OVERLOADED',
-          `the server is handling its limit of ${options.requestsInFlightMax} requests; retry after ${options.overloadRetryAfterSeconds} s`,
-        ),
-      );
-      return;
-    }
     let route: LinkRoute | undefined;
     try {
       route = this.#routes(request);
@@ -211,11 +205,23 @@ class ServedLink {
       );
       return;
     }
+    const counted = route.held !== true;
+    if (counted && load.requestsInFlight >= options.requestsInFlightMax) {
+      load.requestsRefused += 1;
+      this.#refuse(
+        id,
+        new ChatringError(
+          'OVERLOADED',
+          `the server is handling its limit of ${options.requestsInFlightMax} requests; retry after ${options.overloadRetryAfterSeconds} s`,
+        ),
+      );
+      return;
+    }
     const startedAt = performance.now();
-    load.requestsInFlight += 1;
+    if (counted) load.requestsInFlight += 1;
     this.#inFlight += 1;
     const finish = (answer: LinkAnswer, failure: unknown): void => {
-      load.requestsInFlight -= 1;
+      if (counted) load.requestsInFlight -= 1;
       this.#inFlight -= 1;
       this.#writer.write(encodeAnswer(id, answer.status, answer.body));
       this.#state.telemetry?.answered(
