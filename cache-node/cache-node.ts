@@ -274,6 +274,8 @@ export async function startCacheNode(given: CacheNodeOptions): Promise<RunningCa
   ownership.onRingAdopted((ring) => {
     service.evictWhere((userId) => ring.ownerIdOf(userId) !== nodeId);
     service.releaseUnservedWatchers();
+    // Deliveries in flight to a node that no longer owns their recipient go to the new owner.
+    owners.ringMoved(ring);
   });
   ownership.onReleaseBegun(() => service.releaseUnservedWatchers());
   const renewals = new LeaseRenewals(

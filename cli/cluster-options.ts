@@ -36,9 +36,9 @@ export interface LocalClusterOptions {
   standbys: number;
   /** The embedded store in dataDir (default), or Cassandra. */
   store: StoreOptions;
-  /** Node lease; a dead node is replaced within about leaseMs + heartbeatIntervalMs. @default 3000 */
+  /** Node lease; a dead node is replaced within about leaseMs + heartbeatIntervalMs. @default 1500 */
   leaseMs: number;
-  /** @default 500 */
+  /** @default 250 */
   heartbeatIntervalMs: number;
   /** Start a member again when it dies (off: watch a dead node's slot fail over). @default true */
   restartMembers: boolean;

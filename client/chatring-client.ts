@@ -176,6 +176,8 @@ export class ChatringClient {
             clock,
           )
         : undefined;
+    const owners = this.#owners;
+    if (owners !== undefined) this.#ring.onMoved = (ring) => void owners.ringMoved(ring);
   }
 
   /** Sends a message; 201-or-200 alike: `duplicate` says whether it was stored by an earlier try. */

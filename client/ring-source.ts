@@ -26,6 +26,8 @@ export class RingSource {
   #refreshedAt = Number.NEGATIVE_INFINITY;
   /** The router asked first next time: the one that answered last. */
   #preferred = 0;
+  /** Told of every ring adopted after the first (the owner client abandons moved calls). */
+  onMoved: (ring: RingView) => void = () => undefined;
 
   constructor(
     routerUrls: readonly string[],
@@ -93,8 +95,10 @@ export class RingSource {
           held === undefined ||
           config.epoch > held.epoch ||
           (config.epoch === held.epoch && !sameUrls(config.nodes, held.config.nodes))
-        )
+        ) {
           this.#ring = new RingView(config);
+          if (held !== undefined) this.onMoved(this.#ring);
+        }
         return;
       } catch (error) {
         // A refusal no other router would answer differently (an app token it does not accept).

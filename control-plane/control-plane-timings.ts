@@ -20,13 +20,22 @@ import {
 export interface ControlPlaneTimings {
   /**
    * How often nodes renew their lease.
-   * @default 500
+   * @default 250
    */
   heartbeatIntervalMs: number;
   /**
    * A node whose last renewal is older than this is dead; its slot goes to a standby. Detection
    * takes at most leaseMs + heartbeatIntervalMs (one failure-detector tick).
-   * @default 3000
+   *
+   * The trade-off is failover time against stalls: a node serves only while its last renewal was
+   * sent less than 4/5 of the lease ago, so with 1.5 s and renewals every 250 ms a node that
+   * stalls (a GC pause, a blocked event loop, SIGSTOP) for up to ~0.95 s loses nothing; a longer
+   * stall makes it refuse (retryably) until a renewal succeeds, and one past the lease makes the
+   * control plane give its slot to a standby. Node heaps are small (a 256 MiB cache by default) and
+   * V8's pauses on them are tens of ms, so 1.5 s buys a kill -9 to first success under 2 s
+   * (bench/failover.ts) at the cost of 4 renewals a second per node. Raise it (and the heartbeat)
+   * for nodes with large heaps, or across links that drop packets for seconds.
+   * @default 1500
    */
   leaseMs: number;
   /**
@@ -38,8 +47,8 @@ export interface ControlPlaneTimings {
 }
 
 export const DEFAULT_CONTROL_PLANE_TIMINGS: Readonly<ControlPlaneTimings> = Object.freeze({
-  heartbeatIntervalMs: 500,
-  leaseMs: 3_000,
+  heartbeatIntervalMs: 250,
+  leaseMs: 1_500,
   startupGraceMs: 15_000,
 });
 

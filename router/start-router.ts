@@ -67,10 +67,14 @@ export async function startRouter(given: GivenRouterOptions): Promise<RunningRou
     : undefined;
   const controlPlane = await openControlPlane(options);
   let ring = new RingView(await controlPlane.currentRing());
+  // Set once the owner client exists: requests in flight to a node the new ring moved users away
+  // from are abandoned and retried at the new owner.
+  let ringMoved: (view: RingView) => void = () => undefined;
   const adopt = (next: RingConfig) => {
     if (next.epoch <= ring.epoch) return;
     ring = new RingView(next);
     logRing(logger, ring, 'ring adopted');
+    ringMoved(ring);
   };
   logRing(logger, ring, 'ring loaded');
   controlPlane.subscribe(adopt);
@@ -93,6 +97,11 @@ export async function startRouter(given: GivenRouterOptions): Promise<RunningRou
     signer: security.signer,
     ...(metrics === undefined ? {} : { onRetry: ownerRetryMetrics(metrics) }),
   });
+  ringMoved = (view) => {
+    const abandoned = owners.ringMoved(view);
+    if (abandoned > 0)
+      logger?.info({ epoch: view.epoch, abandoned }, 'requests to moved users asked again');
+  };
   const instruments: HttpServerInstruments = {
     ...(logger === undefined ? {} : { logger }),
     ...(metrics === undefined ? {} : { metrics }),

@@ -177,6 +177,8 @@ export class OwnerClient {
   /** Where calls of the public API go (undefined: over `#peers`, as every other call). */
   readonly #links: MemberLinks | undefined;
   readonly #clock: Clock;
+  /** Retries sleeping in their backoff, woken early by a ring that moved (`ringMoved`). */
+  readonly #backingOff = new Set<() => void>();
 
   constructor(
     ring: () => RingView | undefined,
@@ -258,6 +260,22 @@ export class OwnerClient {
     });
   }
 
+  /**
+   * Tells the client the ring moved: calls under way on links to a node that no longer owns their
+   * user are abandoned at once and retried at the new owner (their retry loop resolves it), so a
+   * paused or cut-off node stalls its own users for about the failure-detection time, not for the
+   * attempt timeout. Calls over HTTP (links off or refused) wait out their attempt. Returns how
+   * many were abandoned.
+   */
+  ringMoved(ring: RingView): number {
+    // Retries waiting out a backoff (their owner was down) try the new ring now.
+    for (const wake of this.#backingOff) wake();
+    this.#backingOff.clear();
+    return (
+      this.#links?.abandonMoved((baseUrl, userId) => ring.ownerOf(userId)?.url !== baseUrl) ?? 0
+    );
+  }
+
   /** Links for a call of the public API or a delivery, when links are on; undefined: HTTP. */
   #linksFor(ownerRequest: OwnerRequest): MemberLinks | undefined {
     const { path } = ownerRequest;
@@ -300,6 +318,7 @@ export class OwnerClient {
       let answer: { response: R; body: unknown };
       try {
         const sent = attempt(owner.url, {
+          userId,
           method: ownerRequest.method,
           path: ownerRequest.path,
           headers:
@@ -356,15 +375,29 @@ export class OwnerClient {
   async #beforeRetry(attemptIndex: number, deadlineAtMs: number | undefined): Promise<void> {
     const delayMs = Math.min(RETRY_DELAY_MS_MIN * 2 ** attemptIndex, RETRY_DELAY_MS_MAX);
     if (deadlineAtMs === undefined) {
-      await this.#clock.sleep(delayMs);
+      await this.#backoff(delayMs);
       await this.#refreshRing().catch(() => undefined);
       return;
     }
-    await this.#clock.sleep(Math.min(delayMs, this.#remainingMs(deadlineAtMs)));
+    await this.#backoff(Math.min(delayMs, this.#remainingMs(deadlineAtMs)));
     await settleWithin(
       this.#refreshRing().catch(() => undefined),
       this.#remainingMs(deadlineAtMs),
     );
+  }
+
+  /** Sleeps `delayMs`, or less if a new ring arrives meanwhile (a standby took the slot). */
+  async #backoff(delayMs: number): Promise<void> {
+    let wake = (): void => undefined;
+    const moved = new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+    this.#backingOff.add(wake);
+    try {
+      await Promise.race([this.#clock.sleep(delayMs), moved]);
+    } finally {
+      this.#backingOff.delete(wake);
+    }
   }
 
   /**

@@ -97,6 +97,11 @@ export interface PeerRequest {
    * idle watches never crowd out the calls that answer at once.
    */
   held?: boolean;
+  /**
+   * The user the request is for, when it goes to that user's owner: a member link abandons it at
+   * once when the ring moves the user to another node (`MemberLinks.abandonMoved`).
+   */
+  userId?: string;
 }
 
 export interface PeerResponse {

@@ -45,6 +45,9 @@ export function printResults(results: FailoverResults): void {
     }
   }
   console.log(renderTable(headers, rows));
+  console.log(
+    `\nlongest time without an answer from the signal on: ${fixed(results.longestNoAckMs.affected, 0)} ms for the victim's users, ${fixed(results.longestNoAckMs.unaffected, 0)} ms for everyone else's`,
+  );
   const v = results.verification;
   console.log(
     `\nverification: ${v.acknowledged} acknowledged sends, read back from ${v.conversationsRead} mailbox copies: lost ${v.lost}, duplicated ${v.duplicated}, copy mismatches ${v.copyMismatches}, order violations ${v.orderViolations}; unacknowledged sends ${v.unacknowledgedPresent + v.unacknowledgedAbsent} (${v.unacknowledgedPresent} landed, ${v.unacknowledgedAbsent} not)`,

@@ -34,6 +34,11 @@ export interface FailoverResults {
   firstAffectedSuccessAfterKillMs?: number;
   probeFirstSuccessAfterKillMs?: number;
   window: { beforeKill: WindowFigures; outage: WindowFigures; afterRecovery: WindowFigures };
+  /**
+   * From the signal on, the longest time no request of each kind was answered (affected: needs
+   * the victim; unaffected: every other user, whose requests share the closed-loop workers).
+   */
+  longestNoAckMs: { affected: number; unaffected: number };
   verification: {
     acknowledged: number;
     lost: number;

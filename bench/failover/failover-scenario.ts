@@ -16,7 +16,12 @@ import type {
   StatusEvent,
   WindowFigures,
 } from './failover-results.js';
-import { SCENARIO_ARGS, settings, type ScenarioName } from './failover-settings.js';
+import {
+  SCENARIO_ARGS,
+  SCENARIO_SIGNAL,
+  settings,
+  type ScenarioName,
+} from './failover-settings.js';
 import { verify } from './failover-verification.js';
 
 export async function runInFreshCluster(scenario: ScenarioName): Promise<FailoverResults> {
@@ -33,7 +38,7 @@ export async function runInFreshCluster(scenario: ScenarioName): Promise<Failove
         ...(settings.leaseMs === undefined ? [] : ['--lease-ms', String(settings.leaseMs)]),
       ],
     });
-    return await runScenario(cluster);
+    return await runScenario(cluster, SCENARIO_SIGNAL[scenario]);
   } finally {
     await cluster?.stop();
     temporary.dispose();
@@ -44,7 +49,10 @@ export async function runInFreshCluster(scenario: ScenarioName): Promise<Failove
  * The scenario's script: load, kill, wait for recovery, a little more load, then the figures. It
  * stays whole so the script reads top to bottom; the load, poller and probe live in failover-load.ts.
  */
-async function runScenario(cluster: LocalCluster): Promise<FailoverResults> {
+async function runScenario(
+  cluster: LocalCluster,
+  signal: NodeJS.Signals,
+): Promise<FailoverResults> {
   const statusBefore = await cluster.status();
   const victimNode = statusBefore.nodes.find((node) => node.nodeId === settings.victim);
   if (victimNode?.pid === undefined || victimNode.slots.length === 0) {
@@ -79,18 +87,30 @@ async function runScenario(cluster: LocalCluster): Promise<FailoverResults> {
   await sleep(settings.beforeKillS * 1_000);
   clock.killAt = clock.at();
   const killAt = clock.killAt;
-  process.kill(victim.pid, 'SIGKILL');
-  console.error(`killed ${victim.nodeId} (pid ${victim.pid}) at ${(killAt / 1_000).toFixed(2)} s`);
+  process.kill(victim.pid, signal);
+  const what = signal === 'SIGKILL' ? 'kill -9' : `kill -${signal.replace('SIG', '')}`;
+  console.error(`${what} ${victim.nodeId} (pid ${victim.pid}) at ${(killAt / 1_000).toFixed(2)} s`);
   timeline.push({
     atMs: 0,
     epoch: statusBefore.epoch,
-    text: `kill -9 ${victim.nodeId} (pid ${victim.pid})`,
+    text: `${what} ${victim.nodeId} (pid ${victim.pid})`,
   });
   const poller = startStatusPoller(cluster, victim.nodeId, clock, timeline, describedBefore);
   const probe = startProber(client, probeUser, clock, load.records);
 
   const firstAffected = await firstAffectedSuccess(load.records, clock, probe);
   const recoveredAt = clock.at();
+  if (signal === 'SIGSTOP') {
+    // The old owner wakes with a lapsed lease and a stale cache, under load: it must refuse
+    // until it learns it lost its slot (the verification below reads every mailbox back).
+    process.kill(victim.pid, 'SIGCONT');
+    const continuedAt = clock.at() - killAt;
+    timeline.push({
+      atMs: continuedAt,
+      epoch: (await cluster.status()).epoch,
+      text: `kill -CONT ${victim.nodeId} (pid ${victim.pid})`,
+    });
+  }
   await sleep(settings.afterRecoveryS * 1_000);
   await Promise.all([load.stop(), poller.stop(), probe.stop()]);
   const endedAt = clock.at();
@@ -110,6 +130,12 @@ async function runScenario(cluster: LocalCluster): Promise<FailoverResults> {
     };
   };
   const probeFirstSuccess = probe.firstSuccessAfterKillMs();
+  const longestNoAckMs = (affected: boolean): number =>
+    longestGapMs(
+      load.records.filter((entry) => entry.kind !== 'probe' && entry.affected === affected),
+      killAt,
+      recoveredAt,
+    );
   return {
     victim,
     ...outcomeOf(statusBefore, statusAfter, victim),
@@ -127,8 +153,28 @@ async function runScenario(cluster: LocalCluster): Promise<FailoverResults> {
         (entry) => entry.startedAt >= recoveredAt,
       ),
     },
+    longestNoAckMs: { affected: longestNoAckMs(true), unaffected: longestNoAckMs(false) },
     verification,
   };
+}
+
+/**
+ * The longest stretch from the kill through the recovery (and until the next answer after it) in
+ * which none of `records` was answered successfully: what a user of that kind waited at worst.
+ */
+function longestGapMs(records: RequestRecord[], from: number, until: number): number {
+  const answers = records
+    .filter((entry) => entry.ok && entry.endedAt >= from)
+    .map((entry) => entry.endedAt)
+    .sort((a, b) => a - b);
+  let longest = 0;
+  let previous = from;
+  for (const at of answers) {
+    longest = Math.max(longest, at - previous);
+    previous = at;
+    if (at > until) break;
+  }
+  return longest;
 }
 
 /**

@@ -28,8 +28,8 @@ export const flags = BenchFlags.parse(
     },
     scenarios: {
       description:
-        'restart (the launcher restarts the victim) and/or promotion (it does not: the standby takes over)',
-      default: 'restart,promotion',
+        'restart (the launcher restarts the victim), promotion (it does not: the standby takes over), pause (SIGSTOP instead of kill -9: the standby takes over, then SIGCONT wakes the old owner)',
+      default: 'restart,promotion,pause',
     },
     'lease-ms': {
       description: 'node lease of the cluster (empty: the launcher default)',
@@ -61,14 +61,27 @@ export const settings = {
 };
 
 for (const scenario of settings.scenarios) {
-  if (scenario !== 'restart' && scenario !== 'promotion')
-    throw new Error(`--scenarios: unknown "${scenario}" (restart, promotion)`);
+  if (scenario !== 'restart' && scenario !== 'promotion' && scenario !== 'pause')
+    throw new Error(`--scenarios: unknown "${scenario}" (restart, promotion, pause)`);
 }
 
-export type ScenarioName = 'restart' | 'promotion';
+export type ScenarioName = 'restart' | 'promotion' | 'pause';
 
-/** restart: the launcher starts the killed node again (its default). promotion: it does not, so the lease lapses and the standby takes the slot. */
+/**
+ * restart: the launcher starts the killed node again (its default). promotion: it does not, so
+ * the lease lapses and the standby takes the slot. pause: the victim is stopped (SIGSTOP), not
+ * killed: its connections stay open and requests sent to it get no answer, until the standby takes
+ * its slot; then it is continued (SIGCONT) and must not serve from its stale cache.
+ */
 export const SCENARIO_ARGS: Record<ScenarioName, string[]> = {
   restart: ['--restart-members', 'true'],
   promotion: ['--restart-members', 'false'],
+  pause: ['--restart-members', 'false'],
+};
+
+/** The signal each scenario sends the victim. */
+export const SCENARIO_SIGNAL: Record<ScenarioName, NodeJS.Signals> = {
+  restart: 'SIGKILL',
+  promotion: 'SIGKILL',
+  pause: 'SIGSTOP',
 };

@@ -150,6 +150,8 @@ export interface FailoverScenarioResult {
   firstAffectedSuccessAfterKillMs?: number;
   probeFirstSuccessAfterKillMs?: number;
   window: { beforeKill: FailoverWindow; outage: FailoverWindow; afterRecovery: FailoverWindow };
+  /** Absent in results from before the pause scenario. */
+  longestNoAckMs?: { affected: number; unaffected: number };
   verification: {
     acknowledged: number;
     lost: number;

@@ -29,6 +29,9 @@ export function failoverSection(report: BenchReport<FailoverResults> | undefined
         ? 'never'
         : grouped(run.probeFirstSuccessAfterKillMs),
       grouped(run.window.outage.affected.p50Ms),
+      run.longestNoAckMs === undefined
+        ? '—'
+        : `${grouped(run.longestNoAckMs.affected)} / ${grouped(run.longestNoAckMs.unaffected)}`,
       `${fixed(run.window.beforeKill.unaffected.p99Ms, 0)} → ${fixed(run.window.outage.unaffected.p99Ms, 0)}`,
       grouped(errors),
       grouped(v.acknowledged),
@@ -37,9 +40,14 @@ export function failoverSection(report: BenchReport<FailoverResults> | undefined
     ];
   });
   const victim = scenarios[0]?.victim;
+  const leaseMs = (s as { leaseMs?: number }).leaseMs;
+  const lease =
+    leaseMs === undefined
+      ? 'with the default lease and heartbeat'
+      : `with a ${String(leaseMs)} ms lease`;
   return [
-    '### Failover: kill -9 of an owner under load',
-    `${String(s.nodes)} nodes plus a standby, ${String(s.workers)} workers (${String(s.thinkMs)} ms think time) on ${String(s.pairs)} conversations; \`${victim?.nodeId ?? '?'}\` (owner of ${victim?.slots.join(', ') ?? '?'}) killed with SIGKILL after ${String(s.beforeKillS)} s. restart: the launcher restarts it; promotion: it stays dead and the standby takes its slot after the lease. Recovery = ms from the kill to the first successful request for a victim-owned user (load / probe); the router retries inside its budget, so the outage shows as latency, not errors. Afterwards every conversation is read back by both participants.`,
+    '### Failover: kill -9 or SIGSTOP of an owner under load',
+    `${String(s.nodes)} nodes plus a standby, ${String(s.workers)} workers (${String(s.thinkMs)} ms think time) on ${String(s.pairs)} conversations; \`${victim?.nodeId ?? '?'}\` (owner of ${victim?.slots.join(', ') ?? '?'}) killed with SIGKILL after ${String(s.beforeKillS)} s, ${lease}. restart: the launcher restarts it; promotion: it stays dead and the standby takes its slot after the lease; pause: it is stopped with SIGSTOP instead (its connections stay open and never answer), the standby takes its slot, then SIGCONT wakes it. Recovery = ms from the signal to the first successful request for a victim-owned user (load / probe); the router retries inside its budget, so the outage shows as latency, not errors. Longest without an answer: from the signal on, the longest time no request of the victim's users, and of everyone else's, was answered. Afterwards every conversation is read back by both participants.`,
     markdownTable(
       [
         'scenario',
@@ -47,6 +55,7 @@ export function failoverSection(report: BenchReport<FailoverResults> | undefined
         'recovery ms (load)',
         'recovery ms (probe)',
         'affected p50 in outage, ms',
+        "longest without an answer, victim's / others' users, ms",
         'unaffected p99 before → outage, ms',
         'errors',
         'acknowledged',
@@ -54,7 +63,19 @@ export function failoverSection(report: BenchReport<FailoverResults> | undefined
         'duplicated / copies differ / out of order',
       ],
       rows,
-      ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+      [
+        'left',
+        'left',
+        'right',
+        'right',
+        'right',
+        'right',
+        'right',
+        'right',
+        'right',
+        'right',
+        'right',
+      ],
     ),
     `Acknowledged sends lost: ${grouped(lost)} of ${grouped(acknowledged)}${lost === 0 ? '' : ' — **an invariant violation**'}.`,
   ].join('\n\n');

@@ -33,8 +33,8 @@ t.test('defaults', async (t) => {
   t.equal(options.nodes, 3);
   t.equal(options.standbys, 1);
   t.equal(options.routers, 1);
-  t.equal(options.leaseMs, 3000);
-  t.equal(options.heartbeatIntervalMs, 500);
+  t.equal(options.leaseMs, 1500);
+  t.equal(options.heartbeatIntervalMs, 250);
   t.equal(options.restartMembers, true);
   t.equal(options.warmHandoffBytesMax, 64 * 1024 * 1024);
   t.match(options.dataDir, /\.chatring-data$/);
@@ -137,9 +137,9 @@ t.test('lease and heartbeat: one rule, from the control plane, on every command'
     message: /^chatring start: option "heartbeatIntervalMs" must be below leaseMs/,
   });
   t.throws(
-    () => resolveClusterOptions({ leaseMs: '400' }, {}),
+    () => resolveClusterOptions({ leaseMs: '200' }, {}),
     /must be below leaseMs/,
-    'the default heartbeat (500) is checked against a given lease',
+    'the default heartbeat (250) is checked against a given lease',
   );
   t.throws(
     () => resolveClusterOptions({}, { CHATRING_LEASE_MS: '500', HEARTBEAT_INTERVAL_MS: '600' }),
@@ -194,8 +194,8 @@ t.test('chatring router: flags into the router options, checked once', async (t)
   t.equal(options.host, DEFAULT_ROUTER_OPTIONS.host);
   t.equal(options.port, 8080);
   t.same(options.initialNodeIds, ['node-1', 'node-2', 'node-3']);
-  t.equal(options.leaseMs, 3000);
-  t.equal(options.heartbeatIntervalMs, 500);
+  t.equal(options.leaseMs, 1500);
+  t.equal(options.heartbeatIntervalMs, 250);
   t.same(options.controlPlane, { kind: 'in-process', dataDir });
   t.ok(Object.isFrozen(options), 'frozen');
   t.same(
@@ -262,7 +262,7 @@ t.test('chatring node: flags into the cache node options', async (t) => {
   };
   const options = nodeOptionsFrom(base, SECRET_ENV);
   t.equal(options.port, 0, 'any free port by default');
-  t.equal(options.heartbeatIntervalMs, 500);
+  t.equal(options.heartbeatIntervalMs, 250);
   t.same(options.controlPlane, { kind: 'http', url: 'http://r' });
   t.equal(options.cache, undefined, "the cache's own budget by default");
   t.equal(options.handoff, undefined, "the handoff's own warm budget by default");

@@ -573,3 +573,64 @@ t.test("the client's bound: one request past it is OVERLOADED, not sent", async 
   await Promise.all(underWay);
   t.same(server.seen, ['/v1/slow/1', '/v1/slow/2']);
 });
+
+t.test('requests for users the ring moved are abandoned at once; the link stays', async (t) => {
+  const held: (() => void)[] = [];
+  const server = await linkServer(t, { held });
+  const { links: client } = links(t, { timeoutMs: 30_000 });
+  const forBob = client.relay(server.url, { method: 'GET', path: '/v1/slow/bob', userId: 'bob' });
+  const forAlice = client.relay(server.url, {
+    method: 'GET',
+    path: '/v1/slow/alice',
+    userId: 'alice',
+  });
+  await eventuallyTrue(() => held.length === 2);
+  const startedAt = performance.now();
+  t.equal(
+    client.abandonMoved((url, userId) => url === server.url && userId === 'bob'),
+    1,
+    'one request abandoned',
+  );
+  const refused = await forBob.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  t.ok(performance.now() - startedAt < 1_000, 'at once, not at its 30 s timeout');
+  t.match(refused, { code: 'OWNER_UNAVAILABLE', message: /moved bob/ });
+  for (const release of held) release();
+  t.same(json(await forAlice), { value: 'alice' }, "another user's request is answered");
+  t.equal(client.openLinks, 1, 'on the same link');
+  t.same(json(await client.relay(server.url, { method: 'GET', path: '/v1/echo/after' })), {
+    value: 'after',
+  });
+});
+
+t.test('held requests do not count against the link’s in-flight bound', async (t) => {
+  const held: (() => void)[] = [];
+  const server = await linkServer(t, { held });
+  const { links: client } = links(t, { inFlightMax: 2 });
+  const waits = Array.from({ length: 5 }, (_, index) =>
+    client.relay(server.url, { method: 'GET', path: `/v1/slow/w${index}`, held: true }),
+  );
+  await eventuallyTrue(() => held.length === 5);
+  const counted = [
+    client.relay(server.url, { method: 'GET', path: '/v1/slow/a' }),
+    client.relay(server.url, { method: 'GET', path: '/v1/slow/b' }),
+  ];
+  await eventuallyTrue(() => held.length === 7);
+  const third = await client.relay(server.url, { method: 'GET', path: '/v1/echo/c' }).then(
+    () => 'answered',
+    (error: unknown) => (error as ChatringError).code,
+  );
+  t.equal(third, 'OVERLOADED', 'the bound still holds for requests that answer at once');
+  for (const release of held) release();
+  t.equal((await Promise.all([...waits, ...counted])).length, 7, 'everything else answered');
+});
+
+async function eventuallyTrue(check: () => boolean): Promise<void> {
+  const deadline = performance.now() + 5_000;
+  while (!check()) {
+    if (performance.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

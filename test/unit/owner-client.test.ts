@@ -17,6 +17,7 @@ import {
   installAccessControl,
   serveMemberLinks,
 } from '../../transport/index.js';
+import { RingView } from '../../ring/index.js';
 import { ringTo } from '../helpers/one-slot-ring.js';
 
 async function refusingNode(t: Test, answer = 'refuse' as 'refuse' | 'garble' | 'empty') {
@@ -316,5 +317,47 @@ t.test(
       t.same([answer.statusCode, answer.body], [200, { over: expected }], `over ${expected}`);
       t.same(node.over, [expected], 'asked once, where it is served');
     }
+  },
+);
+
+t.test(
+  'a ring that moves the user abandons the call at a silent owner and asks the new one',
+  async (t) => {
+    const secret = Buffer.from('a-cluster-secret-of-at-least-32-bytes!!');
+    const signer = new MemberSigner('router-1', secret);
+    const policy = { members: signer.verifier(), appTokens: undefined, operatorTokens: undefined };
+    /** A node serving `/v1/x` on links: silent (a paused process) or answering with its name. */
+    const node = async (name: string, silent: boolean) => {
+      const app = createHttpServer({});
+      installAccessControl(app, policy);
+      serveMemberLinks(app, policy, () => ({
+        route: '/v1/x',
+        run: () =>
+          silent
+            ? new Promise(() => undefined)
+            : { status: 200, body: Buffer.from(JSON.stringify({ from: name })) },
+      }));
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      t.teardown(() => app.close());
+      return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    };
+    const paused = ringTo(await node('paused', true));
+    const standby = new RingView({ ...ringTo(await node('standby', false)).config, epoch: 2 });
+    let ring = paused;
+    const client = new OwnerClient(
+      () => ring,
+      async () => undefined,
+      { signer, attemptTimeoutMs: 30_000 },
+    );
+    t.teardown(() => client.close());
+    const startedAt = performance.now();
+    const call = client.call('alice', { method: 'GET', path: '/v1/x' });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    ring = standby; // the standby took the slot
+    t.equal(client.ringMoved(standby), 1, 'the call in flight to the old owner is abandoned');
+    const answer = await call;
+    t.same(answer.body, { from: 'standby' }, 'and answered by the new owner');
+    t.ok(performance.now() - startedAt < 5_000, 'long before the 30 s attempt timeout');
+    t.equal(client.ringMoved(standby), 0, 'nothing left to abandon');
   },
 );

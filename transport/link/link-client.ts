@@ -105,6 +105,19 @@ export class MemberLinks {
     return link.send(peerRequest);
   }
 
+  /**
+   * Fails at once, with OWNER_UNAVAILABLE, every request under way for a user that `moved` says is
+   * no longer the peer's (the ring gave the user to another node): a caller retrying at the new
+   * owner need not wait out a paused or partitioned node's timeout. Safe because every chatring
+   * call is idempotent; an answer that still comes is dropped. Returns how many were abandoned.
+   */
+  abandonMoved(moved: (baseUrl: string, userId: string) => boolean): number {
+    let abandoned = 0;
+    for (const [baseUrl, link] of this.#links)
+      abandoned += link.abandonWhere((userId) => moved(baseUrl, userId));
+    return abandoned;
+  }
+
   /** Links open now (for tests and stats). */
   get openLinks(): number {
     return this.#links.size;
@@ -228,6 +241,25 @@ class MemberLink {
 
   close(): void {
     this.#end('closed', new Error('the link was closed'));
+  }
+
+  /** Fails the requests for users `moved` picks (MemberLinks.abandonMoved); the link stays. */
+  abandonWhere(moved: (userId: string) => boolean): number {
+    let abandoned = 0;
+    for (const [id, pending] of this.#pending) {
+      const userId = pending.peerRequest.userId;
+      if (userId === undefined || !moved(userId)) continue;
+      this.#forget(id, pending);
+      abandoned += 1;
+      pending.reject(
+        this.#failure(
+          pending.peerRequest,
+          new Error(`the ring moved ${userId} to another node; asked again at its new owner`),
+        ),
+      );
+    }
+    if (this.#pending.size === 0) this.#stopSweep();
+    return abandoned;
   }
 
   #opened(socket: Socket, head: Buffer): void {
