@@ -29,6 +29,7 @@ import {
   resultsPath,
 } from './report/report-context.js';
 import { resizeSection } from './report/resize-section.js';
+import { watchSection } from './report/watch-section.js';
 import { ringHeadroomOf, ringSection } from './report/ring-section.js';
 
 await main();
@@ -49,6 +50,7 @@ async function main(): Promise<void> {
     memorySection(results.memory),
     failoverSection(results.failover),
     resizeSection(results.resize),
+    watchSection(results.watch),
     capacitySection(ringHeadroom),
     limitsSection(ringHeadroom),
   ];

@@ -18,7 +18,7 @@ import { fixed, renderTable } from './lib/text-table.js';
 
 type Profile = 'short' | 'long';
 
-const BENCHMARKS = ['ring', 'load', 'sends', 'memory', 'failover', 'resize'] as const;
+const BENCHMARKS = ['ring', 'load', 'sends', 'memory', 'failover', 'resize', 'watch'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 
 /** The script each benchmark runs: `sends` is the load benchmark on a mix with sends. */
@@ -29,6 +29,7 @@ const SCRIPTS: Record<Benchmark, string> = {
   memory: 'memory',
   failover: 'failover',
   resize: 'resize',
+  watch: 'watch',
 };
 
 /**
@@ -105,6 +106,7 @@ const PROFILES: Record<Profile, Record<Benchmark, string[]>> = {
       '6',
     ],
     resize: ['--users', '1500', '--before-s', '3', '--after-s', '5'],
+    watch: ['--watchers', '1000,10000', '--idle-s', '2', '--send-s', '4', '--poll-s', '3'],
   },
   long: {
     ring: ['--users', '1000000', '--lookup-ms', '500'],
@@ -133,6 +135,7 @@ const PROFILES: Record<Profile, Record<Benchmark, string[]>> = {
       '--early-s',
       '2',
     ],
+    watch: ['--watchers', '1000,10000', '--send-s', '10', '--poll-s', '5'],
   },
 };
 

@@ -1,3 +1,4 @@
+import type { WatchResults } from '../watch/watch-results.js';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -207,6 +208,7 @@ export interface LatestResults {
   memory?: BenchReport<MemoryResults>;
   failover?: BenchReport<FailoverResults>;
   resize?: BenchReport<ResizeResults>;
+  watch?: BenchReport<WatchResults>;
   runAll?: BenchReport<RunAllResults>;
 }
 
@@ -219,6 +221,7 @@ export function readLatestResults(directory: string): LatestResults {
     ...optional('memory', readLatestResult<MemoryResults>(directory, 'memory')),
     ...optional('failover', readLatestResult<FailoverResults>(directory, 'failover')),
     ...optional('resize', readLatestResult<ResizeResults>(directory, 'resize')),
+    ...optional('watch', readLatestResult<WatchResults>(directory, 'watch')),
     ...optional('runAll', readLatestResult<RunAllResults>(directory, 'run-all')),
   };
 }

@@ -16,7 +16,15 @@ export const MARKERS = {
 
 export const INSERT_BEFORE_LINE = '## Test';
 
-export const BENCHMARKS = ['ring', 'load', 'sends', 'memory', 'failover', 'resize'] as const;
+export const BENCHMARKS = [
+  'ring',
+  'load',
+  'sends',
+  'memory',
+  'failover',
+  'resize',
+  'watch',
+] as const;
 
 export type Benchmark = (typeof BENCHMARKS)[number];
 
