@@ -6,6 +6,7 @@ import {
   type ChangesResponse,
   type Clock,
 } from '../protocol/index.js';
+import { untilAborted } from './abortable.js';
 
 /** One change-feed request, as `ChatringClient.changes` takes it. */
 export interface ChangesQuery {
@@ -94,28 +95,5 @@ export async function* watchChanges(
     if (answer === undefined) return;
     if (answer.changes.length > 0) yield answer;
     cursor = answer.cursor;
-  }
-}
-
-/** The promise's value, or undefined as soon as the signal aborts (the promise runs on, ignored). */
-async function untilAborted<T>(
-  promise: Promise<T>,
-  signal: AbortSignal | undefined,
-): Promise<T | undefined> {
-  if (signal === undefined) return promise;
-  if (signal.aborted) {
-    promise.catch(() => undefined);
-    return undefined;
-  }
-  let onAbort = (): void => undefined;
-  const aborted = new Promise<undefined>((resolve) => {
-    onAbort = () => resolve(undefined);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  promise.catch(() => undefined);
-  try {
-    return await Promise.race([promise, aborted]);
-  } finally {
-    signal.removeEventListener('abort', onAbort);
   }
 }

@@ -1,5 +1,6 @@
 import { ChatringError, PAGE_SIZE_MAX, PAGE_SIZE_MIN, type Clock } from '../protocol/index.js';
 import type { PageQuery } from './list-query.js';
+import { untilAborted } from './abortable.js';
 
 export interface FollowOptions {
   /** Start after this cursor (from an earlier answer); by default, from now. */
@@ -66,25 +67,6 @@ export async function* followList<A extends ListAnswer>(
     if (changes > 0) yield answer;
     cursor = answer.cursor;
     // A full page may not be all; a short one is everything up to the version it was read at.
-    if (changes < pageSize) await sleepUnlessAborted(clock, pollIntervalMs, signal);
-  }
-}
-
-async function sleepUnlessAborted(
-  clock: Clock,
-  ms: number,
-  signal: AbortSignal | undefined,
-): Promise<void> {
-  if (signal === undefined) return clock.sleep(ms);
-  if (signal.aborted) return;
-  let onAbort = (): void => undefined;
-  const aborted = new Promise<void>((resolve) => {
-    onAbort = () => resolve();
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    await Promise.race([clock.sleep(ms), aborted]);
-  } finally {
-    signal.removeEventListener('abort', onAbort);
+    if (changes < pageSize) await untilAborted(clock.sleep(pollIntervalMs), signal);
   }
 }

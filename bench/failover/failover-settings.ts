@@ -35,6 +35,7 @@ export const flags = BenchFlags.parse(
       description: 'node lease of the cluster (empty: the launcher default)',
       default: '',
     },
+    runs: { description: 'runs of each scenario (several: the median recovery too)', default: '1' },
     seed: { description: 'seed of user ids and content', default: '1' },
     'chatring-entry': {
       description: 'compiled chatring CLI (default dist/cli/chatring.js)',
@@ -55,6 +56,7 @@ export const settings = {
   timeoutMs: flags.integer('timeout-ms', 100, 600_000),
   scenarios: flags.string('scenarios').split(',').filter(Boolean) as ScenarioName[],
   leaseMs: flags.string('lease-ms') === '' ? undefined : flags.integer('lease-ms', 100, 600_000),
+  runs: flags.integer('runs', 1, 100),
   seed: flags.integer('seed', 0, 2 ** 31),
   chatringEntry: flags.string('chatring-entry'),
   keepData: flags.boolean('keep-data'),
