@@ -106,7 +106,7 @@ const PROFILES: Record<Profile, Record<Benchmark, string[]>> = {
       '6',
     ],
     resize: ['--users', '1500', '--before-s', '3', '--after-s', '5'],
-    watch: ['--watchers', '1000,10000', '--idle-s', '2', '--send-s', '4', '--poll-s', '3'],
+    watch: ['--watchers', '1000,10000', '--idle-s', '2', '--send-s', '3', '--poll-s', '3'],
   },
   long: {
     ring: ['--users', '1000000', '--lookup-ms', '500'],
@@ -135,7 +135,7 @@ const PROFILES: Record<Profile, Record<Benchmark, string[]>> = {
       '--early-s',
       '2',
     ],
-    watch: ['--watchers', '1000,10000', '--send-s', '10', '--poll-s', '5'],
+    watch: ['--watchers', '1000,10000', '--idle-s', '5', '--send-s', '10', '--poll-s', '5'],
   },
 };
 

@@ -143,6 +143,7 @@ export class ChatringClient {
   readonly #routers: PeerClient;
   readonly #owners: OwnerClient | undefined;
   #nextRouter = 0;
+  #closed = false;
 
   constructor(options: GivenOptions<ChatringClientOptions>, clock: Clock = SYSTEM_CLOCK) {
     this.options = resolveOptions(
@@ -282,7 +283,9 @@ export class ChatringClient {
     return publicRingOf(await this.#ring.ready());
   }
 
+  /** Closes the connections; calls under way (a held watch included) end with OWNER_UNAVAILABLE. */
   async close(): Promise<void> {
+    this.#closed = true;
     await Promise.all([this.#routers.close(), this.#owners?.close()]);
   }
 
@@ -298,6 +301,12 @@ export class ChatringClient {
     let failure: ChatringError | undefined;
     for (let attempt = 0; ; attempt += 1) {
       if (this.#clock.monotonicNow() >= deadlineAtMs) throw failure ?? this.#noTime(request);
+      // A closed client retries nothing: its calls end instead of waiting out their deadline.
+      if (this.#closed)
+        throw new ChatringError(
+          'OWNER_UNAVAILABLE',
+          `${request.method} ${request.path}: the client was closed`,
+        );
       try {
         const response = await this.#attempt(userId, request, deadlineAtMs);
         if (response.statusCode >= 200 && response.statusCode < 300) return response.body as T;
@@ -314,7 +323,8 @@ export class ChatringClient {
             : new ChatringError('INTERNAL', (error as Error).message, { cause: error });
       }
       const delay = backoffMs(attempt);
-      if (!failure.retryable || this.#clock.monotonicNow() + delay >= deadlineAtMs) throw failure;
+      if (!failure.retryable || this.#closed || this.#clock.monotonicNow() + delay >= deadlineAtMs)
+        throw failure;
       await this.#clock.sleep(delay);
     }
   }

@@ -7,6 +7,7 @@
  */
 import t from 'tap';
 import { watchChanges, type ChangesQuery } from '../../client/change-watcher.js';
+import { ChatringClient } from '../../client/index.js';
 import {
   ChatringError,
   SYSTEM_CLOCK,
@@ -138,4 +139,18 @@ t.test('options at their limits', async (t) => {
     1,
     'the lower bounds',
   );
+});
+
+t.test('closing the client ends its calls under way at once', async (t) => {
+  // No router listens on port 1: the call keeps retrying, as a held watch moved between owners would.
+  const client = new ChatringClient({ routerUrls: ['http://127.0.0.1:1'], deadlineMs: 60_000 });
+  const call = client.changes('bob', { waitMs: 25_000 }).then(
+    () => 'answered',
+    (error: unknown) => (error as ChatringError).code,
+  );
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const closedAt = performance.now();
+  await client.close();
+  t.equal(await call, 'OWNER_UNAVAILABLE');
+  t.ok(performance.now() - closedAt < 3_000, 'not after its 85 s deadline');
 });
