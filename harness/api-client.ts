@@ -6,8 +6,16 @@
  * It never throws for an HTTP or socket failure: every call answers with the status (0 when no
  * answer came), the parsed body and, for anything but a 2xx, an error code — a test asserts on the
  * status, a benchmark counts failures by code rather than stopping.
+ *
+ * It does throw when an answer breaks the API's contract: every parsed body of an answer to a
+ * documented operation (method, path template and status of docs/openapi.json) is validated
+ * against the document's schema for it (`validateResponses`), so every API test checks the
+ * document against the real servers as it goes.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { Pool } from 'undici';
 import { listQueryString, type PageQuery } from '../client/index.js';
 import {
@@ -21,6 +29,7 @@ import {
   type OptionRules,
   type SendMessageResponse,
 } from '../protocol/index.js';
+import { repositoryRoot } from './repository-root.js';
 
 export type { PageQuery };
 
@@ -66,6 +75,12 @@ export interface ApiClientOptions {
    * @default undefined
    */
   bearerToken: string | undefined;
+  /**
+   * Validate each parsed body of an answer to a documented operation against docs/openapi.json
+   * (`assertDocumentedAnswer`), throwing on a mismatch.
+   * @default true
+   */
+  validateResponses: boolean;
 }
 
 export const DEFAULT_API_CLIENT_OPTIONS: Readonly<ApiClientOptions> = Object.freeze({
@@ -74,6 +89,7 @@ export const DEFAULT_API_CLIENT_OPTIONS: Readonly<ApiClientOptions> = Object.fre
   keepAliveTimeoutMs: 10_000,
   parseSuccessBodies: true,
   bearerToken: undefined,
+  validateResponses: true,
 });
 
 const API_CLIENT_RULES: OptionRules<ApiClientOptions> = {
@@ -82,6 +98,7 @@ const API_CLIENT_RULES: OptionRules<ApiClientOptions> = {
   keepAliveTimeoutMs: integerRule(1, 3_600_000),
   parseSuccessBodies: BOOLEAN_RULE,
   bearerToken: { kind: 'string', pattern: /^\S+$/, describe: 'a bearer token' },
+  validateResponses: BOOLEAN_RULE,
 };
 
 export class ApiClient {
@@ -158,6 +175,19 @@ export class ApiClient {
     rawBody?: string,
   ): Promise<ApiResponse<T>> {
     const payload = rawBody ?? (body === undefined ? undefined : JSON.stringify(body));
+    const answer = await this.#request<T>(method, path, payload);
+    // Outside the request's try: a body that breaks the contract fails the caller, it is not
+    // an answer that did not come.
+    if (this.#options.validateResponses && answer.status !== 0 && answer.body !== undefined)
+      assertDocumentedAnswer(method, path, answer.status, answer.body);
+    return answer;
+  }
+
+  async #request<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    payload: string | undefined,
+  ): Promise<ApiResponse<T>> {
     try {
       const response = await this.#pool.request({
         method,
@@ -200,6 +230,111 @@ export function uniqueUser(prefix: string): string {
 
 function queryString(query: PageQuery | string): string {
   return typeof query === 'string' ? query : listQueryString(query);
+}
+
+// ---- The answers against docs/openapi.json ----
+
+interface DocumentedOperation {
+  method: string;
+  template: string;
+  pattern: RegExp;
+  /** By status: the answer's schema, compiled on first use. */
+  responses: Map<number, () => ValidateFunction>;
+}
+
+/** What docs/openapi.json may hold, as far as the checks read it. */
+interface OpenApiDocument {
+  paths: Record<
+    string,
+    Record<string, { responses?: Record<string, { content?: Record<string, unknown> }> }>
+  >;
+}
+
+const DOCUMENT_ID = 'https://chatring.invalid/openapi.json';
+let documentedOperations: DocumentedOperation[] | undefined;
+
+/**
+ * The operations of docs/openapi.json, each answer's schema compiled by ajv (draft 2020-12, strict)
+ * on first use. The document is added whole (its `paths` and `components` as keywords ajv passes
+ * over), so every `#/components/schemas/...` inside resolves as in the document.
+ */
+function operationsOfDocument(): DocumentedOperation[] {
+  if (documentedOperations !== undefined) return documentedOperations;
+  const document = JSON.parse(
+    readFileSync(join(repositoryRoot(), 'docs', 'openapi.json'), 'utf8'),
+  ) as OpenApiDocument & Record<string, unknown>;
+  const ajv = new Ajv2020({ allErrors: true, strict: true });
+  for (const keyword of Object.keys(document)) ajv.addKeyword(keyword);
+  ajv.addSchema({ ...document, $id: DOCUMENT_ID });
+  const operations: DocumentedOperation[] = [];
+  for (const [template, item] of Object.entries(document.paths)) {
+    const pattern = new RegExp(
+      `^${template
+        .split(/\{[^}]+\}/)
+        .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+        .join('[^/]+')}$`,
+    );
+    for (const [method, operation] of Object.entries(item)) {
+      const responses = new Map<number, () => ValidateFunction>();
+      for (const [status, response] of Object.entries(operation.responses ?? {})) {
+        if (response.content?.['application/json'] === undefined) continue;
+        const pointer = ['paths', template, method, 'responses', status, 'content']
+          .map((part) => part.replaceAll('~', '~0').replaceAll('/', '~1'))
+          .join('/');
+        let validate: ValidateFunction | undefined;
+        responses.set(Number(status), () => {
+          validate ??= ajv.compile({
+            $ref: `${DOCUMENT_ID}#/${pointer}/application~1json/schema`,
+          });
+          return validate;
+        });
+      }
+      operations.push({ method: method.toUpperCase(), template, pattern, responses });
+    }
+  }
+  documentedOperations = operations;
+  return operations;
+}
+
+/**
+ * Throws unless `body` matches docs/openapi.json's schema for the answer: the operation of
+ * `method` and `path` (path template; query and path prefix aside) with this `status`. An answer
+ * with no documented operation (an internal route, a path the API does not have) is not checked;
+ * one whose operation does not document its status is an error: the document must list every
+ * answer an operation gives.
+ */
+export function assertDocumentedAnswer(
+  method: string,
+  path: string,
+  status: number,
+  body: unknown,
+): void {
+  const queryAt = path.indexOf('?');
+  const bare = queryAt < 0 ? path : path.slice(0, queryAt);
+  const operation = operationsOfDocument().find(
+    (candidate) => candidate.method === method && candidate.pattern.test(bare),
+  );
+  if (operation === undefined) return;
+  const name = `${method} ${operation.template}`;
+  const validate = operation.responses.get(status);
+  if (validate === undefined)
+    throw new Error(
+      `${name} answered ${status}, a status docs/openapi.json does not list for it: ${JSON.stringify(body).slice(0, 500)}`,
+    );
+  const check = validate();
+  if (!check(body))
+    throw new Error(
+      `${name} answered ${status} with a body docs/openapi.json does not allow: ${describeErrors(check.errors)}; body: ${JSON.stringify(body).slice(0, 500)}`,
+    );
+}
+
+function describeErrors(errors: ErrorObject[] | null | undefined): string {
+  return (errors ?? [])
+    .map(
+      (error) =>
+        `${error.instancePath || '(body)'} ${error.message ?? ''} ${JSON.stringify(error.params)}`,
+    )
+    .join('; ');
 }
 
 function parseJson(text: string): unknown {

@@ -13,3 +13,5 @@ export * from './clock.js';
 export * from './time-limit.js';
 export * from './http-url.js';
 export * from './secret-files.js';
+export * from './api-schemas.js';
+export * from './openapi.js';

@@ -27,6 +27,7 @@ import {
 import { publicRingOf, type RingView } from '../ring/index.js';
 import { ROUTER_ADMIN_PATHS, ownerAnswerOf } from './owner-lookup.js';
 import { registerRingPage } from './ui/index.js';
+import { registerOpenApiRoute } from './openapi-route.js';
 
 export interface RouterServerDependencies {
   owners: OwnerClient;
@@ -74,6 +75,7 @@ export function buildRouterServer(deps: RouterServerDependencies): FastifyInstan
   installAccessControl(app, deps.access);
 
   app.get('/healthz', async () => ({ status: 'ok', epoch: deps.ring()?.epoch ?? 0 }));
+  registerOpenApiRoute(app);
 
   // The ring as apps see it (an app route: app tokens apply): what a ring-aware client needs to
   // send a request straight to its owner, stamped with the epoch it routed by.

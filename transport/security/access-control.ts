@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Transform } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ChatringError } from '../../protocol/index.js';
+import { ChatringError, OPENAPI_PATH } from '../../protocol/index.js';
 import {
   MEMBER_SIGNATURE_HEADER,
   type MemberVerifier,
@@ -14,7 +14,8 @@ import { BEARER_TOKEN_PATTERN, type TokenSet } from './token-set.js';
  * route: a route's class follows from its path, and anything not listed is a member route, so a
  * route added later is closed until someone decides otherwise.
  *
- * - `open`: liveness (`/healthz`) and the ring page's HTML (`/ui`: it holds no data).
+ * - `open`: liveness (`/healthz`), the ring page's HTML (`/ui`: it holds no data) and the public
+ *   API's OpenAPI document (`/openapi.json`).
  * - `app`: the public API. App servers are trusted to act for any user (per-user authorization is
  *   the app's job). An app token when app tokens are configured; a member signature too (the
  *   router's forwards to nodes).
@@ -77,7 +78,7 @@ const OPERATOR_PREFIXES = [
 export function accessOf(url: string): RouteAccess {
   const queryAt = url.indexOf('?');
   const path = queryAt < 0 ? url : url.slice(0, queryAt);
-  if (path === '/healthz' || path === '/ui') return 'open';
+  if (path === '/healthz' || path === '/ui' || path === OPENAPI_PATH) return 'open';
   if (path === METRICS_PATH) return 'metrics';
   if (path.startsWith('/v1/')) return 'app';
   if (OPERATOR_PREFIXES.some((prefix) => path.startsWith(prefix))) return 'operator';
