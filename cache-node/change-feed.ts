@@ -38,7 +38,6 @@ export interface ChangeFeedStats {
 
 /** A held request: woken by a commit to its user, or failed when the user leaves this node. */
 interface Waiter {
-  readonly userId: string;
   wake(): void;
   fail(error: ChatringError): void;
 }
@@ -269,7 +268,6 @@ export class ChangeFeed {
         if (this.stats.watchers === 0) this.#stopLeaseCheck();
       };
       const waiter: Waiter = {
-        userId,
         wake: () => {
           settle();
           resolve(true);
