@@ -21,12 +21,12 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Test } from 'tap';
+import { TcpForwarder } from './tcp-forwarder.js';
 
 const SCRIPT = fileURLToPath(new URL('../../scripts/cassandra/cassandra.mjs', import.meta.url));
 const HOST = '127.0.0.1';
@@ -79,7 +79,7 @@ export async function startDedicatedCassandra(t: Test): Promise<DedicatedCassand
   const readState = (): NodeState =>
     JSON.parse(readFileSync(join(runDir, 'state.json'), 'utf8')) as NodeState;
 
-  const forwarder = new Forwarder();
+  const forwarder = new TcpForwarder(HOST, HOST);
   let teardownDone = false;
   const teardown = async () => {
     if (teardownDone) return;
@@ -128,66 +128,6 @@ export async function startDedicatedCassandra(t: Test): Promise<DedicatedCassand
     },
     start,
   };
-}
-
-/**
- * A loopback TCP forwarder whose own port never changes: it listens on the same port every time,
- * and forwards each connection to the current target port.
- */
-class Forwarder {
-  port = 0;
-  #server: net.Server | undefined;
-  readonly #sockets = new Set<net.Socket>();
-
-  async listen(targetPort: number): Promise<void> {
-    this.stopListening();
-    const server = net.createServer((client) => this.#pipe(client, targetPort));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, HOST, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    }).catch((error: unknown) => {
-      throw new Error(
-        `the Cassandra forwarder cannot listen on ${HOST}:${this.port} again: ${(error as Error).message}`,
-        { cause: error },
-      );
-    });
-    this.port = (server.address() as net.AddressInfo).port;
-    this.#server = server;
-  }
-
-  stopListening(): void {
-    this.#server?.close();
-    this.#server = undefined;
-  }
-
-  dropConnections(): void {
-    for (const socket of this.#sockets) socket.destroy();
-  }
-
-  close(): void {
-    this.stopListening();
-    this.dropConnections();
-  }
-
-  #pipe(client: net.Socket, targetPort: number): void {
-    const upstream = net.connect(targetPort, HOST);
-    for (const [socket, other] of [
-      [client, upstream],
-      [upstream, client],
-    ] as const) {
-      this.#sockets.add(socket);
-      socket.on('error', () => socket.destroy());
-      socket.on('close', () => {
-        this.#sockets.delete(socket);
-        other.destroy();
-      });
-    }
-    client.pipe(upstream);
-    upstream.pipe(client);
-  }
 }
 
 /**
