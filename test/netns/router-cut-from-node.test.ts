@@ -21,9 +21,8 @@ import { ApiClient, eventually } from '../../harness/index.js';
 import { assertNothingLost } from '../helpers/assert-nothing-lost.js';
 import { startMultiHostCluster } from '../helpers/multi-host-cluster.js';
 import { networkNamespacesUnavailable } from '../helpers/network-namespaces.js';
+import { isRetryableCode } from '../helpers/retryable.js';
 import { startSteadyLoad } from '../helpers/steady-load.js';
-
-const RETRYABLE = ['OWNER_UNAVAILABLE', 'UPSTREAM_TIMEOUT', 'OVERLOADED'];
 
 const unavailable = networkNamespacesUnavailable();
 if (unavailable !== undefined) t.plan(0, `skipped: ${unavailable}`);
@@ -61,7 +60,7 @@ else
       ]);
       const ms = Math.round(performance.now() - startedAt);
       t.equal(failedSend.status, 503, `a send node-1 coordinates fails (all answered in ${ms} ms)`);
-      t.ok(RETRYABLE.includes(failedSend.errorCode ?? ''), `retryably: ${failedSend.errorCode}`);
+      t.ok(isRetryableCode(failedSend.errorCode), `retryably: ${failedSend.errorCode}`);
       t.equal(
         failedRead.status,
         503,
