@@ -13,6 +13,16 @@ import type { DeliveryChannel, OwnershipGuard } from './mailbox-dependencies.js'
 import type { MailboxService } from './mailbox-service.js';
 
 /**
+ * How long a coordinator may spend delivering the other copy, retries included: less than the
+ * router's attempt timeout (5 s), so the router gets this node's own retryable answer instead of
+ * timing out and retrying into the user lock this delivery still holds. It covers a failover of
+ * the other owner (lease + heartbeat, 1.75 s by default); an owner cut off by a partition is given
+ * up on after the link's silence limit (2 s) and the rest of this, not after 5 s + the 6 s retry
+ * budget with the lock held all along.
+ */
+export const DELIVERY_DEADLINE_MS = 4_000;
+
+/**
  * Delivers the higher-id participant's copy: in-process when this node owns that user too (no
  * network hop, and no lock cycle since the coordinator only ever holds the lower id), else through
  * the owner client (on the member link to that owner), which follows the ring if it moved.
@@ -62,6 +72,7 @@ export class PeerDelivery implements DeliveryChannel {
         ...(requestId === undefined ? {} : { requestId }),
       },
       stopRetrying,
+      DELIVERY_LIMITS,
     );
     if (response.statusCode === 200) return deliverAnswer(response.body);
     throw (
@@ -70,6 +81,8 @@ export class PeerDelivery implements DeliveryChannel {
     );
   }
 }
+
+const DELIVERY_LIMITS = Object.freeze({ withinMs: DELIVERY_DEADLINE_MS });
 
 /** The owner's answer, checked: a malformed one is a bug between nodes (INTERNAL), not the client's. */
 function deliverAnswer(body: unknown): DeliverResponse {

@@ -140,6 +140,8 @@ export interface OwnerCallLimits {
    * @default undefined (the retry budget, from the first retry on)
    */
   deadlineAtMs?: number;
+  /** The same, counted from the call's start: `deadlineAtMs` is now + this. */
+  withinMs?: number;
 }
 
 export type OwnerResponse = PeerResponse;
@@ -291,9 +293,13 @@ export class OwnerClient {
     userId: string,
     ownerRequest: OwnerRequest,
     stopRetrying: () => ChatringError | undefined,
-    { deadlineAtMs }: OwnerCallLimits,
+    limits: OwnerCallLimits,
     attempt: (url: string, peerRequest: PeerRequest) => Promise<{ response: R; body: unknown }>,
   ): Promise<R> {
+    const deadlineAtMs =
+      limits.withinMs === undefined
+        ? limits.deadlineAtMs
+        : this.#clock.monotonicNow() + limits.withinMs;
     let deadline = deadlineAtMs;
     let lastError: ChatringError | undefined;
     let lastReason: OwnerRetryReason = 'no_owner';

@@ -5,7 +5,9 @@
  * on it meets the server's in-flight limit and closing like an HTTP one; a link that dies fails
  * what it carried with OWNER_UNAVAILABLE and the next request opens a new one; a request with no
  * answer in time fails as a timeout while the link stays; a peer without links is called over
- * HTTP; the client's own bound refuses with OVERLOADED.
+ * HTTP; the client's own bound refuses with OVERLOADED; a peer gone silent (a partition) ends its
+ * link after the silence limit, not the request timeout, while a slow peer answers the probe and
+ * keeps it.
  */
 import t, { type Test } from 'tap';
 import { request as httpRequest } from 'node:http';
@@ -27,6 +29,7 @@ import {
 } from '../../transport/link/link-client.js';
 import {
   FrameReader,
+  LINK_PROBE_PATH,
   MEMBER_LINK_PATH,
   MEMBER_LINK_PROTOCOL,
   decodeAnswer,
@@ -222,6 +225,7 @@ function links(
     secret?: Buffer;
     timeoutMs?: number;
     inFlightMax?: number;
+    silenceLimitMs?: number;
     /** An app client: this bearer token (or none: null) instead of a member signature. */
     appToken?: string | null;
   } = {},
@@ -237,6 +241,7 @@ function links(
     credentials: linkCredentials(signer, bearerToken),
     timeoutMs: options.timeoutMs ?? 2_000,
     inFlightMax: options.inFlightMax ?? 1_000,
+    ...(options.silenceLimitMs === undefined ? {} : { silenceLimitMs: options.silenceLimitMs }),
     fallback: (url, peerRequest) => {
       fallbacks.push(peerRequest);
       return peers.relay(url, peerRequest);
@@ -634,3 +639,70 @@ async function eventuallyTrue(check: () => boolean): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+t.test(
+  'a peer gone silent ends its link after the silence limit; its requests then fail at once for a while',
+  async (t) => {
+    const server = await linkServer(t);
+    const { links: client } = links(t, { timeoutMs: 10_000, silenceLimitMs: 300 });
+    t.same(json(await client.relay(server.url, { method: 'GET', path: '/v1/echo/1' })), {
+      value: '1',
+    });
+    // The peer's side stops reading and answering, as when a partition drops every packet.
+    for (const socket of server.sockets) socket.pause();
+    const started = performance.now();
+    const error = await client
+      .relay(server.url, { method: 'GET', path: '/v1/echo/2' })
+      .catch((caught: unknown) => caught);
+    const waitedMs = performance.now() - started;
+    t.match(error, { code: 'OWNER_UNAVAILABLE', message: /silence limit/ });
+    t.ok(waitedMs >= 300 && waitedMs < 5_000, `failed after ${Math.round(waitedMs)} ms, not 10 s`);
+    t.equal(client.openLinks, 0, 'the silent link is closed');
+    const shunnedAt = performance.now();
+    await t.rejects(client.relay(server.url, { method: 'GET', path: '/v1/echo/3' }), {
+      code: 'OWNER_UNAVAILABLE',
+      message: /answered nothing/,
+    });
+    t.ok(performance.now() - shunnedAt < 100, 'the next request fails at once, unsent');
+    for (const socket of server.sockets) socket.resume();
+    await new Promise((resolve) => setTimeout(resolve, 1_050));
+    t.same(json(await client.relay(server.url, { method: 'GET', path: '/v1/echo/4' })), {
+      value: '4',
+    });
+  },
+);
+
+t.test(
+  'a slow peer answers the probe and keeps its link; held requests are silent by design',
+  async (t) => {
+    const held: (() => void)[] = [];
+    const server = await linkServer(t, { held });
+    const { links: client } = links(t, { timeoutMs: 10_000, silenceLimitMs: 300 });
+    const slow = client.relay(server.url, { method: 'GET', path: '/v1/slow/s' });
+    const watch = client.relay(server.url, { method: 'GET', path: '/v1/slow/w', held: true });
+    await eventuallyTrue(() => held.length === 2);
+    await new Promise((resolve) => setTimeout(resolve, 900)); // three silence limits
+    for (const release of held) release();
+    t.same(json(await slow), { value: 's' }, 'the slow request is answered on the same link');
+    t.same(json(await watch), { value: 'w' });
+    t.equal(client.openLinks, 1, 'the link stayed');
+
+    const onlyHeld = client.relay(server.url, { method: 'GET', path: '/v1/slow/h', held: true });
+    await eventuallyTrue(() => held.length === 3);
+    await new Promise((resolve) => setTimeout(resolve, 900));
+    held[2]?.();
+    t.same(
+      json(await onlyHeld),
+      { value: 'h' },
+      'a link with only held requests is never probed out',
+    );
+  },
+);
+
+t.test('a probe is answered by the link server itself, not a route', async (t) => {
+  const server = await linkServer(t);
+  const { links: client } = links(t);
+  const answer = await client.relay(server.url, { method: 'GET', path: LINK_PROBE_PATH });
+  t.equal(answer.statusCode, 204);
+  t.same(server.seen, [], 'no route saw it');
+});

@@ -186,6 +186,8 @@ t.test('a per-call deadline cuts the attempt timeout of a silent owner', async (
     call: () =>
       client.call('alice', request, undefined, { deadlineAtMs: performance.now() + DEADLINE_MS }),
     relay: () => client.relay('alice', request, { deadlineAtMs: performance.now() + DEADLINE_MS }),
+    // The same deadline counted from the call's start (how a node bounds its deliveries).
+    within: () => client.call('alice', request, undefined, { withinMs: DEADLINE_MS }),
   };
   for (const [name, run] of Object.entries(calls)) {
     const { error, elapsedMs } = await timedRefusal(run);

@@ -7,6 +7,7 @@ import { MEMBER_SIGNATURE_HEADER, type MemberSigner } from '../security/index.js
 import { FrameWriter } from './frame-writer.js';
 import {
   FrameReader,
+  LINK_PROBE_PATH,
   MEMBER_LINK_PATH,
   MEMBER_LINK_PROTOCOL,
   decodeAnswer,
@@ -18,6 +19,20 @@ const ANSWER_PAYLOAD_BYTES_MAX = 64 * 1024 * 1024;
 
 /** How often a link with requests under way looks for ones past their deadline. */
 const TIMEOUT_SWEEP_MS = 50;
+
+/**
+ * A link whose peer has said nothing for this long while a request waited (no answer, no answer to
+ * a probe sent halfway, or no answer to the upgrade) is taken for cut off: it is closed, failing
+ * what it carried with OWNER_UNAVAILABLE, and the peer's next requests fail at once for
+ * `SILENT_PEER_SHUNNED_MS`. Far shorter than a request's timeout, because a partitioned peer
+ * otherwise holds every request sent to it (and, on a node, the user lock of a send delivering to
+ * it) for the whole timeout, and the caller's retries for as long again. A live peer answers the
+ * probe however slow its requests: only a peer whose event loop is stalled this long goes silent,
+ * and such a peer has lost its lease (1.5 s by default) and serves nothing anyway.
+ */
+export const LINK_SILENCE_LIMIT_MS_DEFAULT = 2_000;
+/** After a silent link closed: requests to that peer fail at once, then a new link is tried. */
+const SILENT_PEER_SHUNNED_MS = 1_000;
 
 /**
  * After a peer answered the upgrade with something other than 101, HTTP for this long: 30 s after
@@ -62,6 +77,8 @@ export interface MemberLinksOptions {
   inFlightMax: number;
   /** Where a request goes when its peer has no member links (HTTP). */
   fallback: (baseUrl: string, peerRequest: PeerRequest) => Promise<RawPeerResponse>;
+  /** @default LINK_SILENCE_LIMIT_MS_DEFAULT */
+  silenceLimitMs?: number;
 }
 
 /**
@@ -78,6 +95,8 @@ export class MemberLinks {
   readonly #links = new Map<string, MemberLink>();
   /** Peers that refused a link, until when (monotonic ms). */
   readonly #refusedUntil = new Map<string, number>();
+  /** Peers whose link went silent, until when (monotonic ms): their requests fail at once. */
+  readonly #shunnedUntil = new Map<string, number>();
   #closed = false;
 
   constructor(name: string, options: MemberLinksOptions) {
@@ -94,11 +113,23 @@ export class MemberLinks {
     }
     if (this.#closed)
       return Promise.reject(new ChatringError('OWNER_UNAVAILABLE', `${this.#name}: closed`));
+    const shunnedUntil = this.#shunnedUntil.get(baseUrl);
+    if (shunnedUntil !== undefined) {
+      if (performance.now() < shunnedUntil)
+        return Promise.reject(
+          new ChatringError(
+            'OWNER_UNAVAILABLE',
+            `${this.#name}: ${baseUrl} answered nothing for ${this.#silenceLimitMs} ms; ${peerRequest.method} ${peerRequest.path} not sent`,
+          ),
+        );
+      this.#shunnedUntil.delete(baseUrl);
+    }
     let link = this.#links.get(baseUrl);
     if (link === undefined) {
-      link = new MemberLink(this.#name, baseUrl, this.#options, (httpForMs) => {
+      link = new MemberLink(this.#name, baseUrl, this.#options, (end) => {
         if (this.#links.get(baseUrl) === link) this.#links.delete(baseUrl);
-        if (httpForMs > 0) this.#refusedUntil.set(baseUrl, performance.now() + httpForMs);
+        if (end.httpForMs > 0) this.#refusedUntil.set(baseUrl, performance.now() + end.httpForMs);
+        if (end.silent) this.#shunnedUntil.set(baseUrl, performance.now() + SILENT_PEER_SHUNNED_MS);
       });
       this.#links.set(baseUrl, link);
     }
@@ -118,6 +149,10 @@ export class MemberLinks {
     return abandoned;
   }
 
+  get #silenceLimitMs(): number {
+    return this.#options.silenceLimitMs ?? LINK_SILENCE_LIMIT_MS_DEFAULT;
+  }
+
   /** Links open now (for tests and stats). */
   get openLinks(): number {
     return this.#links.size;
@@ -134,6 +169,8 @@ interface PendingRequest {
   resolve: (answer: RawPeerResponse) => void;
   reject: (error: Error) => void;
   deadline: number;
+  /** performance.now() when it was sent (or queued for a link still opening). */
+  sentAt: number;
   peerRequest: PeerRequest;
   /** The encoded frame, kept until the link opens (then written). */
   frame: Buffer | undefined;
@@ -141,13 +178,19 @@ interface PendingRequest {
 
 type LinkEnd = 'closed' | 'refused';
 
+/** How a link ended, for MemberLinks: HTTP for a while (refused), or shun a silent peer. */
+interface LinkEnding {
+  httpForMs: number;
+  silent: boolean;
+}
+
 /** One link to one peer: connecting, then open, then gone (never reopened: a new one is made). */
 class MemberLink {
   readonly #name: string;
   readonly #baseUrl: string;
   readonly #options: MemberLinksOptions;
-  /** Told when the link is gone, with how long its peer is to be called over HTTP instead. */
-  readonly #onEnd: (httpForMs: number) => void;
+  /** Told when the link is gone, and how. */
+  readonly #onEnd: (ending: LinkEnding) => void;
   readonly #pending = new Map<number, PendingRequest>();
   /** Of `#pending`, those held by design (not counted against `inFlightMax`). */
   #held = 0;
@@ -157,12 +200,16 @@ class MemberLink {
   #nextId = 1;
   #sweep: NodeJS.Timeout | undefined;
   #ended = false;
+  /** When the peer last said anything (the upgrade's answer, any frame); from the link's start. */
+  #lastHeardAt = performance.now();
+  /** A probe is out and nothing was heard since it left. */
+  #probing = false;
 
   constructor(
     name: string,
     baseUrl: string,
     options: MemberLinksOptions,
-    onEnd: (httpForMs: number) => void,
+    onEnd: (ending: LinkEnding) => void,
   ) {
     this.#name = name;
     this.#baseUrl = baseUrl;
@@ -212,8 +259,7 @@ class MemberLink {
           `${this.#name}: ${this.#pending.size} requests already under way to ${this.#baseUrl}; ${peerRequest.method} ${peerRequest.path} not sent`,
         ),
       );
-    const id = this.#nextId;
-    this.#nextId = id === 0xffffffff ? 1 : id + 1;
+    const id = this.#takeId();
     const body =
       peerRequest.body === undefined ? EMPTY : Buffer.from(JSON.stringify(peerRequest.body));
     const frame = encodeRequest(id, {
@@ -224,10 +270,12 @@ class MemberLink {
     });
     return new Promise<RawPeerResponse>((resolve, reject) => {
       const timeoutMs = peerRequest.timeoutMs ?? this.#options.timeoutMs;
+      const sentAt = performance.now();
       const pending: PendingRequest = {
         resolve,
         reject,
-        deadline: performance.now() + timeoutMs,
+        deadline: sentAt + timeoutMs,
+        sentAt,
         peerRequest,
         frame: undefined,
       };
@@ -268,6 +316,7 @@ class MemberLink {
       return;
     }
     this.#socket = socket;
+    this.#heard();
     // The upgrade's timeout was for the upgrade: an open link may idle; requests have deadlines.
     socket.setTimeout(0);
     socket.setNoDelay(true);
@@ -276,6 +325,7 @@ class MemberLink {
       this.#answered(id, payload),
     );
     const onData = (chunk: Buffer): void => {
+      this.#heard();
       try {
         reader.push(chunk);
       } catch (error) {
@@ -306,9 +356,36 @@ class MemberLink {
     if (this.#pending.size === 0) this.#stopSweep();
   }
 
-  /** Fails every request past its deadline; the link stays (the peer may only be slow). */
+  #heard(): void {
+    this.#lastHeardAt = performance.now();
+    this.#probing = false;
+  }
+
+  /**
+   * Fails every request past its deadline; the link stays (the peer may only be slow). But a peer
+   * silent for the silence limit while a request waited is taken for gone: the link ends (see
+   * LINK_SILENCE_LIMIT_MS_DEFAULT), after a probe sent halfway gave it the chance to speak.
+   */
   #expire(): void {
     const now = performance.now();
+    const waiting = this.#oldestWaiting();
+    if (waiting !== undefined) {
+      const limitMs = this.#options.silenceLimitMs ?? LINK_SILENCE_LIMIT_MS_DEFAULT;
+      const silentMs = now - Math.max(this.#lastHeardAt, waiting.sentAt);
+      if (silentMs >= limitMs) {
+        this.#end(
+          'closed',
+          new Error(`the peer answered nothing for ${Math.round(silentMs)} ms (silence limit)`),
+          0,
+          true,
+        );
+        return;
+      }
+      if (silentMs >= limitMs / 2 && !this.#probing && this.#writer !== undefined) {
+        this.#probing = true;
+        this.#writer.write(encodeRequest(this.#takeId(), PROBE));
+      }
+    }
     for (const [id, pending] of this.#pending)
       if (now >= pending.deadline) {
         this.#forget(id, pending);
@@ -318,6 +395,19 @@ class MemberLink {
         pending.reject(this.#failure(pending.peerRequest, cause));
       }
     if (this.#pending.size === 0) this.#stopSweep();
+  }
+
+  /** The first request still waiting that is not held by design (a change-feed wait is silent). */
+  #oldestWaiting(): PendingRequest | undefined {
+    for (const pending of this.#pending.values())
+      if (pending.peerRequest.held !== true) return pending;
+    return undefined;
+  }
+
+  #takeId(): number {
+    const id = this.#nextId;
+    this.#nextId = id === 0xffffffff ? 1 : id + 1;
+    return id;
   }
 
   #forget(id: number, pending: PendingRequest): void {
@@ -330,12 +420,15 @@ class MemberLink {
     this.#sweep = undefined;
   }
 
-  /** `httpForMs`: how long the peer is called over HTTP instead (refused links only). */
-  #end(outcome: LinkEnd, cause: Error, httpForMs = 0): void {
+  /**
+   * `httpForMs`: how long the peer is called over HTTP instead (refused links only); `silent`: the
+   * peer went silent (MemberLinks shuns it for a while).
+   */
+  #end(outcome: LinkEnd, cause: Error, httpForMs = 0, silent = false): void {
     if (this.#ended) return;
     this.#ended = true;
     this.#stopSweep();
-    this.#onEnd(httpForMs);
+    this.#onEnd({ httpForMs, silent });
     this.#upgrade.destroy();
     this.#socket?.destroy();
     const pending = [...this.#pending.values()];
@@ -360,3 +453,9 @@ class MemberLink {
 }
 
 const EMPTY = Buffer.alloc(0);
+const PROBE = Object.freeze({
+  method: 'GET' as const,
+  path: LINK_PROBE_PATH,
+  headers: {},
+  body: EMPTY,
+});

@@ -17,6 +17,12 @@ import { ChatringError } from '../../protocol/index.js';
 /** Where a member opens a link (an HTTP upgrade), and the protocol it asks for. */
 export const MEMBER_LINK_PATH = '/internal/v1/link';
 export const MEMBER_LINK_PROTOCOL = 'chatring-link/1';
+/**
+ * A request the link server answers itself (204, nothing logged): a caller that has heard nothing
+ * from its peer for a while asks it, to tell a slow peer (which answers) from a gone one. A server
+ * of an older release answers 404, which proves as much.
+ */
+export const LINK_PROBE_PATH = '/internal/v1/link/probe';
 
 export const LINK_METHODS = ['GET', 'POST'] as const;
 export type LinkMethod = (typeof LINK_METHODS)[number];

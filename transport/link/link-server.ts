@@ -8,6 +8,7 @@ import { REQUEST_ID_HEADER, requestIdSource } from '../logging/logger.js';
 import { checkLinkCredential, type AccessPolicy, type LinkCaller } from '../security/index.js';
 import {
   FrameReader,
+  LINK_PROBE_PATH,
   MEMBER_LINK_PATH,
   MEMBER_LINK_PROTOCOL,
   decodeRequest,
@@ -26,6 +27,8 @@ const REQUEST_PAYLOAD_BYTES_MAX = REQUEST_BODY_BYTES_LIMIT + 0x20000;
  * would otherwise have every answer buffered here.
  */
 const LINK_BACKLOG_BYTES_MAX = 8 * 1024 * 1024;
+
+const NO_BODY = Buffer.alloc(0);
 
 /** How long a closing server lets links finish the requests they carry before cutting them. */
 const LINK_DRAIN_MS_MAX = 5_000;
@@ -185,6 +188,10 @@ class ServedLink {
 
   #onFrame(id: number, payload: Buffer): void {
     const request = decodeRequest(payload);
+    if (request.path === LINK_PROBE_PATH) {
+      this.#writer.write(encodeAnswer(id, 204, NO_BODY));
+      return;
+    }
     const requestId = this.#requestId(request.headers[REQUEST_ID_HEADER]);
     const { load, options, closing } = this.#state;
     if (closing) {
