@@ -23,6 +23,14 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { Test } from 'tap';
 
+/**
+ * Names carry the making process's pid (`crb<pid>Z<n>`, base 36: interface names are at most 15
+ * bytes), so a later test can remove what a test process killed outright (SIGKILL, a tap timeout)
+ * left behind: namespaces, links and the bridge's FORWARD rule.
+ */
+const NETWORK_ID_SEPARATOR = 'Z';
+let networksMade = 0;
+
 /** Commands a teardown has not run yet, run synchronously if the test process exits first. */
 const pendingCleanUps = new Set<() => void>();
 process.once('exit', () => {
@@ -78,7 +86,8 @@ export function networkNamespacesUnavailable(): string | undefined {
 
 /** The hosts `names`, each in its own namespace; all removed at the test's teardown. */
 export function createNetwork(t: Test, names: string[]): Network {
-  const id = randomBytes(3).toString('hex');
+  sweepAbandoned();
+  const id = `${process.pid.toString(36)}${NETWORK_ID_SEPARATOR}${(networksMade++).toString(36)}`;
   const subnet = freeSubnet();
   const bridge = `crb${id}`;
   const hosts = new Map<string, NetworkHost>();
@@ -243,6 +252,31 @@ export async function killProcess(child: ChildProcess): Promise<void> {
   const exited = once(child, 'exit');
   child.kill('SIGKILL');
   await exited;
+}
+
+/** Removes the networks of test processes that are gone (see NETWORK_ID_SEPARATOR). */
+function sweepAbandoned(): void {
+  const bridges = execFileSync('ip', ['-o', 'link', 'show', 'type', 'bridge'], {
+    encoding: 'utf8',
+  });
+  const namespaces = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+  const pattern = new RegExp(`^\\d+: crb(([0-9a-z]+)${NETWORK_ID_SEPARATOR}[0-9a-z]+)[:@]`, 'gm');
+  for (const [, id = '', pid36 = ''] of bridges.matchAll(pattern)) {
+    if (processAlive(Number.parseInt(pid36, 36))) continue;
+    for (const [namespace = ''] of namespaces.matchAll(new RegExp(`^cr${id}-\\S+`, 'gm')))
+      attempt('ip', ['netns', 'del', namespace]);
+    attempt('iptables', forwardRule('-D', `crb${id}`));
+    attempt('ip', ['link', 'del', `crb${id}`]);
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function forwardRule(action: '-I' | '-D', bridge: string): string[] {
