@@ -33,9 +33,14 @@ let networksMade = 0;
 
 /** Commands a teardown has not run yet, run synchronously if the test process exits first. */
 const pendingCleanUps = new Set<() => void>();
-process.once('exit', () => {
+const cleanUpAll = () => {
   for (const cleanUp of pendingCleanUps) cleanUp();
-});
+};
+process.once('exit', cleanUpAll);
+// tap's timeout sends SIGALRM, then SIGKILL 500 ms later: no 'exit' event, no teardown. The
+// clean-up is synchronous and takes ~100 ms, so it fits; what SIGKILL itself leaves, the next
+// network sweeps (sweepAbandoned).
+process.once('SIGALRM', cleanUpAll);
 
 export interface NetworkHost {
   readonly name: string;
@@ -100,7 +105,7 @@ export function createNetwork(t: Test, names: string[]): Network {
   const cleanUp = () => {
     pendingCleanUps.delete(cleanUp);
     for (const host of hosts.values())
-      if (host.namespace !== undefined) attempt('ip', ['netns', 'del', host.namespace]);
+      if (host.namespace !== undefined) removeNamespace(host.namespace);
     attempt('iptables', forwardRule('-D', bridge));
     attempt('ip', ['link', 'del', bridge]);
   };
@@ -264,10 +269,30 @@ function sweepAbandoned(): void {
   for (const [, id = '', pid36 = ''] of bridges.matchAll(pattern)) {
     if (processAlive(Number.parseInt(pid36, 36))) continue;
     for (const [namespace = ''] of namespaces.matchAll(new RegExp(`^cr${id}-\\S+`, 'gm')))
-      attempt('ip', ['netns', 'del', namespace]);
+      removeNamespace(namespace);
     attempt('iptables', forwardRule('-D', `crb${id}`));
     attempt('ip', ['link', 'del', `crb${id}`]);
   }
+}
+
+/**
+ * Kills what still runs in the namespace (a member the test's teardown never reached would
+ * otherwise run on, namespace or not), then removes it.
+ */
+function removeNamespace(namespace: string): void {
+  let pids = '';
+  try {
+    pids = execFileSync('ip', ['netns', 'pids', namespace], { encoding: 'utf8' });
+  } catch {
+    return; // already gone
+  }
+  for (const pid of pids.split(/\s+/).filter(Boolean))
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // exited meanwhile
+    }
+  attempt('ip', ['netns', 'del', namespace]);
 }
 
 function processAlive(pid: number): boolean {
