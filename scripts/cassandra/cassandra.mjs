@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Obtain, start, wait for and stop a real single-node Apache Cassandra 5.0 on loopback,
-// for tests, CI and people trying chatring.
+// for tests, CI and people trying chatring. With the CHATRING_CASSANDRA_HOST/SEEDS/... settings
+// below, one run dir per node, the same script starts the nodes of a small cluster on loopback
+// addresses (127.0.0.2, 127.0.0.3, ...: all of 127/8 is loopback on Linux); see README.md.
 //
 //   node scripts/cassandra/cassandra.mjs start|stop|status|env [--timeout SECONDS] [--clean]
 //
@@ -27,7 +29,66 @@ import { stripVTControlCharacters } from 'node:util';
 export const CASSANDRA_VERSION = process.env.CHATRING_CASSANDRA_VERSION || '5.0.9';
 
 const SCRIPT_DIR = path.dirname(fileURLToPath(import.meta.url));
-const HOST = '127.0.0.1';
+
+// ---------------------------------------------------------------------------------
+// Where this node listens and which cluster it joins. The defaults are one node alone on
+// 127.0.0.1 on free ports. For a cluster, every node gets its own run dir and address, the same
+// seeds, cluster name and storage port (Cassandra dials peers on its own storage_port), and its
+// own token. Read once at import: one process configures one node.
+
+/** `value` if it is an IP literal (it goes into the YAML as is); else an error naming the setting. */
+function checkAddress(name, value) {
+  if (net.isIP(value) === 0) throw new Error(`${name} must be an IP address, got "${value}"`);
+  return value;
+}
+
+/** A port given by the environment (then used as is, never swapped for another), or undefined. */
+function envPort(name) {
+  const raw = process.env[name]?.trim();
+  if (!raw) return undefined;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1 || port > 65_535)
+    throw new Error(`${name} must be a port number (1-65535), got "${raw}"`);
+  return port;
+}
+
+/** Listen, CQL (rpc) and gossip address of this node, the CQL readiness probe's target too. */
+const HOST = checkAddress(
+  'CHATRING_CASSANDRA_HOST',
+  process.env.CHATRING_CASSANDRA_HOST?.trim() || '127.0.0.1',
+);
+/** Addresses of the seed nodes (comma-separated); each is dialled on this node's storage port. */
+const SEEDS = (process.env.CHATRING_CASSANDRA_SEEDS?.trim() || HOST)
+  .split(',')
+  .map((seed) => seed.trim())
+  .filter(Boolean)
+  .map((seed) => checkAddress('CHATRING_CASSANDRA_SEEDS', seed));
+const CLUSTER_NAME = process.env.CHATRING_CASSANDRA_CLUSTER_NAME?.trim() || 'chatring-dev';
+if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(CLUSTER_NAME))
+  throw new Error(`CHATRING_CASSANDRA_CLUSTER_NAME must be [A-Za-z0-9_.-]+, got "${CLUSTER_NAME}"`);
+/** This node's one token (Murmur3: -2^63..2^63-1); nodes of one cluster need distinct tokens. */
+const INITIAL_TOKEN = process.env.CHATRING_CASSANDRA_INITIAL_TOKEN?.trim() || '0';
+if (
+  !/^-?\d{1,19}$/.test(INITIAL_TOKEN) ||
+  BigInt(INITIAL_TOKEN) < -(2n ** 63n) ||
+  BigInt(INITIAL_TOKEN) >= 2n ** 63n
+)
+  throw new Error(
+    `CHATRING_CASSANDRA_INITIAL_TOKEN must be a Murmur3 token, got "${INITIAL_TOKEN}"`,
+  );
+/**
+ * Survive a SIGKILL of the JVM with every acknowledged write (not a host crash: there are still no
+ * fsyncs). By default a killed node forgets (1) writes since its last periodic commit-log sync
+ * (10 s): replay stops at the last sync marker, and markers are written only at syncs; and (2)
+ * tables created since the schema tables were last flushed, which unsafesystem skips, and with them
+ * their commit-log data (replay skips mutations of tables it does not know). Crash-safe: the commit
+ * log in batch mode (each write's marker is written before it is acknowledged; no fsync, so cheap)
+ * and schema changes flushed (DDL then takes ~1 s instead of ~0.1 s). For tests that kill nodes.
+ */
+const CRASH_SAFE = /^(1|true|yes)$/i.test(process.env.CHATRING_CASSANDRA_CRASH_SAFE?.trim() ?? '');
+/** Fixed ports: a cluster's nodes share the storage port, and clients find peers on one CQL port. */
+const FIXED_NATIVE_PORT = envPort('CHATRING_CASSANDRA_NATIVE_PORT');
+const FIXED_STORAGE_PORT = envPort('CHATRING_CASSANDRA_STORAGE_PORT');
 const LOCAL_DC = 'datacenter1'; // what SimpleSnitch reports; drivers need it
 const MAIN_CLASS = 'org.apache.cassandra.service.CassandraDaemon';
 const DEFAULT_START_TIMEOUT_MS = 180_000;
@@ -259,9 +320,9 @@ function parseStringMultimap(body) {
   return map;
 }
 
-async function cqlAnswers(port) {
+async function cqlAnswers(port, host = HOST) {
   try {
-    await cqlOptions(port);
+    await cqlOptions(port, host);
     return true;
   } catch {
     return false;
@@ -418,12 +479,27 @@ async function withStartLock(paths, timeoutMs, fn) {
   }
 }
 
+/** `host:port` for the seed list (IPv6 in brackets). */
+function seedAddress(host, port) {
+  return net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
 function renderConfig(paths, ports) {
   const template = fs.readFileSync(path.join(SCRIPT_DIR, 'cassandra.yaml.template'), 'utf8');
   // JSON strings are valid YAML double-quoted scalars, so any path is safe to insert.
   const yaml = template
     .replaceAll('{{NATIVE_PORT}}', String(ports.native))
     .replaceAll('{{STORAGE_PORT}}', String(ports.storage))
+    .replaceAll('{{HOST}}', HOST)
+    .replaceAll('{{SEEDS}}', SEEDS.map((seed) => seedAddress(seed, ports.storage)).join(','))
+    .replaceAll('{{CLUSTER_NAME}}', CLUSTER_NAME)
+    .replaceAll('{{INITIAL_TOKEN}}', INITIAL_TOKEN)
+    .replace(
+      /^\{\{COMMITLOG_SYNC\}\}$/m,
+      CRASH_SAFE
+        ? 'commitlog_sync: batch'
+        : 'commitlog_sync: periodic\ncommitlog_sync_period: 10000ms',
+    )
     .replace(/\{\{DATA_DIR\}\}(\/[a-z_]+)/g, (_, sub) => JSON.stringify(paths.data + sub));
   fs.mkdirSync(paths.conf, { recursive: true });
   fs.writeFileSync(paths.yaml, yaml);
@@ -455,7 +531,9 @@ function javaArgs(paths, version) {
     `-Dlogback.configurationFile=${path.join(SCRIPT_DIR, 'logback.xml')}`,
     // Otherwise CassandraDaemon closes stdout/stderr, and with them our only log file.
     '-Dcassandra-foreground=yes',
-    // Boot-time shortcuts that are safe for a single node with no peers:
+    // Boot-time shortcuts, safe for a single node with no peers and for our test clusters too
+    // (every node a seed with its own token and auto_bootstrap off: nothing streams, and nobody
+    // needs the ring to settle before serving; peers are found by gossip a second later):
     '-Dcassandra.skip_wait_for_gossip_to_settle=0',
     '-Dcassandra.ring_delay_ms=100',
     '-Dcassandra.superuser_setup_delay_ms=0',
@@ -470,7 +548,8 @@ function javaArgs(paths, version) {
     '-Dcassandra.test.messagingService.nonGracefulShutdown=true',
     // Test node: skip fsyncs and forced flushes of system tables (fast DDL in tests).
     '-Dcassandra.skip_sync=true',
-    '-Dcassandra.unsafesystem=true',
+    // (Not when crash-safe: see CRASH_SAFE.)
+    ...(CRASH_SAFE ? [] : ['-Dcassandra.unsafesystem=true']),
     // Sigar's native libs are not in Maven Central; skip the probe (and its warnings).
     '-Dcassandra.test.ignore_sigar=true',
     // Chronicle (audit/full-query log library) would otherwise try to phone home.
@@ -556,20 +635,33 @@ async function waitForCql(child, port, deadline) {
   return `CQL did not answer on ${HOST}:${port} in time`;
 }
 
+/**
+ * The CQL and storage ports of the next start: the fixed ones when the environment gives them,
+ * else the last ones of this run dir if still free (first attempt only), else fresh free ones.
+ */
+async function pickPorts(paths, attempt) {
+  if (FIXED_NATIVE_PORT !== undefined && FIXED_STORAGE_PORT !== undefined)
+    return [FIXED_NATIVE_PORT, FIXED_STORAGE_PORT];
+  // A restart on the same run dir comes back on the same ports when they are still free, so
+  // clients configured with the old contact point (a cluster under test) find it again.
+  const [nativePort, storagePort] =
+    (attempt === 1 && (await previousPortsIfFree(paths))) || (await freePorts(2));
+  return [FIXED_NATIVE_PORT ?? nativePort, FIXED_STORAGE_PORT ?? storagePort];
+}
+
 async function startFresh(paths, { version, java, timeoutMs, clean, log }) {
   if (clean) {
     log(`Removing old data in ${paths.data} (--clean) ...`);
     fs.rmSync(paths.data, { recursive: true, force: true });
   }
   // Ports are free when picked but could be taken before Cassandra binds them; retry
-  // with fresh ports if that is why the JVM died.
-  const maxAttempts = 3;
+  // with fresh ports if that is why the JVM died (never when the environment fixed them: a node
+  // of a cluster on another port would not be found by its peers and clients).
+  const fixedPorts = FIXED_NATIVE_PORT !== undefined || FIXED_STORAGE_PORT !== undefined;
+  const maxAttempts = fixedPorts ? 1 : 3;
   const deadline = Date.now() + timeoutMs;
   for (let attempt = 1; ; attempt++) {
-    // A restart on the same run dir comes back on the same ports when they are still free, so
-    // clients configured with the old contact point (a cluster under test) find it again.
-    const [nativePort, storagePort] =
-      (attempt === 1 && (await previousPortsIfFree(paths))) || (await freePorts(2));
+    const [nativePort, storagePort] = await pickPorts(paths, attempt);
     fs.writeFileSync(paths.ports, JSON.stringify({ nativePort, storagePort }));
     renderConfig(paths, { native: nativePort, storage: storagePort });
     const t0 = Date.now();
@@ -578,8 +670,10 @@ async function startFresh(paths, { version, java, timeoutMs, clean, log }) {
       pid: child.pid,
       version,
       contactPoint: `${HOST}:${nativePort}`,
+      host: HOST,
       nativePort,
       storagePort,
+      clusterName: CLUSTER_NAME,
       localDataCenter: LOCAL_DC,
       runDir: paths.dir,
       cacheDir: cacheDir(version),
@@ -590,7 +684,7 @@ async function startFresh(paths, { version, java, timeoutMs, clean, log }) {
     // Record before waiting, so `stop` can find a node that is still booting.
     writeState(paths, state);
     log(
-      `Starting Cassandra ${version} (pid ${child.pid}, CQL port ${nativePort}, log ${paths.log}) ...`,
+      `Starting Cassandra ${version} (pid ${child.pid}, CQL ${HOST}:${nativePort}, log ${paths.log}) ...`,
     );
     const failure = await waitForCql(child, nativePort, deadline);
     if (!failure) {
@@ -601,10 +695,16 @@ async function startFresh(paths, { version, java, timeoutMs, clean, log }) {
     const logTail = tail(paths.log);
     await killPid(child.pid, 5_000);
     removeState(paths);
-    if (attempt < maxAttempts && /Address already in use|BindException/.test(logTail)) {
+    const bindFailed = /Address already in use|BindException/.test(logTail);
+    if (attempt < maxAttempts && bindFailed) {
       log(`A picked port was taken before Cassandra bound it; retrying with new ports ...`);
       continue;
     }
+    if (bindFailed && fixedPorts)
+      log(
+        `A fixed port (CQL ${nativePort}, storage ${storagePort} on ${HOST}) is taken; ` +
+          'free it or choose others (CHATRING_CASSANDRA_NATIVE_PORT / _STORAGE_PORT).',
+      );
     throw new Error(
       `${failure} (waited ${fmtSeconds(Date.now() - t0)}, timeout ${fmtSeconds(timeoutMs)}).\n` +
         `--- last lines of ${paths.log} ---\n${logTail}`,
@@ -620,7 +720,7 @@ async function reusable(paths, deadline) {
   const state = readState(paths);
   if (!state) return null;
   while (isCassandraPid(state.pid)) {
-    if (await cqlAnswers(state.nativePort)) return state;
+    if (await cqlAnswers(state.nativePort, state.host ?? HOST)) return state;
     if (Date.now() >= deadline) break;
     await sleep(500);
   }
@@ -750,7 +850,7 @@ export async function cassandraStatus() {
   const state = readState();
   if (!state || !isCassandraPid(state.pid)) return { running: false, state };
   try {
-    const cql = await cqlOptions(state.nativePort);
+    const cql = await cqlOptions(state.nativePort, state.host ?? HOST);
     return { running: true, state, cql, rssMiB: rssMiB(state.pid) };
   } catch (err) {
     return { running: false, starting: true, state, error: err.message, rssMiB: rssMiB(state.pid) };
@@ -791,7 +891,12 @@ options (start):
   --clean             stop any instance and wipe its data before starting
 
 environment: CHATRING_CASSANDRA_HOME (jar cache), CHATRING_CASSANDRA_RUN_DIR (data/logs/state),
-  CHATRING_CASSANDRA_HEAP (max heap, default ${DEFAULT_MAX_HEAP}), JAVA_HOME / CHATRING_CASSANDRA_JAVA`;
+  CHATRING_CASSANDRA_HEAP (max heap, default ${DEFAULT_MAX_HEAP}), JAVA_HOME / CHATRING_CASSANDRA_JAVA
+  one node of a cluster (one run dir each; see README.md): CHATRING_CASSANDRA_HOST (default 127.0.0.1),
+  CHATRING_CASSANDRA_SEEDS (addresses, default the host), CHATRING_CASSANDRA_CLUSTER_NAME,
+  CHATRING_CASSANDRA_INITIAL_TOKEN (default 0), CHATRING_CASSANDRA_NATIVE_PORT and
+  CHATRING_CASSANDRA_STORAGE_PORT (fixed, else free ones), CHATRING_CASSANDRA_CRASH_SAFE=1 (a SIGKILLed
+  JVM keeps every acknowledged write)`;
 
 async function main(argv) {
   const args = parseArgs(argv);
