@@ -13,12 +13,13 @@ import type { DeliveryChannel, OwnershipGuard } from './mailbox-dependencies.js'
 import type { MailboxService } from './mailbox-service.js';
 
 /**
- * How long a coordinator may spend delivering the other copy, retries included: less than the
- * router's attempt timeout (5 s), so the router gets this node's own retryable answer instead of
- * timing out and retrying into the user lock this delivery still holds. It covers a failover of
- * the other owner (lease + heartbeat, 1.75 s by default); an owner cut off by a partition is given
- * up on after the link's silence limit (2 s) and the rest of this, not after 5 s + the 6 s retry
- * budget with the lock held all along.
+ * How long a coordinator may spend delivering the other copy, retries included. Timeouts nest
+ * (ARCHITECTURE.md): this covers the other owner's own store commit (3 s on Cassandra by default)
+ * and a failover of that owner (lease + heartbeat, 1.75 s by default), and with this node's own
+ * commit after it stays inside the router's attempt timeout (8 s), so the router gets this
+ * node's retryable answer instead of timing out and retrying into the user lock this delivery
+ * still holds. An owner cut off by a partition is given up on after the link's silence limit
+ * (2 s) and the rest of this, with the lock held no longer.
  */
 export const DELIVERY_DEADLINE_MS = 4_000;
 

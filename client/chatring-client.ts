@@ -68,8 +68,9 @@ export interface ChatringClientOptions {
   connectionsPerNode: number;
   /**
    * Deadline of one attempt (connect to the answer's last byte), in ms; cut to what is left of
-   * the call's `deadlineMs`.
-   * @default 5000
+   * the call's `deadlineMs`. Above the longest a live owner takes to answer on its own (see
+   * OwnerClientOptions.attemptTimeoutMs).
+   * @default 8000
    */
   attemptTimeoutMs: number;
   /**
@@ -93,7 +94,7 @@ export const DEFAULT_CHATRING_CLIENT_OPTIONS: Readonly<Omit<ChatringClientOption
     mode: 'direct',
     appToken: undefined,
     connectionsPerNode: 64,
-    attemptTimeoutMs: 5_000,
+    attemptTimeoutMs: 8_000,
     deadlineMs: 15_000,
     ringRefreshIntervalMs: 100,
   });

@@ -28,8 +28,12 @@ import { LINK_TIMEOUT_CODE, MemberLinks, linkCredentials } from './link/link-cli
 
 export interface OwnerClientOptions {
   /**
-   * Deadline of one attempt (connect to last byte), in ms.
-   * @default 5000
+   * Deadline of one attempt (connect to last byte), in ms. Above the longest a live owner takes
+   * to answer on its own (a send: its delivery, bounded at 4 s, then its own store commit, 3 s on
+   * Cassandra by default), so the owner's verdict (STORE_UNAVAILABLE, OWNER_UNAVAILABLE) reaches
+   * the caller instead of a timeout whose retry queues on the user lock the first attempt still
+   * holds. A dead or cut-off owner is found sooner: its link goes silent (2 s, link-client.ts).
+   * @default 8000
    */
   attemptTimeoutMs: number;
   /**
@@ -81,7 +85,7 @@ export const OWNER_RETRY_REASONS = ['wrong_owner', 'unavailable', 'timeout', 'no
 export type OwnerRetryReason = (typeof OWNER_RETRY_REASONS)[number];
 
 export const DEFAULT_OWNER_CLIENT_OPTIONS: Readonly<OwnerClientOptions> = Object.freeze({
-  attemptTimeoutMs: 5_000,
+  attemptTimeoutMs: 8_000,
   retryBudgetMs: 6_000,
   connectionsPerNode: 64,
   signer: undefined,

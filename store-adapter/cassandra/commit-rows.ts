@@ -6,8 +6,8 @@ import type { BoundStatement, CqlStatements } from './statements.js';
 
 /**
  * The rows one commit writes, split the way they are sent: the message body as a statement of its
- * own, every small row in one logged batch. The body stays out of the batch because a 64 KiB
- * message would exceed Cassandra's default batch_size_fail_threshold (50 KiB); the intent,
+ * own, every small row in one unlogged batch (one request). The body stays out of the batch because
+ * a 64 KiB message would exceed Cassandra's default batch_size_fail_threshold (50 KiB); the intent,
  * not the batch, is what guarantees that all the rows arrive.
  */
 export interface CommitRows {

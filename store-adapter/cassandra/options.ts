@@ -141,19 +141,24 @@ export interface CassandraStoreOptions {
   serialConsistency: SerialConsistencyLevel;
   /**
    * Deadline of one store operation (a commit is a compare-and-set, a batch and a clear), retries
-   * included. Past it the caller gets STORE_UNAVAILABLE and may retry the same commit.
-   * @default 10000
+   * included. Past it the caller gets STORE_UNAVAILABLE and may retry the same commit. Timeouts
+   * shrink on the way down (ARCHITECTURE.md, "Timeouts nest"): this one must leave a send's
+   * commit inside the node's delivery deadline (4 s) and the router's attempt timeout (8 s), so a
+   * store that stops answering fails sends with STORE_UNAVAILABLE, not with a router timeout.
+   * @default 3000
    */
   requestTimeoutMs: number;
   /**
    * How long one attempt on one coordinator may take (the driver's `socketOptions.readTimeout`).
-   * Longer than Cassandra's own read timeout (5 s), so the server's timeout error arrives first.
-   * @default 6000
+   * Longer than Cassandra's own write timeout (2 s), so a slow write's own timeout error, which
+   * says whether it may have been applied, arrives first; a point read slower than this is a node
+   * in trouble, and the retry policy tries the next one.
+   * @default 2500
    */
   attemptTimeoutMs: number;
   /**
    * How long opening a connection to one node may take.
-   * @default 5000
+   * @default 2000
    */
   connectTimeoutMs: number;
   /**
@@ -186,9 +191,9 @@ export const DEFAULT_CASSANDRA_STORE_OPTIONS: Readonly<CassandraStoreOptions> = 
   readConsistency: 'QUORUM',
   writeConsistency: 'QUORUM',
   serialConsistency: 'SERIAL',
-  requestTimeoutMs: 10_000,
-  attemptTimeoutMs: 6_000,
-  connectTimeoutMs: 5_000,
+  requestTimeoutMs: 3_000,
+  attemptTimeoutMs: 2_500,
+  connectTimeoutMs: 2_000,
   schemaTimeoutMs: 60_000,
   messageBucketMs: 30 * DAY_MS,
   versionsPerBucket: 10_000,

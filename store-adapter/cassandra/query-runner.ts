@@ -29,7 +29,7 @@ export type CassandraStoreCounters = {
   serialReads: number;
   /** Reads at the read level; every page of a paged read counts. */
   reads: number;
-  /** Row writes: the message body, and a logged batch counted once. */
+  /** Row writes: the message body, and a batch counted once. */
   writes: number;
   /** Commits re-applied from the stored intent by a process that did not know them settled. */
   rollForwards: number;
@@ -135,8 +135,11 @@ export class QueryRunner {
 
   /**
    * Row writes with write timestamp `timestamp` (the mailbox version): idempotent, and a repeat of
-   * an old commit can never overwrite a newer one. `body` runs on its own, `batch` as one logged
-   * batch (Cassandra replays a logged batch to the end once any of it is written).
+   * an old commit can never overwrite a newer one. `body` runs on its own, `batch` as one
+   * UNLOGGED batch: the commit's intent already guarantees every row arrives (whoever does not
+   * know the commit settled rolls it forward), so a logged batch's batchlog would buy nothing and
+   * cost a write to two more nodes per commit, and, on three nodes, stall every commit after a
+   * replica dies until gossip convicts it (~20 s: docs/cassandra-schema.md, "Replication").
    */
   async writeRows(
     timestamp: number,
@@ -156,7 +159,7 @@ export class QueryRunner {
       );
     }
     writes.push(
-      this.#counted('write', () => this.#client.batch(batch, { ...writeOptions, logged: true })),
+      this.#counted('write', () => this.#client.batch(batch, { ...writeOptions, logged: false })),
     );
     await Promise.all(writes);
   }

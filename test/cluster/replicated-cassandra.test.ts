@@ -18,13 +18,11 @@
  *     clientMessageId), and reads right after an acknowledged send show it. The load stops; the
  *     history check (harness/history-check.ts) finds nothing acknowledged lost, doubled or
  *     reordered in either mailbox.
- *     Note on the batchlog: for the first ~20 s after the kill no send is acknowledged. The store
- *     writes a commit's small rows as a LOGGED batch; its coordinator first writes the batchlog to
- *     two other live nodes, and on a 3-node cluster those are both others, the dead one included
- *     until the coordinator's failure detector convicts it (phi 8 at 1 s gossip: ~18-20 s). Each
- *     such batch times out ("batchlog write at consistency TWO"): STORE_UNAVAILABLE. Plain writes
- *     and LWTs at QUORUM/SERIAL succeed throughout. The test measures that window (the comment
- *     after this phase) and waits it out; it asserts availability after it, not during it.
+ *     Sends keep going through the kill: no stretch without any acknowledgement may come near the
+ *     ~20 s that a LOGGED batch stalled every commit for (its batchlog needs two other live nodes,
+ *     on 3 nodes the dead one included until gossip convicts it; measured 18-20 s when the store
+ *     still wrote its rows as a logged batch; it writes them unlogged now, the intent being what
+ *     guarantees them: docs/cassandra-schema.md).
  *  3. Node 2 (127.0.0.3) is SIGKILLed too: one replica of three is left. Every send begun now, in
  *     every pair of the load, both directions, is refused with 503 and a retryable code
  *     (STORE_UNAVAILABLE: the coordinator cannot gather a quorum; it answers Unavailable, or a
@@ -75,10 +73,16 @@ const WARM_ACKS = 40;
 /**
  * The load runs on two replicas until this many sends begun after the kill are acknowledged, in
  * every pair, or the deadline passes (then the assertions below fail with the numbers). It takes
- * ~20 s: see the note on the batchlog below.
+ * a few seconds (it took ~20 s while the rows went in a logged batch).
  */
 const ONE_DOWN_ACKS = 20;
 const ONE_DOWN_DEADLINE_MS = 90_000;
+/**
+ * The longest stretch after the kill without any send acknowledged, at most: far above the driver
+ * moving off a dead coordinator (a closed connection, at once), far below the ~20 s stall of a
+ * logged batch waiting for gossip to convict the dead node.
+ */
+const ONE_DOWN_STALL_MS_MAX = 10_000;
 /** Fresh sends per pair (alternating direction) while two replicas are down. */
 const TWO_DOWN_SENDS = 2;
 /** Bounds of the waiting loops: a failure to recover fails the test, it does not hang it. */
@@ -201,6 +205,10 @@ t.test('RF 3: one Cassandra replica lost, then two, then both back', async (t) =
     `sends begun with one replica down were acknowledged (${oneDownAcks.length})`,
   );
   t.equal(perPair().size, LOAD_PAIRS, 'in every pair of the load');
+  t.ok(
+    Math.max(...gaps) < ONE_DOWN_STALL_MS_MAX,
+    `sends kept going: longest stretch without an acknowledgement ${Math.max(...gaps)} ms`,
+  );
   t.same(
     oneDownFailures.filter((f) => f.status !== 503 || !RETRYABLE_CODES.includes(f.code)),
     [],

@@ -1,8 +1,8 @@
 /**
  * A cache node cut from the store (Apache Cassandra) but not from the router, the other nodes or
  * the control plane: every packet between node-1's host and the store's address is dropped, both
- * ways, so its store requests hang until the driver's own timeouts (short here: the store options
- * below) end them.
+ * ways, so its store requests hang until the store's own deadlines (the defaults: 3 s per
+ * operation, 2.5 s per attempt) end them.
  *
  * ARCHITECTURE.md ("Degraded modes", "Partitions") says: writes answer `503 STORE_UNAVAILABLE`
  * once the store's timeouts expire, reads of cached users go on, the lease is unaffected, and the
@@ -12,9 +12,9 @@
  * other copy on node-2, node-2 coordinating with the other copy on node-1, both copies on node-1):
  * - each send involving node-1's users answers 503 STORE_UNAVAILABLE (retryable) well within the
  *   router's attempt timeout, so the node's store deadline, not the router's timeout and retry
- *   budget, decides: the first attempt and a retry during the cut alike (with the default store
- *   timeouts, longer than the router's attempt timeout, the same cut answers OWNER_UNAVAILABLE
- *   and USER_BUSY after 5 to 15 s: this test fails that way);
+ *   budget, decides: the first attempt and a retry during the cut alike (timeouts nest; with the
+ *   earlier defaults, a 10 s store deadline under a 5 s router attempt, the same cut answered
+ *   OWNER_UNAVAILABLE and USER_BUSY after 5 to 15 s: this test failed that way);
  * - a user node-1 has cached and that no failed write touched is read from memory all through the
  *   cut (conversation and conversation list: 200, exactly what was there before), and so is a
  *   coordinator whose own copy was never tried because the other copy failed first;
@@ -41,8 +41,6 @@ import { startMultiHostCluster } from '../helpers/multi-host-cluster.js';
 import { networkNamespacesUnavailable } from '../helpers/network-namespaces.js';
 import { isRetryableCode } from '../helpers/retryable.js';
 
-/** Short store deadlines so a silent link fails in seconds (store-adapter/cassandra/options.ts). */
-const STORE_OPTIONS = { requestTimeoutMs: 3_000, attemptTimeoutMs: 1_500, connectTimeoutMs: 1_000 };
 /**
  * A node answer slower than this makes the router give up on the attempt and retry it until its
  * budget ends (OWNER_UNAVAILABLE): a STORE_UNAVAILABLE must come back well before.
@@ -73,9 +71,8 @@ else
   t.test(
     'a node cut from the store: sends fail fast and retryably, cached reads go on',
     async (t) => {
-      const cluster = await startMultiHostCluster(t, 'netns_store_cut', {
-        storeOptions: STORE_OPTIONS,
-      });
+      // The store's default deadlines: what a cut means for an operator who set nothing.
+      const cluster = await startMultiHostCluster(t, 'netns_store_cut');
       const { network } = cluster;
       const api = new ApiClient(cluster.routerUrl, { bearerToken: cluster.appToken });
       t.teardown(() => api.close());

@@ -238,7 +238,7 @@ async function writeSomeRows(commit: MailboxCommit, part: 'body' | 'batch'): Pro
   if (part === 'body' && body !== undefined) {
     await cluster.client.execute(body.query, body.params, writeOptions);
   }
-  if (part === 'batch') await cluster.client.batch(batch, { ...writeOptions, logged: true });
+  if (part === 'batch') await cluster.client.batch(batch, { ...writeOptions, logged: false });
 }
 
 const CRASH_POINTS: CrashPoint[] = [
