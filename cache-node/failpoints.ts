@@ -24,6 +24,9 @@ import type { MailboxCommit, StoreHooks, StoreOptions } from '../store-adapter/i
  * - CHATRING_FAILPOINT_KILL_AFTER_DELIVERED_COPY_INTENT: the delivered copy's owner SIGKILLs itself
  *   once that copy's commit intent is durable and before its rows are written.
  * - CHATRING_FAILPOINT_KILL_AFTER_COORDINATOR_COPY_INTENT: the same, at the coordinator copy.
+ * - CHATRING_FAILPOINT_DELIVERED_ANSWER_LOST: the delivered copy's owner commits that copy, then
+ *   fails the delivery (500 INTERNAL, which nobody retries) as if its answer were lost on the way:
+ *   the coordinator cannot know the copy exists.
  *
  * The two intent failpoints exist only on the Cassandra store (its commit is an intent, then the
  * rows: store-adapter/cassandra/commit-protocol.ts); the embedded store commits in one SQLite
@@ -42,6 +45,7 @@ export class Failpoints {
   readonly #killBeforeCoordinatorCommit: Set<string>;
   readonly #killAfterDeliveredCopyIntent: Set<string>;
   readonly #killAfterCoordinatorCopyIntent: Set<string>;
+  readonly #deliveredAnswerLost: Set<string>;
   readonly #kill: (reason: string) => void;
 
   /** `kill`: ends the process (injected by unit tests, which must survive it). */
@@ -50,7 +54,17 @@ export class Failpoints {
     this.#killBeforeCoordinatorCommit = new Set(armed.killBeforeCoordinatorCommit);
     this.#killAfterDeliveredCopyIntent = new Set(armed.killAfterDeliveredCopyIntent);
     this.#killAfterCoordinatorCopyIntent = new Set(armed.killAfterCoordinatorCopyIntent);
+    this.#deliveredAnswerLost = new Set(armed.deliveredAnswerLost);
     this.#kill = kill;
+  }
+
+  /** The delivered copy was just committed by its owner, which is about to answer. */
+  afterDeliveredCommit(message: Message): void {
+    if (this.#deliveredAnswerLost.delete(message.clientMessageId))
+      throw new ChatringError(
+        'INTERNAL',
+        `failpoint: the answer to the delivery of ${message.clientMessageId} is lost (the copy was committed)`,
+      );
   }
 
   /** The coordinator has the delivered copy's answer and is about to commit its own copy. */
@@ -96,12 +110,14 @@ export interface ArmedFailpoints {
   killBeforeCoordinatorCommit?: Iterable<string>;
   killAfterDeliveredCopyIntent?: Iterable<string>;
   killAfterCoordinatorCopyIntent?: Iterable<string>;
+  deliveredAnswerLost?: Iterable<string>;
 }
 
 const FAIL_COORDINATOR_COMMIT = 'CHATRING_FAILPOINT_COORDINATOR_COMMIT';
 const KILL_BEFORE_COORDINATOR_COMMIT = 'CHATRING_FAILPOINT_KILL_BEFORE_COORDINATOR_COMMIT';
 const KILL_AFTER_DELIVERED_COPY_INTENT = 'CHATRING_FAILPOINT_KILL_AFTER_DELIVERED_COPY_INTENT';
 const KILL_AFTER_COORDINATOR_COPY_INTENT = 'CHATRING_FAILPOINT_KILL_AFTER_COORDINATOR_COPY_INTENT';
+const DELIVERED_ANSWER_LOST = 'CHATRING_FAILPOINT_DELIVERED_ANSWER_LOST';
 
 /** The Failpoints the environment arms; undefined when it arms none (the normal case). */
 export function failpointsFromEnvironment(env: NodeJS.ProcessEnv): Failpoints | undefined {
@@ -110,6 +126,7 @@ export function failpointsFromEnvironment(env: NodeJS.ProcessEnv): Failpoints | 
     killBeforeCoordinatorCommit: idsIn(env[KILL_BEFORE_COORDINATOR_COMMIT]),
     killAfterDeliveredCopyIntent: idsIn(env[KILL_AFTER_DELIVERED_COPY_INTENT]),
     killAfterCoordinatorCopyIntent: idsIn(env[KILL_AFTER_COORDINATOR_COPY_INTENT]),
+    deliveredAnswerLost: idsIn(env[DELIVERED_ANSWER_LOST]),
   } satisfies ArmedFailpoints;
   return Object.values(armed).every((ids) => ids.length === 0) ? undefined : new Failpoints(armed);
 }

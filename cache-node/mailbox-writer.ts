@@ -89,6 +89,20 @@ export class MailboxWriter {
     return this.findSentInStore(state, senderId, clientMessageId, conversationId);
   }
 
+  /**
+   * The copy of `proposal` in another owner's mailbox, from the store's idempotency index (that
+   * owner's, read as any reader may: an unsettled commit is rolled forward first), or undefined.
+   * A key of another conversation is not this message's copy.
+   */
+  async findCopyOf(otherOwnerId: string, proposal: Message): Promise<StoredMessage | undefined> {
+    const found = await this.#deps.store.messageByClientId(
+      otherOwnerId,
+      proposal.senderId,
+      proposal.clientMessageId,
+    );
+    return found?.conversationId === proposal.conversationId ? found : undefined;
+  }
+
   /** `findSent`, always from the store's idempotency index. */
   async findSentInStore(
     state: MailboxState,

@@ -43,6 +43,8 @@ export class MessageSend {
   readonly #loader: MailboxLoader;
   readonly #writer: MailboxWriter;
   readonly #repairs: RepairQueue;
+  /** Deliveries whose outcome is unknown, looked for later (#completeIfDelivered). */
+  readonly #lookups: RepairQueue;
 
   constructor(
     deps: SendDependencies,
@@ -55,6 +57,9 @@ export class MessageSend {
     this.#writer = writer;
     this.#repairs = new RepairQueue(repairOptions, (owner, message) =>
       this.#repair(owner, message),
+    );
+    this.#lookups = new RepairQueue(repairOptions, (owner, proposal) =>
+      this.#completeIfDelivered(owner, proposal),
     );
   }
 
@@ -84,7 +89,17 @@ export class MessageSend {
         clientMessageId: request.clientMessageId,
         sentAt: Math.max(this.#deps.now(), lastSentAt + 1),
       };
-      const delivered = await this.#deps.delivery.deliver(proposal, requestId);
+      let delivered: DeliverResponse;
+      try {
+        delivered = await this.#deps.delivery.deliver(proposal, requestId);
+      } catch (error) {
+        // Whether the other copy was written is unknown (no answer in time, a lost link or answer,
+        // its owner failing mid-commit): it may exist, or land later (a request held up by a
+        // partition arrives when the link heals). If it does, this mailbox must get its copy even
+        // if the client never retries: look for it later, as for a failed commit of our own.
+        this.#lookups.schedule(coordinator, proposal);
+        throw error;
+      }
       assertCopyOf(delivered, proposal);
       this.#assertNotAhead(delivered);
       if (delivered.duplicate) {
@@ -141,6 +156,7 @@ export class MessageSend {
       const message = { ...proposal, sentAt: Math.max(proposal.sentAt, lastSentAt + 1) };
       assert(message.sentAt > lastSentAt, 'sentAt is strictly increasing within a conversation');
       await this.#writer.commitMessageLocked(state, message);
+      this.#deps.failpoints?.afterDeliveredCommit(message);
       return { message: toMessage(message), duplicate: false };
     });
   }
@@ -161,14 +177,43 @@ export class MessageSend {
       );
   }
 
-  /** Half-sent messages still waiting for their coordinator copy. */
+  /** Half-sent messages still waiting for their coordinator copy (known, or looked for). */
   get pendingRepairs(): number {
-    return this.#repairs.size;
+    return this.#repairs.size + this.#lookups.size;
   }
 
   /** Stops background repairs (the node is stopping). */
   close(): void {
     this.#repairs.close();
+    this.#lookups.close();
+  }
+
+  /**
+   * After a delivery whose outcome is unknown: if the other copy exists now, writes the
+   * coordinator copy from it (its id and sentAt, which its owner fixed); if neither copy exists
+   * yet, fails so that the queue looks again later, with backoff, a bounded number of times (a
+   * delivery held up by a partition may land when the link heals). Nothing to do once the client's
+   * retry has completed the message.
+   */
+  async #completeIfDelivered(owner: string, proposal: Message): Promise<void> {
+    this.#deps.ownership.assertServing(owner);
+    await this.#deps.locks.run(owner, async () => {
+      const state = await this.#loader.loadLocked(owner);
+      const { senderId, clientMessageId, conversationId } = proposal;
+      if (
+        (await this.#writer.findSentInStore(state, senderId, clientMessageId, conversationId)) !==
+        undefined
+      )
+        return;
+      const otherOwner = orderedPair(proposal.senderId, proposal.recipientId)[1];
+      const copy = await this.#writer.findCopyOf(otherOwner, proposal);
+      if (copy === undefined)
+        throw new ChatringError(
+          'STORE_UNAVAILABLE',
+          `no copy of ${clientMessageId} in ${otherOwner}'s mailbox yet`,
+        );
+      await this.#writer.commitMessageLocked(state, toMessage(copy));
+    });
   }
 
   /**
