@@ -30,6 +30,14 @@ addRedisConnectionFlags(addStoreFlags(program.command('start')))
   .description('run a local cluster: one router, N cache nodes and standbys, on the embedded store')
   .option('--port <port>', 'router port (env CHATRING_PORT or PORT)')
   .option(
+    '--router-host <host>',
+    'address every router listens on, an IP address or DNS name (env CHATRING_ROUTER_HOST; default 127.0.0.1)',
+  )
+  .option(
+    '--node-hosts <hosts>',
+    'comma-separated addresses the nodes listen on: node-1 on the first, node-2 on the next, then the standbys, cycling (env CHATRING_NODE_HOSTS; default 127.0.0.1)',
+  )
+  .option(
     '--data-dir <dir>',
     'where the embedded store and the ring live (env CHATRING_DATA_DIR or DATA_DIR)',
   )

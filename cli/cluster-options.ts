@@ -8,11 +8,14 @@ import {
 } from '../protocol/index.js';
 import { resolve } from 'node:path';
 import { DEFAULT_CONTROL_PLANE_TIMINGS } from '../control-plane/index.js';
+import { DEFAULT_CACHE_NODE_OPTIONS } from '../cache-node/index.js';
 import { DEFAULT_ROUTER_OPTIONS } from '../router/index.js';
 import type { StoreOptions } from '../store-adapter/index.js';
 import {
   booleanOption,
+  hostOption,
   integerOption,
+  isWildcardHost,
   redisConnectionOptions,
   redisUrlOption,
   timingOptions,
@@ -28,6 +31,14 @@ import { storeOptionsFrom, type StoreFlags } from './store-flags.js';
 export interface LocalClusterOptions {
   /** @default 8080 */
   port: number;
+  /** Where the router listens (every router, with `routers` above 1). @default 127.0.0.1 */
+  routerHost: string;
+  /**
+   * Where the nodes listen: node-1, node-2, ... then the standbys, each on the next host of the list,
+   * cycling through it. Each advertises `http://HOST:PORT` of where it listens.
+   * @default ['127.0.0.1']
+   */
+  nodeHosts: readonly string[];
   /** @default ./.chatring-data */
   dataDir: string;
   /** @default 3 */
@@ -66,6 +77,8 @@ export const LOCAL_CLUSTER_LIMITS = Object.freeze({
 /** The one source of each default; the timings' and the warm budget's are their owners'. */
 export const DEFAULT_LOCAL_CLUSTER_OPTIONS = Object.freeze({
   port: DEFAULT_ROUTER_OPTIONS.port,
+  routerHost: DEFAULT_ROUTER_OPTIONS.host,
+  nodeHosts: Object.freeze([DEFAULT_CACHE_NODE_OPTIONS.host]),
   dataDir: './.chatring-data',
   nodes: 3,
   standbys: 1,
@@ -98,6 +111,10 @@ export function resolveClusterOptions(
       'INVALID_OPTION',
       '--routers above 1 needs --redis: routers share the control plane there',
     );
+  const nodes = integer('nodes', 'NODES', 1, LOCAL_CLUSTER_LIMITS.nodesMax);
+  const standbys = integer('standbys', 'STANDBYS', 0, LOCAL_CLUSTER_LIMITS.standbysMax);
+  const routerHost = pick('routerHost', 'ROUTER_HOST');
+  const nodeHosts = pick('nodeHosts', 'NODE_HOSTS');
   const restartMembers = pick('restartMembers', 'RESTART_MEMBERS');
   const cpuProfDir = pick('cpuProfDir', 'CPU_PROF_DIR');
   const timings = timingOptions('chatring start', {
@@ -116,9 +133,15 @@ export function resolveClusterOptions(
     ...(cpuProfDir === undefined ? {} : { cpuProfDir: resolve(cpuProfDir) }),
     redisConnection: redisConnectionOptions(redisUrl, flags as RedisConnectionFlags, env),
     port: integer('port', 'PORT', 0, LISTEN_PORT_MAX),
+    routerHost:
+      routerHost === undefined
+        ? defaults.routerHost
+        : launcherHostOption('--router-host', routerHost),
+    nodeHosts:
+      nodeHosts === undefined ? defaults.nodeHosts : nodeHostsOption(nodeHosts, nodes + standbys),
     dataDir,
-    nodes: integer('nodes', 'NODES', 1, LOCAL_CLUSTER_LIMITS.nodesMax),
-    standbys: integer('standbys', 'STANDBYS', 0, LOCAL_CLUSTER_LIMITS.standbysMax),
+    nodes,
+    standbys,
     store: storeOptionsFrom(flags as StoreFlags, env, dataDir),
     leaseMs: timings.leaseMs,
     heartbeatIntervalMs: timings.heartbeatIntervalMs,
@@ -127,4 +150,33 @@ export function resolveClusterOptions(
         ? defaults.restartMembers
         : booleanOption('--restart-members', restartMembers),
   });
+}
+
+/**
+ * A host the launcher puts members on. Its members advertise where they listen (the launcher gives
+ * them no other URL), so a wildcard, which nobody can be sent to, is refused: a member on every
+ * interface is run by itself, with `chatring router|node --advertise-url`.
+ */
+function launcherHostOption(name: string, text: string): string {
+  const host = hostOption(name, text);
+  if (isWildcardHost(host))
+    throw new ChatringError(
+      'INVALID_OPTION',
+      `${name} ${text} is every interface, which nobody can be sent to: launched members advertise the address they listen on, so give one others reach them at`,
+    );
+  return host;
+}
+
+/**
+ * `--node-hosts HOST[,HOST...]`: one host per member at most (nodes then standbys take them in
+ * turn, cycling), since a host left without a member is a mistake in the list, not a placement.
+ */
+function nodeHostsOption(text: string, members: number): readonly string[] {
+  const hosts = text.split(',');
+  if (hosts.length > members)
+    throw new ChatringError(
+      'INVALID_OPTION',
+      `--node-hosts names ${hosts.length} hosts for ${members} nodes and standbys: at most one per member`,
+    );
+  return Object.freeze(hosts.map((host) => launcherHostOption('--node-hosts', host)));
 }

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import {
   ChatringError,
@@ -5,6 +6,8 @@ import {
   HEARTBEAT_INTERVAL_MS_MIN,
   LEASE_MS_MAX,
   LEASE_MS_MIN,
+  LISTEN_PORT_MAX,
+  isNodeBaseUrl,
 } from '../protocol/index.js';
 import {
   resolveControlPlaneTimings,
@@ -26,6 +29,98 @@ export function integerOption(name: string, text: string, min: number, max: numb
       `${name} must be an integer from ${min} to ${max}, got "${text}"`,
     );
   return Number(text);
+}
+
+/**
+ * DNS's own bounds on a host name (RFC 1035 2.3.4), not chatring's: a label of 1 to 63 letters,
+ * digits and hyphens, neither first nor last a hyphen; at most 253 characters in all.
+ */
+const HOST_NAME_CHARS_MAX = 253;
+const HOST_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
+
+/**
+ * A host to listen on or advertise: an IP literal (IPv6 bare or in brackets; returned bare, in
+ * its canonical spelling) or a DNS host name. Refused: a zone id (`fe80::1%eth0`: no URL can
+ * carry it, so nobody could be sent there), and a name whose last label is all digits (`127.1`,
+ * `10.0.0.256`): resolvers and URL parsers read those as IPv4 numbers, so it would not mean what
+ * it says.
+ */
+export function hostOption(name: string, text: string): string {
+  const bare = /^\[.*\]$/.test(text) ? text.slice(1, -1) : text;
+  const ip = isIP(bare);
+  if (ip === 4 && bare === text) return bare;
+  if (ip === 6) {
+    // In its one canonical spelling (`0:0::0` is `::`), so every check of it sees the same.
+    if (!bare.includes('%')) return new URL(`http://[${bare}]`).hostname.slice(1, -1);
+    throw new ChatringError(
+      'INVALID_OPTION',
+      `${name} must not carry a zone id (no URL can): give a global address, got "${text}"`,
+    );
+  }
+  const labels = text.split('.');
+  if (
+    text.length > HOST_NAME_CHARS_MAX ||
+    !labels.every((label) => HOST_LABEL.test(label)) ||
+    /^\d+$/.test(labels.at(-1) ?? '')
+  )
+    throw new ChatringError(
+      'INVALID_OPTION',
+      `${name} must be an IP address or a DNS host name (labels of 1-63 letters, digits and hyphens, at most ${HOST_NAME_CHARS_MAX} characters in all), got "${text}"`,
+    );
+  return text;
+}
+
+/** 0.0.0.0 or :: in any spelling (`::0`, `0:0::0`): every interface, an address nobody can reach. */
+export function isWildcardHost(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '');
+  if (isIP(bare) === 4) return bare === '0.0.0.0';
+  return isIP(bare) === 6 && !bare.includes('%') && new URL(`http://[${bare}]`).hostname === '[::]';
+}
+
+/**
+ * `HOST:PORT`, the listen address in one flag: an IPv6 host goes in brackets (`[::1]:8080`, as in
+ * a URL), since its own colons would make the port ambiguous. The port may be 0 (any free one).
+ */
+export function listenOption(name: string, text: string): { host: string; port: number } {
+  const match = /^(\[[^\]]*\]|[^:]*):(\d*)$/.exec(text);
+  const [, host = '', port = ''] = match ?? [];
+  if (match === null || host === '' || port === '')
+    throw new ChatringError(
+      'INVALID_OPTION',
+      isIP(text.replace(/:\d*$/, '')) === 6 || isIP(text) === 6
+        ? `${name} must put an IPv6 host in brackets, as [::1]:8080, got "${text}"`
+        : `${name} must be HOST:PORT (an IPv6 host in brackets, as [::1]:8080), got "${text}"`,
+    );
+  if (host.startsWith('[') && isIP(host.slice(1, -1)) !== 6)
+    throw new ChatringError(
+      'INVALID_OPTION',
+      `${name}: only an IPv6 address goes in brackets, got "${text}"`,
+    );
+  return {
+    host: hostOption(name, host),
+    port: integerOption(`${name} port`, port, 0, LISTEN_PORT_MAX),
+  };
+}
+
+/**
+ * Where others reach a member: `http(s)://host:port` and nothing else (a trailing `/` is
+ * allowed), the port written out (a forgotten one would silently mean 80 or 443), the host a real
+ * one (not a wildcard). The host's own bound keeps the origin far inside what a ring carries
+ * (NODE_URL_CHARS_LIMIT); the member checks it again (protocol/http-url.ts), this check names the
+ * flag.
+ */
+export function advertiseUrlOption(name: string, text: string): string {
+  const base = text.replace(/\/$/, '');
+  const shape = `${name} must be http(s)://host:port, with no path, query or credentials, got "${text}"`;
+  if (!isNodeBaseUrl(base) || !/:\d+$/.test(base)) throw new ChatringError('INVALID_OPTION', shape);
+  const url = new URL(base);
+  hostOption(name, url.hostname);
+  if (isWildcardHost(url.hostname))
+    throw new ChatringError(
+      'INVALID_OPTION',
+      `${name} must name an address others can reach, not every interface (${url.hostname}), got "${text}"`,
+    );
+  return text;
 }
 
 export function booleanOption(name: string, text: string): boolean {

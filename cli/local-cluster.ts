@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { ChatringError, SYSTEM_CLOCK, type Clock } from '../protocol/index.js';
 import { openStore, type StoreOptions } from '../store-adapter/index.js';
 import { HttpControlPlaneClient } from '../control-plane/index.js';
-import { MemberSigner } from '../transport/index.js';
+import { MemberSigner, isLoopback } from '../transport/index.js';
 import type { LocalClusterOptions } from './cluster-options.js';
 import { CREDENTIAL_ENV, credentialsFrom } from './credential-flags.js';
 import { redisConnectionEnvironment } from './flag-values.js';
@@ -42,12 +42,13 @@ export interface LocalClusterHandle {
 
 /**
  * `npm start`: one router (hosting the control plane), N cache nodes and the standbys, each its own
- * process on loopback, all on one store (embedded in dataDir by default). With `--redis`, the
- * control plane lives in Redis and there may be several routers. A member that dies is started again
- * (it rejoins as a standby if its slot was handed over meanwhile). `clock` paces restarts and the
- * wait for the cluster to serve. It stays one function because the members' lifetimes (spawn,
- * restart on exit, stop on shutdown) share the same few closures; split, each part would need them
- * all passed in.
+ * process (on loopback unless `--router-host` / `--node-hosts` place them elsewhere; each node on
+ * the next host of the list, advertising where it listens), all on one store (embedded in dataDir
+ * by default). With `--redis`, the control plane lives in Redis and there may be several routers.
+ * A member that dies is started again (it rejoins as a standby if its slot was handed over
+ * meanwhile). `clock` paces restarts and the wait for the cluster to serve. It stays one function
+ * because the members' lifetimes (spawn, restart on exit, stop on shutdown) share the same few
+ * closures; split, each part would need them all passed in.
  */
 export async function startLocalCluster(
   options: Readonly<LocalClusterOptions & MemberMetricsOption>,
@@ -64,6 +65,8 @@ export async function startLocalCluster(
     name: index === 0 ? 'router' : `router-${index + 1}`,
     args: [
       'router',
+      '--host',
+      options.routerHost,
       '--port',
       String(index === 0 ? options.port : 0),
       ...controlPlaneArgs,
@@ -112,7 +115,7 @@ export async function startLocalCluster(
   for (const router of routers) {
     const url = await waitForLine(launch(router), /router listening on (\S+)/);
     // A restarted router comes back on the same port, where nodes and clients expect it.
-    router.args[2] = new URL(url).port;
+    router.args[router.args.indexOf('--port') + 1] = new URL(url).port;
     routerUrls.push(url);
   }
   const [routerUrl = ''] = routerUrls;
@@ -120,12 +123,14 @@ export async function startLocalCluster(
     options.redisUrl === undefined
       ? ['--control-plane-url', routerUrl]
       : ['--lease-ms', String(options.leaseMs)];
-  const members: Member[] = [...nodeIds, ...standbyIds].map((nodeId) => ({
+  const members: Member[] = [...nodeIds, ...standbyIds].map((nodeId, index) => ({
     name: nodeId,
     args: [
       'node',
       '--node-id',
       nodeId,
+      '--host',
+      options.nodeHosts[index % options.nodeHosts.length] ?? '',
       ...nodeControlPlaneArgs,
       '--data-dir',
       options.dataDir,
@@ -190,7 +195,9 @@ export function clusterSecretPath(dataDir: string): string {
  * The members' environment: the launcher's own, plus the cluster secret (the one in the environment
  * if the operator gave one, else one generated once per data directory and kept there, readable by
  * the owner only), the Redis URL and the store's options. Prints the one warning that app and
- * operator routes are open when no tokens were given (allowed because members listen on loopback).
+ * operator routes are open when no tokens were given (allowed because members listen on loopback);
+ * a member placed beyond loopback without them is refused here, naming the flag, rather than by
+ * each member as it starts.
  */
 function membersEnvironment(
   options: Readonly<LocalClusterOptions>,
@@ -215,10 +222,21 @@ function membersEnvironment(
     env[CREDENTIAL_ENV.clusterSecretFile] = path;
   }
   const credentials = credentialsFrom({}, env);
-  if (credentials.appTokens === undefined || credentials.operatorTokens === undefined)
+  if (credentials.appTokens === undefined || credentials.operatorTokens === undefined) {
+    const [flag, host] =
+      [
+        ['--router-host', options.routerHost],
+        ...options.nodeHosts.map((nodeHost) => ['--node-hosts', nodeHost]),
+      ].find(([, candidate]) => !isLoopback(candidate ?? '')) ?? [];
+    if (flag !== undefined)
+      throw new ChatringError(
+        'INVALID_OPTION',
+        `${flag} ${host} is beyond loopback: its members need app and operator tokens (${CREDENTIAL_ENV.appTokens} and ${CREDENTIAL_ENV.operatorToken}, or their _FILE forms; docs/security.md)`,
+      );
     log(
       'warning: no app or operator tokens given, so the public API and ring changes take anyone who reaches loopback; see docs/security.md',
     );
+  }
   return env;
 }
 

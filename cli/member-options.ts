@@ -30,9 +30,12 @@ import {
 } from '../transport/index.js';
 import {
   addRedisConnectionFlags,
+  advertiseUrlOption,
   booleanOption,
   heartbeatIntervalOption,
+  hostOption,
   integerOption,
+  listenOption,
   redisConnectionOptions,
   redisUrlOption,
   timingOptions,
@@ -53,6 +56,7 @@ import { addCredentialFlags, credentialsFrom, type CredentialFlags } from './cre
 export interface MemberFlags extends CredentialFlags, RedisConnectionFlags {
   redis?: string;
   redisKeyPrefix?: string;
+  listen?: string;
   host?: string;
   port?: string;
   advertiseUrl?: string;
@@ -123,11 +127,15 @@ function addMemberFlags(command: Command, defaults: { host: string; port: number
       '--redis-key-prefix <prefix>',
       `prefix of chatring keys in Redis (default ${DEFAULT_REDIS_CONTROL_PLANE_OPTIONS.keyPrefix})`,
     )
-    .option('--host <host>', `listen address (default ${defaults.host})`)
+    .option(
+      '--listen <host:port>',
+      `where to listen, --host and --port in one (an IPv6 host in brackets: [::1]:8080); default ${listenTextOf(defaults)}`,
+    )
+    .option('--host <host>', `listen address: an IP address or DNS name (default ${defaults.host})`)
     .option('--port <port>', `listen port; 0: any free port (default ${defaults.port})`)
     .option(
-      '--advertise-url <url>',
-      'the http(s)://host:port others reach this process at; needed when --host is 0.0.0.0 or :: (default http://HOST:PORT; one per process, so no environment variable)',
+      '--advertise, --advertise-url <url>',
+      'the http(s)://host:port others reach this process at; needed when listening on 0.0.0.0 or :: (default http://HOST:PORT; one per process, so no environment variable)',
     )
     .option(
       '--lease-ms <ms>',
@@ -220,9 +228,7 @@ export function routerOptionsFrom(flags: RouterFlags, env: NodeJS.ProcessEnv): G
       'give --data-dir (in-process control plane) or --redis URL',
     );
   return {
-    host: flags.host,
-    port: portOption(flags.port),
-    advertiseUrl: flags.advertiseUrl,
+    ...addressFrom(flags),
     controlPlane:
       redisUrl === undefined
         ? { kind: 'in-process', dataDir: flags.dataDir ?? '' }
@@ -244,11 +250,12 @@ export function routerOptionsFrom(flags: RouterFlags, env: NodeJS.ProcessEnv): G
 
 export function nodeOptionsFrom(flags: NodeFlags, env: NodeJS.ProcessEnv): CacheNodeOptions {
   const { cacheBytesMax, warmHandoffBytesMax } = flags;
+  const address = addressFrom(flags);
   return {
     nodeId: flags.nodeId,
-    host: flags.host ?? DEFAULT_CACHE_NODE_OPTIONS.host,
-    port: portOption(flags.port) ?? DEFAULT_CACHE_NODE_OPTIONS.port,
-    advertiseUrl: flags.advertiseUrl,
+    host: address.host ?? DEFAULT_CACHE_NODE_OPTIONS.host,
+    port: address.port ?? DEFAULT_CACHE_NODE_OPTIONS.port,
+    advertiseUrl: address.advertiseUrl,
     ...nodeControlPlaneFrom(flags, env),
     store: storeOptionsFrom(flags, env, flags.dataDir),
     credentials: credentialsFrom(flags, env),
@@ -333,6 +340,40 @@ function nodeControlPlaneFrom(
 
 function bytesOption(name: string, text: string, min: number): number {
   return integerOption(name, text, min, Number.MAX_SAFE_INTEGER);
+}
+
+/**
+ * Where a member listens and what it tells others: `--listen HOST:PORT`, or `--host` and `--port`
+ * (one way or the other: both would leave the operator guessing which won), and `--advertise-url`,
+ * each checked here so a refusal names the flag typed. Undefined: the member's default. A wildcard
+ * host without an advertised URL is left to the member, which refuses it naming --advertise-url
+ * before anything binds (protocol/http-url.ts), after its credentials check: a member on every
+ * interface without tokens hears about the tokens first.
+ */
+function addressFrom(flags: MemberFlags): {
+  host: string | undefined;
+  port: number | undefined;
+  advertiseUrl: string | undefined;
+} {
+  if (flags.listen !== undefined && (flags.host !== undefined || flags.port !== undefined))
+    throw new ChatringError(
+      'INVALID_OPTION',
+      `--listen is --host and --port in one: give ${flags.host === undefined ? '--port' : '--host'} or --listen, not both`,
+    );
+  const listen = flags.listen === undefined ? undefined : listenOption('--listen', flags.listen);
+  return {
+    host: listen?.host ?? (flags.host === undefined ? undefined : hostOption('--host', flags.host)),
+    port: listen?.port ?? portOption(flags.port),
+    advertiseUrl:
+      flags.advertiseUrl === undefined
+        ? undefined
+        : advertiseUrlOption('--advertise-url', flags.advertiseUrl),
+  };
+}
+
+/** `--listen`'s form of a default address, for `--help`. */
+function listenTextOf({ host, port }: { host: string; port: number }): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 function portOption(text: string | undefined): number | undefined {

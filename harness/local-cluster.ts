@@ -1,9 +1,10 @@
 /**
  * The one launcher of a real local cluster for tests and benchmarks: `dist/cli/chatring.js start`
- * (router, nodes and standbys as separate processes on loopback, on port 0) spawned as the leader
- * of its own process group. startLocalCluster() resolves once the cluster serves, and the cluster
- * it returns is always torn down: by stop(), and by the process-group hooks if the caller crashes
- * first. Nothing here knows a test framework; test/helpers wraps stop() in the test's teardown.
+ * (router, nodes and standbys as separate processes on loopback unless placed on other hosts, on
+ * port 0) spawned as the leader of its own process group. startLocalCluster() resolves once the
+ * cluster serves, and the cluster it returns is always torn down: by stop(), and by the
+ * process-group hooks if the caller crashes first. Nothing here knows a test framework;
+ * test/helpers wraps stop() in the test's teardown.
  */
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
@@ -52,6 +53,10 @@ export interface LocalClusterOptions {
   redisUrl?: string;
   /** Routers to start (above 1 needs redisUrl). */
   routers?: number;
+  /** Where the routers listen (`--router-host`; any of 127.0.0.0/8 is loopback on Linux). */
+  routerHost?: string;
+  /** Where the nodes then the standbys listen, in turn, cycling (`--node-hosts`). */
+  nodeHosts?: readonly string[];
   /** Store flags for `chatring start` (undefined: the embedded store in dataDir). */
   storeArgs?: string[];
   /** Any other `chatring start` flags (e.g. `--warm-handoff-bytes-max 0`). */
@@ -89,6 +94,8 @@ const LOCAL_CLUSTER_RULES: OptionRules<LocalClusterOptions> = {
   restartMembers: BOOLEAN_RULE,
   redisUrl: STRING_RULE,
   routers: integerRule(1, 64),
+  routerHost: STRING_RULE, // the launcher checks it, as it does the flag
+  nodeHosts: ANY_RULE, // likewise, each host
   storeArgs: ANY_RULE,
   extraArgs: ANY_RULE,
   env: ANY_RULE,
@@ -223,6 +230,8 @@ function launcherArgs(options: Readonly<LocalClusterOptions>, dataDir: string): 
     ...(options.storeArgs ?? []),
     ...flag('redis', options.redisUrl),
     ...flag('routers', options.routers),
+    ...flag('router-host', options.routerHost),
+    ...flag('node-hosts', options.nodeHosts?.join(',')),
     ...(options.extraArgs ?? []),
   ];
 }
