@@ -1,7 +1,7 @@
 /**
  * A chatring cluster spread over hosts (network-namespaces.ts), deployed the way operators deploy
  * one on many machines: each member started on its own with `chatring router` / `chatring node`,
- * listening on and advertising its host's address, sharing a control plane in Redis (on its own
+ * listening on its host's address (`--listen HOST:PORT`) and advertising it, sharing a control plane in Redis (on its own
  * host) and Apache Cassandra as the store. The test process is the app server.
  *
  * Hosts: `redis`, `router`, `node-1`, `node-2` (serving the two slots) and `standby-1`, each a
@@ -142,8 +142,14 @@ export async function startMultiHostCluster(
   const router = await startMember(
     'router',
     [
-      ...['router', '--redis', redisUrl, '--host', network.host('router').address],
-      ...['--port', String(ROUTER_PORT), '--initial-nodes', NODE_IDS.join(',')],
+      ...[
+        'router',
+        '--redis',
+        redisUrl,
+        '--listen',
+        `${network.host('router').address}:${ROUTER_PORT}`,
+      ],
+      ...['--initial-nodes', NODE_IDS.join(',')],
       ...['--initial-standbys', STANDBY_IDS.join(','), ...timings],
     ],
     /router listening on (\S+)/,
@@ -156,7 +162,7 @@ export async function startMultiHostCluster(
         nodeId,
         [
           ...['node', '--node-id', nodeId, '--redis', redisUrl, '--data-dir', dataDir.path],
-          ...['--host', network.host(nodeId).address, '--port', String(NODE_PORT)],
+          ...['--listen', `${network.host(nodeId).address}:${NODE_PORT}`],
           ...['--store', 'cassandra', ...timings],
         ],
         new RegExp(`node ${nodeId} listening on (\\S+)`),
