@@ -5,6 +5,7 @@ import {
   type ChangesQuery,
 } from '../protocol/index.js';
 import type { ConversationRow, StoredMessage } from '../store-adapter/index.js';
+import { readBounded } from './bounded-reads.js';
 import type { MailboxServiceDependencies } from './mailbox-dependencies.js';
 import type { MailboxLoader } from './mailbox-loader.js';
 import type { JsonAnswer } from './mailbox-reads.js';
@@ -221,10 +222,8 @@ export class ChangeFeed {
     this.stats.storeReplays += 1;
     this.#loader.stats.storeLoads += 1;
     const rows = await store.conversationsChangedAfter(owner, afterVersion, behind);
-    const messages = await Promise.all(
-      rows.map((row) =>
-        store.messagesChangedAfter(owner, row.conversationId, afterVersion, pageSize),
-      ),
+    const messages = await readBounded(rows, (row) =>
+      store.messagesChangedAfter(owner, row.conversationId, afterVersion, pageSize),
     );
     let cut = versionBefore;
     const changes: { version: number; row: ConversationRow; message?: StoredMessage }[] = [];

@@ -1,5 +1,6 @@
 import { DELIVER_CLOCK_SKEW_MS_MAX } from '../protocol/index.js';
 import type { ConversationRow, StoredMessage } from '../store-adapter/index.js';
+import { readBounded } from './bounded-reads.js';
 import type { MailboxServiceDependencies } from './mailbox-dependencies.js';
 import { MailboxState } from './mailbox-state.js';
 import { SentKeys } from './sent-keys.js';
@@ -13,8 +14,6 @@ export const SENT_KEYS_CONVERSATIONS_MAX = 100;
 export const SENT_KEYS_MESSAGES_PER_CONVERSATION_MAX = 200;
 /** Keys one mailbox remembers at most; past it the oldest are forgotten. */
 export const SENT_KEYS_MAX = 10_000;
-/** Conversations whose messages are read from the store at once while loading keys. */
-const SENT_KEYS_READS_IN_FLIGHT = 16;
 
 export interface MailboxLoaderOptions {
   /** Conversations loaded when a user's mailbox is first touched (the recent ones). */
@@ -195,16 +194,13 @@ export class MailboxLoader {
     }
     const active = rows.filter((row) => row.lastUpdatedTimestamp >= coversFrom);
     const sent: StoredMessage[] = [];
-    for (let at = 0; at < active.length; at += SENT_KEYS_READS_IN_FLIGHT) {
-      const pages = await Promise.all(
-        active
-          .slice(at, at + SENT_KEYS_READS_IN_FLIGHT)
-          .map((row) => this.#messagesSince(state, row.conversationId, coversFrom)),
-      );
-      for (const page of pages) {
-        sent.push(...page.messages);
-        coversFrom = Math.max(coversFrom, page.coversFrom);
-      }
+    const readFrom = coversFrom;
+    const pages = await readBounded(active, (row) =>
+      this.#messagesSince(state, row.conversationId, readFrom),
+    );
+    for (const page of pages) {
+      sent.push(...page.messages);
+      coversFrom = Math.max(coversFrom, page.coversFrom);
     }
     sent.sort((a, b) => a.sentAt - b.sentAt);
     state.adoptSentKeys(
