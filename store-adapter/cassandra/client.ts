@@ -14,6 +14,16 @@ export const CONSISTENCY_CODES = {
 } as const;
 
 /**
+ * The CQL port every contact point names, when they all name the same one: the cluster's. Mixed or
+ * absent ports leave the driver's default (9042) for the nodes it discovers.
+ */
+export function sharedPort(contactPoints: readonly string[]): number | undefined {
+  const ports = new Set(contactPoints.map((point) => /:(\d+)$/.exec(point)?.[1]));
+  const [only] = ports;
+  return ports.size === 1 && only !== undefined ? Number(only) : undefined;
+}
+
+/**
  * A driver client (not yet connected) configured from validated options. Reads the password file
  * and the TLS files: one that cannot be read or is malformed fails here with INVALID_OPTION.
  */
@@ -22,8 +32,12 @@ export function createCassandraClient(options: CassandraStoreOptions): cassandra
 }
 
 function clientOptions(options: CassandraStoreOptions): cassandra.DseClientOptions {
+  const port = sharedPort(options.contactPoints);
   return {
     contactPoints: [...options.contactPoints],
+    // The driver dials every node it discovers (system.peers) on this port, not on the contact
+    // point's: a cluster whose nodes serve CQL elsewhere than 9042 was half reachable.
+    ...(port === undefined ? {} : { protocolOptions: { port } }),
     localDataCenter: options.localDataCenter,
     // credentials (PasswordAuthenticator) and sslOptions (node:tls connect options), when given.
     ...readConnectionSecrets(options),

@@ -153,6 +153,7 @@ t.test('RF 3: one Cassandra replica lost, then two, then both back', async (t) =
   // 1. The keyspace as the store created it.
   const inspector = new cassandra.Client({
     contactPoints: [...cassandraCluster.contactPoints],
+    protocolOptions: { port: cassandraCluster.nativePort },
     localDataCenter: cassandraCluster.localDataCenter,
   });
   try {

@@ -6,11 +6,11 @@
  * auto_bootstrap off, so the three start at once and own their ranges as soon as gossip has
  * introduced them; the downloaded jars are shared with the other tests' node.
  *
- * Ports: every node listens for CQL on 9042, because the driver dials the peers it discovers (in
- * system.peers) on its own `protocolOptions.port`, which the store leaves at 9042; the contact
- * point's port is used for that one host only. That is also why the default addresses skip
- * 127.0.0.1, where a developer's own Cassandra listens on 9042. The storage (gossip) port is one
- * free port shared by the three: Cassandra dials its peers on its own `storage_port`.
+ * Ports: one free CQL port and one free storage (gossip) port, each the same on the three
+ * addresses: Cassandra dials its peers on its own `storage_port`, and the driver dials the peers
+ * it discovers (system.peers) on its `protocolOptions.port`, which the store takes from the
+ * contact points when they all name one port (store-adapter/cassandra/client.ts). The default
+ * addresses skip 127.0.0.1, where the tests' own single node runs.
  *
  * `kill(i)` is a crash: SIGKILL of node i's JVM, no drain, no goodbye to the peers (they find out
  * by their failure detector, ~20 s later). `restart(i)` starts it again on the same run dir,
@@ -37,7 +37,6 @@ import type { Test } from 'tap';
 
 const SCRIPT = fileURLToPath(new URL('../../scripts/cassandra/cassandra.mjs', import.meta.url));
 const DEFAULT_HOSTS = ['127.0.0.2', '127.0.0.3', '127.0.0.4'] as const;
-const NATIVE_PORT = 9042;
 const LOCAL_DATA_CENTER = 'datacenter1';
 /** Three JVMs booting at once on 2 cores take ~10 s; a first download of the jars a minute more. */
 const START_TIMEOUT_S = 240;
@@ -57,7 +56,7 @@ export interface CassandraClusterOptions {
 export interface CassandraClusterNode {
   readonly index: number;
   readonly host: string;
-  /** `host:9042`. */
+  /** `host:<the cluster's CQL port>`. */
   readonly contactPoint: string;
   readonly runDir: string;
   /** The JVM's pid while the node runs; undefined after kill() until restart(). */
@@ -68,7 +67,9 @@ export interface CassandraClusterNode {
 
 export interface CassandraCluster {
   readonly nodes: readonly CassandraClusterNode[];
-  /** Every node's `host:9042`: give these to the store. */
+  /** The CQL port, the same on every node (a free one, not 9042). */
+  readonly nativePort: number;
+  /** Every node's `host:port`: give these to the store. */
   readonly contactPoints: readonly string[];
   readonly localDataCenter: string;
   readonly clusterName: string;
@@ -97,6 +98,7 @@ export async function startCassandraCluster(
   const watchdog = startWatchdog(root, runDirs);
   const clusterName = `chatring-test-${process.pid}`;
   const storagePort = await portFreeOnAll(hosts);
+  const nativePort = await portFreeOnAll(hosts, [storagePort]);
   const tokens = evenTokens(hosts.length);
   const envOf = (index: number): NodeJS.ProcessEnv => ({
     ...process.env,
@@ -105,7 +107,7 @@ export async function startCassandraCluster(
     CHATRING_CASSANDRA_SEEDS: hosts.join(','),
     CHATRING_CASSANDRA_CLUSTER_NAME: clusterName,
     CHATRING_CASSANDRA_INITIAL_TOKEN: tokens[index],
-    CHATRING_CASSANDRA_NATIVE_PORT: String(NATIVE_PORT),
+    CHATRING_CASSANDRA_NATIVE_PORT: String(nativePort),
     CHATRING_CASSANDRA_STORAGE_PORT: String(storagePort),
     CHATRING_CASSANDRA_HEAP: options.maxHeap ?? DEFAULT_MAX_HEAP,
     CHATRING_CASSANDRA_MIN_HEAP: DEFAULT_MIN_HEAP,
@@ -150,7 +152,7 @@ export async function startCassandraCluster(
     await script(index, 'start');
     pids[index] = readPid(index);
   };
-  const contactPoints = hosts.map((host) => `${host}:${NATIVE_PORT}`);
+  const contactPoints = hosts.map((host) => `${host}:${nativePort}`);
 
   const waitUntilAllUp = async (timeoutMs = 120_000) => {
     const t0 = performance.now();
@@ -181,10 +183,11 @@ export async function startCassandraCluster(
 
   const t0 = performance.now();
   try {
-    await checkNativePortFree(hosts);
     await Promise.all(hosts.map((_, index) => startNode(index)));
     probe = new cassandra.Client({
       contactPoints: [...contactPoints],
+      // The peers it discovers are dialled on this port, not the contact points' (as the store does).
+      protocolOptions: { port: nativePort },
       localDataCenter: LOCAL_DATA_CENTER,
       policies: {
         // Find a restarted node again within a second, not after the default back-off.
@@ -213,7 +216,7 @@ export async function startCassandraCluster(
   const nodes = hosts.map((host, index): CassandraClusterNode => ({
     index,
     host,
-    contactPoint: `${host}:${NATIVE_PORT}`,
+    contactPoint: `${host}:${nativePort}`,
     runDir: runDirs[index] ?? '',
     pid: () => pids[index],
     rssMiB: () => {
@@ -222,6 +225,7 @@ export async function startCassandraCluster(
     },
   }));
   return {
+    nativePort,
     nodes,
     contactPoints,
     localDataCenter: LOCAL_DATA_CENTER,
@@ -286,18 +290,8 @@ function evenTokens(n: number): string[] {
   return Array.from({ length: n }, (_, i) => String(-(2n ** 63n) + (span / BigInt(n)) * BigInt(i)));
 }
 
-/** Fails with a clear message if something already listens on a host's CQL port. */
-async function checkNativePortFree(hosts: readonly string[]): Promise<void> {
-  for (const host of hosts) {
-    if (!(await canListen(host, NATIVE_PORT)))
-      throw new Error(
-        `${host}:${NATIVE_PORT} is taken: the test cluster needs port ${NATIVE_PORT} on ${hosts.join(', ')}`,
-      );
-  }
-}
-
 /** A port that can be bound on every host (picked on the first, checked on the others). */
-async function portFreeOnAll(hosts: readonly string[]): Promise<number> {
+async function portFreeOnAll(hosts: readonly string[], taken: number[] = []): Promise<number> {
   for (let attempt = 0; attempt < 20; attempt += 1) {
     const port = await new Promise<number>((resolve, reject) => {
       const server = net.createServer();
@@ -307,7 +301,7 @@ async function portFreeOnAll(hosts: readonly string[]): Promise<number> {
         server.close(() => resolve(address.port));
       });
     });
-    let free = true;
+    let free = !taken.includes(port);
     for (const host of hosts) free = free && (await canListen(host, port));
     if (free) return port;
   }
