@@ -208,10 +208,8 @@ export class MessageSend {
       const otherOwner = orderedPair(proposal.senderId, proposal.recipientId)[1];
       const copy = await this.#writer.findCopyOf(otherOwner, proposal);
       if (copy === undefined)
-        throw new ChatringError(
-          'STORE_UNAVAILABLE',
-          `no copy of ${clientMessageId} in ${otherOwner}'s mailbox yet`,
-        );
+        // Not an answer to anyone: the queue's cue to look again later.
+        throw new Error(`no copy of ${clientMessageId} in ${otherOwner}'s mailbox yet`);
       await this.#writer.commitMessageLocked(state, toMessage(copy));
     });
   }

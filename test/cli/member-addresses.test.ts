@@ -11,7 +11,13 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import { resolveClusterOptions } from '../../cli/cluster-options.js';
 import { nodeOptionsFrom, routerOptionsFrom } from '../../cli/member-options.js';
-import { ApiClient, CHATRING_ENTRY, TemporaryDirectory, uniqueUser } from '../../harness/index.js';
+import {
+  ApiClient,
+  CHATRING_ENTRY,
+  TemporaryDirectory,
+  eventually,
+  uniqueUser,
+} from '../../harness/index.js';
 import { advertisedUrl, conversationIdOf } from '../../protocol/index.js';
 import { resolveRouterOptions } from '../../router/index.js';
 import { bootCluster } from '../helpers/local-cluster.js';
@@ -366,7 +372,15 @@ t.test('a cluster placed on 127.0.0.2-4 advertises, listens and serves there', a
     'node-3': '127.0.0.3',
     'standby-1': '127.0.0.4',
   };
-  const status = await cluster.status();
+  // Start-up waits for the slots' nodes; a standby registers (and gets a URL) at its first
+  // heartbeat, which may come a moment later.
+  const status = await eventually('every node to have registered its URL', async () => {
+    const current = await cluster.status();
+    return current.nodes.length === Object.keys(expected).length &&
+      current.nodes.every((entry) => entry.url !== '')
+      ? current
+      : undefined;
+  });
   const ring = await cluster.ring();
   t.same(
     Object.fromEntries(status.nodes.map((entry) => [entry.nodeId, new URL(entry.url).hostname])),

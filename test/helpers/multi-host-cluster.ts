@@ -41,10 +41,10 @@ const REDIS_PORT = 6379;
 const ROUTER_PORT = 8080;
 const NODE_PORT = 8081;
 const START_TIMEOUT_MS = 60_000;
-export const NODE_IDS = ['node-1', 'node-2'] as const;
-export const STANDBY_IDS = ['standby-1'] as const;
-export const LEASE_MS = 1_500;
-export const HEARTBEAT_INTERVAL_MS = 250;
+const NODE_IDS = ['node-1', 'node-2'] as const;
+const STANDBY_IDS = ['standby-1'] as const;
+const LEASE_MS = 1_500;
+const HEARTBEAT_INTERVAL_MS = 250;
 
 export interface Member {
   readonly name: string;
@@ -52,8 +52,6 @@ export interface Member {
   /** What it advertises: http://<its host's address>:<port>. */
   readonly url: string;
   readonly pid: number | undefined;
-  /** The end of its output (stdout and stderr), for a failure message. */
-  output(): string;
   kill(): Promise<void>;
   /** Starts it again with the same flags, on the same address and port. */
   restart(): Promise<void>;
@@ -63,7 +61,6 @@ export interface MultiHostCluster {
   readonly network: Network;
   readonly routerUrl: string;
   readonly router: Member;
-  readonly redis: ChildProcess;
   /** The store's forwarder: `delayMs` slows the store link. */
   readonly store: TcpForwarder;
   readonly storeHost: NetworkHost;
@@ -77,16 +74,8 @@ export interface MultiHostCluster {
   usersOwnedBy(nodeId: string, count: number, prefix?: string): Promise<string[]>;
 }
 
-export interface MultiHostOptions {
-  /** Extra Cassandra store options (short timeouts for a store-cut test). */
-  storeOptions?: Record<string, unknown>;
-}
-
-export async function startMultiHostCluster(
-  t: Test,
-  label: string,
-  options: MultiHostOptions = {},
-): Promise<MultiHostCluster> {
+/** The cluster on the store's default options (what an operator who set nothing gets). */
+export async function startMultiHostCluster(t: Test, label: string): Promise<MultiHostCluster> {
   const network = createNetwork(t, ['redis', 'router', ...NODE_IDS, ...STANDBY_IDS]);
   const keyspace = await cassandraTestKeyspace(t, label);
   const [contactHost = '', contactPort = ''] = (keyspace.contactPoints[0] ?? '').split(':');
@@ -100,7 +89,6 @@ export async function startMultiHostCluster(
   });
   const storeOptions = keyspace.storeOptions({
     contactPoints: [store.address],
-    ...options.storeOptions,
   });
   // The schema is made once before any node opens the store: nodes starting together would race
   // its DDL, which Cassandra handles badly (the launcher does the same).
@@ -178,7 +166,6 @@ export async function startMultiHostCluster(
     network,
     routerUrl,
     router,
-    redis,
     store,
     storeHost,
     signer,
@@ -212,7 +199,6 @@ function chatringMember(
 ): Member {
   let child: ChildProcess | undefined;
   let url = '';
-  let tail = '';
   return {
     name: host.name,
     host,
@@ -222,14 +208,10 @@ function chatringMember(
     get pid() {
       return child?.pid;
     },
-    output: () => tail,
     kill: async () => (child === undefined ? undefined : killProcess(child)),
     async restart() {
       if (child !== undefined) await killProcess(child);
       child = network.spawn(host, process.execPath, [CHATRING_ENTRY, ...args], env);
-      const keep = (text: string) => (tail = (tail + text).slice(-8_000));
-      child.stdout?.setEncoding('utf8').on('data', keep);
-      child.stderr?.setEncoding('utf8').on('data', keep);
       url = (await waitForOutput(child, listening, START_TIMEOUT_MS, host.name))[1] ?? '';
     },
   };
@@ -242,7 +224,6 @@ function processMember(name: string, host: NetworkHost, child: ChildProcess): Me
     host,
     url: '',
     pid: child.pid,
-    output: () => '',
     kill: () => killProcess(child),
     restart: () => Promise.reject(new Error(`${name} cannot be restarted`)),
   };

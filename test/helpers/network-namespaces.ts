@@ -222,7 +222,11 @@ export function createNetwork(t: Test, names: string[]): Network {
   };
 }
 
-/** The first line of output that matches, from a spawned process (stdout and stderr). */
+/**
+ * The first line of output that matches, from a spawned process (stdout and stderr). Its listeners
+ * stay, keeping the pipes drained for the process's life (a full pipe would stall it), with the
+ * last 8,000 characters for a failure message.
+ */
 export async function waitForOutput(
   child: ChildProcess,
   pattern: RegExp,

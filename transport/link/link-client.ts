@@ -81,6 +81,9 @@ export interface MemberLinksOptions {
   silenceLimitMs?: number;
 }
 
+/** The options with their defaults resolved (MemberLinks does it once for all its links). */
+type ResolvedLinkOptions = MemberLinksOptions & { silenceLimitMs: number };
+
 /**
  * The calling side of member links (link-server.ts): one link per peer origin, opened on first
  * use, carrying every request to that peer with many in flight. A link that closes fails the
@@ -91,7 +94,7 @@ export interface MemberLinksOptions {
  */
 export class MemberLinks {
   readonly #name: string;
-  readonly #options: MemberLinksOptions;
+  readonly #options: ResolvedLinkOptions;
   readonly #links = new Map<string, MemberLink>();
   /** Peers that refused a link, until when (monotonic ms). */
   readonly #refusedUntil = new Map<string, number>();
@@ -101,7 +104,11 @@ export class MemberLinks {
 
   constructor(name: string, options: MemberLinksOptions) {
     this.#name = name;
-    this.#options = options;
+    // The default resolved once, here: every link reads the same option.
+    this.#options = {
+      ...options,
+      silenceLimitMs: options.silenceLimitMs ?? LINK_SILENCE_LIMIT_MS_DEFAULT,
+    };
   }
 
   /** Sends one request and hands back its answer's bytes, whatever its status, unparsed. */
@@ -119,7 +126,7 @@ export class MemberLinks {
         return Promise.reject(
           new ChatringError(
             'OWNER_UNAVAILABLE',
-            `${this.#name}: ${baseUrl} answered nothing for ${this.#silenceLimitMs} ms; ${peerRequest.method} ${peerRequest.path} not sent`,
+            `${this.#name}: ${baseUrl} answered nothing for ${this.#options.silenceLimitMs} ms; ${peerRequest.method} ${peerRequest.path} not sent`,
           ),
         );
       this.#shunnedUntil.delete(baseUrl);
@@ -147,10 +154,6 @@ export class MemberLinks {
     for (const [baseUrl, link] of this.#links)
       abandoned += link.abandonWhere((userId) => moved(baseUrl, userId));
     return abandoned;
-  }
-
-  get #silenceLimitMs(): number {
-    return this.#options.silenceLimitMs ?? LINK_SILENCE_LIMIT_MS_DEFAULT;
   }
 
   /** Links open now (for tests and stats). */
@@ -188,7 +191,7 @@ interface LinkEnding {
 class MemberLink {
   readonly #name: string;
   readonly #baseUrl: string;
-  readonly #options: MemberLinksOptions;
+  readonly #options: ResolvedLinkOptions;
   /** Told when the link is gone, and how. */
   readonly #onEnd: (ending: LinkEnding) => void;
   readonly #pending = new Map<number, PendingRequest>();
@@ -208,7 +211,7 @@ class MemberLink {
   constructor(
     name: string,
     baseUrl: string,
-    options: MemberLinksOptions,
+    options: ResolvedLinkOptions,
     onEnd: (ending: LinkEnding) => void,
   ) {
     this.#name = name;
@@ -370,7 +373,7 @@ class MemberLink {
     const now = performance.now();
     const waiting = this.#oldestWaiting();
     if (waiting !== undefined) {
-      const limitMs = this.#options.silenceLimitMs ?? LINK_SILENCE_LIMIT_MS_DEFAULT;
+      const limitMs = this.#options.silenceLimitMs;
       const silentMs = now - Math.max(this.#lastHeardAt, waiting.sentAt);
       if (silentMs >= limitMs) {
         this.#end(
