@@ -46,6 +46,10 @@ addRedisConnectionFlags(addStoreFlags(program.command('start')))
   .option('--lease-ms <ms>', 'node lease (env CHATRING_LEASE_MS)')
   .option('--restart-members <bool>', 'start a dead member again (env CHATRING_RESTART_MEMBERS)')
   .option(
+    '--commit-server <bool>',
+    'embedded store: the launcher writes the file for every node, batching their commits; false: each node writes it (env CHATRING_COMMIT_SERVER; default true)',
+  )
+  .option(
     '--redis <url>',
     'control plane on Redis instead of in the router (env CHATRING_REDIS_URL)',
   )

@@ -53,6 +53,12 @@ export interface LocalClusterOptions {
   heartbeatIntervalMs: number;
   /** Start a member again when it dies (off: watch a dead node's slot fail over). @default true */
   restartMembers: boolean;
+  /**
+   * On the embedded store, run the file's one writer in the launcher: every node sends its commits
+   * there, to be batched together (store-adapter/embedded/commit-server.ts). Off: each node writes
+   * the file itself, queuing for its lock. @default true
+   */
+  commitServer: boolean;
   /** Put the control plane in Redis (else in the router's process). */
   redisUrl?: string;
   /** AUTH and TLS to that Redis, handed to every member through its environment. @default {} */
@@ -85,6 +91,7 @@ export const DEFAULT_LOCAL_CLUSTER_OPTIONS = Object.freeze({
   leaseMs: DEFAULT_CONTROL_PLANE_TIMINGS.leaseMs,
   heartbeatIntervalMs: DEFAULT_CONTROL_PLANE_TIMINGS.heartbeatIntervalMs,
   restartMembers: true,
+  commitServer: true,
   routers: 1,
   warmHandoffBytesMax: WARM_HANDOFF_BYTES_DEFAULT,
 });
@@ -116,6 +123,7 @@ export function resolveClusterOptions(
   const routerHost = pick('routerHost', 'ROUTER_HOST');
   const nodeHosts = pick('nodeHosts', 'NODE_HOSTS');
   const restartMembers = pick('restartMembers', 'RESTART_MEMBERS');
+  const commitServer = pick('commitServer', 'COMMIT_SERVER');
   const cpuProfDir = pick('cpuProfDir', 'CPU_PROF_DIR');
   const timings = timingOptions('chatring start', {
     leaseMs: pick('leaseMs', 'LEASE_MS'),
@@ -149,6 +157,10 @@ export function resolveClusterOptions(
       restartMembers === undefined
         ? defaults.restartMembers
         : booleanOption('--restart-members', restartMembers),
+    commitServer:
+      commitServer === undefined
+        ? defaults.commitServer
+        : booleanOption('--commit-server', commitServer),
   });
 }
 

@@ -1,12 +1,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { ChatringError, SYSTEM_CLOCK, type Clock } from '../protocol/index.js';
-import { openStore, type StoreOptions } from '../store-adapter/index.js';
+import {
+  EmbeddedCommitServer,
+  embeddedStorePath,
+  openStore,
+  type StoreOptions,
+} from '../store-adapter/index.js';
 import { HttpControlPlaneClient } from '../control-plane/index.js';
 import { MemberSigner, isLoopback } from '../transport/index.js';
 import type { LocalClusterOptions } from './cluster-options.js';
@@ -111,6 +117,15 @@ export async function startLocalCluster(
   // Open the store once before any node does: it creates or migrates the schema here, so nodes
   // starting together do not race schema changes (Cassandra handles concurrent DDL badly).
   await (await openStore(options.store)).close();
+  const commitServer =
+    options.store.kind === 'embedded' && options.commitServer
+      ? await EmbeddedCommitServer.listen({
+          databasePath: embeddedStorePath(options.dataDir),
+          socketPath: commitServerSocketPath(options.dataDir),
+        })
+      : undefined;
+  if (commitServer === undefined) delete memberEnv[COMMIT_SERVER_SOCKET_ENV];
+  else memberEnv[COMMIT_SERVER_SOCKET_ENV] = commitServer.socketPath;
   const routerUrls: string[] = [];
   for (const router of routers) {
     const url = await waitForLine(launch(router), /router listening on (\S+)/);
@@ -153,6 +168,7 @@ export async function startLocalCluster(
       stopping = true;
       await Promise.all(members.map((m) => terminate(m.child)));
       await Promise.all(routers.map((router) => terminate(router.child)));
+      await commitServer?.close();
     },
   };
 }
@@ -184,6 +200,22 @@ function profilerArgs(options: Readonly<LocalClusterOptions>, memberName: string
     '--cpu-prof-name',
     `${memberName}.cpuprofile`,
   ];
+}
+
+/** How members learn the commit server's socket (cli/store-flags.ts reads it). */
+const COMMIT_SERVER_SOCKET_ENV = 'CHATRING_COMMIT_SERVER_SOCKET';
+/** Unix socket paths are limited to ~107 bytes (sun_path). */
+const SOCKET_PATH_BYTES_MAX = 100;
+
+/**
+ * The launcher's commit server socket: beside the data when the path is short enough for a Unix
+ * socket, else in the temporary directory under a name derived from the data directory.
+ */
+export function commitServerSocketPath(dataDir: string): string {
+  const beside = join(dataDir, 'commit-server.sock');
+  if (Buffer.byteLength(beside) <= SOCKET_PATH_BYTES_MAX) return beside;
+  const digest = createHash('sha256').update(dataDir).digest('hex').slice(0, 16);
+  return join(tmpdir(), `chatring-commit-server-${digest}.sock`);
 }
 
 /** Where a local cluster keeps its generated secret (owner-only), beside its data. */

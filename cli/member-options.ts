@@ -99,7 +99,11 @@ export function addNodeFlags(command: Command): Command {
   command
     .requiredOption('--node-id <id>', 'stable node id')
     .option('--control-plane-url <url>', 'the router hosting the control plane (local mode)')
-    .requiredOption('--data-dir <dir>', 'where the embedded store lives');
+    .requiredOption('--data-dir <dir>', 'where the embedded store lives')
+    .option(
+      '--commit-server-socket <path>',
+      'embedded store: send commits to the commit server listening there (chatring start runs one) instead of writing the file here; unreachable, the node writes itself (env CHATRING_COMMIT_SERVER_SOCKET)',
+    );
   addMemberFlags(command, DEFAULT_CACHE_NODE_OPTIONS)
     .option(
       '--warm-handoff-bytes-max <bytes>',

@@ -15,6 +15,8 @@ import { booleanOption, jsonObjectOption } from './flag-values.js';
  */
 export interface StoreFlags {
   store?: string;
+  /** Embedded store only: its commit server's socket (`chatring node` has the flag). */
+  commitServerSocket?: string;
   cassandraContactPoints?: string;
   cassandraKeyspace?: string;
   cassandraLocalDataCenter?: string;
@@ -89,7 +91,12 @@ export function storeOptionsFrom(
   dataDir: string,
 ): StoreOptions {
   const kind = flags.store ?? env.CHATRING_STORE ?? 'embedded';
-  if (kind === 'embedded') return { kind: 'embedded', dataDir };
+  if (kind === 'embedded') {
+    const commitServer = flags.commitServerSocket ?? env.CHATRING_COMMIT_SERVER_SOCKET;
+    if (commitServer === '')
+      throw new ChatringError('INVALID_OPTION', '--commit-server-socket: give a socket path');
+    return { kind: 'embedded', dataDir, ...(commitServer === undefined ? {} : { commitServer }) };
+  }
   if (kind !== 'cassandra')
     throw new ChatringError(
       'INVALID_OPTION',

@@ -2,6 +2,7 @@
 export * from './mailbox-store.js';
 export {
   EmbeddedStore,
+  EmbeddedCommitServer,
   DEFAULT_EMBEDDED_STORE_OPTIONS,
   GROUP_COMMIT_MAX_COMMITS_MAX,
   GROUP_COMMIT_WAIT_MS_MAX,
@@ -10,7 +11,7 @@ export {
   type EmbeddedStoreGauges,
   type EmbeddedStoreStats,
 } from './embedded/index.js';
-export { openStore, type StoreHooks, type StoreOptions } from './open-store.js';
+export { embeddedStorePath, openStore, type StoreHooks, type StoreOptions } from './open-store.js';
 export {
   openCassandraStore,
   CassandraStore,

@@ -5,7 +5,8 @@ import type { MailboxStore } from './mailbox-store.js';
 
 /** How a process picks its store: the embedded default, or Cassandra (raw options, validated by the store). */
 export type StoreOptions =
-  { kind: 'embedded'; dataDir: string } | { kind: 'cassandra'; cassandra: Record<string, unknown> };
+  | { kind: 'embedded'; dataDir: string; commitServer?: string }
+  | { kind: 'cassandra'; cassandra: Record<string, unknown> };
 
 /**
  * Fault injection for the store a process opens (tests' failpoints), per store kind. Only the
@@ -22,5 +23,13 @@ export async function openStore(
   hooks: StoreHooks = {},
 ): Promise<MailboxStore> {
   if (options.kind === 'cassandra') return openCassandraStore(options.cassandra, hooks.cassandra);
-  return new EmbeddedStore({ path: join(options.dataDir, 'mailboxes.sqlite') });
+  return new EmbeddedStore({
+    path: embeddedStorePath(options.dataDir),
+    commitServer: options.commitServer,
+  });
+}
+
+/** The embedded store's file in a data directory. */
+export function embeddedStorePath(dataDir: string): string {
+  return join(dataDir, 'mailboxes.sqlite');
 }

@@ -1,6 +1,4 @@
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import type Database from 'better-sqlite3';
 import type { GivenOptions } from '../../protocol/index.js';
 import { CONVERSATION_COLUMNS } from '../conversation-columns.js';
 import type {
@@ -10,6 +8,7 @@ import type {
   MessagePageQuery,
   StoredMessage,
 } from '../mailbox-store.js';
+import { CommitServerClient, CommitServerUnreachable } from './commit-client.js';
 import { CommitWriter } from './commit-writer.js';
 import { GroupCommit, type EmbeddedStoreStats } from './group-commit.js';
 import { resolveEmbeddedStoreOptions, type EmbeddedStoreOptions } from './options.js';
@@ -20,7 +19,11 @@ import {
   type ConversationRecord,
   type MessageRecord,
 } from './rows.js';
-import { migrate } from './schema.js';
+import { openDatabase } from './schema.js';
+
+/** After the commit server could not be reached, commits are written here for this long before it
+ * is tried again. */
+const COMMIT_SERVER_RETRY_MS = 1_000;
 
 /**
  * The embedded store: SQLite through better-sqlite3, in WAL mode so the processes of a local
@@ -34,6 +37,12 @@ import { migrate } from './schema.js';
  * compare-and-set outcome, and the batch costs one lock acquisition and one fsync. The write lock
  * is polled with timers, so waiting for another process never blocks the event loop; the
  * transaction itself (its fsync included) does, for about a millisecond.
+ *
+ * With `commitServer` (a socket path; `chatring start` runs one for its nodes), commits go instead
+ * to that one writer of the file (commit-server.ts), which batches every process's commits into one
+ * transaction: no lock contention between processes, and no fsync on this event loop. If it cannot
+ * be reached, this process commits on its own connection as above and tries it again a second
+ * later: the file's lock and each commit's compare-and-set keep both paths correct side by side.
  */
 export class EmbeddedStore implements MailboxStore {
   readonly kind = 'embedded';
@@ -41,16 +50,16 @@ export class EmbeddedStore implements MailboxStore {
   readonly #statements;
   readonly #writer: CommitWriter;
   readonly #groupCommit: GroupCommit;
+  readonly #commitServer: CommitServerClient | undefined;
+  /** performance.now() before which the commit server is not tried (it was unreachable). */
+  #commitServerRetryAt = 0;
   #closing: Promise<void> | undefined;
 
   constructor(given: { path: string } & GivenOptions<EmbeddedStoreOptions>) {
     const options = resolveEmbeddedStoreOptions(given);
-    mkdirSync(dirname(options.path), { recursive: true });
-    this.#database = new Database(options.path);
-    this.#database.pragma(`busy_timeout = ${options.busyTimeoutMs}`);
-    this.#database.pragma('journal_mode = WAL');
-    this.#database.pragma(`synchronous = ${options.synchronous}`);
-    migrate(this.#database);
+    this.#database = openDatabase(options);
+    this.#commitServer =
+      options.commitServer === undefined ? undefined : new CommitServerClient(options.commitServer);
     this.#statements = prepareReadStatements(this.#database);
     this.#writer = new CommitWriter(options.path, options.synchronous);
     this.#groupCommit = new GroupCommit(this.#writer, {
@@ -63,11 +72,31 @@ export class EmbeddedStore implements MailboxStore {
   /** Resolves once the transaction holding the commit is durable; see GroupCommit. */
   async commit(commit: MailboxCommit): Promise<void> {
     if (this.#closing !== undefined) throw new Error('embedded store: closed');
-    return this.#groupCommit.commit(commit);
+    if (this.#commitServer !== undefined && performance.now() >= this.#commitServerRetryAt) {
+      try {
+        await this.#commitServer.commit(commit);
+        return;
+      } catch (error) {
+        if (!(error instanceof CommitServerUnreachable)) throw error;
+        this.#commitServerRetryAt = performance.now() + COMMIT_SERVER_RETRY_MS;
+      }
+    }
+    await this.#groupCommit.commit(commit);
   }
 
+  /** This process's figures: its own transactions, plus its shares of the commit server's. */
   stats(): EmbeddedStoreStats {
-    return this.#groupCommit.stats();
+    const local = this.#groupCommit.stats();
+    if (this.#commitServer === undefined) return local;
+    const counters = { ...local.counters };
+    const viaServer = this.#commitServer.counters();
+    for (const [name, value] of Object.entries(viaServer))
+      counters[name as keyof typeof counters] += value;
+    counters.commitsViaServer = viaServer.commits;
+    return {
+      counters,
+      gauges: { ...local.gauges, queued: local.gauges.queued + this.#commitServer.inFlight },
+    };
   }
 
   async mailboxVersion(ownerId: string): Promise<number> {
@@ -144,10 +173,12 @@ export class EmbeddedStore implements MailboxStore {
 
   /** Refuses new commits, lets the queued ones finish, then closes both connections. */
   close(): Promise<void> {
-    this.#closing ??= this.#groupCommit.drained().then(() => {
-      this.#writer.close();
-      if (this.#database.open) this.#database.close();
-    });
+    this.#closing ??= Promise.all([this.#groupCommit.drained(), this.#commitServer?.close()]).then(
+      () => {
+        this.#writer.close();
+        if (this.#database.open) this.#database.close();
+      },
+    );
     return this.#closing;
   }
 }

@@ -36,6 +36,9 @@ export type EmbeddedStoreCounters = {
   lockWaitMs: number;
   /** Time spent inside write transactions, the fsync included (the event loop is blocked). */
   transactionMs: number;
+  /** Commits sent to the commit server (commit-server.ts) rather than written here. Through it,
+   * transactions, transactionMs and lockWaitMs are this process's shares of the server's. */
+  commitsViaServer: number;
 };
 
 /** Figures read as they stand. */
@@ -49,10 +52,32 @@ export type EmbeddedStoreGauges = {
 /** Poll delays while another process holds the write lock: short, since a transaction is ~1 ms. */
 const LOCK_RETRY_DELAYS_MS = [1, 1, 1, 2, 2, 3, 5];
 
+/**
+ * One commit's part of the transaction that carried it: 1/n of the transaction, of its time and of
+ * the wait for its lock, for a batch of n. The commit server sends it back with each answer, so
+ * the nodes' counters, summed, give the writer's true totals (each transaction counted once).
+ */
+export interface CommitReceipt {
+  /** The same commit had already set this version: a no-op success. */
+  resent: boolean;
+  transactions: number;
+  transactionMs: number;
+  lockWaitMs: number;
+}
+
+/** No transaction committed (it failed, or the lock was never taken): no share of one. */
+const NO_SHARE = Object.freeze({ transactions: 0, transactionMs: 0, lockWaitMs: 0 });
+
+/**
+ * How a commit settles: `error` undefined once it is durable (or was already stored), else why it
+ * was not applied. The share of the transaction comes either way: a refused commit (a conflict)
+ * still rode in it.
+ */
+export type CommitCallback = (error: unknown, receipt: CommitReceipt) => void;
+
 interface Pending {
   commit: MailboxCommit;
-  resolve: () => void;
-  reject: (error: unknown) => void;
+  settle: CommitCallback;
 }
 
 export interface GroupCommitSettings {
@@ -86,6 +111,7 @@ export class GroupCommit {
     lockWaits: 0,
     lockWaitMs: 0,
     transactionMs: 0,
+    commitsViaServer: 0,
   };
   #batchSizeMax = 0;
   /** A flush (or a lock retry) is scheduled or running. */
@@ -101,24 +127,32 @@ export class GroupCommit {
     this.#settings = settings;
   }
 
-  commit(commit: MailboxCommit): Promise<void> {
+  /** Resolves once the transaction holding the commit is durable, with the commit's share of it. */
+  commit(commit: MailboxCommit): Promise<CommitReceipt> {
+    return new Promise<CommitReceipt>((resolve, reject) =>
+      this.submit(commit, (error, receipt) =>
+        error === undefined ? resolve(receipt) : reject(error),
+      ),
+    );
+  }
+
+  /** commit() for a caller that needs the share of a refused commit too (the commit server). */
+  submit(commit: MailboxCommit, settle: CommitCallback): void {
     this.#counters.commits += 1;
-    return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ commit, resolve, reject });
-      if (!this.#busy) {
-        this.#busy = true;
-        if (this.#settings.waitMs > 0 && this.#queue.length < this.#settings.maxCommits)
-          this.#timer = setTimeout(this.#flush, this.#settings.waitMs);
-        else setImmediate(this.#flush);
-      } else if (this.#timer !== undefined && this.#queue.length >= this.#settings.maxCommits) {
-        // A full batch does not wait out the group-commit delay (a lock retry timer is kept).
-        if (this.#lockWaitSince === undefined) {
-          clearTimeout(this.#timer);
-          this.#timer = undefined;
-          setImmediate(this.#flush);
-        }
+    this.#queue.push({ commit, settle });
+    if (!this.#busy) {
+      this.#busy = true;
+      if (this.#settings.waitMs > 0 && this.#queue.length < this.#settings.maxCommits)
+        this.#timer = setTimeout(this.#flush, this.#settings.waitMs);
+      else setImmediate(this.#flush);
+    } else if (this.#timer !== undefined && this.#queue.length >= this.#settings.maxCommits) {
+      // A full batch does not wait out the group-commit delay (a lock retry timer is kept).
+      if (this.#lockWaitSince === undefined) {
+        clearTimeout(this.#timer);
+        this.#timer = undefined;
+        setImmediate(this.#flush);
       }
-    });
+    }
   }
 
   stats(): EmbeddedStoreStats {
@@ -146,9 +180,11 @@ export class GroupCommit {
       return this.#fail(this.#queue.splice(0, batchSize), error);
     }
     if (busy !== undefined) return this.#retryLock(busy, startedAt);
+    let lockWaitMs = 0;
     if (this.#lockWaitSince !== undefined) {
+      lockWaitMs = startedAt - this.#lockWaitSince;
       this.#counters.lockWaits += 1;
-      this.#counters.lockWaitMs += startedAt - this.#lockWaitSince;
+      this.#counters.lockWaitMs += lockWaitMs;
       this.#lockWaitSince = undefined;
       this.#lockAttempts = 0;
     }
@@ -161,10 +197,16 @@ export class GroupCommit {
       this.#counters.transactionMs += performance.now() - startedAt;
       return this.#fail(batch, error);
     }
-    this.#counters.transactionMs += performance.now() - startedAt;
+    const transactionMs = performance.now() - startedAt;
+    this.#counters.transactionMs += transactionMs;
     this.#counters.transactions += 1;
     this.#batchSizeMax = Math.max(this.#batchSizeMax, batch.length);
-    batch.forEach((pending, index) => this.#settle(pending, outcomes[index]));
+    const share = {
+      transactions: 1 / batch.length,
+      transactionMs: transactionMs / batch.length,
+      lockWaitMs: lockWaitMs / batch.length,
+    };
+    batch.forEach((pending, index) => this.#settle(pending, outcomes[index], share));
     this.#finish();
   };
 
@@ -185,26 +227,30 @@ export class GroupCommit {
     this.#timer = setTimeout(this.#flush, delay);
   }
 
-  #settle(pending: Pending, outcome: CommitOutcome | undefined): void {
+  #settle(
+    pending: Pending,
+    outcome: CommitOutcome | undefined,
+    share: Omit<CommitReceipt, 'resent'>,
+  ): void {
     if (outcome?.kind === 'applied') {
       this.#counters.commitsApplied += 1;
-      pending.resolve();
+      pending.settle(undefined, { resent: false, ...share });
     } else if (outcome?.kind === 'resent') {
       this.#counters.commitsResent += 1;
-      pending.resolve();
+      pending.settle(undefined, { resent: true, ...share });
     } else {
       const error = outcome?.error ?? new Error('embedded store: commit without an outcome');
       if ((error as { code?: unknown }).code === 'STORE_VERSION_CONFLICT')
         this.#counters.conflicts += 1;
       else this.#counters.commitsFailed += 1;
-      pending.reject(error);
+      pending.settle(error, { resent: false, ...share });
     }
   }
 
   #fail(batch: Pending[], error: unknown, transactionFailed = true): void {
     if (transactionFailed) this.#counters.transactionsFailed += 1;
     this.#counters.commitsFailed += batch.length;
-    for (const pending of batch) pending.reject(error);
+    for (const pending of batch) pending.settle(error, { resent: false, ...NO_SHARE });
     this.#finish();
   }
 

@@ -1,5 +1,6 @@
 /** The embedded (SQLite) store. */
 export { EmbeddedStore } from './embedded-store.js';
+export { EmbeddedCommitServer, type CommitServerOptions } from './commit-server.js';
 export {
   DEFAULT_EMBEDDED_STORE_OPTIONS,
   GROUP_COMMIT_MAX_COMMITS_MAX,

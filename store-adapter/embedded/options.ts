@@ -40,6 +40,12 @@ export interface EmbeddedStoreOptions {
    * @default 0
    */
   groupCommitWaitMs: number;
+  /**
+   * The socket of the file's commit server (commit-server.ts; `chatring start` runs one for its
+   * nodes): commits go there, to be batched with every other process's, instead of taking the
+   * file's write lock here. Unreachable, this process writes on its own. Undefined: no server.
+   */
+  commitServer?: string;
 }
 
 export const DEFAULT_EMBEDDED_STORE_OPTIONS: Readonly<Omit<EmbeddedStoreOptions, 'path'>> =
@@ -57,6 +63,7 @@ const OPTION_RULES: OptionRules<EmbeddedStoreOptions> = {
   busyTimeoutMs: integerRule(0, TIMEOUT_MS_MAX),
   groupCommitMaxCommits: integerRule(1, GROUP_COMMIT_MAX_COMMITS_MAX),
   groupCommitWaitMs: integerRule(0, GROUP_COMMIT_WAIT_MS_MAX),
+  commitServer: { kind: 'string', pattern: /^.+$/s, describe: 'a socket path' },
 };
 
 export function resolveEmbeddedStoreOptions(

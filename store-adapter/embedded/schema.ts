@@ -1,4 +1,7 @@
-import type Database from 'better-sqlite3';
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { EmbeddedStoreOptions } from './options.js';
 
 /** The embedded store's tables, versioned by `PRAGMA user_version`. */
 const SCHEMA_VERSION = 2;
@@ -57,4 +60,20 @@ export function migrate(database: Database.Database): void {
     }
   });
   apply.immediate();
+}
+
+/**
+ * Opens the file for reads (its folder created if missing) in WAL mode, so the processes sharing it
+ * read while one writes, with the schema brought up to date.
+ */
+export function openDatabase(
+  options: Pick<EmbeddedStoreOptions, 'path' | 'busyTimeoutMs' | 'synchronous'>,
+): Database.Database {
+  mkdirSync(dirname(options.path), { recursive: true });
+  const database = new Database(options.path);
+  database.pragma(`busy_timeout = ${options.busyTimeoutMs}`);
+  database.pragma('journal_mode = WAL');
+  database.pragma(`synchronous = ${options.synchronous}`);
+  migrate(database);
+  return database;
 }

@@ -5,15 +5,28 @@
  *     reloading after a conflict, once the test writes a line to stdin (all start together); prints one JSON line of what it committed and its stats.
  *   ack <path> <owners,...>: commits forever, owners concurrently, printing `ack <owner> <version>
  *     <peer> <clientMessageId>` once each commit resolved (is durable); the test kills it with SIGKILL.
+ *     A commit that fails (its outcome unknown: the commit server died under it) is followed, as a
+ *     cache node does, by reading the owner's version again, and prints `fail <owner>`.
+ *   serve <path> <socket>: runs the file's commit server there, prints `listening`.
+ * With COMMIT_SERVER=<socket> in the environment, race and ack commit through that commit server.
  */
 import { randomUUID } from 'node:crypto';
-import { EmbeddedStore, StoreVersionConflictError } from '../../store-adapter/index.js';
+import {
+  EmbeddedCommitServer,
+  EmbeddedStore,
+  StoreVersionConflictError,
+} from '../../store-adapter/index.js';
 import { makeMessage, messageCommit } from './store-conformance.js';
 
 const [mode, path, ownerList, roundsText] = process.argv.slice(2);
 if (path === undefined || ownerList === undefined) throw new Error('usage: race|ack path owners');
+if (mode === 'serve') {
+  await EmbeddedCommitServer.listen({ databasePath: path, socketPath: ownerList });
+  process.stdout.write('listening\n');
+  await new Promise(() => {}); // until killed
+}
 const owners = ownerList.split(',');
-const store = new EmbeddedStore({ path });
+const store = new EmbeddedStore({ path, commitServer: process.env.COMMIT_SERVER });
 const peer = `peer-${randomUUID().slice(0, 8)}`;
 
 if (mode === 'race') {
@@ -51,7 +64,13 @@ if (mode === 'race') {
       for (let version = 1; ; version += 1) {
         sentAt += 1;
         const message = makeMessage(peer, owner, sentAt);
-        await store.commit(messageCommit(owner, version, message));
+        try {
+          await store.commit(messageCommit(owner, version, message));
+        } catch {
+          process.stdout.write(`fail ${owner}\n`);
+          version = await store.mailboxVersion(owner);
+          continue;
+        }
         process.stdout.write(`ack ${owner} ${version} ${peer} ${message.clientMessageId}\n`);
       }
     }),

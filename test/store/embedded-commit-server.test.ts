@@ -1,0 +1,251 @@
+/**
+ * The embedded store's commit server (store-adapter/embedded/commit-server.ts): the one writer of a
+ * file shared by several processes. The store's contract holds through it (the conformance suite);
+ * processes racing through it lose and double nothing and share its transactions; killing it (or a
+ * process using it) with SIGKILL loses no acknowledged commit, and the processes go on writing the
+ * file themselves; a peer speaking anything else is cut off alone.
+ */
+import t, { type Test } from 'tap';
+import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { commitServerSocketPath } from '../../cli/local-cluster.js';
+import {
+  EmbeddedCommitServer,
+  EmbeddedStore,
+  StoreVersionConflictError,
+  type StoreStats,
+} from '../../store-adapter/index.js';
+import { COMMIT_FRAME_CHARS_MAX, LineSplitter } from '../../store-adapter/embedded/commit-wire.js';
+import { freshUser, makeMessage, messageCommit, runStoreConformance } from './store-conformance.js';
+
+const directory = t.testdir();
+const CHILD = fileURLToPath(new URL('./embedded-writer-child.ts', import.meta.url));
+const CHILD_EXEC_ARGV = process.execArgv.filter((arg) => arg.includes('typescript'));
+
+function spawnChild(args: string[], commitServer?: string) {
+  return spawn(process.execPath, [...CHILD_EXEC_ARGV, CHILD, ...args], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, ...(commitServer === undefined ? {} : { COMMIT_SERVER: commitServer }) },
+  });
+}
+
+async function serverFor(t: Test, name: string) {
+  const databasePath = join(directory, `${name}.sqlite`);
+  const server = await EmbeddedCommitServer.listen({
+    databasePath,
+    socketPath: join(directory, `${name}.sock`),
+  });
+  t.teardown(() => server.close());
+  return { server, databasePath };
+}
+
+t.test('the store conformance suite, every commit through a commit server', async (t) => {
+  const { server, databasePath } = await serverFor(t, 'conformance');
+  runStoreConformance(t, {
+    name: 'embedded via commit server',
+    open: async () => new EmbeddedStore({ path: databasePath, commitServer: server.socketPath }),
+  });
+});
+
+t.test('the socket is the owner’s alone: whoever connects can write the file', async (t) => {
+  const { server } = await serverFor(t, 'mode');
+  t.equal(statSync(server.socketPath).mode & 0o777, 0o600);
+});
+
+t.test('a conflict and a re-sent commit come back as they would locally', async (t) => {
+  const { server, databasePath } = await serverFor(t, 'outcomes');
+  const store = new EmbeddedStore({ path: databasePath, commitServer: server.socketPath });
+  t.teardown(() => store.close());
+  const [alice, bob] = [freshUser('a'), freshUser('b')];
+  const first = messageCommit(alice, 1, makeMessage(alice, bob, 1));
+  await store.commit(first);
+  await store.commit(first); // the same commitId again: a no-op success
+  const error = await store.commit(messageCommit(alice, 1, makeMessage(alice, bob, 2))).then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  t.ok(error instanceof StoreVersionConflictError, 'a StoreVersionConflictError, as locally');
+  t.match(error, {
+    code: 'STORE_VERSION_CONFLICT',
+    ownerId: alice,
+    expectedVersion: 0,
+    storedVersion: 1,
+  });
+  t.match(store.stats().counters, {
+    commits: 3,
+    commitsViaServer: 3,
+    commitsApplied: 1,
+    commitsResent: 1,
+    conflicts: 1,
+    commitsFailed: 0,
+    lockBusy: 0,
+  });
+  t.equal(await store.mailboxVersion(alice), 1);
+});
+
+interface RaceResult {
+  committed: { owner: string; version: number; peer: string; clientMessageId: string }[];
+  stats: StoreStats;
+}
+
+t.test(
+  'three processes racing through one commit server: every version once, none lost, one share of each transaction',
+  async (t) => {
+    const { server, databasePath } = await serverFor(t, 'race');
+    const owners = Array.from({ length: 8 }, () => freshUser('race'));
+    const rounds = 40;
+    const children = Array.from({ length: 3 }, () =>
+      spawnChild(['race', databasePath, owners.join(','), String(rounds)], server.socketPath),
+    );
+    const outputs = children.map((child) => ({
+      lines: createInterface({ input: child.stdout })[Symbol.asyncIterator](),
+      exited: new Promise<number | null>((resolve) => child.on('exit', resolve)),
+    }));
+    for (const { lines } of outputs) t.equal((await lines.next()).value, 'ready');
+    for (const child of children) child.stdin.end('go\n');
+    const results = await Promise.all(
+      outputs.map(async ({ lines, exited }) => {
+        const line = await lines.next();
+        t.equal(await exited, 0, 'the racing process finished');
+        return JSON.parse(String(line.value)) as RaceResult;
+      }),
+    );
+    const store = new EmbeddedStore({ path: databasePath });
+    t.teardown(() => store.close());
+    const acknowledged = new Set<string>();
+    for (const { committed } of results)
+      for (const { owner, version, peer, clientMessageId } of committed) {
+        t.notOk(acknowledged.has(`${owner}@${version}`), `${owner}@${version} acknowledged once`);
+        acknowledged.add(`${owner}@${version}`);
+        t.equal((await store.messageByClientId(owner, peer, clientMessageId))?.version, version);
+      }
+    for (const owner of owners) t.equal(await store.mailboxVersion(owner), 3 * rounds);
+    const sum = (name: string) =>
+      results.reduce((total, { stats }) => total + (stats.counters[name] ?? 0), 0);
+    t.equal(sum('commitsViaServer'), sum('commits'), 'every commit went through the server');
+    const serverCounters = server.stats().counters;
+    t.equal(sum('commits'), serverCounters.commits, 'the server saw each commit once');
+    t.ok(
+      Math.abs(sum('transactions') - serverCounters.transactions) < 1e-6,
+      `the processes' shares add up to the server's ${serverCounters.transactions} transactions`,
+    );
+    t.ok(
+      serverCounters.transactions < serverCounters.commits,
+      `${serverCounters.commits} commits in ${serverCounters.transactions} transactions`,
+    );
+    t.equal(serverCounters.lockBusy, 0, 'one writer: the lock was never found held');
+  },
+);
+
+t.test(
+  'kill -9 of a process and then of the commit server: no acknowledged commit lost, the others write the file themselves',
+  async (t) => {
+    const databasePath = join(directory, 'crash.sqlite');
+    const socketPath = join(directory, 'crash.sock');
+    const server = spawnChild(['serve', databasePath, socketPath]);
+    const serverLines = createInterface({ input: server.stdout })[Symbol.asyncIterator]();
+    t.equal((await serverLines.next()).value, 'listening');
+    const owners = [0, 1].map(() => Array.from({ length: 4 }, () => freshUser('crash')));
+    const writers = owners.map((list) =>
+      spawnChild(['ack', databasePath, list.join(',')], socketPath),
+    );
+    const acks: { owner: string; version: number; peer: string; clientMessageId: string }[] = [];
+    let fails = 0;
+    const afterServerKill = { acks: 0 };
+    let serverKilled = false;
+    const killed = (child: ReturnType<typeof spawnChild>) =>
+      new Promise<NodeJS.Signals | null>((resolve) =>
+        child.exitCode !== null || child.signalCode !== null
+          ? resolve(child.signalCode)
+          : child.once('exit', (_code, signal) => resolve(signal)),
+      );
+    await new Promise<void>((resolve) => {
+      for (const writer of writers)
+        createInterface({ input: writer.stdout }).on('line', (line) => {
+          const [word, owner, version, peer, clientMessageId] = line.split(' ');
+          if (word === 'fail') fails += 1;
+          if (word !== 'ack' || owner === undefined || peer === undefined) return;
+          acks.push({
+            owner,
+            version: Number(version),
+            peer,
+            clientMessageId: clientMessageId ?? '',
+          });
+          if (acks.length === 200) writers[0]?.kill('SIGKILL');
+          if (acks.length === 400 && !serverKilled) {
+            serverKilled = true;
+            server.kill('SIGKILL');
+          }
+          if (serverKilled && writer === writers[1]) {
+            afterServerKill.acks += 1;
+            if (afterServerKill.acks === 200) resolve();
+          }
+        });
+    });
+    writers[1]?.kill('SIGKILL');
+    t.equal(await killed(server), 'SIGKILL');
+    for (const writer of writers) t.equal(await killed(writer), 'SIGKILL');
+    t.comment(`${acks.length} acknowledged, ${fails} of unknown outcome when the server died`);
+    t.ok(afterServerKill.acks >= 200, 'the surviving process committed on without the server');
+    const store = new EmbeddedStore({ path: databasePath });
+    t.teardown(() => store.close());
+    let missing = 0;
+    const seen = new Set<string>();
+    for (const { owner, version, peer, clientMessageId } of acks) {
+      t.notOk(seen.has(`${owner}@${version}`), `${owner}@${version} acknowledged once`);
+      seen.add(`${owner}@${version}`);
+      if ((await store.messageByClientId(owner, peer, clientMessageId))?.version !== version)
+        missing += 1;
+    }
+    t.equal(missing, 0, `all ${acks.length} acknowledged commits are in the file`);
+    for (const owner of owners.flat()) {
+      const acked = Math.max(0, ...acks.filter((a) => a.owner === owner).map((a) => a.version));
+      t.ok((await store.mailboxVersion(owner)) >= acked, `${owner} at least at its last ack`);
+    }
+  },
+);
+
+t.test('a peer that does not speak the protocol is cut off; the others are served', async (t) => {
+  const { server, databasePath } = await serverFor(t, 'garbage');
+  const store = new EmbeddedStore({ path: databasePath, commitServer: server.socketPath });
+  t.teardown(() => store.close());
+  const peer = connect(server.socketPath);
+  const closed = new Promise((resolve) => peer.on('close', resolve));
+  peer.on('error', () => {});
+  peer.write('this is not json\n');
+  await closed;
+  const [alice, bob] = [freshUser('a'), freshUser('b')];
+  await store.commit(messageCommit(alice, 1, makeMessage(alice, bob, 1)));
+  t.equal(await store.mailboxVersion(alice), 1);
+  t.equal(store.stats().counters.commitsViaServer, 1);
+});
+
+t.test('a frame is refused past COMMIT_FRAME_CHARS_MAX, not at it', async (t) => {
+  const lines: string[] = [];
+  const splitter = new LineSplitter(COMMIT_FRAME_CHARS_MAX, (line) => lines.push(line));
+  t.ok(splitter.push('a'.repeat(COMMIT_FRAME_CHARS_MAX)), 'an unfinished line at the limit');
+  t.ok(splitter.push('\nb'), 'ended: it is delivered whole');
+  t.same(lines, ['a'.repeat(COMMIT_FRAME_CHARS_MAX)]);
+  const over = new LineSplitter(COMMIT_FRAME_CHARS_MAX, () => {});
+  t.notOk(over.push('a'.repeat(COMMIT_FRAME_CHARS_MAX + 1)), 'one past the limit: refused');
+  const split = new LineSplitter(100, (line) => lines.push(line));
+  t.ok(split.push('{"i":1'));
+  t.ok(split.push('}\n{"i":2}\n{"i"'));
+  t.same(lines.slice(1), ['{"i":1}', '{"i":2}'], 'lines across chunks');
+});
+
+t.test(
+  'a data directory too long for a Unix socket puts the socket in the temporary directory',
+  async (t) => {
+    t.equal(commitServerSocketPath('/data/chatring'), '/data/chatring/commit-server.sock');
+    const long = `/data/${'d'.repeat(120)}`;
+    const path = commitServerSocketPath(long);
+    t.notOk(path.startsWith(long));
+    t.ok(Buffer.byteLength(path) <= 100, path);
+    t.equal(commitServerSocketPath(long), path, 'the same directory, the same socket');
+  },
+);
