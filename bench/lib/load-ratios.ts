@@ -37,6 +37,12 @@ export interface LoadRatio {
   met: boolean | undefined;
   /** What else the reader needs (the other measure of the same comparison). */
   detail?: string;
+  /**
+   * The same comparison with the numerator replaced by a trivial server making the same hop
+   * (ceilingTarget), measured in the same run. NaN when not measured; undefined for ratios without
+   * one.
+   */
+  ceiling?: number;
 }
 
 type Metric = 'ops/s' | 'p99';
@@ -46,6 +52,13 @@ const TARGET_RATIOS: {
   denominator: string;
   metric: Metric;
   goal: LoadRatio['goal'];
+  /**
+   * The same hop made by a trivial server on this machine, in the same run, for scale: a router
+   * relays each read through one process as echo-proxy does (a node:http server relaying through
+   * an undici pool to an echo of the same bytes). Not a hard bound (the router relays over member
+   * links, not HTTP), but a goal far above it asks the router to beat a trivial proxy by that much.
+   */
+  ceilingTarget?: string;
 }[] = [
   { numerator: 'router', denominator: 'echo-proxy', metric: 'ops/s', goal: { atLeast: 0.8 } },
   { numerator: 'router', denominator: 'echo-proxy', metric: 'p99', goal: { atMost: 2 } },
@@ -54,6 +67,7 @@ const TARGET_RATIOS: {
     denominator: 'baseline-cassandra',
     metric: 'ops/s',
     goal: { atLeast: 10 },
+    ceilingTarget: 'echo-proxy',
   },
   {
     numerator: 'client-direct-cassandra',
@@ -103,8 +117,14 @@ export function loadRatios(
       : metric === 'ops/s'
         ? `${value.toFixed(0)} ops/s`
         : `${value.toFixed(1)} ms`;
-  const ratios = TARGET_RATIOS.map(({ numerator, denominator, metric, goal }) => {
+  const ratios = TARGET_RATIOS.map(({ numerator, denominator, metric, goal, ceilingTarget }) => {
     const [top, bottom] = [figure(numerator, metric), figure(denominator, metric)];
+    const ceiling =
+      ceilingTarget === undefined ? undefined : figure(ceilingTarget, metric) / bottom;
+    const ceilingText =
+      ceiling === undefined
+        ? ''
+        : `; a trivial ${ceilingTarget} hop here: ${Number.isFinite(ceiling) ? `${ceiling.toFixed(2)}×` : 'n/a'}`;
     const spread =
       metric === 'ops/s'
         ? roundsText(measured.get(numerator), measured.get(denominator))
@@ -121,13 +141,16 @@ export function loadRatios(
         `order-balanced: √(${orders.telemetryStartedFirst.toFixed(3)} with ${numerator}'s cluster started first × ${orders.telemetryStartedSecond.toFixed(3)} started second); first order ${text(top, metric)} ÷ ${text(bottom, metric)}${spread === undefined ? '' : `, ${spread}`}`,
       );
     }
-    return ratio(
-      `${numerator} ÷ ${denominator}`,
-      metric,
-      top / bottom,
-      goal,
-      `${text(top, metric)} ÷ ${text(bottom, metric)}${spread === undefined ? '' : `; ${spread}`}`,
-    );
+    return {
+      ...ratio(
+        `${numerator} ÷ ${denominator}`,
+        metric,
+        top / bottom,
+        goal,
+        `${text(top, metric)} ÷ ${text(bottom, metric)}${spread === undefined ? '' : `; ${spread}`}${ceilingText}`,
+      ),
+      ...(ceiling === undefined ? {} : { ceiling }),
+    };
   });
   if (pageCheck !== undefined) {
     const { small, large } = pageCheck;

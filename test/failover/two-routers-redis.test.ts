@@ -15,6 +15,8 @@ import { startRedisServer } from '../helpers/redis-server.js';
 import { startSteadyLoad } from '../helpers/steady-load.js';
 
 const ENTRY = fileURLToPath(new URL('../../dist/cli/chatring.js', import.meta.url));
+/** The lease of the first test's cluster and of the router it adds. */
+const LEASE_MS = 3_000;
 
 const ownersOf = async (routerUrl: string, users: string[]) =>
   Promise.all(
@@ -31,7 +33,9 @@ t.test('routers sharing a Redis control plane agree, and follow a failover toget
     redisUrl: redis.url,
     routers: 2,
     restartMembers: false,
-    leaseMs: 1_500,
+    // Longer than the 1.5 s default: the test kills a node on purpose, and a machine stalled past
+    // the lease (seen under a load average of 7) would promote the standby before the kill.
+    leaseMs: LEASE_MS,
     heartbeatIntervalMs: 250,
   });
   t.equal(cluster.urls.length, 2);
@@ -54,7 +58,7 @@ t.test('routers sharing a Redis control plane agree, and follow a failover toget
       '--port',
       '0',
       '--lease-ms',
-      '1500',
+      String(LEASE_MS),
       '--heartbeat-interval-ms',
       '250',
     ],
@@ -98,7 +102,14 @@ t.test('routers sharing a Redis control plane agree, and follow a failover toget
   const loadA = startSteadyLoad(apiA, 4);
   const loadB = startSteadyLoad(apiB, 4);
   await sleep(1_000);
+  const beforeKill = await cluster.status();
+  t.equal(
+    beforeKill.nodes.find((node) => node.nodeId === 'standby-1')?.state,
+    'standby',
+    'standby-1 still stands by before the kill (no lease lapsed under load)',
+  );
   const victim = await cluster.ownerOf(loadA.report.pairs[0]?.[0] ?? '');
+  t.match(victim.nodeId, /^node-/, 'the victim is a primary');
   process.kill(await cluster.pidOf(victim.nodeId), 'SIGKILL');
   const promoted = await eventually('the standby to take the slot', async () => {
     const status = await cluster.status();

@@ -6,7 +6,6 @@
  * file themselves; a peer speaking anything else is cut off alone.
  */
 import t, { type Test } from 'tap';
-import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -20,17 +19,18 @@ import {
   type StoreStats,
 } from '../../store-adapter/index.js';
 import { COMMIT_FRAME_CHARS_MAX, LineSplitter } from '../../store-adapter/embedded/commit-wire.js';
+import { spawnTypeScript } from '../helpers/typescript-child.js';
 import { freshUser, makeMessage, messageCommit, runStoreConformance } from './store-conformance.js';
 
 const directory = t.testdir();
 const CHILD = fileURLToPath(new URL('./embedded-writer-child.ts', import.meta.url));
-const CHILD_EXEC_ARGV = process.execArgv.filter((arg) => arg.includes('typescript'));
 
 function spawnChild(args: string[], commitServer?: string) {
-  return spawn(process.execPath, [...CHILD_EXEC_ARGV, CHILD, ...args], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-    env: { ...process.env, ...(commitServer === undefined ? {} : { COMMIT_SERVER: commitServer }) },
-  });
+  const env = {
+    ...process.env,
+    ...(commitServer === undefined ? {} : { COMMIT_SERVER: commitServer }),
+  };
+  return spawnTypeScript(CHILD, args, { env });
 }
 
 async function serverFor(t: Test, name: string) {

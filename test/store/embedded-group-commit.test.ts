@@ -4,7 +4,6 @@
  * processes sharing the file fence each other; an acknowledged commit survives kill -9.
  */
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,12 +16,11 @@ import {
   type MailboxCommit,
   type StoreStats,
 } from '../../store-adapter/index.js';
+import { spawnTypeScript } from '../helpers/typescript-child.js';
 import { freshUser, makeMessage, messageCommit } from './store-conformance.js';
 
 const directory = t.testdir();
 const CHILD = fileURLToPath(new URL('./embedded-writer-child.ts', import.meta.url));
-/** The TypeScript loader tap runs tests with, so a child can run a .ts file. */
-const CHILD_EXEC_ARGV = process.execArgv.filter((arg) => arg.includes('typescript'));
 
 function openStore(name: string, options: { groupCommitMaxCommits?: number } = {}) {
   return new EmbeddedStore({ path: join(directory, `${name}.sqlite`), ...options });
@@ -200,9 +198,7 @@ interface RaceResult {
 }
 
 function spawnChild(args: string[]) {
-  return spawn(process.execPath, [...CHILD_EXEC_ARGV, CHILD, ...args], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  return spawnTypeScript(CHILD, args);
 }
 
 /** Starts racing children together: each says `ready`, then all get a go line at once. */
