@@ -112,7 +112,13 @@ export class CommitServerClient {
       socket.setNoDelay(true);
       const lines = new LineSplitter(COMMIT_FRAME_CHARS_MAX, (line) => this.#settle(line));
       socket.on('data', (chunk: string) => {
-        if (!lines.push(chunk)) socket.destroy(new Error('commit server answer too long'));
+        try {
+          if (!lines.push(chunk)) socket.destroy(new Error('commit server answer too long'));
+        } catch (error) {
+          // Not an answer of ours (a line that is not JSON): nothing more on this connection can
+          // be trusted; what it carried fails as of unknown outcome when it closes.
+          socket.destroy(error as Error);
+        }
       });
       socket.once('connect', () => resolve(socket));
       socket.on('error', (error) => {

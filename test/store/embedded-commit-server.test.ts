@@ -7,7 +7,7 @@
  */
 import t, { type Test } from 'tap';
 import { statSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -223,6 +223,27 @@ t.test('a peer that does not speak the protocol is cut off; the others are serve
   t.equal(await store.mailboxVersion(alice), 1);
   t.equal(store.stats().counters.commitsViaServer, 1);
 });
+
+t.test(
+  'an answer that is not the protocol fails the commit as of unknown outcome; the process lives on',
+  async (t) => {
+    const socketPath = join(directory, 'liar.sock');
+    const liar = createServer((socket) => socket.on('data', () => socket.write('nonsense\n')));
+    await new Promise<void>((resolve) => liar.listen(socketPath, resolve));
+    t.teardown(() => new Promise((resolve) => liar.close(resolve)));
+    const store = new EmbeddedStore({
+      path: join(directory, 'liar.sqlite'),
+      commitServer: socketPath,
+    });
+    t.teardown(() => store.close());
+    const [alice, bob] = [freshUser('a'), freshUser('b')];
+    await t.rejects(store.commit(messageCommit(alice, 1, makeMessage(alice, bob, 1))), {
+      message: /outcome is unknown/,
+    });
+    t.equal(await store.mailboxVersion(alice), 0, 'nothing was written');
+    t.match(store.stats().counters, { commitsFailed: 1, commitsApplied: 0 });
+  },
+);
 
 t.test('a frame is refused past COMMIT_FRAME_CHARS_MAX, not at it', async (t) => {
   const lines: string[] = [];
