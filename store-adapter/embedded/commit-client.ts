@@ -29,11 +29,15 @@ export type ServerCommitCounters = Pick<
   | 'transactions'
   | 'transactionMs'
   | 'lockWaitMs'
->;
+> & {
+  /** Times the connection was dropped because a commit went unanswered for timeoutMs. */
+  timeouts: number;
+};
 
 interface InFlight {
   resolve: (receipt: CommitReceipt) => void;
   reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
 }
 
 /**
@@ -56,18 +60,27 @@ export class CommitServerClient {
     transactions: 0,
     transactionMs: 0,
     lockWaitMs: 0,
+    timeouts: 0,
   };
+  readonly #timeoutMs: number;
   #connection: Promise<Socket> | undefined;
   #nextId = 1;
   #idle: (() => void)[] = [];
 
-  constructor(socketPath: string) {
+  /** `timeoutMs`: how long a commit may go unanswered before the connection is given up. */
+  constructor(socketPath: string, timeoutMs: number) {
     this.socketPath = socketPath;
+    this.#timeoutMs = timeoutMs;
   }
 
   /** This process's commits through the server; transactions and their times are its shares. */
   counters(): Readonly<ServerCommitCounters> {
     return { ...this.#counters };
+  }
+
+  /** Times the connection was dropped for an unanswered commit. */
+  get timeouts(): number {
+    return this.#counters.timeouts;
   }
 
   get inFlight(): number {
@@ -80,9 +93,16 @@ export class CommitServerClient {
       throw new CommitServerUnreachable(this.socketPath, new Error('connection closed'));
     this.#counters.commits += 1;
     const id = this.#nextId++;
-    const settled = new Promise<CommitReceipt>((resolve, reject) =>
-      this.#inFlight.set(id, { resolve, reject }),
-    );
+    const settled = new Promise<CommitReceipt>((resolve, reject) => {
+      // A writer that stopped answering (paused, wedged) must not hold the user's lock for ever:
+      // dropping the connection fails everything it carried as of unknown outcome (#lost).
+      const timer = setTimeout(() => {
+        this.#counters.timeouts += 1;
+        socket.destroy();
+      }, this.#timeoutMs);
+      timer.unref();
+      this.#inFlight.set(id, { resolve, reject, timer });
+    });
     if (socket.writableCorked === 0) {
       socket.cork();
       process.nextTick(() => socket.uncork());
@@ -138,6 +158,7 @@ export class CommitServerClient {
     const inFlight = this.#inFlight.get(answer.i);
     if (inFlight === undefined) return;
     this.#inFlight.delete(answer.i);
+    clearTimeout(inFlight.timer);
     const { receipt, error } = settlementOf(answer);
     this.#counters.transactions += receipt.transactions;
     this.#counters.transactionMs += receipt.transactionMs;
@@ -158,6 +179,7 @@ export class CommitServerClient {
   #lost(): void {
     for (const [id, inFlight] of this.#inFlight) {
       this.#inFlight.delete(id);
+      clearTimeout(inFlight.timer);
       this.#counters.commitsFailed += 1;
       inFlight.reject(
         new Error(

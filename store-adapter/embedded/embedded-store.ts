@@ -59,7 +59,9 @@ export class EmbeddedStore implements MailboxStore {
     const options = resolveEmbeddedStoreOptions(given);
     this.#database = openDatabase(options);
     this.#commitServer =
-      options.commitServer === undefined ? undefined : new CommitServerClient(options.commitServer);
+      options.commitServer === undefined
+        ? undefined
+        : new CommitServerClient(options.commitServer, options.commitServerTimeoutMs);
     this.#statements = prepareReadStatements(this.#database);
     this.#writer = new CommitWriter(options.path, options.synchronous);
     this.#groupCommit = new GroupCommit(this.#writer, {
@@ -73,10 +75,15 @@ export class EmbeddedStore implements MailboxStore {
   async commit(commit: MailboxCommit): Promise<void> {
     if (this.#closing !== undefined) throw new Error('embedded store: closed');
     if (this.#commitServer !== undefined && performance.now() >= this.#commitServerRetryAt) {
+      const timeoutsBefore = this.#commitServer.timeouts;
       try {
         await this.#commitServer.commit(commit);
         return;
       } catch (error) {
+        // Unreachable: not sent, so written here instead. Unanswered (its outcome unknown): failed,
+        // and the next commits are written here for a while too.
+        if (this.#commitServer.timeouts > timeoutsBefore)
+          this.#commitServerRetryAt = performance.now() + COMMIT_SERVER_RETRY_MS;
         if (!(error instanceof CommitServerUnreachable)) throw error;
         this.#commitServerRetryAt = performance.now() + COMMIT_SERVER_RETRY_MS;
       }
@@ -89,9 +96,10 @@ export class EmbeddedStore implements MailboxStore {
     const local = this.#groupCommit.stats();
     if (this.#commitServer === undefined) return local;
     const counters = { ...local.counters };
-    const viaServer = this.#commitServer.counters();
+    const { timeouts, ...viaServer } = this.#commitServer.counters();
     for (const [name, value] of Object.entries(viaServer))
-      counters[name as keyof typeof counters] += value;
+      counters[name as keyof typeof viaServer] += value;
+    counters.commitServerTimeouts = timeouts;
     counters.commitsViaServer = viaServer.commits;
     return {
       counters,

@@ -39,6 +39,8 @@ export type EmbeddedStoreCounters = {
   /** Commits sent to the commit server (commit-server.ts) rather than written here. Through it,
    * transactions, transactionMs and lockWaitMs are this process's shares of the server's. */
   commitsViaServer: number;
+  /** Times this process gave up on an unanswered commit server (commitServerTimeoutMs). */
+  commitServerTimeouts: number;
 };
 
 /** Figures read as they stand. */
@@ -112,6 +114,7 @@ export class GroupCommit {
     lockWaitMs: 0,
     transactionMs: 0,
     commitsViaServer: 0,
+    commitServerTimeouts: 0,
   };
   #batchSizeMax = 0;
   /** A flush (or a lock retry) is scheduled or running. */

@@ -46,6 +46,13 @@ export interface EmbeddedStoreOptions {
    * file's write lock here. Unreachable, this process writes on its own. Undefined: no server.
    */
   commitServer?: string;
+  /**
+   * How long a commit sent to the commit server may go unanswered (a writer paused or wedged): then
+   * the connection is dropped, what it carried fails as of unknown outcome, and this process writes
+   * the file itself for a second. The same bound as the Cassandra store's request timeout.
+   * @default 3000
+   */
+  commitServerTimeoutMs: number;
 }
 
 export const DEFAULT_EMBEDDED_STORE_OPTIONS: Readonly<Omit<EmbeddedStoreOptions, 'path'>> =
@@ -54,6 +61,7 @@ export const DEFAULT_EMBEDDED_STORE_OPTIONS: Readonly<Omit<EmbeddedStoreOptions,
     busyTimeoutMs: 5000,
     groupCommitMaxCommits: 64,
     groupCommitWaitMs: 0,
+    commitServerTimeoutMs: 3_000,
   });
 
 /** `synchronous` and `busyTimeoutMs` go into PRAGMA statements as text, so they are checked first. */
@@ -64,6 +72,7 @@ const OPTION_RULES: OptionRules<EmbeddedStoreOptions> = {
   groupCommitMaxCommits: integerRule(1, GROUP_COMMIT_MAX_COMMITS_MAX),
   groupCommitWaitMs: integerRule(0, GROUP_COMMIT_WAIT_MS_MAX),
   commitServer: { kind: 'string', pattern: /^.+$/s, describe: 'a socket path' },
+  commitServerTimeoutMs: integerRule(1, TIMEOUT_MS_MAX),
 };
 
 export function resolveEmbeddedStoreOptions(

@@ -88,6 +88,14 @@ t.test('client-direct on a real cluster', async (t) => {
   t.teardown(() => Promise.all([client.close(), viaRouter.close()]));
 
   t.test('the ring it routes by is the router’s, and every user goes to its owner', async (t) => {
+    // Start-up waits for the slots' nodes; the standby registers its URL at its first heartbeat,
+    // which may come a moment later and moves the epoch: compare rings once nothing is moving.
+    await eventually('every node to have registered its URL', async () => {
+      const status = await cluster.status();
+      return status.nodes.length === 4 && status.nodes.every((node) => node.url !== '')
+        ? true
+        : undefined;
+    });
     const ring = await client.ring();
     const inner = await cluster.ring();
     t.equal(ring.epoch, inner.epoch);

@@ -6,6 +6,7 @@
  * file themselves; a peer speaking anything else is cut off alone.
  */
 import t, { type Test } from 'tap';
+import { TIMEOUT_MS_MAX } from '../../protocol/index.js';
 import { statSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
@@ -244,6 +245,75 @@ t.test(
     t.match(store.stats().counters, { commitsFailed: 1, commitsApplied: 0 });
   },
 );
+
+/** A stand-in commit server answering every commit "applied" after `delayMs` (never: undefined). */
+async function slowServer(t: Test, name: string, delayMs: number | undefined) {
+  const socketPath = join(directory, `${name}.sock`);
+  const server = createServer((socket) => {
+    const lines = new LineSplitter(COMMIT_FRAME_CHARS_MAX, (line) => {
+      const { i } = JSON.parse(line) as { i: number };
+      if (delayMs !== undefined)
+        setTimeout(() => socket.write(`{"i":${i},"k":"applied","r":[1,0,0]}\n`), delayMs);
+    });
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => lines.push(chunk));
+    socket.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+  t.teardown(() => new Promise((resolve) => server.close(resolve)));
+  return socketPath;
+}
+
+t.test(
+  'commitServerTimeoutMs: answered inside it is a commit; unanswered, the commit fails at it and the next ones are written here',
+  async (t) => {
+    const TIMEOUT_MS = 400;
+    const inside = new EmbeddedStore({
+      path: join(directory, 'timeout-inside.sqlite'),
+      commitServer: await slowServer(t, 'slow', TIMEOUT_MS - 250),
+      commitServerTimeoutMs: TIMEOUT_MS,
+    });
+    t.teardown(() => inside.close());
+    const [alice, bob] = [freshUser('a'), freshUser('b')];
+    await inside.commit(messageCommit(alice, 1, makeMessage(alice, bob, 1)));
+    t.match(inside.stats().counters, { commitsViaServer: 1, commitServerTimeouts: 0 });
+
+    const store = new EmbeddedStore({
+      path: join(directory, 'timeout-past.sqlite'),
+      commitServer: await slowServer(t, 'mute', undefined),
+      commitServerTimeoutMs: TIMEOUT_MS,
+    });
+    t.teardown(() => store.close());
+    const started = performance.now();
+    await t.rejects(store.commit(messageCommit(alice, 1, makeMessage(alice, bob, 2))), {
+      message: /outcome is unknown/,
+    });
+    const elapsedMs = performance.now() - started;
+    t.ok(
+      elapsedMs >= TIMEOUT_MS - 20 && elapsedMs < TIMEOUT_MS + 500,
+      `failed at the timeout: ${Math.round(elapsedMs)} ms`,
+    );
+    await store.commit(messageCommit(bob, 1, makeMessage(alice, bob, 3)));
+    t.equal(await store.mailboxVersion(bob), 1, 'the next commit was written here');
+    t.match(store.stats().counters, {
+      commitServerTimeouts: 1,
+      commitsViaServer: 1,
+      commitsApplied: 1,
+    });
+  },
+);
+
+t.test('commitServer and commitServerTimeoutMs are checked at their limits', async (t) => {
+  const path = join(directory, 'option-limits.sqlite');
+  for (const commitServerTimeoutMs of [0, TIMEOUT_MS_MAX + 1, 1.5])
+    t.throws(() => new EmbeddedStore({ path, commitServerTimeoutMs }), { code: 'INVALID_OPTION' });
+  t.throws(() => new EmbeddedStore({ path, commitServer: '' }), { code: 'INVALID_OPTION' });
+  for (const commitServerTimeoutMs of [1, TIMEOUT_MS_MAX]) {
+    const store = new EmbeddedStore({ path, commitServer: 'x.sock', commitServerTimeoutMs });
+    await store.close();
+  }
+  t.pass('1 and TIMEOUT_MS_MAX accepted');
+});
 
 t.test('a frame is refused past COMMIT_FRAME_CHARS_MAX, not at it', async (t) => {
   const lines: string[] = [];
