@@ -37,12 +37,6 @@ export interface LoadRatio {
   met: boolean | undefined;
   /** What else the reader needs (the other measure of the same comparison). */
   detail?: string;
-  /**
-   * The same comparison with the numerator replaced by a trivial server making the same hop
-   * (ceilingTarget), measured in the same run. NaN when not measured; undefined for ratios without
-   * one.
-   */
-  ceiling?: number;
 }
 
 type Metric = 'ops/s' | 'p99';
@@ -141,16 +135,13 @@ export function loadRatios(
         `order-balanced: √(${orders.telemetryStartedFirst.toFixed(3)} with ${numerator}'s cluster started first × ${orders.telemetryStartedSecond.toFixed(3)} started second); first order ${text(top, metric)} ÷ ${text(bottom, metric)}${spread === undefined ? '' : `, ${spread}`}`,
       );
     }
-    return {
-      ...ratio(
-        `${numerator} ÷ ${denominator}`,
-        metric,
-        top / bottom,
-        goal,
-        `${text(top, metric)} ÷ ${text(bottom, metric)}${spread === undefined ? '' : `; ${spread}`}${ceilingText}`,
-      ),
-      ...(ceiling === undefined ? {} : { ceiling }),
-    };
+    return ratio(
+      `${numerator} ÷ ${denominator}`,
+      metric,
+      top / bottom,
+      goal,
+      `${text(top, metric)} ÷ ${text(bottom, metric)}${spread === undefined ? '' : `; ${spread}`}${ceilingText}`,
+    );
   });
   if (pageCheck !== undefined) {
     const { small, large } = pageCheck;

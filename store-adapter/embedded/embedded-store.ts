@@ -82,10 +82,10 @@ export class EmbeddedStore implements MailboxStore {
       } catch (error) {
         // Unreachable: not sent, so written here instead. Unanswered (its outcome unknown): failed,
         // and the next commits are written here for a while too.
-        if (this.#commitServer.timeouts > timeoutsBefore)
+        const unreachable = error instanceof CommitServerUnreachable;
+        if (unreachable || this.#commitServer.timeouts > timeoutsBefore)
           this.#commitServerRetryAt = performance.now() + COMMIT_SERVER_RETRY_MS;
-        if (!(error instanceof CommitServerUnreachable)) throw error;
-        this.#commitServerRetryAt = performance.now() + COMMIT_SERVER_RETRY_MS;
+        if (!unreachable) throw error;
       }
     }
     await this.#groupCommit.commit(commit);
