@@ -125,7 +125,7 @@ export function printPageSizeCheck(check: PageSizeCheck | undefined): void {
     return;
   }
   console.log(
-    `page-size check on ${check.target} (${check.mailboxes} mailboxes of ${check.conversations} conversations × ${check.messagesPerConversation} messages, warmed with ${check.warm.requests} reads${check.warm.errors === 0 ? '' : `, ${check.warm.errors} errors`}):`,
+    `page-size check on ${check.target} (${check.mailboxes} mailboxes of ${check.conversations} conversations × ${check.messagesPerConversation} messages, warmed with ${check.warm.requests} reads${check.warm.errors === 0 ? '' : `, ${check.warm.errors} errors`}; the page sizes in alternated windows, store loads of both together):`,
   );
   for (const run of [check.small, check.large])
     console.log(

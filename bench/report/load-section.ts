@@ -241,7 +241,7 @@ export function ratiosText(report: BenchReport<LoadResults>): string {
 export function pageSizeText(check: LoadPageSizeCheck): string {
   const run = (r: LoadPageSizeCheck['small']) =>
     `pageSize ${r.pageSize}: ${grouped(figure(r.opsPerSecond, `load page size ${r.pageSize} ops/s`))} reads/s, p50/p99 ${fixed(r.p50Ms, 1)}/${fixed(r.p99Ms, 1)} ms, ${grouped(r.cpuUsPerOp ?? Number.NaN)} µs cluster CPU per read, ${grouped(r.storeLoads)} store loads and ${grouped(r.cacheMisses)} cache misses${r.errors === 0 ? '' : `, ${grouped(r.errors)} errors`}`;
-  return `**Page size from a warm cache** (through \`${check.target}\`, the embedded cluster, after its window): ${grouped(check.mailboxes)} mailboxes whose conversation holds ${grouped(check.messagesPerConversation)} messages, each read once to load its window, then a closed loop on their first page — ${run(check.small)}; ${run(check.large)}.`;
+  return `**Page size from a warm cache** (through \`${check.target}\`, the embedded cluster, after its window): ${grouped(check.mailboxes)} mailboxes whose conversation holds ${grouped(check.messagesPerConversation)} messages, each read once to load its window, then a closed loop on their first page, the two page sizes in alternated windows — ${run(check.small)}; ${run(check.large)} (store loads and cache misses: both page sizes' windows together).`;
 }
 
 /** One paragraph: what authentication costs a cached read (issue 10's target: at most 5 %). */
