@@ -2,10 +2,12 @@ import { createConnection, type Socket } from 'node:net';
 import type { MailboxCommit } from '../mailbox-store.js';
 import {
   COMMIT_FRAME_CHARS_MAX,
+  encodePing,
   encodeRequest,
   LineSplitter,
   settlementOf,
   type CommitAnswer,
+  type PongAnswer,
 } from './commit-wire.js';
 import type { CommitReceipt, EmbeddedStoreCounters } from './group-commit.js';
 
@@ -40,13 +42,28 @@ interface InFlight {
   timer: NodeJS.Timeout;
 }
 
+/** After the server was lost (it stopped answering, closed, or could not be reached), it is asked
+ * again (a new connection and a ping) this long after, while commits are written locally. */
+export const COMMIT_SERVER_RETRY_MS = 1_000;
+
+/** The id of a ping: commits are numbered from 1. */
+const PING_ID = 0;
+
 /**
  * A process's connection to the embedded store's commit server (commit-server.ts): commits go out
  * as they come (those of one event-loop turn in one write) and each settles with the server's
- * answer for it. The connection opens at the first commit and again after it is lost. A commit in
- * flight when it is lost has an unknown outcome: it fails with a plain Error, and the caller treats
- * it as any failed commit (it drops the user's cached state and reloads from the store, where the
- * commit either is or is not). A commit that could not be sent fails with CommitServerUnreachable.
+ * answer for it. A connection carries commits only once the server has answered a ping on it: a
+ * paused server's socket still accepts connections (the kernel does), and it must not be handed
+ * commits that it will leave unanswered. A commit in flight when the connection is lost has an
+ * unknown outcome: it fails with a plain Error, and the caller treats it as any failed commit (it
+ * drops the user's cached state and reloads from the store, where the commit either is or is not).
+ * A commit that was not sent fails with CommitServerUnreachable, and the caller writes it itself.
+ *
+ * Until the server is first lost, a commit waits for the connection and its ping (at most
+ * timeoutMs). After a loss the server is in doubt: commits do not wait for it, they fail at once
+ * with CommitServerUnreachable while a ping on a new connection, at most one at a time and
+ * COMMIT_SERVER_RETRY_MS after the last, asks whether it is back. So a paused or wedged server costs
+ * the commits that were in flight to it, once, and not a timeout per retry for as long as it lasts.
  */
 export class CommitServerClient {
   readonly socketPath: string;
@@ -63,11 +80,18 @@ export class CommitServerClient {
     timeouts: 0,
   };
   readonly #timeoutMs: number;
-  #connection: Promise<Socket> | undefined;
+  /** The connection that answered its ping, while it lasts. */
+  #ready: Socket | undefined;
+  /** A connection being opened and pinged: true once it answered, false if it did not. */
+  #probe: Promise<boolean> | undefined;
+  /** Lost since it last answered: commits are not held waiting for a probe. */
+  #doubted = false;
+  #probeAfter = 0;
+  #closed = false;
   #nextId = 1;
   #idle: (() => void)[] = [];
 
-  /** `timeoutMs`: how long a commit may go unanswered before the connection is given up. */
+  /** `timeoutMs`: how long a commit (or a ping) may go unanswered before the connection is given up. */
   constructor(socketPath: string, timeoutMs: number) {
     this.socketPath = socketPath;
     this.#timeoutMs = timeoutMs;
@@ -87,10 +111,11 @@ export class CommitServerClient {
     return this.#inFlight.size;
   }
 
+  /** Sends `commit` and settles with the server's answer; CommitServerUnreachable: not sent. */
   async commit(commit: MailboxCommit): Promise<CommitReceipt> {
-    const socket = await this.#connect();
-    if (socket.destroyed)
-      throw new CommitServerUnreachable(this.socketPath, new Error('connection closed'));
+    const socket = await this.#connection();
+    if (socket === undefined || socket.destroyed)
+      throw new CommitServerUnreachable(this.socketPath, new Error('no answering connection'));
     this.#counters.commits += 1;
     const id = this.#nextId++;
     const settled = new Promise<CommitReceipt>((resolve, reject) => {
@@ -119,18 +144,49 @@ export class CommitServerClient {
 
   /** Lets the commits in flight settle, then closes the connection. */
   async close(): Promise<void> {
+    this.#closed = true;
     await this.drained();
-    const connection = this.#connection;
-    this.#connection = undefined;
-    (await connection?.catch(() => undefined))?.end();
+    await this.#probe;
+    this.#ready?.end();
+    this.#ready = undefined;
   }
 
-  #connect(): Promise<Socket> {
-    this.#connection ??= new Promise<Socket>((resolve, reject) => {
+  /** The answering connection; undefined when there is none to use now (see the class). */
+  async #connection(): Promise<Socket | undefined> {
+    if (this.#ready !== undefined || this.#closed) return this.#ready;
+    if (!this.#doubted) return (await this.#probeNow()) ? this.#ready : undefined;
+    if (performance.now() >= this.#probeAfter) void this.#probeNow();
+    return undefined;
+  }
+
+  /** Opens a connection and pings it (one probe at a time); true once it answered. */
+  #probeNow(): Promise<boolean> {
+    this.#probe ??= new Promise<boolean>((resolve) => {
       const socket = createConnection(this.socketPath);
+      let settled = false;
+      const settle = (ok: boolean) => {
+        clearTimeout(timer);
+        if (settled) return;
+        settled = true;
+        this.#probe = undefined;
+        if (ok) {
+          this.#ready = socket;
+          this.#doubted = false;
+        } else {
+          this.#lose();
+          socket.destroy();
+        }
+        resolve(ok);
+      };
+      const timer = setTimeout(() => settle(false), this.#timeoutMs);
+      timer.unref();
       socket.setEncoding('utf8');
       socket.setNoDelay(true);
-      const lines = new LineSplitter(COMMIT_FRAME_CHARS_MAX, (line) => this.#settle(line));
+      const lines = new LineSplitter(COMMIT_FRAME_CHARS_MAX, (line) => {
+        const answer = JSON.parse(line) as CommitAnswer | PongAnswer;
+        if (answer.k === 'pong') settle(answer.i === PING_ID);
+        else this.#settle(answer);
+      });
       socket.on('data', (chunk: string) => {
         try {
           if (!lines.push(chunk)) socket.destroy(new Error('commit server answer too long'));
@@ -140,21 +196,26 @@ export class CommitServerClient {
           socket.destroy(error as Error);
         }
       });
-      socket.once('connect', () => resolve(socket));
-      socket.on('error', (error) => {
-        this.#connection = undefined;
-        reject(new CommitServerUnreachable(this.socketPath, error));
-      });
+      socket.once('connect', () => socket.write(encodePing(PING_ID)));
+      socket.on('error', () => {}); // 'close' follows
       socket.once('close', () => {
-        this.#connection = undefined;
+        settle(false); // unanswered: the probe failed (answered: nothing to do)
+        if (this.#ready !== socket) return; // a probe's socket: it never carried a commit
+        this.#ready = undefined;
+        this.#lose();
         this.#lost();
       });
     });
-    return this.#connection;
+    return this.#probe;
   }
 
-  #settle(line: string): void {
-    const answer = JSON.parse(line) as CommitAnswer;
+  /** The server stopped answering, closed or was not there: in doubt until a ping is answered. */
+  #lose(): void {
+    this.#doubted = true;
+    this.#probeAfter = performance.now() + COMMIT_SERVER_RETRY_MS;
+  }
+
+  #settle(answer: CommitAnswer): void {
     const inFlight = this.#inFlight.get(answer.i);
     if (inFlight === undefined) return;
     this.#inFlight.delete(answer.i);

@@ -6,6 +6,7 @@ import { CommitWriter } from './commit-writer.js';
 import {
   answerFailure,
   answerOk,
+  answerPong,
   COMMIT_FRAME_CHARS_MAX,
   LineSplitter,
   type CommitRequest,
@@ -102,7 +103,8 @@ export class EmbeddedCommitServer {
         socket.destroy(); // not our protocol: nothing it sent is applied past this point
         return;
       }
-      this.#commit(socket, request.i, request.c);
+      if (request.c === undefined) reply(socket, answerPong(request.i));
+      else this.#commit(socket, request.i, request.c);
     });
     socket.on('data', (chunk: string) => {
       if (!lines.push(chunk)) socket.destroy();

@@ -14,7 +14,10 @@ import type { CommitReceipt } from './group-commit.js';
  *    refused it;
  *  - `{"i":id,"k":"failed","m":message,"r":[…]}`: not applied (an SQLite error, a failed transaction).
  * A refused commit rode in its transaction too, so it carries its share (zeros when no transaction
- * committed).
+ * committed). A request without a commit, `{"i":id}`, is a ping: the server answers
+ * `{"i":id,"k":"pong"}` from its event loop at once, which is how a node learns that the server
+ * runs (a paused one's socket still accepts connections: the kernel does that) before it trusts
+ * it with commits.
  * Text, not a binary framing: a commit is a few hundred bytes and JSON is what both ends already
  * speak; the cost measured is a few microseconds against the fsync it shares.
  */
@@ -26,7 +29,13 @@ export const COMMIT_FRAME_CHARS_MAX = 8 * CONTENT_BYTES_LIMIT;
 
 export interface CommitRequest {
   i: number;
-  c: MailboxCommit;
+  /** Absent: a ping. */
+  c?: MailboxCommit;
+}
+
+export interface PongAnswer {
+  i: number;
+  k: 'pong';
 }
 
 export type CommitAnswer =
@@ -43,6 +52,14 @@ function sharesOf(receipt: CommitReceipt): Shares {
 
 export function encodeRequest(id: number, commit: MailboxCommit): string {
   return `${JSON.stringify({ i: id, c: commit } satisfies CommitRequest)}\n`;
+}
+
+export function encodePing(id: number): string {
+  return `${JSON.stringify({ i: id } satisfies CommitRequest)}\n`;
+}
+
+export function answerPong(id: number): string {
+  return `${JSON.stringify({ i: id, k: 'pong' } satisfies PongAnswer)}\n`;
 }
 
 export function answerOk(id: number, receipt: CommitReceipt): string {

@@ -21,10 +21,6 @@ import {
 } from './rows.js';
 import { openDatabase } from './schema.js';
 
-/** After the commit server could not be reached, commits are written here for this long before it
- * is tried again. */
-const COMMIT_SERVER_RETRY_MS = 1_000;
-
 /**
  * The embedded store: SQLite through better-sqlite3, in WAL mode so the processes of a local
  * cluster (every cache node opens the same file) can share it safely: one writer at a time,
@@ -41,8 +37,9 @@ const COMMIT_SERVER_RETRY_MS = 1_000;
  * With `commitServer` (a socket path; `chatring start` runs one for its nodes), commits go instead
  * to that one writer of the file (commit-server.ts), which batches every process's commits into one
  * transaction: no lock contention between processes, and no fsync on this event loop. If it cannot
- * be reached, this process commits on its own connection as above and tries it again a second
- * later: the file's lock and each commit's compare-and-set keep both paths correct side by side.
+ * be reached or stops answering, this process commits on its own connection as above while the
+ * client asks it again in the background (commit-client.ts): the file's lock and each commit's
+ * compare-and-set keep both paths correct side by side.
  */
 export class EmbeddedStore implements MailboxStore {
   readonly kind = 'embedded';
@@ -51,8 +48,6 @@ export class EmbeddedStore implements MailboxStore {
   readonly #writer: CommitWriter;
   readonly #groupCommit: GroupCommit;
   readonly #commitServer: CommitServerClient | undefined;
-  /** performance.now() before which the commit server is not tried (it was unreachable). */
-  #commitServerRetryAt = 0;
   #closing: Promise<void> | undefined;
 
   constructor(given: { path: string } & GivenOptions<EmbeddedStoreOptions>) {
@@ -74,18 +69,14 @@ export class EmbeddedStore implements MailboxStore {
   /** Resolves once the transaction holding the commit is durable; see GroupCommit. */
   async commit(commit: MailboxCommit): Promise<void> {
     if (this.#closing !== undefined) throw new Error('embedded store: closed');
-    if (this.#commitServer !== undefined && performance.now() >= this.#commitServerRetryAt) {
-      const timeoutsBefore = this.#commitServer.timeouts;
+    if (this.#commitServer !== undefined) {
       try {
         await this.#commitServer.commit(commit);
         return;
       } catch (error) {
-        // Unreachable: not sent, so written here instead. Unanswered (its outcome unknown): failed,
-        // and the next commits are written here for a while too.
-        const unreachable = error instanceof CommitServerUnreachable;
-        if (unreachable || this.#commitServer.timeouts > timeoutsBefore)
-          this.#commitServerRetryAt = performance.now() + COMMIT_SERVER_RETRY_MS;
-        if (!unreachable) throw error;
+        // Not sent (no answering server now): written here instead. Sent and failed (refused, or
+        // unanswered and of unknown outcome): the caller's to handle, as a local failure would be.
+        if (!(error instanceof CommitServerUnreachable)) throw error;
       }
     }
     await this.#groupCommit.commit(commit);

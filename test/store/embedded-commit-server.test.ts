@@ -11,6 +11,7 @@ import { statSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { commitServerSocketPath } from '../../cli/local-cluster.js';
 import {
@@ -19,6 +20,7 @@ import {
   StoreVersionConflictError,
   type StoreStats,
 } from '../../store-adapter/index.js';
+import { COMMIT_SERVER_RETRY_MS } from '../../store-adapter/embedded/commit-client.js';
 import { COMMIT_FRAME_CHARS_MAX, LineSplitter } from '../../store-adapter/embedded/commit-wire.js';
 import { spawnTypeScript } from '../helpers/typescript-child.js';
 import { freshUser, makeMessage, messageCommit, runStoreConformance } from './store-conformance.js';
@@ -229,7 +231,16 @@ t.test(
   'an answer that is not the protocol fails the commit as of unknown outcome; the process lives on',
   async (t) => {
     const socketPath = join(directory, 'liar.sock');
-    const liar = createServer((socket) => socket.on('data', () => socket.write('nonsense\n')));
+    // It answers the ping as a server would (so commits are sent to it), and commits with nonsense.
+    const liar = createServer((socket) => {
+      const lines = new LineSplitter(COMMIT_FRAME_CHARS_MAX, (line) => {
+        const { i, c } = JSON.parse(line) as { i: number; c?: unknown };
+        socket.write(c === undefined ? `{"i":${i},"k":"pong"}\n` : 'nonsense\n');
+      });
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => lines.push(chunk));
+      socket.on('error', () => {});
+    });
     await new Promise<void>((resolve) => liar.listen(socketPath, resolve));
     t.teardown(() => new Promise((resolve) => liar.close(resolve)));
     const store = new EmbeddedStore({
@@ -246,13 +257,15 @@ t.test(
   },
 );
 
-/** A stand-in commit server answering every commit "applied" after `delayMs` (never: undefined). */
+/** A stand-in commit server answering pings at once and every commit "applied" after `delayMs`
+ * (never: undefined). */
 async function slowServer(t: Test, name: string, delayMs: number | undefined) {
   const socketPath = join(directory, `${name}.sock`);
   const server = createServer((socket) => {
     const lines = new LineSplitter(COMMIT_FRAME_CHARS_MAX, (line) => {
-      const { i } = JSON.parse(line) as { i: number };
-      if (delayMs !== undefined)
+      const { i, c } = JSON.parse(line) as { i: number; c?: unknown };
+      if (c === undefined) socket.write(`{"i":${i},"k":"pong"}\n`);
+      else if (delayMs !== undefined)
         setTimeout(() => socket.write(`{"i":${i},"k":"applied","r":[1,0,0]}\n`), delayMs);
     });
     socket.setEncoding('utf8');
@@ -300,6 +313,75 @@ t.test(
       commitsViaServer: 1,
       commitsApplied: 1,
     });
+  },
+);
+
+t.test(
+  'a paused commit server (SIGSTOP): what was in flight fails at the timeout, once; later commits never wait for it; after SIGCONT they go through it again',
+  async (t) => {
+    const TIMEOUT_MS = 300;
+    const databasePath = join(directory, 'paused.sqlite');
+    const socketPath = join(directory, 'paused.sock');
+    const server = spawnChild(['serve', databasePath, socketPath]);
+    t.teardown(() => {
+      server.kill('SIGCONT');
+      server.kill('SIGKILL');
+    });
+    const serverLines = createInterface({ input: server.stdout })[Symbol.asyncIterator]();
+    t.equal((await serverLines.next()).value, 'listening');
+    const store = new EmbeddedStore({
+      path: databasePath,
+      commitServer: socketPath,
+      commitServerTimeoutMs: TIMEOUT_MS,
+    });
+    t.teardown(() => store.close());
+    const peer = freshUser('peer');
+    const committed: string[] = [];
+    const commitOne = async (prefix: string) => {
+      const owner = freshUser(prefix);
+      await store.commit(messageCommit(owner, 1, makeMessage(owner, peer, 1)));
+      committed.push(owner);
+    };
+    await commitOne('before');
+    t.match(store.stats().counters, { commitsViaServer: 1, commitServerTimeouts: 0 });
+
+    server.kill('SIGSTOP');
+    await t.rejects(commitOne('in-flight'), { message: /outcome is unknown/ });
+    t.match(store.stats().counters, { commitsViaServer: 2, commitServerTimeouts: 1 });
+    // Long enough for the server to be asked again (COMMIT_SERVER_RETRY_MS) more than once: each
+    // time its socket accepts (the kernel does) and its ping goes unanswered.
+    const pauseEnds = performance.now() + 2.5 * COMMIT_SERVER_RETRY_MS;
+    let duringPause = 0;
+    let slowestMs = 0;
+    while (performance.now() < pauseEnds) {
+      const started = performance.now();
+      await commitOne('paused');
+      slowestMs = Math.max(slowestMs, performance.now() - started);
+      duringPause += 1;
+      await sleep(20);
+    }
+    t.match(
+      store.stats().counters,
+      { commitsViaServer: 2, commitServerTimeouts: 1 },
+      `the ${duringPause} commits of the pause were written here, none sent to the paused server`,
+    );
+    t.ok(
+      slowestMs < TIMEOUT_MS,
+      `none waited for the server's timeout (slowest ${Math.round(slowestMs)} ms)`,
+    );
+
+    server.kill('SIGCONT');
+    // The server is asked again within COMMIT_SERVER_RETRY_MS and takes the commits from then on.
+    const resumed = performance.now();
+    while (store.stats().counters.commitsViaServer === 2) {
+      if (performance.now() - resumed > 10 * COMMIT_SERVER_RETRY_MS) break;
+      await commitOne('resumed');
+      await sleep(20);
+    }
+    t.ok(store.stats().counters.commitsViaServer > 2, 'commits go through the server again');
+    let missing = 0;
+    for (const owner of committed) if ((await store.mailboxVersion(owner)) !== 1) missing += 1;
+    t.equal(missing, 0, `all ${committed.length} acknowledged commits are in the file`);
   },
 );
 
