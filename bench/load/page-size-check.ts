@@ -125,16 +125,15 @@ export async function checkPageSizes(
     };
   };
   const side = (pageSize: number) => ({ target, plan: plan(pageSize), readCounters, cpu });
-  const outcomes = await driveAlternated(
-    [side(settings.pageSize), side(PAGE_SIZE_MAX)],
-    PAGE_CHECK_ROUNDS,
-  );
-  const [small, large] = outcomes.map(({ result, counters }, index): PageSizeRun => {
+  const sizes = [settings.pageSize, PAGE_SIZE_MAX] as const;
+  const outcomes = await driveAlternated([side(sizes[0]), side(sizes[1])], PAGE_CHECK_ROUNDS);
+  const [small, large] = sizes.map((pageSize, index): PageSizeRun => {
+    const { result, counters } = outcomes[index] as (typeof outcomes)[number];
     const messages = result.byOperation.messages;
     const delta = (name: keyof NodeCounters) =>
       (counters.after?.[name] ?? 0) - (counters.before?.[name] ?? 0);
     return {
-      pageSize: index === 0 ? settings.pageSize : PAGE_SIZE_MAX,
+      pageSize,
       measuredSeconds: result.measuredSeconds,
       opsPerSecond: result.throughputOpsPerSecond,
       p50Ms: messages?.p50Ms ?? Number.NaN,

@@ -102,11 +102,6 @@ export class CommitServerClient {
     return { ...this.#counters };
   }
 
-  /** Times the connection was dropped for an unanswered commit. */
-  get timeouts(): number {
-    return this.#counters.timeouts;
-  }
-
   get inFlight(): number {
     return this.#inFlight.size;
   }

@@ -47,9 +47,11 @@ export interface EmbeddedStoreOptions {
    */
   commitServer?: string;
   /**
-   * How long a commit sent to the commit server may go unanswered (a writer paused or wedged): then
-   * the connection is dropped, what it carried fails as of unknown outcome, and this process writes
-   * the file itself for a second. The same bound as the Cassandra store's request timeout.
+   * How long a commit (or the ping that opens a connection) sent to the commit server may go
+   * unanswered (a writer paused or wedged): then the connection is dropped, what it carried fails as
+   * of unknown outcome, and this process writes the file itself until the server answers a ping
+   * again (asked once a second: commit-client.ts). The same bound as the Cassandra store's request
+   * timeout.
    * @default 3000
    */
   commitServerTimeoutMs: number;

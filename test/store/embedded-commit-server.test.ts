@@ -385,6 +385,44 @@ t.test(
   },
 );
 
+t.test(
+  'a server that never answers the opening ping is not sent a commit: the first one is written here at the timeout',
+  async (t) => {
+    const TIMEOUT_MS = 300;
+    const socketPath = join(directory, 'deaf.sock');
+    // Reads everything (so it sees the client hang up) and answers nothing.
+    const deaf = createServer((socket) => socket.on('error', () => {}).resume());
+    await new Promise<void>((resolve) => deaf.listen(socketPath, resolve));
+    t.teardown(() => new Promise((resolve) => deaf.close(resolve)));
+    const store = new EmbeddedStore({
+      path: join(directory, 'deaf.sqlite'),
+      commitServer: socketPath,
+      commitServerTimeoutMs: TIMEOUT_MS,
+    });
+    t.teardown(() => store.close());
+    const [alice, bob] = [freshUser('a'), freshUser('b')];
+    const started = performance.now();
+    await store.commit(messageCommit(alice, 1, makeMessage(alice, bob, 1)));
+    const elapsedMs = performance.now() - started;
+    t.ok(
+      elapsedMs >= TIMEOUT_MS - 20 && elapsedMs < TIMEOUT_MS + 500,
+      `waited for the ping up to the timeout, then wrote here: ${Math.round(elapsedMs)} ms`,
+    );
+    t.equal(await store.mailboxVersion(alice), 1);
+    t.match(store.stats().counters, {
+      commitsViaServer: 0,
+      commitServerTimeouts: 0,
+      commitsApplied: 1,
+    });
+    const next = performance.now();
+    await store.commit(messageCommit(bob, 1, makeMessage(alice, bob, 2)));
+    t.ok(
+      performance.now() - next < TIMEOUT_MS,
+      'the next commit does not wait for the server again',
+    );
+  },
+);
+
 t.test('commitServer and commitServerTimeoutMs are checked at their limits', async (t) => {
   const path = join(directory, 'option-limits.sqlite');
   for (const commitServerTimeoutMs of [0, TIMEOUT_MS_MAX + 1, 1.5])
