@@ -71,6 +71,7 @@ addRedisConnectionFlags(addStoreFlags(program.command('start')))
     const options = resolveClusterOptions(flags, process.env);
     const metrics =
       flags.metrics === undefined ? {} : { metrics: booleanOption('--metrics', flags.metrics) };
+    const signalled = firstStopSignal();
     const cluster = await startLocalCluster({ ...options, ...metrics }, (line) =>
       console.error(line),
     );
@@ -79,23 +80,25 @@ addRedisConnectionFlags(addStoreFlags(program.command('start')))
     console.log(
       `data in ${options.dataDir}; ${options.nodes} nodes, ${options.standbys} standby; Ctrl-C stops everything`,
     );
-    await stopOnSignal(() => cluster.stop());
+    await stopOn(signalled, () => cluster.stop());
   });
 
 addRouterFlags(program.command('router'))
   .description('run a router: its own in-process control plane, or a shared one on Redis')
   .action(async (flags: RouterFlags) => {
+    const signalled = firstStopSignal();
     const router = await startRouter(routerOptionsFrom(flags, process.env));
     console.log(`router listening on ${router.url}`);
-    await stopOnSignal(() => router.close());
+    await stopOn(signalled, () => router.close());
   });
 
 addNodeFlags(program.command('node'))
   .description('run a cache node (it joins as a standby unless the ring gives it a slot)')
   .action(async (flags: NodeFlags) => {
+    const signalled = firstStopSignal();
     const node = await startCacheNode(nodeOptionsFrom(flags, process.env));
     console.log(`node ${flags.nodeId} listening on ${node.url}`);
-    await stopOnSignal(() => node.close());
+    await stopOn(signalled, () => node.close());
   });
 
 program
@@ -113,21 +116,34 @@ program
     console.log(hashToken(token));
   });
 
-/** Resolves after the first SIGINT/SIGTERM has run `stop`; exits non-zero if stopping failed. */
-async function stopOnSignal(stop: () => Promise<void>): Promise<void> {
-  await new Promise<void>((resolve) => {
+/**
+ * Resolves at the first SIGINT/SIGTERM. Called before anything starts: from then on a signal no
+ * longer kills the process outright (Node's default) but waits for the start to finish and is
+ * then handled, so a launcher stopped the moment it said "listening" (the line is written before
+ * the next statement runs) still stops its members instead of leaving them orphaned. A second
+ * signal finds no handler and ends the process at once: the way out of a start that hangs.
+ */
+function firstStopSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
     const handler = () => {
       process.off('SIGINT', handler);
       process.off('SIGTERM', handler);
-      stop().then(resolve, (error: unknown) => {
-        console.error(error);
-        process.exitCode = 1;
-        resolve();
-      });
+      resolve();
     };
     process.on('SIGINT', handler);
     process.on('SIGTERM', handler);
   });
+}
+
+/** Runs `stop` once `signalled` resolves; exits non-zero if stopping failed. */
+async function stopOn(signalled: Promise<void>, stop: () => Promise<void>): Promise<void> {
+  await signalled;
+  try {
+    await stop();
+  } catch (error) {
+    console.error(error);
+    process.exitCode = 1;
+  }
 }
 
 program.parseAsync().catch((error: unknown) => {

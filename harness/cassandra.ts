@@ -44,8 +44,15 @@ export interface ScratchKeyspace extends CassandraLocation {
 interface CassandraScript {
   ensureCassandra(options: {
     timeoutMs: number;
+    startedFor?: string;
   }): Promise<{ contactPoint: string; localDataCenter?: string; pid: number; reused: boolean }>;
 }
+
+/**
+ * What a local node the test harness starts is recorded as being for: the suite's `after` step
+ * (test/suite/after.mjs) stops such a node, and only such a node.
+ */
+export const CASSANDRA_STARTED_FOR_TESTS = 'tests';
 
 /** The Cassandra the environment names, or undefined when CASSANDRA_CONTACT_POINTS is unset. */
 export function cassandraFromEnvironment(): CassandraLocation | undefined {
@@ -57,14 +64,20 @@ export function cassandraFromEnvironment(): CassandraLocation | undefined {
   return { contactPoints, localDataCenter: localDataCenterFromEnvironment() };
 }
 
-/** The environment's Cassandra, or a local node started (or reused) on demand. */
-export async function locateCassandra(): Promise<CassandraLocation> {
+/**
+ * The environment's Cassandra, or a local node started (or reused) on demand; `startedFor` is
+ * recorded with a node this call starts (see CASSANDRA_STARTED_FOR_TESTS).
+ */
+export async function locateCassandra(startedFor?: string): Promise<CassandraLocation> {
   const fromEnvironment = cassandraFromEnvironment();
   if (fromEnvironment !== undefined) return fromEnvironment;
   // A computed specifier: TypeScript does not look for types of a plain .mjs script.
   const scriptUrl = pathToFileURL(join(repositoryRoot(), 'scripts', 'cassandra', 'cassandra.mjs'));
   const script = (await import(scriptUrl.href)) as CassandraScript;
-  const node = await script.ensureCassandra({ timeoutMs: CASSANDRA_START_TIMEOUT_MS });
+  const node = await script.ensureCassandra({
+    timeoutMs: CASSANDRA_START_TIMEOUT_MS,
+    ...(startedFor === undefined ? {} : { startedFor }),
+  });
   return {
     contactPoints: [node.contactPoint],
     localDataCenter: node.localDataCenter ?? localDataCenterFromEnvironment(),

@@ -14,6 +14,7 @@ export {
 } from './api-client.js';
 export { clientApi, type MessagingApi } from './client-api.js';
 export {
+  CASSANDRA_STARTED_FOR_TESTS,
   cassandraFromEnvironment,
   locateCassandra,
   openScratchKeyspace,

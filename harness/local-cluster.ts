@@ -24,6 +24,7 @@ import {
 import { adminOwnerPath, type OwnerAnswer } from '../router/index.js';
 import { MemberSigner } from '../transport/index.js';
 import { clusterSecretPath } from '../cli/local-cluster.js';
+import { DEFAULT_LOCAL_CLUSTER_OPTIONS as LAUNCHER_DEFAULTS } from '../cli/cluster-options.js';
 import { clusterSecretFrom } from '../cli/credential-flags.js';
 import { waitUntilServing } from './cluster-readiness.js';
 import { getJson } from './http-json.js';
@@ -70,7 +71,8 @@ export interface LocalClusterOptions {
   /**
    * The launcher says "listening" once the control plane counts every slot as served, which it
    * does for a fresh ring before any node has heartbeated. With this, start also waits until each
-   * slot's node holds a lease and sees its slot (cluster-readiness.ts).
+   * slot's node holds a lease and sees its slot, and every standby has registered
+   * (cluster-readiness.ts).
    * @default true
    */
   waitForLeases?: boolean;
@@ -171,7 +173,12 @@ export async function startLocalCluster(
     clusterSecret = readClusterSecret(dataDir, options.env);
     signer = new MemberSigner(HARNESS_MEMBER_ID, clusterSecret);
     if (options.waitForLeases !== false)
-      await waitUntilServing(urls[0] ?? '', Math.max(0, deadline - performance.now()), signer);
+      await waitUntilServing(
+        urls[0] ?? '',
+        Math.max(0, deadline - performance.now()),
+        signer,
+        options.standbys ?? LAUNCHER_DEFAULTS.standbys,
+      );
   } catch (error) {
     cleanUp();
     throw new Error(`${(error as Error).message}\nlauncher output:\n${output.text()}`, {

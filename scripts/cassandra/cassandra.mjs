@@ -649,7 +649,7 @@ async function pickPorts(paths, attempt) {
   return [FIXED_NATIVE_PORT ?? nativePort, FIXED_STORAGE_PORT ?? storagePort];
 }
 
-async function startFresh(paths, { version, java, timeoutMs, clean, log }) {
+async function startFresh(paths, { version, java, timeoutMs, clean, log, startedFor }) {
   if (clean) {
     log(`Removing old data in ${paths.data} (--clean) ...`);
     fs.rmSync(paths.data, { recursive: true, force: true });
@@ -679,6 +679,7 @@ async function startFresh(paths, { version, java, timeoutMs, clean, log }) {
       cacheDir: cacheDir(version),
       logFile: paths.log,
       startedAt: new Date().toISOString(),
+      ...(startedFor === undefined ? {} : { startedFor }),
       ready: false,
     };
     // Record before waiting, so `stop` can find a node that is still booting.
@@ -738,6 +739,9 @@ const stderrLog = (msg) => process.stderr.write(`[cassandra] ${msg}\n`);
  * @param {number} [opts.timeoutMs=180000] how long to wait for CQL (download time excluded)
  * @param {boolean} [opts.clean=false] wipe the data dir before starting a new node
  * @param {(msg: string) => void} [opts.log] progress messages (default: stderr)
+ * @param {string} [opts.startedFor] recorded with a node this call starts (the test harness says
+ *   'tests', so the suite's `after` step stops only a node the tests started, never one an operator
+ *   or the bench started and the tests reused)
  * @returns {Promise<{contactPoint: string, pid: number, reused: boolean, port: number,
  *   localDataCenter: string, version: string, runDir: string, logFile: string, bootMs?: number,
  *   downloadMs?: number}>} bootMs/downloadMs only when this call started/downloaded it
@@ -755,7 +759,14 @@ export async function ensureCassandra(opts = {}) {
     if (running || opts.clean) await stopCassandra({ log: () => {} });
     const java = checkJava();
     const { downloadMs } = install(version, log);
-    const state = await startFresh(paths, { version, java, timeoutMs, clean: opts.clean, log });
+    const state = await startFresh(paths, {
+      version,
+      java,
+      timeoutMs,
+      clean: opts.clean,
+      log,
+      startedFor: opts.startedFor,
+    });
     return { ...summary(state, false), downloadMs };
   });
 }
@@ -829,7 +840,9 @@ export async function stopCassandra(opts = {}) {
  * from the state file, if that pid is alive and (where /proc exists) really is a CassandraDaemon;
  * else null. For a caller that wants the JVM itself (the load bench reads its CPU time from
  * /proc/<pid>/stat) and was given only a contact point.
- * @returns {{pid: number, nativePort: number, contactPoint: string, runDir: string} | null}
+ * `startedFor` is what the starter said it was for (ensureCassandra's option), if anything.
+ * @returns {{pid: number, nativePort: number, contactPoint: string, runDir: string,
+ *   startedFor?: string} | null}
  */
 export function recordedCassandra() {
   const state = readState();
@@ -839,6 +852,7 @@ export function recordedCassandra() {
     nativePort: state.nativePort,
     contactPoint: state.contactPoint,
     runDir: state.runDir,
+    ...(state.startedFor === undefined ? {} : { startedFor: state.startedFor }),
   };
 }
 

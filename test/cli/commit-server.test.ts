@@ -25,7 +25,9 @@ async function sendSome(cluster: TestCluster, count: number) {
   try {
     const pairs = Array.from({ length: count }, () => [uniqueUser('s'), uniqueUser('r')] as const);
     const sent = await Promise.all(pairs.map(([from, to]) => api.send(from, to, 'through it')));
-    for (const response of sent) if (response.status !== 201) throw new Error('send failed');
+    for (const response of sent)
+      if (response.status !== 201)
+        throw new Error(`send failed: ${response.status} ${JSON.stringify(response.body)}`);
     for (const [from, to] of pairs) {
       const read = await api.messages(to, conversationIdOf(from, to));
       if (read.body.messages.length !== 1) throw new Error('a message went missing');

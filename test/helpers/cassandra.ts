@@ -1,10 +1,15 @@
 /**
  * Test helper for the Cassandra store: gives the test file a keyspace of its own on the tests'
- * Cassandra (harness/cassandra.ts: CASSANDRA_CONTACT_POINTS, else a local node started on demand),
- * and always drops it when the file's tests end.
+ * Cassandra (harness/cassandra.ts: CASSANDRA_CONTACT_POINTS, else a local node started on demand,
+ * which the suite's `after` step stops), and always drops it when the file's tests end.
  */
 import type { Test } from 'tap';
-import { locateCassandra, openScratchKeyspace, type ScratchKeyspace } from '../../harness/index.js';
+import {
+  CASSANDRA_STARTED_FOR_TESTS,
+  locateCassandra,
+  openScratchKeyspace,
+  type ScratchKeyspace,
+} from '../../harness/index.js';
 
 export type CassandraTestKeyspace = ScratchKeyspace;
 
@@ -14,7 +19,7 @@ export async function cassandraTestKeyspace(
   label: string,
 ): Promise<CassandraTestKeyspace> {
   const keyspace = await openScratchKeyspace(
-    await locateCassandra(),
+    await locateCassandra(CASSANDRA_STARTED_FOR_TESTS),
     `chatring_test_${label.replace(/[^a-z0-9]/g, '_').slice(0, 16)}`,
   );
   t.teardown(() => keyspace.drop());
